@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dsmil: Dell Latitude 5450 MIL-SPEC "DSMIL" device driver.
+ *
+ * This file owns the module, the driver instance, /dev/dsmil and the ioctl
+ * dispatcher.  Every command is described by a table entry (see
+ * dsmil_priv.h); the dispatcher does all argument and policy checking from
+ * that entry before any handler runs, so a handler never sees a malformed
+ * argument nor a caller the policy refused.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/compat.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/security.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "dsmil_priv.h"
+
+static bool allow_writes;
+module_param(allow_writes, bool, 0644);
+MODULE_PARM_DESC(allow_writes,
+		 "Allow hardware writes (token and MMIO writes); default off");
+
+static char *smi_backend = "sim";
+module_param(smi_backend, charp, 0444);
+MODULE_PARM_DESC(smi_backend,
+		 "SMI backend: sim (default) or dell-smbios (Dell hardware only)");
+
+static unsigned int smi_timeout_ms = 50;
+module_param(smi_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(smi_timeout_ms,
+		 "Bound on a caller's wait for one SMI request, ms (default 50, max 1000)");
+
+static unsigned int smi_hang_ms = 20;
+module_param(smi_hang_ms, uint, 0444);
+MODULE_PARM_DESC(smi_hang_ms,
+		 "Busy with unchanged status this long is a hang, ms (default 20)");
+
+static unsigned int smi_min_interval_us = 100;
+module_param(smi_min_interval_us, uint, 0444);
+MODULE_PARM_DESC(smi_min_interval_us,
+		 "Minimum spacing between two SMIs, us (default 100)");
+
+static unsigned int smi_fault_limit = 3;
+module_param(smi_fault_limit, uint, 0444);
+MODULE_PARM_DESC(smi_fault_limit,
+		 "Consecutive faults that mark the SMI backend FAULTED (default 3)");
+
+static unsigned int smi_busy_retries = 3;
+module_param(smi_busy_retries, uint, 0444);
+MODULE_PARM_DESC(smi_busy_retries,
+		 "Retries of an SMI submit refused as busy (default 3)");
+
+static unsigned long long mmio_base;
+module_param(mmio_base, ullong, 0444);
+MODULE_PARM_DESC(mmio_base,
+		 "Physical base of the DSMIL region; 0 (default) uses the simulated region");
+
+static unsigned long long mmio_size = DSMIL_DEFAULT_REGION_SIZE;
+module_param(mmio_size, ullong, 0444);
+MODULE_PARM_DESC(mmio_size,
+		 "Size of the DSMIL region, a multiple of 4 MiB (default 360 MiB)");
+
+static unsigned int max_resident = 8;
+module_param(max_resident, uint, 0444);
+MODULE_PARM_DESC(max_resident, "Chunks mapped at once, 1..90 (default 8)");
+
+static unsigned int mmio_idle_ms = 5000;
+module_param(mmio_idle_ms, uint, 0444);
+MODULE_PARM_DESC(mmio_idle_ms,
+		 "Idle chunks are unmapped after this many ms (default 5000)");
+
+/*
+ * Every argument must look the same to 32-bit and 64-bit callers, so that
+ * compat_ptr_ioctl() is all compat needs: sizes are multiples of 8 and the
+ * u64 fields sit on 8-byte offsets (i386 aligns u64 to 4 only).
+ */
+static_assert(sizeof(struct dsmil_info) % 8 == 0);
+static_assert(sizeof(struct dsmil_stats) % 8 == 0);
+static_assert(sizeof(struct dsmil_dev_info) % 8 == 0);
+static_assert(sizeof(struct dsmil_dev_list) % 8 == 0);
+static_assert(sizeof(struct dsmil_transition) % 8 == 0);
+static_assert(sizeof(struct dsmil_group_stop) % 8 == 0);
+static_assert(sizeof(struct dsmil_audit_entry) % 8 == 0);
+static_assert(sizeof(struct dsmil_audit_read) % 8 == 0);
+static_assert(sizeof(struct dsmil_token_req) % 8 == 0);
+static_assert(sizeof(struct dsmil_smi_status) % 8 == 0);
+static_assert(sizeof(struct dsmil_mmio_rw) % 8 == 0);
+static_assert(sizeof(struct dsmil_mmio_bulk) % 8 == 0);
+static_assert(sizeof(struct dsmil_chunk_stat) % 8 == 0);
+static_assert(sizeof(struct dsmil_mmio_status) % 8 == 0);
+
+/* The module's instance; KUnit suites make their own with dsmil_create(). */
+static struct dsmil *dsmil_dev;
+
+void dsmil_count_refusal(struct dsmil *dsm, enum dsmil_reason reason)
+{
+	if (reason < DSMIL_REASON_COUNT)
+		atomic64_inc(&dsm->refusals[reason]);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_count_refusal);
+
+static struct dsmil *file_to_dsmil(struct file *file)
+{
+	struct miscdevice *misc = file->private_data;
+
+	return container_of(misc, struct dsmil, misc);
+}
+
+static bool dsmil_locked_down(void)
+{
+	return security_locked_down(LOCKDOWN_DEV_MEM) != 0;
+}
+
+static int dsmil_ioc_info(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_info *info = arg;
+
+	info->abi_version = DSMIL_ABI_VERSION;
+	info->features = 0;
+	if (dsmil_state_ioctls.count)
+		info->features |= DSMIL_FEAT_DEVICES;
+	if (dsmil_smi_ioctls.count)
+		info->features |= DSMIL_FEAT_SMI;
+	if (dsmil_mmio_ioctls.count)
+		info->features |= DSMIL_FEAT_MMIO;
+	if (READ_ONCE(allow_writes))
+		info->features |= DSMIL_FEAT_WRITES;
+	if (dsmil_locked_down())
+		info->features |= DSMIL_FEAT_LOCKDOWN;
+	info->num_groups = DSMIL_NUM_GROUPS;
+	info->devs_per_group = DSMIL_DEVS_PER_GROUP;
+	info->num_devices = DSMIL_NUM_DEVICES;
+	info->num_chunks = dsm->mmio.num_chunks;
+	info->chunk_size = DSMIL_CHUNK_SIZE;
+	info->max_resident = dsm->mmio.max_resident;
+	info->region_size = dsm->mmio.size;
+	info->region_base = dsm->mmio.base;
+	strscpy(info->smi_backend, dsm->smi.backend_name,
+		sizeof(info->smi_backend));
+	strscpy(info->mmio_backend, dsm->mmio.backend_name,
+		sizeof(info->mmio_backend));
+	return 0;
+}
+
+static int dsmil_ioc_stats(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_stats *st = arg;
+	unsigned int i;
+
+	st->ioctls = atomic64_read(&dsm->ioctls);
+	st->bad_input = atomic64_read(&dsm->bad_input);
+	st->denied = atomic64_read(&dsm->denied);
+	st->transitions = dsmil_state_transitions(&dsm->state);
+	for (i = 0; i < DSMIL_REASON_COUNT; i++)
+		st->refusals[i] = atomic64_read(&dsm->refusals[i]);
+	return 0;
+}
+
+static const struct dsmil_ioctl_desc dsmil_main_ioctl_desc[] = {
+	{
+		.cmd = DSMIL_IOC_INFO,
+		.handler = dsmil_ioc_info,
+		.name = "info",
+	},
+	{
+		.cmd = DSMIL_IOC_STATS,
+		.handler = dsmil_ioc_stats,
+		.name = "stats",
+	},
+};
+
+static const struct dsmil_ioctl_table dsmil_main_ioctls = {
+	.desc = dsmil_main_ioctl_desc,
+	.count = ARRAY_SIZE(dsmil_main_ioctl_desc),
+};
+
+/* Indexed by the high nibble of the command number. */
+static const struct dsmil_ioctl_table *const dsmil_ioctl_blocks[] = {
+	&dsmil_main_ioctls,
+	&dsmil_state_ioctls,
+	&dsmil_smi_ioctls,
+	&dsmil_mmio_ioctls,
+};
+
+/* Largest argument any command takes; checked against the tables at load. */
+#define DSMIL_ARG_MAX	512
+
+/*
+ * Find the table entry for @cmd.  Returns it, or an ERR_PTR: -ENOTTY when no
+ * command has that type and number, -EINVAL when one does but @cmd encodes
+ * another size or direction.
+ */
+VISIBLE_IF_KUNIT const struct dsmil_ioctl_desc *dsmil_ioctl_lookup(unsigned int cmd)
+{
+	const struct dsmil_ioctl_table *tbl;
+	unsigned int nr = _IOC_NR(cmd), i;
+
+	if (_IOC_TYPE(cmd) != DSMIL_IOC_MAGIC ||
+	    nr / 16 >= ARRAY_SIZE(dsmil_ioctl_blocks))
+		return ERR_PTR(-ENOTTY);
+
+	tbl = dsmil_ioctl_blocks[nr / 16];
+	for (i = 0; i < tbl->count; i++) {
+		const struct dsmil_ioctl_desc *d = &tbl->desc[i];
+
+		if (_IOC_NR(d->cmd) != nr)
+			continue;
+		return d->cmd == cmd ? d : ERR_PTR(-EINVAL);
+	}
+	return ERR_PTR(-ENOTTY);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_ioctl_lookup);
+
+/* Returns the first reserved span of @d that is not zero in @arg, or NULL. */
+VISIBLE_IF_KUNIT const struct dsmil_span *
+dsmil_ioctl_bad_reserved(const struct dsmil_ioctl_desc *d, const void *arg)
+{
+	unsigned int i;
+
+	for (i = 0; i < DSMIL_MAX_RSVD && d->rsvd[i].len; i++)
+		if (memchr_inv(arg + d->rsvd[i].off, 0, d->rsvd[i].len))
+			return &d->rsvd[i];
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_ioctl_bad_reserved);
+
+static int dsmil_ioctl_policy(struct dsmil *dsm,
+			      const struct dsmil_ioctl_desc *d)
+{
+	const char *why;
+	int ret;
+
+	if ((d->policy & DSMIL_POL_ADMIN) && !capable(CAP_SYS_ADMIN)) {
+		why = "CAP_SYS_ADMIN";
+		ret = -EPERM;
+	} else if ((d->policy & DSMIL_POL_RAWIO) && !capable(CAP_SYS_RAWIO)) {
+		why = "CAP_SYS_RAWIO";
+		ret = -EPERM;
+	} else if ((d->policy & DSMIL_POL_NOLOCKDOWN) && dsmil_locked_down()) {
+		why = "lockdown";
+		ret = -EPERM;
+	} else if ((d->policy & DSMIL_POL_WRITE) && !READ_ONCE(allow_writes)) {
+		why = "allow_writes";
+		ret = -EACCES;
+	} else {
+		return 0;
+	}
+
+	atomic64_inc(&dsm->denied);
+	pr_notice_ratelimited("denied: cmd=%s pid=%d uid=%u needs=%s errno=%d\n",
+			      d->name, task_pid_nr(current),
+			      from_kuid(&init_user_ns, current_uid()), why, ret);
+	return ret;
+}
+
+static void dsmil_log_bad_input(struct dsmil *dsm, unsigned int cmd,
+				const char *name, const char *why, int ret)
+{
+	atomic64_inc(&dsm->bad_input);
+	pr_warn_ratelimited("refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
+			    name, _IOC_NR(cmd), task_pid_nr(current), why, ret);
+}
+
+static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
+{
+	struct dsmil *dsm = file_to_dsmil(file);
+	const struct dsmil_ioctl_desc *d;
+	void __user *up = (void __user *)uarg;
+	unsigned int size = _IOC_SIZE(cmd);
+	const struct dsmil_span *bad;
+	u64 buf[DSMIL_ARG_MAX / sizeof(u64)];
+	int ret;
+
+	atomic64_inc(&dsm->ioctls);
+
+	d = dsmil_ioctl_lookup(cmd);
+	if (IS_ERR(d)) {
+		ret = PTR_ERR(d);
+		dsmil_log_bad_input(dsm, cmd, "?", ret == -ENOTTY ?
+				    "unknown-command" : "size-or-direction", ret);
+		return ret;
+	}
+
+	ret = dsmil_ioctl_policy(dsm, d);
+	if (ret)
+		return ret;
+
+	memset(buf, 0, size);
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(buf, up, size)) {
+		dsmil_log_bad_input(dsm, cmd, d->name, "fault", -EFAULT);
+		return -EFAULT;
+	}
+
+	bad = dsmil_ioctl_bad_reserved(d, buf);
+	if (bad) {
+		dsmil_log_bad_input(dsm, cmd, d->name, "reserved-nonzero",
+				    -EINVAL);
+		return -EINVAL;
+	}
+
+	ret = d->handler(dsm, buf);
+
+	if ((_IOC_DIR(cmd) & _IOC_READ) &&
+	    (!ret || (d->policy & DSMIL_POL_COPYOUT_ERR)) &&
+	    copy_to_user(up, buf, size))
+		return -EFAULT;
+	return ret;
+}
+
+static int dsmil_open(struct inode *inode, struct file *file)
+{
+	/* misc_open() left our miscdevice in private_data. */
+	return nonseekable_open(inode, file);
+}
+
+static const struct file_operations dsmil_fops = {
+	.owner		= THIS_MODULE,
+	.open		= dsmil_open,
+	.unlocked_ioctl	= dsmil_ioctl,
+	/* Every argument is pointer-free and laid out alike for 32 bit. */
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static const struct attribute_group *dsmil_attr_groups[] = {
+	&dsmil_state_attr_group,
+	NULL,
+};
+
+/**
+ * dsmil_create - make a driver instance (without its device node).
+ * @cfg:     configuration; copied.
+ * @debugfs: directory for the instance's debugfs knobs, or NULL.
+ *
+ * Return: the instance or an ERR_PTR.
+ */
+struct dsmil *dsmil_create(const struct dsmil_config *cfg,
+			   struct dentry *debugfs)
+{
+	struct dsmil *dsm;
+	int ret;
+
+	dsm = kzalloc(sizeof(*dsm), GFP_KERNEL);
+	if (!dsm)
+		return ERR_PTR(-ENOMEM);
+	dsm->cfg = *cfg;
+	dsm->debugfs = debugfs;
+
+	ret = dsmil_smi_init(&dsm->smi, &dsm->cfg.smi, debugfs);
+	if (ret)
+		goto free_dsm;
+	ret = dsmil_state_init(&dsm->state);
+	if (ret)
+		goto exit_smi;
+	ret = dsmil_mmio_init(&dsm->mmio, &dsm->cfg.mmio, debugfs);
+	if (ret)
+		goto exit_state;
+	return dsm;
+
+exit_state:
+	dsmil_state_exit(&dsm->state);
+exit_smi:
+	dsmil_smi_exit(&dsm->smi);
+free_dsm:
+	kfree(dsm);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_create);
+
+/**
+ * dsmil_destroy - tear an instance down: devices first, then the mapper,
+ * then the SMI engine (which waits for requests still at the hardware).
+ * @dsm: instance from dsmil_create().
+ */
+void dsmil_destroy(struct dsmil *dsm)
+{
+	dsmil_state_exit(&dsm->state);
+	dsmil_mmio_exit(&dsm->mmio);
+	dsmil_smi_exit(&dsm->smi);
+	kfree(dsm);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_destroy);
+
+static int dsmil_check_tables(void)
+{
+	unsigned int b, i, j;
+
+	for (b = 0; b < ARRAY_SIZE(dsmil_ioctl_blocks); b++) {
+		const struct dsmil_ioctl_table *t = dsmil_ioctl_blocks[b];
+
+		for (i = 0; i < t->count; i++) {
+			const struct dsmil_ioctl_desc *d = &t->desc[i];
+
+			if (_IOC_NR(d->cmd) / 16 != b ||
+			    _IOC_SIZE(d->cmd) > DSMIL_ARG_MAX || !d->handler)
+				return -EINVAL;
+			for (j = 0; j < DSMIL_MAX_RSVD; j++)
+				if (d->rsvd[j].off + d->rsvd[j].len >
+				    _IOC_SIZE(d->cmd))
+					return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int __init dsmil_init(void)
+{
+	struct dsmil_config cfg = {
+		.smi = {
+			.timeout_ms = smi_timeout_ms,
+			.hang_ms = smi_hang_ms,
+			.min_interval_us = smi_min_interval_us,
+			.fault_limit = smi_fault_limit,
+			.busy_retries = smi_busy_retries,
+		},
+		.mmio = {
+			.base = mmio_base,
+			.size = mmio_size,
+			.max_resident = max_resident,
+			.idle_ms = mmio_idle_ms,
+		},
+	};
+	struct dentry *dir;
+	struct dsmil *dsm;
+	int ret;
+
+	/* A table inconsistency is a driver bug: refuse to load with it. */
+	if (WARN_ON(dsmil_check_tables()))
+		return -EINVAL;
+
+	strscpy(cfg.smi.backend, smi_backend ?: "", sizeof(cfg.smi.backend));
+
+	dir = debugfs_create_dir(DSMIL_DRV_NAME, NULL);
+	dsm = dsmil_create(&cfg, dir);
+	if (IS_ERR(dsm)) {
+		ret = PTR_ERR(dsm);
+		goto remove_debugfs;
+	}
+
+	dsm->misc.minor = MISC_DYNAMIC_MINOR;
+	dsm->misc.name = DSMIL_DRV_NAME;
+	dsm->misc.fops = &dsmil_fops;
+	dsm->misc.mode = 0600;
+	dsm->misc.groups = dsmil_attr_groups;
+	ret = misc_register(&dsm->misc);
+	if (ret)
+		goto destroy_dsm;
+
+	dsmil_dev = dsm;
+	pr_info("loaded: abi=%u smi=%s mmio=%s region=%llu MiB chunks=%u cap=%u writes=%s\n",
+		DSMIL_ABI_VERSION, dsm->smi.backend_name,
+		dsm->mmio.backend_name, dsm->mmio.size >> 20,
+		dsm->mmio.num_chunks, dsm->mmio.max_resident,
+		allow_writes ? "allowed" : "refused");
+	return 0;
+
+destroy_dsm:
+	dsmil_destroy(dsm);
+remove_debugfs:
+	debugfs_remove_recursive(dir);
+	return ret;
+}
+
+static void __exit dsmil_exit(void)
+{
+	struct dsmil *dsm = dsmil_dev;
+	struct dentry *dir = dsm->debugfs;
+
+	/*
+	 * No file can be open here: the fops owner pins the module while one
+	 * is.  Remove the node first so no new opener can appear, then take
+	 * the instance down.
+	 */
+	misc_deregister(&dsm->misc);
+	debugfs_remove_recursive(dir);
+	dsmil_destroy(dsm);
+	pr_info("unloaded\n");
+}
+
+module_init(dsmil_init);
+module_exit(dsmil_exit);
+
+MODULE_DESCRIPTION("Dell Latitude 5450 MIL-SPEC DSMIL device driver");
+MODULE_AUTHOR("dsmil developers");
+MODULE_LICENSE("GPL");

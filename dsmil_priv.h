@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dsmil: the driver instance and the interfaces between its parts.
+ *
+ * All state lives in one struct dsmil.  The module creates one instance at
+ * load; KUnit suites create their own with fake backends, which is why no
+ * part of the driver keeps state in globals (module parameters are read
+ * once, into the instance's configuration, at creation).
+ */
+#ifndef _DSMIL_PRIV_H
+#define _DSMIL_PRIV_H
+
+#include <linux/bits.h>
+#include <linux/miscdevice.h>
+#include <linux/stddef.h>
+#include <linux/atomic.h>
+#include <linux/types.h>
+#include <kunit/visibility.h>
+
+#include "dsmil_ioctl.h"
+#include "dsmil_state.h"
+#include "dsmil_smi.h"
+#include "dsmil_mmio.h"
+
+#define DSMIL_DRV_NAME	"dsmil"
+
+/**
+ * struct dsmil_config - what the module parameters asked for at load.
+ * @smi:  SMI engine settings.
+ * @mmio: chunk mapper settings.
+ */
+struct dsmil_config {
+	struct dsmil_smi_config smi;
+	struct dsmil_mmio_config mmio;
+};
+
+/**
+ * struct dsmil - one driver instance.
+ * @misc:     /dev/dsmil; registered last at load, removed first at unload.
+ * @cfg:      configuration the instance was created with.
+ * @state:    device model and state machine (dsmil_state.c).
+ * @smi:      SMI engine (dsmil_smi.c).
+ * @mmio:     chunk mapper (dsmil_mmio.c).
+ * @debugfs:  debugfs directory (fault injection knobs), may be NULL.
+ * @ioctls:   ioctl calls.
+ * @bad_input: calls refused for their argument.
+ * @denied:   calls refused by capability, lockdown or allow_writes.
+ * @refusals: refused transitions and accesses, by enum dsmil_reason.
+ */
+struct dsmil {
+	struct miscdevice misc;
+	struct dsmil_config cfg;
+	struct dsmil_state state;
+	struct dsmil_smi smi;
+	struct dsmil_mmio mmio;
+	struct dentry *debugfs;
+	atomic64_t ioctls;
+	atomic64_t bad_input;
+	atomic64_t denied;
+	atomic64_t refusals[DSMIL_REASON_COUNT];
+};
+
+struct dsmil *dsmil_create(const struct dsmil_config *cfg,
+			   struct dentry *debugfs);
+void dsmil_destroy(struct dsmil *dsm);
+
+/*
+ * The ioctl table.  Each part of the driver owns the commands of one block
+ * of 16 numbers (0x00 main, 0x10 device model, 0x20 SMI, 0x30 MMIO) and
+ * describes them here; dsmil_main.c looks a command up by number, checks its
+ * size and direction, copies the argument in, rejects non-zero reserved
+ * fields, applies the command's policy and only then calls the handler with
+ * the kernel copy of the argument.
+ */
+#define DSMIL_POL_ADMIN		BIT(0)	/* CAP_SYS_ADMIN */
+#define DSMIL_POL_RAWIO		BIT(1)	/* CAP_SYS_RAWIO */
+#define DSMIL_POL_NOLOCKDOWN	BIT(2)	/* refused under LOCKDOWN_DEV_MEM */
+#define DSMIL_POL_WRITE		BIT(3)	/* needs the allow_writes parameter */
+#define DSMIL_POL_COPYOUT_ERR	BIT(4)	/* copy the argument back on error too */
+
+/* A byte range of an ioctl argument that must be zero. */
+struct dsmil_span {
+	u16 off;
+	u16 len;
+};
+
+#define DSMIL_RSVD(type, field) \
+	{ offsetof(type, field), sizeof_field(type, field) }
+#define DSMIL_MAX_RSVD	4
+
+struct dsmil_ioctl_desc {
+	unsigned int cmd;
+	unsigned int policy;
+	int (*handler)(struct dsmil *dsm, void *arg);
+	struct dsmil_span rsvd[DSMIL_MAX_RSVD];
+	const char *name;
+};
+
+struct dsmil_ioctl_table {
+	const struct dsmil_ioctl_desc *desc;
+	unsigned int count;
+};
+
+extern const struct dsmil_ioctl_table dsmil_state_ioctls;
+extern const struct dsmil_ioctl_table dsmil_smi_ioctls;
+extern const struct dsmil_ioctl_table dsmil_mmio_ioctls;
+
+/* Refusal bookkeeping shared by all parts: counter + rate-limited line. */
+void dsmil_count_refusal(struct dsmil *dsm, enum dsmil_reason reason);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Internals the KUnit suites (tests/) call; static otherwise. */
+const struct dsmil_ioctl_desc *dsmil_ioctl_lookup(unsigned int cmd);
+const struct dsmil_span *
+dsmil_ioctl_bad_reserved(const struct dsmil_ioctl_desc *d, const void *arg);
+#endif
+
+static inline struct dsmil *dsmil_from_state(struct dsmil_state *st)
+{
+	return container_of(st, struct dsmil, state);
+}
+
+static inline struct dsmil *dsmil_from_smi(struct dsmil_smi *smi)
+{
+	return container_of(smi, struct dsmil, smi);
+}
+
+static inline struct dsmil *dsmil_from_mmio(struct dsmil_mmio *mm)
+{
+	return container_of(mm, struct dsmil, mmio);
+}
+
+#endif /* _DSMIL_PRIV_H */
