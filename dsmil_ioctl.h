@@ -64,6 +64,7 @@ enum dsmil_dev_state {
 	DSMIL_DEV_ERROR		= 4,
 	DSMIL_DEV_LOCKED	= 5,
 };
+
 #define DSMIL_DEV_NUM_STATES	6
 
 /* Group states, derived from the group's members. */
@@ -86,6 +87,7 @@ enum dsmil_token_pos {
 	DSMIL_TOKEN_STORAGE	= 6,
 	DSMIL_TOKEN_SENSOR	= 9,
 };
+
 #define DSMIL_TOKEN_BASE	0x0480
 
 /*
@@ -105,14 +107,15 @@ enum dsmil_reason {
 	DSMIL_REASON_STATE		= 9,	/* device state forbids the access */
 	DSMIL_REASON_BAD_ARG		= 10,	/* out-of-range id or argument */
 };
+
 #define DSMIL_REASON_COUNT	11
 
 /* struct dsmil_info.features */
-#define DSMIL_FEAT_DEVICES	(1U << 0)	/* device model ioctls */
-#define DSMIL_FEAT_SMI		(1U << 1)	/* token ioctls */
-#define DSMIL_FEAT_MMIO		(1U << 2)	/* region ioctls */
-#define DSMIL_FEAT_WRITES	(1U << 3)	/* allow_writes is set now */
-#define DSMIL_FEAT_LOCKDOWN	(1U << 4)	/* kernel is locked down */
+#define DSMIL_FEAT_DEVICES	0x1U	/* device model ioctls */
+#define DSMIL_FEAT_SMI		0x2U	/* token ioctls */
+#define DSMIL_FEAT_MMIO		0x4U	/* region ioctls */
+#define DSMIL_FEAT_WRITES	0x8U	/* allow_writes is set now */
+#define DSMIL_FEAT_LOCKDOWN	0x10U	/* kernel is locked down */
 
 /**
  * struct dsmil_info - DSMIL_IOC_INFO: what this driver is and offers.
@@ -147,8 +150,8 @@ struct dsmil_info {
 };
 
 /* struct dsmil_dev_info.flags */
-#define DSMIL_DEVF_QUARANTINED	(1U << 0)	/* never ACTIVE, never written */
-#define DSMIL_DEVF_HAS_TOKEN	(1U << 1)	/* @token is valid */
+#define DSMIL_DEVF_QUARANTINED	0x1U	/* never ACTIVE, never written */
+#define DSMIL_DEVF_HAS_TOKEN	0x2U	/* @token is valid */
 
 /**
  * struct dsmil_dev_info - one device, as DSMIL_IOC_DEV_INFO and
@@ -354,7 +357,7 @@ struct dsmil_smi_status {
 };
 
 /* struct dsmil_mmio_rw.flags and struct dsmil_mmio_bulk.flags */
-#define DSMIL_MMIO_F_DEVICE	(1U << 0)	/* offset is in @device's window */
+#define DSMIL_MMIO_F_DEVICE	0x1U	/* offset is in @device's window */
 
 /**
  * struct dsmil_mmio_rw - DSMIL_IOC_MMIO_READ / DSMIL_IOC_MMIO_WRITE: one

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest tests of the module's foundation: the node, the info ioctl, the
+ * dispatcher's refusals, privilege, unload rules and load/unload cycles.
+ *
+ * Built twice: 64-bit, and 32-bit (abi_test32) to exercise compat_ioctl.
+ * Expects dsmil.ko loaded with default parameters.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <grp.h>
+
+#include "kselftest_harness.h"
+#include "dsmil_ioctl.h"
+
+#define DEV "/dev/dsmil"
+#define MOD "/lib/dsmil/dsmil.ko"
+
+static int module_loaded(void)
+{
+	return access("/sys/module/dsmil", F_OK) == 0;
+}
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Drop to uid/gid 1000 with no capabilities at all. */
+static int drop_privileges(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2] = {};
+
+	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) ||
+	    setresuid(1000, 1000, 1000))
+		return -1;
+	/* setresuid() from root to non-root clears the sets; make sure. */
+	return syscall(SYS_capset, &h, d);
+}
+
+/* Drop only CAP_SYS_RAWIO and CAP_SYS_ADMIN, staying uid 0. */
+static int drop_rawio_admin(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[0].effective &= ~((1U << CAP_SYS_RAWIO) | (1U << CAP_SYS_ADMIN));
+	d[0].permitted &= ~((1U << CAP_SYS_RAWIO) | (1U << CAP_SYS_ADMIN));
+	return syscall(SYS_capset, &h, d);
+}
+
+FIXTURE(dsmil)
+{
+	int fd;
+};
+
+FIXTURE_SETUP(dsmil)
+{
+	if (!module_loaded())
+		ASSERT_EQ(0, run("insmod " MOD));
+	self->fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DEV, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(dsmil)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(dsmil, node_is_root_only_char_device)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(DEV, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600, st.st_mode & 07777);
+	EXPECT_EQ(0, st.st_uid);
+	EXPECT_EQ(0, st.st_gid);
+	EXPECT_EQ(10, major(st.st_rdev));	/* a misc device */
+}
+
+TEST_F(dsmil, info_reports_documented_values)
+{
+	struct dsmil_info info;
+
+	memset(&info, 0xa5, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_INFO, &info));
+	EXPECT_EQ(DSMIL_ABI_VERSION, info.abi_version);
+	EXPECT_EQ(6, info.num_groups);
+	EXPECT_EQ(12, info.devs_per_group);
+	EXPECT_EQ(72, info.num_devices);
+	EXPECT_EQ(90, info.num_chunks);
+	EXPECT_EQ(4U << 20, info.chunk_size);
+	EXPECT_EQ(8, info.max_resident);
+	EXPECT_EQ(360ULL << 20, info.region_size);
+	EXPECT_EQ(0, info.region_base);
+	/* Default load: writes refused. */
+	EXPECT_EQ(0, info.features & DSMIL_FEAT_WRITES);
+	/* Names are NUL-terminated strings. */
+	EXPECT_TRUE(memchr(info.smi_backend, 0, sizeof(info.smi_backend)) != NULL);
+	EXPECT_TRUE(memchr(info.mmio_backend, 0, sizeof(info.mmio_backend)) != NULL);
+	EXPECT_LT(0, strlen((char *)info.smi_backend));
+	EXPECT_LT(0, strlen((char *)info.mmio_backend));
+	/* Reserved output is zero even though the buffer was not. */
+	for (unsigned int i = 0; i < 4; i++)
+		EXPECT_EQ(0, info.reserved[i]);
+}
+
+TEST_F(dsmil, info_follows_allow_writes_parameter)
+{
+	struct dsmil_info info;
+	int p = open("/sys/module/dsmil/parameters/allow_writes", O_WRONLY);
+
+	ASSERT_LE(0, p);
+	ASSERT_EQ(1, write(p, "1", 1));
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_INFO, &info));
+	EXPECT_TRUE(info.features & DSMIL_FEAT_WRITES);
+	ASSERT_EQ(1, pwrite(p, "0", 1, 0));
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_INFO, &info));
+	EXPECT_FALSE(info.features & DSMIL_FEAT_WRITES);
+	close(p);
+}
+
+TEST_F(dsmil, unknown_commands_get_enotty)
+{
+	static const unsigned long cmds[] = {
+		_IO(DSMIL_IOC_MAGIC, 0x0f),
+		_IO(DSMIL_IOC_MAGIC, 0x3f),
+		_IO(DSMIL_IOC_MAGIC, 0x40),
+		_IO(DSMIL_IOC_MAGIC, 0xff),
+		_IOR(DSMIL_IOC_MAGIC + 1, 0x00, struct dsmil_info),
+		_IOR('T', 0x00, struct dsmil_info),
+		0,
+		TCGETS,
+	};
+	struct dsmil_info info;
+
+	for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &info));
+		EXPECT_EQ(ENOTTY, errno) TH_LOG("cmd %#lx", cmds[i]);
+	}
+}
+
+TEST_F(dsmil, size_or_direction_mismatch_gets_einval)
+{
+	struct dsmil_stats big;
+	__u32 small;
+
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(DSMIL_IOC_MAGIC, 0x00, __u32), &small));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(DSMIL_IOC_MAGIC, 0x00, struct dsmil_stats), &big));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, _IOW(DSMIL_IOC_MAGIC, 0x00, struct dsmil_info), &big));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, _IO(DSMIL_IOC_MAGIC, 0x00)));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(dsmil, nonzero_reserved_field_gets_einval)
+{
+	struct dsmil_dev_info di = { .id = 0 };
+
+	if (ioctl(self->fd, DSMIL_IOC_DEV_INFO, &di) && errno == ENOTTY)
+		SKIP(return, "DSMIL_IOC_DEV_INFO not implemented by this driver");
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_DEV_INFO, &di));
+	memset(&di, 0, sizeof(di));
+	di.reserved[1] = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_DEV_INFO, &di));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&di, 0, sizeof(di));
+	di.reserved0 = 0x80;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_DEV_INFO, &di));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(dsmil, bad_pointer_gets_efault)
+{
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_INFO, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_INFO, (void *)-4096L));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(dsmil, refusals_are_counted)
+{
+	struct dsmil_stats a, b;
+	__u32 small;
+
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_STATS, &a));
+	ioctl(self->fd, _IO(DSMIL_IOC_MAGIC, 0x0f));
+	ioctl(self->fd, _IOR(DSMIL_IOC_MAGIC, 0x00, __u32), &small);
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_STATS, &b));
+	EXPECT_EQ(a.bad_input + 2, b.bad_input);
+	EXPECT_EQ(a.ioctls + 3, b.ioctls);
+}
+
+TEST(unprivileged_open_refused)
+{
+	pid_t pid = fork();
+	int st;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (drop_privileges())
+			_exit(10);
+		if (open(DEV, O_RDWR) >= 0)
+			_exit(11);
+		_exit(errno == EACCES ? 0 : 12);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+/*
+ * A caller who got the fd and then dropped privileges keeps the
+ * informational commands and loses every privileged one.
+ */
+TEST_F(dsmil, dropped_privileges_refused_privileged_commands)
+{
+	pid_t pid = fork();
+	int st;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct dsmil_info info;
+		struct dsmil_transition tr = { .id = 0, .target = DSMIL_DEV_INITIALIZING };
+
+		if (drop_privileges())
+			_exit(10);
+		if (ioctl(self->fd, DSMIL_IOC_INFO, &info))
+			_exit(11);
+		if (ioctl(self->fd, DSMIL_IOC_SMI_RECOVER) != -1 ||
+		    (errno != EPERM && errno != ENOTTY))
+			_exit(12);
+		if (ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &tr) != -1 ||
+		    (errno != EPERM && errno != ENOTTY))
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+TEST_F(dsmil, root_without_rawio_refused_hardware)
+{
+	pid_t pid = fork();
+	int st;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct dsmil_token_req tr = { .group = 0, .position = 0 };
+		struct dsmil_info info;
+
+		if (drop_rawio_admin())
+			_exit(10);
+		if (ioctl(self->fd, DSMIL_IOC_INFO, &info))
+			_exit(11);
+		if (ioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr) != -1 ||
+		    (errno != EPERM && errno != ENOTTY))
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+TEST(rmmod_refused_while_open_then_works)
+{
+	struct dsmil_info info;
+	int fd;
+
+	if (!module_loaded())
+		ASSERT_EQ(0, run("insmod " MOD));
+	fd = open(DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(0, run("rmmod dsmil 2>/dev/null"));
+	EXPECT_TRUE(module_loaded());
+	/* The open file still works after the refused unload. */
+	EXPECT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
+	close(fd);
+	EXPECT_EQ(0, run("rmmod dsmil"));
+	EXPECT_FALSE(module_loaded());
+	EXPECT_NE(0, access(DEV, F_OK));
+	ASSERT_EQ(0, run("insmod " MOD));
+}
+
+TEST(load_unload_cycles)
+{
+	int cycles = getenv("DSMIL_CYCLES") ? atoi(getenv("DSMIL_CYCLES")) : 50;
+
+	if (module_loaded())
+		ASSERT_EQ(0, run("rmmod dsmil"));
+	for (int i = 0; i < cycles; i++) {
+		struct dsmil_info info;
+		int fd;
+
+		ASSERT_EQ(0, run("insmod " MOD)) TH_LOG("cycle %d", i);
+		fd = open(DEV, O_RDWR);
+		ASSERT_LE(0, fd) TH_LOG("cycle %d", i);
+		EXPECT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
+		close(fd);
+		ASSERT_EQ(0, run("rmmod dsmil")) TH_LOG("cycle %d", i);
+	}
+	ASSERT_EQ(0, run("insmod " MOD));
+}
+
+TEST(bad_parameters_refuse_load)
+{
+	if (module_loaded())
+		ASSERT_EQ(0, run("rmmod dsmil"));
+	/* Not a multiple of the 4 MiB chunk. */
+	EXPECT_NE(0, run("insmod " MOD " mmio_size=1000 2>/dev/null"));
+	EXPECT_FALSE(module_loaded());
+	/* Unknown SMI backend. */
+	EXPECT_NE(0, run("insmod " MOD " smi_backend=bogus 2>/dev/null"));
+	EXPECT_FALSE(module_loaded());
+	ASSERT_EQ(0, run("insmod " MOD));
+}
+
+TEST_HARNESS_MAIN
