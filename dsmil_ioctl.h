@@ -208,10 +208,11 @@ struct dsmil_dev_list {
  * struct dsmil_transition - DSMIL_IOC_DEV_TRANSITION: request a state change.
  * @id:       device id.
  * @target:   enum dsmil_dev_state wanted.
- * @prev:     out: state before the request.
+ * @prev:     out: state before the request (0 when @id is out of range).
  * @reason:   out: enum dsmil_reason when refused, else DSMIL_REASON_NONE.
  * @reserved0: zero.
- * @state:    out: state after the request.
+ * @state:    out: state after the request (0 when @id is out of range).
+ * @reserved1: zero.
  * @reserved: zero.
  */
 struct dsmil_transition {
@@ -230,7 +231,7 @@ struct dsmil_transition {
  * group depending on it, in one step.
  * @group:    group to stop.
  * @reserved0: zero.
- * @locked:   out: number of devices locked.
+ * @locked:   out: devices moved to LOCKED (those already LOCKED not counted).
  * @reserved: zero.
  */
 struct dsmil_group_stop {
@@ -251,13 +252,15 @@ struct dsmil_group_stop {
  * struct dsmil_audit_entry - one transition, accepted or refused.
  * @seq:       sequence number, from 1, never reused.
  * @time_ns:   CLOCK_REALTIME of the request.
- * @pid:       caller's pid (0 for the kernel).
- * @uid:       caller's uid.
+ * @pid:       caller's process id in the initial pid namespace (0 for the
+ *             kernel's own threads).
+ * @uid:       caller's uid in the initial user namespace.
  * @device:    device id.
  * @from:      state before.
- * @to:        state requested.
+ * @to:        state requested (for accepted entries: the new state).
  * @error:     0 when accepted, else the positive errno returned.
- * @reason:    enum dsmil_reason.
+ * @reason:    enum dsmil_reason: why it was refused, or why the driver
+ *             made the change (DSMIL_REASON_NONE for an accepted request).
  * @source:    DSMIL_SRC_*.
  * @reserved:  zero.
  */
@@ -300,12 +303,17 @@ struct dsmil_audit_read {
 /**
  * struct dsmil_token_req - DSMIL_IOC_TOKEN_READ / DSMIL_IOC_TOKEN_WRITE.
  * @group:       group 0..5.
- * @position:    enum dsmil_token_pos.
- * @token:       out: the token id used.
+ * @position:    enum dsmil_token_pos (0, 3, 6 or 9).
+ * @token:       out: the token id, DSMIL_TOKEN_BASE + 12 * group + position.
  * @value:       in (write) / out (read): token value.
  * @reserved0:   zero.
- * @duration_ns: out: time the SMI layer spent on the request.
+ * @reserved1:   zero.
+ * @duration_ns: out: time the SMI layer spent on the request, queueing
+ *               included.
  * @reserved:    zero.
+ *
+ * The structure is copied back on failure too (@token and @duration_ns are
+ * then valid when the request got that far, zero otherwise).
  */
 struct dsmil_token_req {
 	__u8  group;
@@ -322,12 +330,77 @@ struct dsmil_token_req {
 #define DSMIL_SMI_OK		0
 #define DSMIL_SMI_FAULTED	1	/* fails fast until recovered */
 
-#define DSMIL_SMI_HIST_BUCKETS	20	/* bucket b: latency < 2^b us */
+/*
+ * struct dsmil_smi_status.latency_hist: bucket 0 counts requests that took
+ * less than 1 us, bucket b (1..18) those that took [2^(b-1), 2^b) us, and
+ * bucket 19 those that took 2^18 us (262 ms) or more.
+ */
+#define DSMIL_SMI_HIST_BUCKETS	20
 
 /**
  * struct dsmil_smi_status - DSMIL_IOC_SMI_STATUS: engine state and counters.
- * Counter identity: requests = successes + errors + timeouts + hangs +
- * faulted_rejects + refused.
+ * @backend:            NUL-terminated backend name ("sim", "dell-smbios").
+ * @state:              DSMIL_SMI_OK or DSMIL_SMI_FAULTED.
+ * @consecutive_faults: faults since the last well-formed answer.
+ * @timeout_ms:         bound on a caller's whole wait (smi_timeout_ms).
+ * @hang_ms:            busy and unchanged this long is a hang (smi_hang_ms).
+ * @min_interval_us:    minimum spacing of two SMIs (smi_min_interval_us).
+ * @fault_limit:        consecutive faults that make it FAULTED.
+ * @busy_retries:       retries of a submit refused as busy.
+ * @in_flight:          requests accepted and not finished yet, including
+ *                      requests whose caller stopped waiting.
+ * @requests:           token requests finished (every outcome below).
+ * @successes:          requests that completed with a value.
+ * @errors:             requests that ended with an error other than the
+ *                      ones counted below: @error_status + @garbage +
+ *                      @busy_failures + @submit_failures + @cancelled.
+ * @timeouts:           requests whose deadline (smi_timeout_ms) passed, at
+ *                      the hardware (then aborted) or, @queue_timeouts of
+ *                      them, before reaching it.
+ * @hangs:              requests whose status stayed busy and unchanged for
+ *                      smi_hang_ms (aborted), or whose synchronous call took
+ *                      longer than smi_hang_ms.
+ * @aborts:             backend aborts attempted (after a timeout, hang or
+ *                      garbage status).
+ * @abort_failures:     aborts the backend reported as failed (each makes the
+ *                      backend FAULTED at once).
+ * @faulted_entries:    times the backend became FAULTED.
+ * @faulted_rejects:    requests refused at once because it was FAULTED (no
+ *                      hardware touched).
+ * @recoveries:         successful DSMIL_IOC_SMI_RECOVER resets.
+ * @recovery_failures:  failed resets.
+ * @retries:            submits repeated after a busy-at-submit answer.
+ * @spacing_waits:      requests that waited for smi_min_interval_us.
+ * @refused:            requests refused before the engine: bad group or
+ *                      position, or the device state check.
+ * @recover_backoff_ms: backoff set by the last failed recovery (0: none);
+ *                      it doubles with every failure, up to 10 s.
+ * @recover_wait_ms:    ms left before DSMIL_IOC_SMI_RECOVER may try again.
+ * @latency_hist:       time of every request that was not refused, by
+ *                      DSMIL_SMI_HIST_BUCKETS log2 buckets.
+ * @error_status:       part of @errors: the SMI answered with an error code.
+ * @garbage:            part of @errors: the status read 0xff (or busy and
+ *                      error at once); counted as a fault and aborted.
+ * @busy_failures:      part of @errors: still busy at submit after the
+ *                      retries (-EBUSY).
+ * @submit_failures:    part of @errors: the backend could not start it.
+ * @cancelled:          part of @errors: a fatal signal ended the caller's
+ *                      wait before the request reached the hardware.
+ * @queue_timeouts:     part of @timeouts: the deadline passed while queued.
+ * @abandoned:          requests whose caller stopped waiting (deadline or
+ *                      fatal signal) while the request was at the hardware;
+ *                      each is counted by its real outcome once it ends.
+ * @spacing_wait_us:    total time spent waiting for the spacing.
+ * @max_latency_us:     longest request.
+ * @reserved:           zero.
+ *
+ * Counter identity, exact whenever @in_flight is 0 (every request is
+ * counted once, when it finishes):
+ *   requests = successes + errors + timeouts + hangs + faulted_rejects +
+ *              refused
+ * and the sum of @latency_hist is requests - refused.  Token requests the
+ * dispatcher refused (capability, lockdown, allow_writes) never reach the
+ * engine; DSMIL_IOC_STATS counts them as denied.
  */
 struct dsmil_smi_status {
 	__u8  backend[DSMIL_NAME_LEN];
@@ -337,6 +410,8 @@ struct dsmil_smi_status {
 	__u32 hang_ms;
 	__u32 min_interval_us;
 	__u32 fault_limit;
+	__u32 busy_retries;
+	__u32 in_flight;
 	__u64 requests;
 	__u64 successes;
 	__u64 errors;
@@ -351,23 +426,35 @@ struct dsmil_smi_status {
 	__u64 retries;
 	__u64 spacing_waits;
 	__u64 refused;
-	__u64 recover_backoff_ms;	/* wait before the next recover try */
+	__u64 recover_backoff_ms;
+	__u64 recover_wait_ms;
 	__u64 latency_hist[DSMIL_SMI_HIST_BUCKETS];
+	__u64 error_status;
+	__u64 garbage;
+	__u64 busy_failures;
+	__u64 submit_failures;
+	__u64 cancelled;
+	__u64 queue_timeouts;
+	__u64 abandoned;
+	__u64 spacing_wait_us;
+	__u64 max_latency_us;
 	__u64 reserved[4];
 };
 
 /* struct dsmil_mmio_rw.flags and struct dsmil_mmio_bulk.flags */
-#define DSMIL_MMIO_F_DEVICE	0x1U	/* offset is in @device's window */
+#define DSMIL_MMIO_F_DEVICE	(1U << 0)	/* offset is in @device's window */
 
 /**
  * struct dsmil_mmio_rw - DSMIL_IOC_MMIO_READ / DSMIL_IOC_MMIO_WRITE: one
  * naturally aligned access of 1, 2, 4 or 8 bytes.
- * @offset:    byte offset in the region (or in the device window).
- * @value:     in (write) / out (read).
- * @width:     1, 2, 4 or 8.
+ * @offset:    byte offset in the region, or in @device's 4 KiB window with
+ *             DSMIL_MMIO_F_DEVICE.
+ * @value:     in (write): the value, of which the low @width bytes are
+ *             written; out (read): the value read, zero-extended.
+ * @width:     1, 2, 4 or 8; @offset must be a multiple of it.
  * @reserved0: zero.
- * @device:    device id, with DSMIL_MMIO_F_DEVICE.
- * @flags:     DSMIL_MMIO_F_*.
+ * @device:    device id with DSMIL_MMIO_F_DEVICE, else zero.
+ * @flags:     DSMIL_MMIO_F_*; other bits must be zero.
  * @reserved:  zero.
  */
 struct dsmil_mmio_rw {
@@ -381,16 +468,21 @@ struct dsmil_mmio_rw {
 };
 
 /**
- * struct dsmil_mmio_bulk - DSMIL_IOC_MMIO_BULK_READ / _BULK_WRITE.
- * @offset:   byte offset in the region (or in the device window).
- * @length:   bytes, at most DSMIL_BULK_MAX.
- * @buf:      user pointer to @length bytes.
- * @done:     out: bytes copied (less than @length only when a fatal signal
- *            stopped a read).
- * @flags:    DSMIL_MMIO_F_*.
- * @device:   device id, with DSMIL_MMIO_F_DEVICE.
+ * struct dsmil_mmio_bulk - DSMIL_IOC_MMIO_BULK_READ / _BULK_WRITE: copy
+ * between the region and a user buffer, across chunk boundaries.
+ * @offset:    byte offset in the region (or in the device window); any
+ *             alignment.
+ * @length:    bytes, 1..DSMIL_BULK_MAX (and within the 4 KiB window with
+ *             DSMIL_MMIO_F_DEVICE).
+ * @buf:       user pointer to @length bytes.
+ * @done:      out, also on error: bytes copied.  A read stops early only at
+ *             a fatal signal or an error; a write is all or nothing except
+ *             when the caller's own buffer turns unreadable during the copy
+ *             (-EFAULT, see DSMIL_IOC_MMIO_BULK_WRITE).
+ * @flags:     DSMIL_MMIO_F_*; other bits must be zero.
+ * @device:    device id with DSMIL_MMIO_F_DEVICE, else zero.
  * @reserved0: zero.
- * @reserved: zero.
+ * @reserved:  zero.
  */
 struct dsmil_mmio_bulk {
 	__u64 offset;
@@ -404,29 +496,64 @@ struct dsmil_mmio_bulk {
 };
 
 /**
- * struct dsmil_chunk_stat - per-chunk counters.
- * @index:     chunk index.
- * @users:     accesses in flight now.
- * @resident:  1 if mapped now.
- * @reserved0: zero.
- * @maps:      times mapped.
- * @hits:      accesses that found it mapped.
- * @idle_ms:   ms since last use (0 if never used).
+ * struct dsmil_chunk_stat - one chunk, as DSMIL_IOC_MMIO_STATUS reports it.
+ * @index:         chunk index; the chunk covers bytes
+ *                 [index * chunk_size, (index + 1) * chunk_size).
+ * @users:         accesses holding the chunk now.
+ * @resident:      1 if mapped now.
+ * @ever_mapped:   1 if mapped at least once since load.
+ * @reserved0:     zero.
+ * @maps:          times mapped.
+ * @hits:          accesses that found it mapped.
+ * @idle_ms:       ms since its last use (0 if never used).
+ * @bytes_read:    bytes read from it.
+ * @bytes_written: bytes written to it.
+ * @reserved:      zero.
  */
 struct dsmil_chunk_stat {
 	__u32 index;
 	__u32 users;
 	__u8  resident;
-	__u8  reserved0[7];
+	__u8  ever_mapped;
+	__u8  reserved0[6];
 	__u64 maps;
 	__u64 hits;
 	__u64 idle_ms;
+	__u64 bytes_read;
+	__u64 bytes_written;
+	__u64 reserved[2];
 };
 
 /**
  * struct dsmil_mmio_status - DSMIL_IOC_MMIO_STATUS: the mapper's state.
- * @chunk_buf:   user pointer to an array of struct dsmil_chunk_stat, or 0.
- * @chunk_count: in: entries @chunk_buf holds; out: entries written.
+ * @region_base:   physical base (0 for the simulated region).
+ * @region_size:   bytes in the region.
+ * @chunk_size:    DSMIL_CHUNK_SIZE.
+ * @num_chunks:    chunks in the region.
+ * @max_resident:  cap on chunks mapped at once.
+ * @resident:      chunks mapped now.
+ * @idle_ms:       idle chunks are unmapped after this delay (0: never).
+ * @chunk_count:   in: entries @chunk_buf holds; out: entries written
+ *                 (min(in, num_chunks); 0 when @chunk_buf is 0).
+ * @chunk_buf:     user pointer to an array of struct dsmil_chunk_stat, or 0.
+ * @resident_map:  bit c (word c / 64, bit c % 64) set: chunk c is mapped.
+ * @ever_mapped:   bit c set: chunk c was mapped at least once since load.
+ * @maps:          successful chunk maps.
+ * @unmaps:        chunk unmaps (evictions, idle unmaps and unload).
+ * @evictions:     unmaps of the least recently used idle chunk to stay
+ *                 under the cap.
+ * @map_failures:  failed chunk maps (each also logged as map-failure).
+ * @all_busy:      accesses refused with -EBUSY: the cap was reached and
+ *                 every resident chunk stayed in use for @busy_wait_ms.
+ * @bytes_read:    bytes read from the region.
+ * @bytes_written: bytes written to the region.
+ * @refused:       accesses refused for their argument (-EINVAL, -ERANGE,
+ *                 -E2BIG) or by the device state machine.
+ * @busy_wait_ms:  bound on the wait for a slot when every chunk is busy.
+ * @bookkeeping:   bytes of kernel memory the mapper's per-chunk and
+ *                 per-region bookkeeping takes (not the mapped chunks).
+ * @hits:          accesses that found their chunk mapped (all chunks).
+ * @reserved:      zero.
  * Counter identity: maps - unmaps = resident.
  */
 struct dsmil_mmio_status {
@@ -449,6 +576,9 @@ struct dsmil_mmio_status {
 	__u64 bytes_read;
 	__u64 bytes_written;
 	__u64 refused;
+	__u32 busy_wait_ms;
+	__u32 bookkeeping;
+	__u64 hits;
 	__u64 reserved[4];
 };
 
@@ -480,42 +610,74 @@ struct dsmil_stats {
 
 /*
  * DSMIL_IOC_DEV_INFO: any opener.  -EINVAL: id >= DSMIL_NUM_DEVICES.
- * DSMIL_IOC_DEV_LIST: any opener.  -EINVAL: count is 0.
+ * DSMIL_IOC_DEV_LIST: any opener.  Writes min(count, DSMIL_NUM_DEVICES)
+ *   entries, one consistent snapshot of the states.  -EINVAL: count is 0;
+ *   -EFAULT: buf is not writable.
+ * Documentation/dsmil-state.rst describes the model: transition table,
+ * dependencies, quarantine, group states.
  */
 #define DSMIL_IOC_DEV_INFO	_IOWR(DSMIL_IOC_MAGIC, 0x10, struct dsmil_dev_info)
 #define DSMIL_IOC_DEV_LIST	_IOWR(DSMIL_IOC_MAGIC, 0x11, struct dsmil_dev_list)
 /*
  * DSMIL_IOC_DEV_TRANSITION: CAP_SYS_ADMIN.  The structure is copied back on
- * refusal too, with @reason set.
- *   -EINVAL  id or target out of range, or the transition is not legal
- *   -EBUSY   a device depending on this one is ACTIVE
- *   -ENOLINK a device or group this one depends on is not up
- *   -EPERM   the device is quarantined (never ACTIVE) or lacks CAP_SYS_ADMIN
- *   -EIO     token verification during INITIALIZING -> READY failed; the
- *            device is now ERROR
- *   -ETIMEDOUT the verification SMI timed out; the device is now ERROR
+ * refusal too, with @reason set.  Every request, accepted or refused, is
+ * audited (except an out-of-range id).
+ *   -EINVAL  id or target out of range (DSMIL_REASON_BAD_ARG), or the
+ *            transition is not in the table (DSMIL_REASON_ILLEGAL)
+ *   -EBUSY   the device is ACTIVE and a device depending on it is ACTIVE
+ *            (DSMIL_REASON_DEPENDENT); leave dependents first
+ *   -ENOLINK to ACTIVE: a device or group this one depends on is not up
+ *            (DSMIL_REASON_DEPENDENCY)
+ *   -EPERM   to ACTIVE: the device is quarantined (DSMIL_REASON_QUARANTINED);
+ *            or the caller lacks CAP_SYS_ADMIN
+ *   INITIALIZING -> READY verifies the device through the SMI layer first
+ *   (DSMIL_REASON_VERIFY_FAILED when that fails):
+ *   -EIO     the verification failed; the device is now ERROR
+ *   -ETIMEDOUT the verification SMI timed out or hung; the device is now
+ *            ERROR
+ *   -ESHUTDOWN the SMI backend is FAULTED; the device is now ERROR
+ *   -EINTR   a fatal signal ended the verification; the device stays
+ *            INITIALIZING
+ *   -EAGAIN  the device changed state while it was being verified (another
+ *            request, an emergency stop or a fault won); nothing was done
+ *            (DSMIL_REASON_STATE)
  */
 #define DSMIL_IOC_DEV_TRANSITION _IOWR(DSMIL_IOC_MAGIC, 0x12, struct dsmil_transition)
 /*
- * DSMIL_IOC_GROUP_ESTOP: CAP_SYS_ADMIN.  -EINVAL: group out of range.
+ * DSMIL_IOC_GROUP_ESTOP: CAP_SYS_ADMIN.  Locks, in one step, every device of
+ * the group and of every group that depends on it; @locked counts those not
+ * LOCKED before.  A LOCKED device leaves only for ERROR.  -EINVAL: group out
+ * of range.
  */
 #define DSMIL_IOC_GROUP_ESTOP	_IOWR(DSMIL_IOC_MAGIC, 0x13, struct dsmil_group_stop)
 /*
- * DSMIL_IOC_AUDIT_READ: CAP_SYS_ADMIN.  -EINVAL: count is 0.
+ * DSMIL_IOC_AUDIT_READ: CAP_SYS_ADMIN (the trail names who did what).
+ *   -EINVAL: count is 0; -EFAULT: buf is not writable; -ENOMEM.
  */
 #define DSMIL_IOC_AUDIT_READ	_IOWR(DSMIL_IOC_MAGIC, 0x14, struct dsmil_audit_read)
 
 /*
- * DSMIL_IOC_TOKEN_READ: CAP_SYS_RAWIO.
+ * DSMIL_IOC_TOKEN_READ: CAP_SYS_RAWIO.  Every caller's whole wait (queueing
+ * behind other requests included) is bounded by smi_timeout_ms.
  *   -EINVAL    group or position out of range (no hardware touched)
  *   -ENODEV    the device owning the token is not READY or ACTIVE
- *   -ETIMEDOUT the SMI did not complete in time or hung (it was aborted);
- *              the device is now ERROR
- *   -EIO       the SMI reported an error, or returned garbage status
- *   -ESHUTDOWN the SMI backend is FAULTED; DSMIL_IOC_SMI_RECOVER resets it
- *   -EINTR     a fatal signal ended the wait
- * DSMIL_IOC_TOKEN_WRITE: CAP_SYS_RAWIO, allow_writes (-EACCES), no lockdown
- *   (-EPERM), device ACTIVE (-ENODEV) and not quarantined (-EPERM); then as
+ *   -ETIMEDOUT the request did not finish before its deadline, or the SMI
+ *              hung (busy and unchanged for smi_hang_ms); an SMI at the
+ *              hardware was aborted and the device is now ERROR (not for a
+ *              request that timed out while still queued)
+ *   -EIO       the SMI reported a failure, returned garbage status (0xff),
+ *              or could not be started
+ *   -ENXIO     the firmware rejected the token (unknown token, invalid
+ *              parameter)
+ *   -EOPNOTSUPP the firmware does not support the operation
+ *   -EBUSY     the SMI interface stayed busy at submit after the retries
+ *   -ESHUTDOWN the SMI backend is FAULTED (no hardware touched);
+ *              DSMIL_IOC_SMI_RECOVER resets it
+ *   -ENOMEM    no memory for the request
+ *   -EINTR     a fatal signal ended the wait (the request, if already at the
+ *              hardware, is finished by the engine)
+ * DSMIL_IOC_TOKEN_WRITE: CAP_SYS_RAWIO, no lockdown (-EPERM), allow_writes
+ *   (-EACCES), device ACTIVE (-ENODEV) and not quarantined (-EPERM); then as
  *   TOKEN_READ.
  */
 #define DSMIL_IOC_TOKEN_READ	_IOWR(DSMIL_IOC_MAGIC, 0x20, struct dsmil_token_req)
@@ -525,24 +687,45 @@ struct dsmil_stats {
  */
 #define DSMIL_IOC_SMI_STATUS	_IOR(DSMIL_IOC_MAGIC, 0x22, struct dsmil_smi_status)
 /*
- * DSMIL_IOC_SMI_RECOVER: CAP_SYS_ADMIN and CAP_SYS_RAWIO.
+ * DSMIL_IOC_SMI_RECOVER: CAP_SYS_ADMIN and CAP_SYS_RAWIO.  Resets a FAULTED
+ * backend; returns 0 at once (touching nothing) when it is not FAULTED.
  *   -EAGAIN  the backoff after a failed recovery has not elapsed
- *   -EIO     the backend reset failed (the backoff doubles)
+ *            (struct dsmil_smi_status.recover_wait_ms says how long)
+ *   -EBUSY   a request the engine still owns is at the hardware
+ *   -EIO     the backend reset failed (the backoff doubles, from 100 ms up
+ *            to 10 s)
  */
 #define DSMIL_IOC_SMI_RECOVER	_IO(DSMIL_IOC_MAGIC, 0x23)
 
 /*
  * DSMIL_IOC_MMIO_READ / _BULK_READ: CAP_SYS_RAWIO; refused (-EPERM) under
- * lockdown, like /dev/mem.  DSMIL_IOC_MMIO_WRITE / _BULK_WRITE also need
- * allow_writes (-EACCES).
- *   -EINVAL  bad width, misaligned offset, non-zero reserved field
- *   -ERANGE  offset/length outside the region or the device window
+ * lockdown, like /dev/mem (LOCKDOWN_DEV_MEM).  DSMIL_IOC_MMIO_WRITE /
+ * _BULK_WRITE also need allow_writes (-EACCES).  Every argument is checked
+ * (the whole range, with overflow-safe arithmetic) before any byte moves:
+ *   -EINVAL  bad width, offset not a multiple of the width, length 0 or over
+ *            DSMIL_BULK_MAX, unknown flag, @device set without
+ *            DSMIL_MMIO_F_DEVICE, device id out of range, non-zero reserved
+ *            field
+ *   -ERANGE  offset/length (or offset + length) outside the region or the
+ *            device window; logged as refused-access, counted in @refused
+ *   -E2BIG   a bulk write touching more chunks than max_resident (a write
+ *            maps every chunk it touches before the first byte lands)
  *   -ENODEV  device-scoped access to a device not READY/ACTIVE (read) or not
  *            ACTIVE (write)
  *   -EPERM   device-scoped write to a quarantined device
- *   -EBUSY   every resident chunk is in use and the cap is reached
- *   -ENOMEM / -EIO  the chunk could not be mapped
- *   -EINTR   a fatal signal stopped a bulk read before any byte was copied
+ *   -EBUSY   the cap was reached and every resident chunk stayed in use for
+ *            busy_wait_ms (see struct dsmil_mmio_status.all_busy); nothing
+ *            was written; retry
+ *   -ENOMEM / -EIO  a chunk could not be mapped (logged as map-failure);
+ *            nothing was written
+ *   -EFAULT  @buf is not accessible.  A bulk write checks (faults in) the
+ *            whole buffer first and then writes nothing; only a buffer the
+ *            caller unmaps while the call runs can stop it part way, and
+ *            @done then counts the bytes that landed
+ *   -EINTR   a fatal signal arrived before the first byte was copied (a bulk
+ *            read stopped later returns 0 with @done < @length; a bulk write,
+ *            once started, completes)
+ * Bulk commands copy the argument back on error too, so @done is valid.
  */
 #define DSMIL_IOC_MMIO_READ	_IOWR(DSMIL_IOC_MAGIC, 0x30, struct dsmil_mmio_rw)
 #define DSMIL_IOC_MMIO_WRITE	_IOWR(DSMIL_IOC_MAGIC, 0x31, struct dsmil_mmio_rw)

@@ -1,15 +1,849 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dsmil: device model and state machine.
+ *
+ * 72 devices in 6 groups of 12.  Every device has a state; requests move it
+ * along the transition table below, subject to the group and device
+ * dependencies and to quarantine.  The rules are data (the tables) and one
+ * function applies them (dsmil_check_transition()), always under the state
+ * lock together with the state change it allows, so that no two requests
+ * can each pass a check the other one invalidates.
+ *
+ * The invariant everything here keeps: no device is ACTIVE while a device
+ * it depends on is not ACTIVE.  Requests keep it through the checks;
+ * emergency stop, fault reports and unload keep it by changing dependents
+ * before what they depend on, in one critical section.  A dependent always
+ * has a higher id than what it depends on (checked by the KUnit suite), so
+ * "dependents first" is "descending id".
+ *
+ * States are bytes read with READ_ONCE() by anyone; a seqcount lets readers
+ * that need all 72 at once (list, sysfs, group states) get a consistent
+ * copy without the lock.
+ *
+ * Documentation/dsmil-state.rst describes the model, the ioctls, the
+ * audit trail and the messages.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
+#include <linux/cred.h>
+#include <linux/device.h>
 #include <linux/kernel.h>
+#include <linux/minmax.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
 
 #include "dsmil_priv.h"
 
+#define DSMIL_DEV_GROUP(id)	((id) / DSMIL_DEVS_PER_GROUP)
+#define DSMIL_DEV_INDEX(id)	((id) % DSMIL_DEVS_PER_GROUP)
+#define DSMIL_DEV_ID(g, i)	((g) * DSMIL_DEVS_PER_GROUP + (i))
+
+/* The index of a group's controller; a group is up when it is ACTIVE. */
+#define DSMIL_CONTROLLER	0
+
+static const char *const dsmil_functions[DSMIL_DEVS_PER_GROUP] = {
+	"Controller", "Crypto Engine", "Secure Storage", "Network Filter",
+	"Audit Logger", "TPM Interface", "Secure Boot", "Memory Protection",
+	"Tactical Comm", "Emergency Wipe", "JROTC Training",
+	"Hidden Operations",
+};
+
+static const char *const dsmil_dev_state_names[DSMIL_DEV_NUM_STATES] = {
+	[DSMIL_DEV_OFFLINE]		= "OFFLINE",
+	[DSMIL_DEV_INITIALIZING]	= "INITIALIZING",
+	[DSMIL_DEV_READY]		= "READY",
+	[DSMIL_DEV_ACTIVE]		= "ACTIVE",
+	[DSMIL_DEV_ERROR]		= "ERROR",
+	[DSMIL_DEV_LOCKED]		= "LOCKED",
+};
+
+static const char *const dsmil_group_state_names[] = {
+	[DSMIL_GROUP_DISABLED]		= "DISABLED",
+	[DSMIL_GROUP_INITIALIZING]	= "INITIALIZING",
+	[DSMIL_GROUP_READY]		= "READY",
+	[DSMIL_GROUP_ACTIVE]		= "ACTIVE",
+	[DSMIL_GROUP_ERROR]		= "ERROR",
+	[DSMIL_GROUP_EMERGENCY_STOP]	= "EMERGENCY_STOP",
+};
+
+/* The words of reason=... in the driver's messages. */
+static const char *const dsmil_reason_names[DSMIL_REASON_COUNT] = {
+	[DSMIL_REASON_NONE]		= "none",
+	[DSMIL_REASON_ILLEGAL]		= "illegal",
+	[DSMIL_REASON_DEPENDENCY]	= "dependency",
+	[DSMIL_REASON_DEPENDENT]	= "dependent",
+	[DSMIL_REASON_QUARANTINED]	= "quarantined",
+	[DSMIL_REASON_VERIFY_FAILED]	= "verify-failed",
+	[DSMIL_REASON_SMI_FAULT]	= "smi-fault",
+	[DSMIL_REASON_EMERGENCY_STOP]	= "emergency-stop",
+	[DSMIL_REASON_UNLOAD]		= "unload",
+	[DSMIL_REASON_STATE]		= "state",
+	[DSMIL_REASON_BAD_ARG]		= "bad-arg",
+};
+
+/* What a refusal of dsmil_check_transition() returns to the caller. */
+static const int dsmil_reason_errno[DSMIL_REASON_COUNT] = {
+	[DSMIL_REASON_ILLEGAL]		= -EINVAL,
+	[DSMIL_REASON_DEPENDENCY]	= -ENOLINK,
+	[DSMIL_REASON_DEPENDENT]	= -EBUSY,
+	[DSMIL_REASON_QUARANTINED]	= -EPERM,
+	[DSMIL_REASON_BAD_ARG]		= -EINVAL,
+};
+
+/* Group g needs every group whose bit is set to be up. */
+static const u8 dsmil_group_deps[DSMIL_NUM_GROUPS] = {
+	[0] = 0,
+	[1] = BIT(0),
+	[2] = BIT(0) | BIT(1),
+	[3] = BIT(0),
+	[4] = BIT(0) | BIT(1) | BIT(2),
+	[5] = BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4),
+};
+
+/* Inside group 0, device i needs every device whose bit is set ACTIVE. */
+static const u16 dsmil_group0_deps[DSMIL_DEVS_PER_GROUP] = {
+	[0] = 0,
+	[1] = BIT(0),
+	[2] = BIT(0) | BIT(1),
+	[3 ... DSMIL_DEVS_PER_GROUP - 1] = BIT(0) | BIT(1) | BIT(2),
+};
+
+/*
+ * The original driver's wipe, sanitize and kill-switch devices: listed and
+ * readable, never ACTIVE, never written.
+ */
+static const u16 dsmil_quarantine[DSMIL_NUM_GROUPS] = {
+	[0] = BIT(9) | BIT(10) | BIT(11),
+	[1] = BIT(9),
+	[2] = BIT(9),
+};
+
+/*
+ * The transition table: what a request from state [from] to state [to]
+ * needs.  A zero entry is an illegal transition.
+ */
+#define DSMIL_T_LEGAL		BIT(0)
+#define DSMIL_T_ACTIVATE	BIT(1)	/* not quarantined, dependencies up */
+#define DSMIL_T_DEACTIVATE	BIT(2)	/* no dependent ACTIVE */
+#define DSMIL_T_VERIFY		BIT(3)	/* the SMI layer verifies the device */
+
+static const u8 dsmil_transition_rules[DSMIL_DEV_NUM_STATES][DSMIL_DEV_NUM_STATES] = {
+	[DSMIL_DEV_OFFLINE] = {
+		[DSMIL_DEV_INITIALIZING] = DSMIL_T_LEGAL,
+		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
+	},
+	[DSMIL_DEV_INITIALIZING] = {
+		[DSMIL_DEV_READY]	= DSMIL_T_LEGAL | DSMIL_T_VERIFY,
+		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL,
+		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
+	},
+	[DSMIL_DEV_READY] = {
+		[DSMIL_DEV_ACTIVE]	= DSMIL_T_LEGAL | DSMIL_T_ACTIVATE,
+		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL,
+		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
+	},
+	[DSMIL_DEV_ACTIVE] = {
+		[DSMIL_DEV_READY]	= DSMIL_T_LEGAL | DSMIL_T_DEACTIVATE,
+		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL | DSMIL_T_DEACTIVATE,
+		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL | DSMIL_T_DEACTIVATE,
+	},
+	[DSMIL_DEV_ERROR] = {
+		[DSMIL_DEV_OFFLINE]	= DSMIL_T_LEGAL,
+		[DSMIL_DEV_INITIALIZING] = DSMIL_T_LEGAL,
+		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
+	},
+	[DSMIL_DEV_LOCKED] = {
+		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL,
+		/* "any state -> LOCKED": locking a locked device is a no-op */
+		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
+	},
+};
+
+/**
+ * dsmil_dev_state_name - name of a device state, for messages and sysfs.
+ * @state: enum dsmil_dev_state.
+ *
+ * Return: the name, or "INVALID".
+ */
+VISIBLE_IF_KUNIT const char *dsmil_dev_state_name(unsigned int state)
+{
+	return state < DSMIL_DEV_NUM_STATES ? dsmil_dev_state_names[state] :
+					      "INVALID";
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_dev_state_name);
+
+/**
+ * dsmil_reason_name - the word for a reason in the driver's messages.
+ * @reason: enum dsmil_reason.
+ *
+ * Return: the word, or "unknown".
+ */
+VISIBLE_IF_KUNIT const char *dsmil_reason_name(unsigned int reason)
+{
+	return reason < DSMIL_REASON_COUNT ? dsmil_reason_names[reason] :
+					     "unknown";
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_reason_name);
+
+static u8 dsmil_dev_dep_groups(unsigned int id)
+{
+	return dsmil_group_deps[DSMIL_DEV_GROUP(id)];
+}
+
+static u16 dsmil_dev_dep_devices(unsigned int id)
+{
+	return DSMIL_DEV_GROUP(id) == 0 ? dsmil_group0_deps[DSMIL_DEV_INDEX(id)]
+					: 0;
+}
+
+/* Does device @d need device @x ACTIVE to be ACTIVE itself? */
+static bool dsmil_needs(unsigned int d, unsigned int x)
+{
+	if (DSMIL_DEV_INDEX(x) == DSMIL_CONTROLLER &&
+	    (dsmil_dev_dep_groups(d) & BIT(DSMIL_DEV_GROUP(x))))
+		return true;
+	return DSMIL_DEV_GROUP(d) == DSMIL_DEV_GROUP(x) &&
+	       (dsmil_dev_dep_devices(d) & BIT(DSMIL_DEV_INDEX(x)));
+}
+
+/**
+ * dsmil_dev_quarantined - is device @id one that may never be ACTIVE nor
+ * written?
+ * @id: global device id (< DSMIL_NUM_DEVICES).
+ *
+ * Return: true for the quarantined devices.
+ */
+VISIBLE_IF_KUNIT bool dsmil_dev_quarantined(unsigned int id)
+{
+	return dsmil_quarantine[DSMIL_DEV_GROUP(id)] & BIT(DSMIL_DEV_INDEX(id));
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_dev_quarantined);
+
+/* Groups an emergency stop of @group locks: it and all that need it. */
+static u8 dsmil_estop_groups(unsigned int group)
+{
+	u8 mask = BIT(group);
+	unsigned int g;
+
+	/* Groups only need lower groups, so one ascending pass closes it. */
+	for (g = group + 1; g < DSMIL_NUM_GROUPS; g++)
+		if (dsmil_group_deps[g] & mask)
+			mask |= BIT(g);
+	return mask;
+}
+
+static u8 dsmil_dev_state(struct dsmil_state *st, unsigned int id)
+{
+	return READ_ONCE(st->dev[id].state);
+}
+
+/* Who asked: the calling process, or 0/0 for the kernel's own threads. */
+static void dsmil_who(u32 *pid, u32 *uid)
+{
+	if (current->flags & PF_KTHREAD) {
+		*pid = 0;
+		*uid = 0;
+		return;
+	}
+	*pid = task_tgid_nr(current);
+	*uid = from_kuid_munged(&init_user_ns, current_uid());
+}
+
+/*
+ * The transition check: may device @id go from @from to @to now?  Applies
+ * the transition table, then what the table entry asks for.  Must be called
+ * with the lock held and the answer acted on before dropping it: the
+ * dependency checks are only true while nobody else can change a state.
+ *
+ * Returns DSMIL_REASON_NONE, or the reason of the refusal with *@blocker set
+ * to the first dependency (or dependent) in the way, else -1.
+ */
+static enum dsmil_reason dsmil_check_transition(struct dsmil_state *st,
+						unsigned int id,
+						unsigned int from,
+						unsigned int to, int *blocker)
+{
+	unsigned int j;
+	u8 rule;
+
+	lockdep_assert_held(&st->lock);
+	*blocker = -1;
+
+	if (from >= DSMIL_DEV_NUM_STATES || to >= DSMIL_DEV_NUM_STATES)
+		return DSMIL_REASON_BAD_ARG;
+	rule = dsmil_transition_rules[from][to];
+	if (!(rule & DSMIL_T_LEGAL))
+		return DSMIL_REASON_ILLEGAL;
+
+	if (rule & DSMIL_T_ACTIVATE) {
+		if (dsmil_dev_quarantined(id))
+			return DSMIL_REASON_QUARANTINED;
+		for (j = 0; j < DSMIL_NUM_DEVICES; j++) {
+			if (dsmil_needs(id, j) &&
+			    dsmil_dev_state(st, j) != DSMIL_DEV_ACTIVE) {
+				*blocker = j;
+				return DSMIL_REASON_DEPENDENCY;
+			}
+		}
+	}
+
+	if (rule & DSMIL_T_DEACTIVATE) {
+		for (j = 0; j < DSMIL_NUM_DEVICES; j++) {
+			if (dsmil_needs(j, id) &&
+			    dsmil_dev_state(st, j) == DSMIL_DEV_ACTIVE) {
+				*blocker = j;
+				return DSMIL_REASON_DEPENDENT;
+			}
+		}
+	}
+	return DSMIL_REASON_NONE;
+}
+
+/* Append one entry to the audit ring; the oldest is overwritten. */
+static void dsmil_audit(struct dsmil_state *st, unsigned int id,
+			unsigned int from, unsigned int to, int err,
+			enum dsmil_reason reason, u8 source)
+{
+	struct dsmil_audit_entry *e;
+
+	lockdep_assert_held(&st->lock);
+	e = &st->audit[(st->audit_next - 1) % DSMIL_AUDIT_DEPTH];
+	memset(e, 0, sizeof(*e));
+	e->seq = st->audit_next++;
+	e->time_ns = ktime_get_real_ns();
+	dsmil_who(&e->pid, &e->uid);
+	e->device = id;
+	e->from = from;
+	e->to = to;
+	e->error = -err;
+	e->reason = reason;
+	e->source = source;
+}
+
+/*
+ * Commit a state change.  Called with the lock held, inside a write section
+ * of st->seq, after whatever check the change needed.
+ */
+static void dsmil_set_state(struct dsmil_state *st, unsigned int id,
+			    unsigned int to, enum dsmil_reason reason,
+			    u8 source)
+{
+	struct dsmil_state_dev *d = &st->dev[id];
+	u8 from = d->state;
+
+	WRITE_ONCE(d->state, to);
+	d->gen++;
+	WRITE_ONCE(d->transitions, d->transitions + 1);
+	atomic64_inc(&st->transitions);
+	dsmil_audit(st, id, from, to, 0, reason, source);
+}
+
+static void dsmil_log_refused_transition(struct dsmil_state *st,
+					 unsigned int id, unsigned int from,
+					 unsigned int to,
+					 enum dsmil_reason reason, int err,
+					 int blocker)
+{
+	char blk[24] = "";
+	u32 pid, uid;
+
+	if (!__ratelimit(&st->rs_refusal))
+		return;
+	dsmil_who(&pid, &uid);
+	if (blocker >= 0)
+		snprintf(blk, sizeof(blk), " blocker=DSMIL%uD%X",
+			 DSMIL_DEV_GROUP(blocker), DSMIL_DEV_INDEX(blocker));
+	pr_notice("refused-transition: dev=DSMIL%uD%X from=%s to=%s reason=%s errno=%d pid=%u uid=%u%s\n",
+		  DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id),
+		  dsmil_dev_state_name(from), dsmil_dev_state_name(to),
+		  dsmil_reason_name(reason), err, pid, uid, blk);
+}
+
+static void dsmil_log_device_error(struct dsmil_state *st, unsigned int id,
+				   unsigned int from, enum dsmil_reason reason,
+				   int err, unsigned int demoted)
+{
+	if (!__ratelimit(&st->rs_event))
+		return;
+	pr_warn("device-error: dev=DSMIL%uD%X from=%s to=ERROR reason=%s errno=%d demoted=%u\n",
+		DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id),
+		dsmil_dev_state_name(from), dsmil_reason_name(reason), err,
+		demoted);
+}
+
+/* What a failed verification returns; -EINTR leaves the device alone. */
+static int dsmil_verify_errno(int err)
+{
+	switch (err) {
+	case -ETIMEDOUT:
+	case -ESHUTDOWN:
+	case -EINTR:
+		return err;
+	case -ERESTARTSYS:
+		return -EINTR;
+	default:
+		return -EIO;
+	}
+}
+
+/**
+ * dsmil_state_transition - request that device @id go to state @target.
+ * @st:     state machine.
+ * @id:     global device id.
+ * @target: enum dsmil_dev_state wanted.
+ * @res:    out: states before and after, reason, blocker.
+ *
+ * The check and the change happen under the lock, so that they are atomic
+ * with respect to every other request.  INITIALIZING -> READY is done in
+ * two phases, because verifying the device goes through the SMI layer,
+ * which may take up to its timeout and must never be called with the state
+ * lock held: check under the lock, drop it, verify, take it again and
+ * commit only if the device has not moved meanwhile.  A failed verification
+ * puts the device in ERROR (except -EINTR: the device stays INITIALIZING).
+ *
+ * Every request, accepted or refused, is audited; refusals are also
+ * counted and logged (rate-limited).
+ *
+ * Return: 0; -EINVAL (bad id or target, illegal transition); -EPERM
+ * (quarantined device to ACTIVE); -ENOLINK (a dependency is not up); -EBUSY
+ * (a dependent is ACTIVE); -EIO, -ETIMEDOUT, -ESHUTDOWN (verification
+ * failed; the device is now ERROR); -EINTR (verification interrupted);
+ * -EAGAIN (the device changed state during verification; nothing done);
+ * -ENODEV (after dsmil_state_exit()).
+ */
+VISIBLE_IF_KUNIT int dsmil_state_transition(struct dsmil_state *st,
+					    unsigned int id,
+					    unsigned int target,
+					    struct dsmil_state_result *res)
+{
+	struct dsmil *dsm = dsmil_from_state(st);
+	enum dsmil_reason reason;
+	bool to_error = false;
+	int blocker, ret, verr = 0;
+	unsigned int from;
+	u32 gen, pid, uid;
+
+	memset(res, 0, sizeof(*res));
+	res->blocker = -1;
+
+	if (id >= DSMIL_NUM_DEVICES) {
+		res->reason = DSMIL_REASON_BAD_ARG;
+		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
+		if (__ratelimit(&st->rs_refusal)) {
+			dsmil_who(&pid, &uid);
+			pr_notice("refused-transition: id=%u to=%s reason=%s errno=%d pid=%u uid=%u\n",
+				  id, dsmil_dev_state_name(target),
+				  dsmil_reason_name(DSMIL_REASON_BAD_ARG),
+				  -EINVAL, pid, uid);
+		}
+		return -EINVAL;
+	}
+
+	mutex_lock(&st->lock);
+	if (st->dead) {
+		mutex_unlock(&st->lock);
+		return -ENODEV;
+	}
+	from = st->dev[id].state;
+	res->prev = from;
+
+	reason = dsmil_check_transition(st, id, from, target, &blocker);
+	if (reason != DSMIL_REASON_NONE) {
+		ret = dsmil_reason_errno[reason];
+		goto refuse;
+	}
+
+	if (dsmil_transition_rules[from][target] & DSMIL_T_VERIFY) {
+		gen = st->dev[id].gen;
+		mutex_unlock(&st->lock);
+		verr = st->verify(st, id);
+		mutex_lock(&st->lock);
+		/*
+		 * Another request, an emergency stop or a fault report may
+		 * have moved the device while the lock was dropped (even away
+		 * and back to INITIALIZING): then this verification is about a
+		 * past state and must not be committed.
+		 */
+		if (st->dev[id].gen != gen) {
+			reason = DSMIL_REASON_STATE;
+			ret = -EAGAIN;
+			goto refuse;
+		}
+		if (verr) {
+			reason = DSMIL_REASON_VERIFY_FAILED;
+			ret = dsmil_verify_errno(verr);
+			to_error = ret != -EINTR;
+			goto refuse;
+		}
+	}
+
+	write_seqcount_begin(&st->seq);
+	dsmil_set_state(st, id, target, DSMIL_REASON_NONE, DSMIL_SRC_IOCTL);
+	write_seqcount_end(&st->seq);
+	res->state = target;
+	mutex_unlock(&st->lock);
+	return 0;
+
+refuse:
+	dsmil_audit(st, id, from, target, ret, reason, DSMIL_SRC_IOCTL);
+	if (to_error) {
+		/* The driver's own step, audited as such after the refusal. */
+		write_seqcount_begin(&st->seq);
+		dsmil_set_state(st, id, DSMIL_DEV_ERROR, reason,
+				DSMIL_SRC_INTERNAL);
+		write_seqcount_end(&st->seq);
+	}
+	res->state = st->dev[id].state;
+	mutex_unlock(&st->lock);
+
+	res->reason = reason;
+	res->blocker = blocker;
+	dsmil_count_refusal(dsm, reason);
+	dsmil_log_refused_transition(st, id, from, target, reason, ret,
+				     blocker);
+	if (to_error)
+		dsmil_log_device_error(st, id, from, reason, verr, 0);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_transition);
+
+/**
+ * dsmil_state_estop - emergency stop: lock every device of @group and of
+ * every group that depends on it, in one step.
+ * @st:     state machine.
+ * @group:  group 0..5.
+ * @locked: out: devices moved to LOCKED (those already LOCKED not counted).
+ *
+ * Return: 0, -EINVAL (bad group) or -ENODEV (after dsmil_state_exit()).
+ */
+VISIBLE_IF_KUNIT int dsmil_state_estop(struct dsmil_state *st,
+				       unsigned int group,
+				       unsigned int *locked)
+{
+	char list[2 * DSMIL_NUM_GROUPS] = "";
+	unsigned int id, g, n = 0, len = 0;
+	u32 pid, uid;
+	u8 groups;
+
+	*locked = 0;
+	if (group >= DSMIL_NUM_GROUPS)
+		return -EINVAL;
+	groups = dsmil_estop_groups(group);
+
+	mutex_lock(&st->lock);
+	if (st->dead) {
+		mutex_unlock(&st->lock);
+		return -ENODEV;
+	}
+	write_seqcount_begin(&st->seq);
+	/* Dependents first, so the audit trail never shows the invariant broken. */
+	for (id = DSMIL_NUM_DEVICES; id-- > 0; ) {
+		if (!(groups & BIT(DSMIL_DEV_GROUP(id))) ||
+		    st->dev[id].state == DSMIL_DEV_LOCKED)
+			continue;
+		dsmil_set_state(st, id, DSMIL_DEV_LOCKED,
+				DSMIL_REASON_EMERGENCY_STOP, DSMIL_SRC_ESTOP);
+		n++;
+	}
+	write_seqcount_end(&st->seq);
+	mutex_unlock(&st->lock);
+	*locked = n;
+
+	if (__ratelimit(&st->rs_event)) {
+		for (g = 0; g < DSMIL_NUM_GROUPS; g++)
+			if (groups & BIT(g))
+				len += scnprintf(list + len, sizeof(list) - len,
+						 "%s%u", len ? "," : "", g);
+		dsmil_who(&pid, &uid);
+		pr_warn("emergency-stop: group=%u groups=%s locked=%u pid=%u uid=%u\n",
+			group, list, n, pid, uid);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_estop);
+
+int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
+			     bool write)
+{
+	enum dsmil_reason reason;
+	const char *access = write ? "write" : "read";
+	u32 pid, uid;
+	u8 state = 0;
+	int ret;
+
+	if (id >= DSMIL_NUM_DEVICES) {
+		reason = DSMIL_REASON_BAD_ARG;
+		ret = -EINVAL;
+		goto refuse;
+	}
+	state = dsmil_dev_state(st, id);
+	if (write && dsmil_dev_quarantined(id)) {
+		reason = DSMIL_REASON_QUARANTINED;
+		ret = -EPERM;
+		goto refuse;
+	}
+	if (state == DSMIL_DEV_ACTIVE || (!write && state == DSMIL_DEV_READY))
+		return 0;
+	reason = DSMIL_REASON_STATE;
+	ret = -ENODEV;
+
+refuse:
+	dsmil_count_refusal(dsmil_from_state(st), reason);
+	if (!__ratelimit(&st->rs_refusal))
+		return ret;
+	dsmil_who(&pid, &uid);
+	if (id >= DSMIL_NUM_DEVICES)
+		pr_notice("refused-access: id=%u access=%s reason=%s errno=%d pid=%u uid=%u\n",
+			  id, access, dsmil_reason_name(reason), ret, pid, uid);
+	else
+		pr_notice("refused-access: dev=DSMIL%uD%X access=%s state=%s reason=%s errno=%d pid=%u uid=%u\n",
+			  DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), access,
+			  dsmil_dev_state_name(state),
+			  dsmil_reason_name(reason), ret, pid, uid);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_check_access);
+
+void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
+			      enum dsmil_reason reason, int err)
+{
+	DECLARE_BITMAP(affected, DSMIL_NUM_DEVICES);
+	unsigned int from, j, k, demoted = 0;
+
+	if (id >= DSMIL_NUM_DEVICES)
+		return;
+	if (reason >= DSMIL_REASON_COUNT)
+		reason = DSMIL_REASON_SMI_FAULT;
+
+	mutex_lock(&st->lock);
+	from = st->dev[id].state;
+	if (st->dead || (from != DSMIL_DEV_INITIALIZING &&
+			 from != DSMIL_DEV_READY && from != DSMIL_DEV_ACTIVE)) {
+		mutex_unlock(&st->lock);
+		return;
+	}
+
+	write_seqcount_begin(&st->seq);
+	if (from == DSMIL_DEV_ACTIVE) {
+		/*
+		 * Whatever is ACTIVE and needs this device, directly or through
+		 * another affected device, loses its footing: back to READY,
+		 * dependents first, in the same step as the fault.
+		 */
+		bitmap_zero(affected, DSMIL_NUM_DEVICES);
+		__set_bit(id, affected);
+		for (j = id + 1; j < DSMIL_NUM_DEVICES; j++) {
+			if (st->dev[j].state != DSMIL_DEV_ACTIVE)
+				continue;
+			for_each_set_bit(k, affected, j) {
+				if (dsmil_needs(j, k)) {
+					__set_bit(j, affected);
+					break;
+				}
+			}
+		}
+		for (j = DSMIL_NUM_DEVICES - 1; j > id; j--) {
+			if (!test_bit(j, affected))
+				continue;
+			dsmil_set_state(st, j, DSMIL_DEV_READY,
+					DSMIL_REASON_DEPENDENCY, DSMIL_SRC_SMI);
+			demoted++;
+		}
+	}
+	dsmil_set_state(st, id, DSMIL_DEV_ERROR, reason, DSMIL_SRC_SMI);
+	write_seqcount_end(&st->seq);
+	mutex_unlock(&st->lock);
+
+	dsmil_log_device_error(st, id, from, reason, err, demoted);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_report_fault);
+
+/**
+ * dsmil_state_snapshot - copy all device states consistently, lock-free.
+ * @st:     state machine.
+ * @states: out: DSMIL_NUM_DEVICES states, as of one moment.
+ */
+VISIBLE_IF_KUNIT void dsmil_state_snapshot(struct dsmil_state *st, u8 *states)
+{
+	unsigned int seq, id;
+
+	do {
+		seq = read_seqcount_begin(&st->seq);
+		for (id = 0; id < DSMIL_NUM_DEVICES; id++)
+			states[id] = dsmil_dev_state(st, id);
+	} while (read_seqcount_retry(&st->seq, seq));
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_snapshot);
+
+/**
+ * dsmil_group_state - a group's state, derived from its members' states.
+ * @states: all device states (a snapshot).
+ * @group:  group 0..5.
+ *
+ * In order: EMERGENCY_STOP when every member is LOCKED; ERROR when a member
+ * is ERROR or LOCKED; ACTIVE when the controller is ACTIVE (the group is
+ * up); READY when the controller is READY; DISABLED when every member is
+ * OFFLINE; else INITIALIZING.
+ *
+ * Return: enum dsmil_group_state.
+ */
+VISIBLE_IF_KUNIT u8 dsmil_group_state(const u8 *states, unsigned int group)
+{
+	const u8 *s = &states[DSMIL_DEV_ID(group, 0)];
+	unsigned int i, locked = 0, offline = 0;
+	bool error = false;
+
+	for (i = 0; i < DSMIL_DEVS_PER_GROUP; i++) {
+		switch (s[i]) {
+		case DSMIL_DEV_LOCKED:
+			locked++;
+			error = true;
+			break;
+		case DSMIL_DEV_ERROR:
+			error = true;
+			break;
+		case DSMIL_DEV_OFFLINE:
+			offline++;
+			break;
+		}
+	}
+	if (locked == DSMIL_DEVS_PER_GROUP)
+		return DSMIL_GROUP_EMERGENCY_STOP;
+	if (error)
+		return DSMIL_GROUP_ERROR;
+	if (s[DSMIL_CONTROLLER] == DSMIL_DEV_ACTIVE)
+		return DSMIL_GROUP_ACTIVE;
+	if (s[DSMIL_CONTROLLER] == DSMIL_DEV_READY)
+		return DSMIL_GROUP_READY;
+	if (offline == DSMIL_DEVS_PER_GROUP)
+		return DSMIL_GROUP_DISABLED;
+	return DSMIL_GROUP_INITIALIZING;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_group_state);
+
+/**
+ * dsmil_dev_describe - fill the uapi description of device @id.
+ * @st:     state machine.
+ * @id:     global device id (< DSMIL_NUM_DEVICES).
+ * @states: all device states (a snapshot), for the state and group state.
+ * @di:     out: the description; every other field zeroed.
+ */
+VISIBLE_IF_KUNIT void dsmil_dev_describe(struct dsmil_state *st,
+					 unsigned int id, const u8 *states,
+					 struct dsmil_dev_info *di)
+{
+	/* u8: lets the compiler see that the name fits. */
+	u8 g = DSMIL_DEV_GROUP(id), i = DSMIL_DEV_INDEX(id);
+
+	memset(di, 0, sizeof(*di));
+	di->id = id;
+	di->group = g;
+	di->index = i;
+	di->state = states[id];
+	di->group_state = dsmil_group_state(states, g);
+	if (dsmil_dev_quarantined(id))
+		di->flags |= DSMIL_DEVF_QUARANTINED;
+	switch (i) {
+	case DSMIL_TOKEN_POWER:
+	case DSMIL_TOKEN_MEMORY:
+	case DSMIL_TOKEN_STORAGE:
+	case DSMIL_TOKEN_SENSOR:
+		di->flags |= DSMIL_DEVF_HAS_TOKEN;
+		di->token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * g + i;
+		break;
+	}
+	di->dep_groups = dsmil_dev_dep_groups(id);
+	di->dep_devices = dsmil_dev_dep_devices(id);
+	di->transitions = READ_ONCE(st->dev[id].transitions);
+	snprintf((char *)di->name, sizeof(di->name), "DSMIL%uD%X", g, i);
+	strscpy((char *)di->function, dsmil_functions[i], sizeof(di->function));
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_dev_describe);
+
+/**
+ * dsmil_state_audit_copy - copy audit entries out of the ring.
+ * @st:       state machine.
+ * @since:    first sequence number wanted (0 or 1: all kept).
+ * @out:      room for @max entries.
+ * @max:      entries @out holds.
+ * @next_seq: out: sequence number the next entry will get.
+ * @dropped:  out: entries at or after @since lost to wrap-around.
+ *
+ * Return: entries copied, oldest first.
+ */
+VISIBLE_IF_KUNIT unsigned int dsmil_state_audit_copy(struct dsmil_state *st,
+						     u64 since,
+						     struct dsmil_audit_entry *out,
+						     unsigned int max,
+						     u64 *next_seq, u64 *dropped)
+{
+	unsigned int n = 0;
+	u64 oldest, next, s;
+
+	since = max_t(u64, since, 1);
+	mutex_lock(&st->lock);
+	next = st->audit_next;
+	oldest = next > DSMIL_AUDIT_DEPTH ? next - DSMIL_AUDIT_DEPTH : 1;
+	for (s = max(since, oldest); s < next && n < max; s++)
+		out[n++] = st->audit[(s - 1) % DSMIL_AUDIT_DEPTH];
+	mutex_unlock(&st->lock);
+
+	*next_seq = next;
+	*dropped = since < oldest ? oldest - since : 0;
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_audit_copy);
+
+/**
+ * dsmil_state_format_summary - the sysfs summary: one line per group.
+ * @st:   state machine.
+ * @buf:  output.
+ * @size: room in @buf (PAGE_SIZE is plenty: about 1.8 KiB at most).
+ *
+ * Line format: "group=<g> state=<GROUP_STATE> DSMIL<g>D<i>=<STATE> ..." with
+ * the group's 12 devices in index order.
+ *
+ * Return: bytes written, without the terminating NUL.
+ */
+VISIBLE_IF_KUNIT int dsmil_state_format_summary(struct dsmil_state *st,
+						char *buf, size_t size)
+{
+	u8 states[DSMIL_NUM_DEVICES];
+	unsigned int g, i;
+	int len = 0;
+
+	dsmil_state_snapshot(st, states);
+	for (g = 0; g < DSMIL_NUM_GROUPS; g++) {
+		len += scnprintf(buf + len, size - len, "group=%u state=%s", g,
+				 dsmil_group_state_names[dsmil_group_state(states, g)]);
+		for (i = 0; i < DSMIL_DEVS_PER_GROUP; i++)
+			len += scnprintf(buf + len, size - len, " DSMIL%uD%X=%s",
+					 g, i,
+					 dsmil_dev_state_name(states[DSMIL_DEV_ID(g, i)]));
+		len += scnprintf(buf + len, size - len, "\n");
+	}
+	return len;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_format_summary);
+
+static ssize_t summary_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+	struct dsmil *dsm = container_of(misc, struct dsmil, misc);
+
+	return dsmil_state_format_summary(&dsm->state, buf, PAGE_SIZE);
+}
+static DEVICE_ATTR_RO(summary);
+
 static struct attribute *dsmil_state_attrs[] = {
+	&dev_attr_summary.attr,
 	NULL,
 };
 
@@ -17,33 +851,253 @@ const struct attribute_group dsmil_state_attr_group = {
 	.attrs = dsmil_state_attrs,
 };
 
-const struct dsmil_ioctl_table dsmil_state_ioctls = {
-	.count = 0,
+/* -EINVAL/-EFAULT of a handler: counted and logged like the dispatcher's. */
+static int dsmil_state_bad_input(struct dsmil *dsm, unsigned int cmd,
+				 const char *name, const char *why, int err)
+{
+	atomic64_inc(&dsm->bad_input);
+	if (__ratelimit(&dsm->state.rs_refusal))
+		pr_warn("refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
+			name, _IOC_NR(cmd), task_tgid_nr(current), why, err);
+	return err;
+}
+
+static int dsmil_ioc_dev_info(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_dev_info *di = arg;
+	u8 states[DSMIL_NUM_DEVICES];
+
+	if (di->id >= DSMIL_NUM_DEVICES)
+		return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_INFO, "dev-info",
+					     "id-out-of-range", -EINVAL);
+	dsmil_state_snapshot(&dsm->state, states);
+	dsmil_dev_describe(&dsm->state, di->id, states, di);
+	return 0;
+}
+
+static int dsmil_ioc_dev_list(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_dev_list *dl = arg;
+	struct dsmil_dev_info __user *ubuf = u64_to_user_ptr(dl->buf);
+	u8 states[DSMIL_NUM_DEVICES];
+	struct dsmil_dev_info di;
+	unsigned int id, n;
+
+	if (!dl->count)
+		return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_LIST, "dev-list",
+					     "count-zero", -EINVAL);
+	n = min_t(u32, dl->count, DSMIL_NUM_DEVICES);
+	dsmil_state_snapshot(&dsm->state, states);
+	for (id = 0; id < n; id++) {
+		dsmil_dev_describe(&dsm->state, id, states, &di);
+		if (copy_to_user(&ubuf[id], &di, sizeof(di)))
+			return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_LIST,
+						     "dev-list", "fault",
+						     -EFAULT);
+	}
+	dl->count = n;
+	dl->total = DSMIL_NUM_DEVICES;
+	return 0;
+}
+
+static int dsmil_ioc_dev_transition(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_transition *t = arg;
+	struct dsmil_state_result res;
+	int ret;
+
+	ret = dsmil_state_transition(&dsm->state, t->id, t->target, &res);
+	t->prev = res.prev;
+	t->state = res.state;
+	t->reason = res.reason;
+	return ret;
+}
+
+static int dsmil_ioc_group_estop(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_group_stop *gs = arg;
+	unsigned int locked;
+	int ret;
+
+	if (gs->group >= DSMIL_NUM_GROUPS)
+		return dsmil_state_bad_input(dsm, DSMIL_IOC_GROUP_ESTOP,
+					     "group-estop", "group-out-of-range",
+					     -EINVAL);
+	ret = dsmil_state_estop(&dsm->state, gs->group, &locked);
+	gs->locked = locked;
+	return ret;
+}
+
+static int dsmil_ioc_audit_read(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_audit_read *ar = arg;
+	struct dsmil_audit_entry *buf;
+	unsigned int n;
+	int ret = 0;
+
+	if (!ar->count)
+		return dsmil_state_bad_input(dsm, DSMIL_IOC_AUDIT_READ,
+					     "audit-read", "count-zero", -EINVAL);
+	/* Copy out of the ring under the lock, to the user without it. */
+	n = min_t(u32, ar->count, DSMIL_AUDIT_DEPTH);
+	buf = kvcalloc(n, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	n = dsmil_state_audit_copy(&dsm->state, ar->since_seq, buf, n,
+				   &ar->next_seq, &ar->dropped);
+	if (copy_to_user(u64_to_user_ptr(ar->buf), buf, n * sizeof(*buf)))
+		ret = dsmil_state_bad_input(dsm, DSMIL_IOC_AUDIT_READ,
+					    "audit-read", "fault", -EFAULT);
+	kvfree(buf);
+	ar->count = n;
+	return ret;
+}
+
+static const struct dsmil_ioctl_desc dsmil_state_ioctl_desc[] = {
+	{
+		.cmd = DSMIL_IOC_DEV_INFO,
+		.handler = dsmil_ioc_dev_info,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_dev_info, reserved0),
+			DSMIL_RSVD(struct dsmil_dev_info, reserved1),
+			DSMIL_RSVD(struct dsmil_dev_info, reserved),
+		},
+		.name = "dev-info",
+	},
+	{
+		.cmd = DSMIL_IOC_DEV_LIST,
+		.handler = dsmil_ioc_dev_list,
+		.rsvd = { DSMIL_RSVD(struct dsmil_dev_list, reserved) },
+		.name = "dev-list",
+	},
+	{
+		.cmd = DSMIL_IOC_DEV_TRANSITION,
+		/* The reason of a refusal is part of the answer. */
+		.policy = DSMIL_POL_ADMIN | DSMIL_POL_COPYOUT_ERR,
+		.handler = dsmil_ioc_dev_transition,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_transition, reserved0),
+			DSMIL_RSVD(struct dsmil_transition, reserved1),
+			DSMIL_RSVD(struct dsmil_transition, reserved),
+		},
+		.name = "dev-transition",
+	},
+	{
+		.cmd = DSMIL_IOC_GROUP_ESTOP,
+		.policy = DSMIL_POL_ADMIN,
+		.handler = dsmil_ioc_group_estop,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_group_stop, reserved0),
+			DSMIL_RSVD(struct dsmil_group_stop, reserved),
+		},
+		.name = "group-estop",
+	},
+	{
+		.cmd = DSMIL_IOC_AUDIT_READ,
+		/* Who did what to which device: for administrators only. */
+		.policy = DSMIL_POL_ADMIN,
+		.handler = dsmil_ioc_audit_read,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_audit_read, reserved0),
+			DSMIL_RSVD(struct dsmil_audit_read, reserved),
+		},
+		.name = "audit-read",
+	},
 };
 
+const struct dsmil_ioctl_table dsmil_state_ioctls = {
+	.desc = dsmil_state_ioctl_desc,
+	.count = ARRAY_SIZE(dsmil_state_ioctl_desc),
+};
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_ioctls);
+
+/* The default verification: read the device's token through the SMI layer. */
+static int dsmil_state_smi_verify(struct dsmil_state *st, unsigned int id)
+{
+	return dsmil_smi_verify_device(&dsmil_from_state(st)->smi, id);
+}
+
+/**
+ * dsmil_state_init - set up the device model: every device OFFLINE.
+ * @st: state machine, zeroed, inside a struct dsmil.
+ *
+ * Return: 0.
+ */
 int dsmil_state_init(struct dsmil_state *st)
 {
+	unsigned int id;
+
 	mutex_init(&st->lock);
+	seqcount_mutex_init(&st->seq, &st->lock);
+	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
+		st->dev[id].state = DSMIL_DEV_OFFLINE;
+	st->verify = dsmil_state_smi_verify;
+	atomic64_set(&st->transitions, 0);
+	ratelimit_state_init(&st->rs_refusal, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
+	ratelimit_state_init(&st->rs_event, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
+	st->audit_next = 1;
 	return 0;
 }
 
+/**
+ * dsmil_state_shutdown - take every device down, dependents first.
+ * @st: state machine.
+ *
+ * In descending id order (dependents before what they depend on) an ACTIVE
+ * device is deactivated (ACTIVE -> READY) and every device that is not
+ * OFFLINE is released to OFFLINE, all audited with source
+ * DSMIL_SRC_UNLOAD.  Release is not a transition a request could make: it
+ * is the driver letting go of the device.  Afterwards the state machine
+ * refuses requests (-ENODEV) and ignores fault reports.  Idempotent.
+ */
+VISIBLE_IF_KUNIT void dsmil_state_shutdown(struct dsmil_state *st)
+{
+	unsigned int id;
+
+	mutex_lock(&st->lock);
+	if (st->dead) {
+		mutex_unlock(&st->lock);
+		return;
+	}
+	write_seqcount_begin(&st->seq);
+	for (id = DSMIL_NUM_DEVICES; id-- > 0; ) {
+		if (st->dev[id].state == DSMIL_DEV_ACTIVE)
+			dsmil_set_state(st, id, DSMIL_DEV_READY,
+					DSMIL_REASON_UNLOAD, DSMIL_SRC_UNLOAD);
+		if (st->dev[id].state != DSMIL_DEV_OFFLINE)
+			dsmil_set_state(st, id, DSMIL_DEV_OFFLINE,
+					DSMIL_REASON_UNLOAD, DSMIL_SRC_UNLOAD);
+	}
+	st->dead = true;
+	write_seqcount_end(&st->seq);
+	mutex_unlock(&st->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_shutdown);
+
+/**
+ * dsmil_state_exit - take every device down at unload.
+ * @st: state machine.
+ *
+ * The lock is deliberately not destroyed: the SMI engine is torn down
+ * after this and may still report a fault for a request that finishes
+ * late; dsmil_state_report_fault() takes the lock and finds the state
+ * machine dead.
+ */
 void dsmil_state_exit(struct dsmil_state *st)
 {
-	mutex_destroy(&st->lock);
+	dsmil_state_shutdown(st);
 }
 
+/**
+ * dsmil_state_transitions - accepted state changes since load.
+ * @st: state machine.
+ *
+ * Return: the count, over all devices and sources.
+ */
 u64 dsmil_state_transitions(struct dsmil_state *st)
 {
-	return 0;
+	return atomic64_read(&st->transitions);
 }
-
-int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
-			     bool write)
-{
-	return -ENODEV;
-}
-
-void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
-			      enum dsmil_reason reason, int err)
-{
-}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_transitions);

@@ -3,14 +3,79 @@
 #ifndef _DSMIL_STATE_H
 #define _DSMIL_STATE_H
 
+#include <linux/atomic.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit_types.h>
+#include <linux/seqlock.h>
 #include <linux/sysfs.h>
 #include <linux/types.h>
 
 #include "dsmil_ioctl.h"
 
+/**
+ * struct dsmil_state_dev - one device's mutable state.
+ * @state:       enum dsmil_dev_state.  Written with WRITE_ONCE() under
+ *               &dsmil_state.lock inside a &dsmil_state.seq write section;
+ *               read with READ_ONCE() by anyone, lock or not.
+ * @gen:         bumped on every change of @state (under the lock), so that
+ *               a transition that dropped the lock can tell whether the
+ *               device moved meanwhile, even if it came back to the same
+ *               state.
+ * @transitions: state changes of this device since load (under the lock;
+ *               READ_ONCE() without it).
+ */
+struct dsmil_state_dev {
+	u8 state;
+	u32 gen;
+	u64 transitions;
+};
+
+/**
+ * struct dsmil_state - the device model of one driver instance.
+ * @lock:        serialises every state change, the dependency checks that
+ *               go with it and the audit ring.  Never held while calling
+ *               into the SMI layer.
+ * @seq:         lets readers copy all 72 states consistently without @lock
+ *               (list, sysfs summary, group states).
+ * @dev:         per-device state.
+ * @dead:        set by dsmil_state_exit(); later fault reports are ignored.
+ * @verify:      INITIALIZING -> READY check, called without @lock held.
+ *               dsmil_smi_verify_device() unless a KUnit suite replaced it
+ *               to inject failures and delays.
+ * @transitions: accepted state changes, all devices and sources.
+ * @rs_refusal:  rate limit of refused-transition/refused-access/
+ *               refused-input lines.
+ * @rs_event:    rate limit of device-error/emergency-stop lines, so that a
+ *               flood of refusals cannot hide them.
+ * @audit_next:  sequence number of the next audit entry (from 1).
+ * @audit:       the last DSMIL_AUDIT_DEPTH entries; entry with sequence
+ *               number s lives at (s - 1) % DSMIL_AUDIT_DEPTH.
+ */
 struct dsmil_state {
-	struct mutex lock;
+	struct mutex lock;		/* state changes, their checks, audit */
+	seqcount_mutex_t seq;
+	struct dsmil_state_dev dev[DSMIL_NUM_DEVICES];
+	bool dead;
+	int (*verify)(struct dsmil_state *st, unsigned int id);
+	atomic64_t transitions;
+	struct ratelimit_state rs_refusal;
+	struct ratelimit_state rs_event;
+	u64 audit_next;
+	struct dsmil_audit_entry audit[DSMIL_AUDIT_DEPTH];
+};
+
+/**
+ * struct dsmil_state_result - outcome of dsmil_state_transition().
+ * @prev:    state before the request.
+ * @state:   state after it.
+ * @reason:  enum dsmil_reason (DSMIL_REASON_NONE when accepted).
+ * @blocker: id of the dependency or dependent that refused it, or -1.
+ */
+struct dsmil_state_result {
+	u8 prev;
+	u8 state;
+	u8 reason;
+	int blocker;
 };
 
 int dsmil_state_init(struct dsmil_state *st);
@@ -32,7 +97,7 @@ u64 dsmil_state_transitions(struct dsmil_state *st);
  * Reads the state without the lock: the answer holds for the moment of the
  * call; an access already at the hardware is not stopped by a later state
  * change (an SMI cannot be interrupted anyway).  Refusals are counted and
- * logged here.
+ * logged here.  Does not sleep; callable from any context.
  *
  * Return: 0, -EINVAL (bad id), -ENODEV (state) or -EPERM (quarantined write).
  */
@@ -46,12 +111,37 @@ int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
  * @reason: DSMIL_REASON_SMI_FAULT and the like.
  * @err:    the negative errno the layer returned.
  *
- * Moves the device to ERROR (if its state allows) and logs why.  Called by the
- * SMI engine with none of its locks held.
+ * Moves the device to ERROR if it is INITIALIZING, READY or ACTIVE (an
+ * OFFLINE, ERROR or LOCKED device keeps its state), after moving every
+ * ACTIVE device that depends on it back to READY, all in one step; logs
+ * why.  Called by the SMI engine with none of its locks held.  May sleep.
  */
 void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 			      enum dsmil_reason reason, int err);
 
 extern const struct attribute_group dsmil_state_attr_group;
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Internals the KUnit suite (tests/dsmil_state_test.c) calls. */
+
+int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
+			   unsigned int target, struct dsmil_state_result *res);
+int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
+		      unsigned int *locked);
+void dsmil_state_shutdown(struct dsmil_state *st);
+void dsmil_state_snapshot(struct dsmil_state *st, u8 *states);
+u8 dsmil_group_state(const u8 *states, unsigned int group);
+bool dsmil_dev_quarantined(unsigned int id);
+void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
+			const u8 *states, struct dsmil_dev_info *di);
+unsigned int dsmil_state_audit_copy(struct dsmil_state *st, u64 since,
+				    struct dsmil_audit_entry *out,
+				    unsigned int max, u64 *next_seq,
+				    u64 *dropped);
+int dsmil_state_format_summary(struct dsmil_state *st, char *buf,
+			       size_t size);
+const char *dsmil_dev_state_name(unsigned int state);
+const char *dsmil_reason_name(unsigned int reason);
+#endif
 
 #endif /* _DSMIL_STATE_H */
