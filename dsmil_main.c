@@ -257,7 +257,7 @@ static int dsmil_ioctl_policy(struct dsmil *dsm,
 
 	atomic64_inc(&dsm->denied);
 	pr_notice_ratelimited("denied: cmd=%s pid=%d uid=%u needs=%s errno=%d\n",
-			      d->name, task_pid_nr(current),
+			      d->name, task_tgid_nr(current),
 			      from_kuid(&init_user_ns, current_uid()), why, ret);
 	return ret;
 }
@@ -267,7 +267,7 @@ static void dsmil_log_bad_input(struct dsmil *dsm, unsigned int cmd,
 {
 	atomic64_inc(&dsm->bad_input);
 	pr_warn_ratelimited("refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
-			    name, _IOC_NR(cmd), task_pid_nr(current), why, ret);
+			    name, _IOC_NR(cmd), task_tgid_nr(current), why, ret);
 }
 
 static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
@@ -455,7 +455,7 @@ static int __init dsmil_init(void)
 		goto destroy_dsm;
 
 	dsmil_dev = dsm;
-	pr_info("loaded: abi=%u smi=%s mmio=%s region=%llu MiB chunks=%u cap=%u writes=%s\n",
+	pr_info("loaded: abi=%u smi=%s mmio=%s region_mib=%llu chunks=%u cap=%u writes=%s\n",
 		DSMIL_ABI_VERSION, dsm->smi.backend_name,
 		dsm->mmio.backend_name, dsm->mmio.size >> 20,
 		dsm->mmio.num_chunks, dsm->mmio.max_resident,
