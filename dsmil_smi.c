@@ -1,29 +1,1283 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dsmil: SMI engine and backends.
+ * dsmil: SMI engine.
+ *
+ * Token reads and writes go to a backend shaped like a polled SMI interface
+ * (submit, poll a status register, abort, reset).  The engine guarantees:
+ *
+ *  - one request at the hardware at a time: whoever holds hw_owned is the
+ *    only context that calls the backend.  A caller that finds the engine
+ *    idle drives its own request (no context switch on the common path);
+ *    everything else is queued for an ordered workqueue item that drains the
+ *    queue.  Synchronous backends (a call that cannot be interrupted) always
+ *    run from the worker, so their callers can still give up in time.
+ *  - a bounded wait for every caller: a request carries a deadline (arrival
+ *    + smi_timeout_ms) that covers queueing, spacing, busy retries and
+ *    polling; the owner enforces it at the hardware (abort), the caller
+ *    enforces it while queued (removal, nothing touched), and a fatal signal
+ *    ends either wait.
+ *  - no use-after-free when a caller leaves: requests are refcounted, and a
+ *    request at the hardware whose caller left stays owned by the engine
+ *    (and pins the module) until the backend lets go of it.
+ *  - hang detection: busy with an unchanged status for smi_hang_ms is a hang,
+ *    declared before the deadline; garbage status counts as a fault.
+ *  - FAULTED after smi_fault_limit consecutive faults (or one failed abort):
+ *    requests fail at once until DSMIL_IOC_SMI_RECOVER resets the backend,
+ *    with exponential backoff between failed recoveries.
+ *  - Dell timing: smi_min_interval_us between the end of one SMI and the
+ *    start of the next, and bounded retries with backoff for busy-at-submit
+ *    only, never for errors.
+ *
+ * Every request is counted exactly once, when it finishes, under the lock;
+ * see struct dsmil_smi_status for the counters and their identity.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitops.h>
+#include <linux/delay.h>
+#include <linux/errno.h>
+#include <linux/hrtimer.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/ratelimit.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
 
 #include "dsmil_priv.h"
+#include "dsmil_smi_priv.h"
 
-const struct dsmil_ioctl_table dsmil_smi_ioctls = {
-	.count = 0,
+#define CREATE_TRACE_POINTS
+#include "dsmil_smi_trace.h"
+
+/* Poll by spinning this long after submit, then sleep (iopoll style). */
+#define DSMIL_SMI_SPIN_NS	(5 * NSEC_PER_USEC)
+#define DSMIL_SMI_POLL_MIN_NS	(10 * NSEC_PER_USEC)
+#define DSMIL_SMI_POLL_MAX_NS	(1 * NSEC_PER_MSEC)
+/* Backoff between retries of a busy-at-submit, doubling. */
+#define DSMIL_SMI_RETRY_MIN_NS	(50 * NSEC_PER_USEC)
+#define DSMIL_SMI_RETRY_MAX_NS	(2 * NSEC_PER_MSEC)
+/* Backoff after a failed recovery, doubling. */
+#define DSMIL_SMI_BACKOFF_MIN_MS	100
+#define DSMIL_SMI_BACKOFF_MAX_MS	10000
+
+/* Incident lines: 10 per 5 s for requests, the same for state changes. */
+#define DSMIL_SMI_RL_INTERVAL	(5 * HZ)
+#define DSMIL_SMI_RL_BURST	10
+
+static const struct dsmil_smi_ops *const dsmil_smi_backends[] = {
+	&dsmil_smi_sim_ops,
+	&dsmil_smi_dell_ops,
 };
 
+static const char *dsmil_smi_op_name(u8 op)
+{
+	return op == DSMIL_SMI_OP_WRITE ? "write" : "read";
+}
+
+/**
+ * dsmil_smi_token_of - the token of (group, position), and its device.
+ * @group:  group 0..5.
+ * @pos:    position: DSMIL_TOKEN_POWER, _MEMORY, _STORAGE or _SENSOR.
+ * @token:  out: DSMIL_TOKEN_BASE + 12 * @group + @pos.
+ * @dev_id: out: global id of the owning device, @group * 12 + @pos.
+ *
+ * Return: 0, or -EINVAL when (@group, @pos) names no token.
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_token_of(unsigned int group, unsigned int pos,
+					u16 *token, unsigned int *dev_id)
+{
+	if (group >= DSMIL_NUM_GROUPS || pos >= DSMIL_DEVS_PER_GROUP ||
+	    pos % (DSMIL_DEVS_PER_GROUP / DSMIL_TOKENS_PER_GROUP))
+		return -EINVAL;
+	*token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * group + pos;
+	*dev_id = group * DSMIL_DEVS_PER_GROUP + pos;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_of);
+
+/**
+ * dsmil_smi_token_index - dense index of a token, for per-token tables.
+ * @token: token id.
+ *
+ * Return: 0..DSMIL_NUM_TOKENS - 1 (group * 4 + position / 3), or -EINVAL
+ * when @token is not one of the 24 DSMIL tokens.
+ */
+int dsmil_smi_token_index(u16 token)
+{
+	unsigned int off, pos;
+
+	if (token < DSMIL_TOKEN_BASE)
+		return -EINVAL;
+	off = token - DSMIL_TOKEN_BASE;
+	pos = off % DSMIL_DEVS_PER_GROUP;
+	if (off >= DSMIL_NUM_DEVICES || pos % 3)
+		return -EINVAL;
+	return off / DSMIL_DEVS_PER_GROUP * DSMIL_TOKENS_PER_GROUP + pos / 3;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_index);
+
+enum dsmil_smi_st_class {
+	DSMIL_ST_DONE,
+	DSMIL_ST_BUSY,
+	DSMIL_ST_ERROR,
+	DSMIL_ST_GARBAGE,
+};
+
+static enum dsmil_smi_st_class dsmil_smi_classify(u8 st)
+{
+	if (st == DSMIL_SMI_ST_DONE)
+		return DSMIL_ST_DONE;
+	switch (st & (DSMIL_SMI_ST_BUSY | DSMIL_SMI_ST_ERROR)) {
+	case DSMIL_SMI_ST_BUSY:
+		return DSMIL_ST_BUSY;
+	case DSMIL_SMI_ST_ERROR:
+		return DSMIL_ST_ERROR;
+	default:
+		/* 0xff, busy and error at once, or code bits alone. */
+		return DSMIL_ST_GARBAGE;
+	}
+}
+
+/**
+ * dsmil_smi_status_errno - what a final status register value means.
+ * @status: DSMIL_SMI_ST_* value.
+ *
+ * Return: 0 (done), -ENXIO (the firmware rejected the token), -EOPNOTSUPP
+ * (not supported), -EIO (any other error, garbage), -EBUSY (still busy).
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_status_errno(u8 status)
+{
+	switch (dsmil_smi_classify(status)) {
+	case DSMIL_ST_DONE:
+		return 0;
+	case DSMIL_ST_BUSY:
+		return -EBUSY;
+	case DSMIL_ST_ERROR:
+		switch (status & DSMIL_SMI_ST_CODE) {
+		case DSMIL_SMI_ERR_INVALID:
+			return -ENXIO;
+		case DSMIL_SMI_ERR_UNSUPPORTED:
+			return -EOPNOTSUPP;
+		default:
+			return -EIO;
+		}
+	default:
+		return -EIO;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_status_errno);
+
+/**
+ * dsmil_smi_hist_bucket - latency histogram bucket of a request.
+ * @ns: the request's duration.
+ *
+ * Return: 0 below 1 us, b for [2^(b-1), 2^b) us, the last bucket for
+ * everything from 2^(DSMIL_SMI_HIST_BUCKETS - 2) us up.
+ */
+VISIBLE_IF_KUNIT unsigned int dsmil_smi_hist_bucket(u64 ns)
+{
+	return min_t(unsigned int, fls64(div_u64(ns, NSEC_PER_USEC)),
+		     DSMIL_SMI_HIST_BUCKETS - 1);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_hist_bucket);
+
+static int dsmil_smi_outcome_errno(const struct dsmil_smi_req *req)
+{
+	switch (req->outcome) {
+	case DSMIL_SMI_OUT_SUCCESS:
+		return 0;
+	case DSMIL_SMI_OUT_ERROR_STATUS:
+		return dsmil_smi_status_errno(req->status);
+	case DSMIL_SMI_OUT_BUSY:
+		return -EBUSY;
+	case DSMIL_SMI_OUT_CANCELLED:
+		return -EINTR;
+	case DSMIL_SMI_OUT_TIMEOUT:
+	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
+	case DSMIL_SMI_OUT_HANG:
+		return -ETIMEDOUT;
+	case DSMIL_SMI_OUT_FAULTED:
+		return -ESHUTDOWN;
+	default:
+		return -EIO;
+	}
+}
+
+static const char *dsmil_smi_outcome_word(enum dsmil_smi_outcome out)
+{
+	switch (out) {
+	case DSMIL_SMI_OUT_GARBAGE:
+		return "garbage-status";
+	case DSMIL_SMI_OUT_TIMEOUT:
+		return "timeout";
+	case DSMIL_SMI_OUT_HANG:
+		return "hang";
+	default:
+		return "fault";
+	}
+}
+
+static void dsmil_smi_req_release(struct kref *ref)
+{
+	kfree(container_of(ref, struct dsmil_smi_req, ref));
+}
+
+/* Count one request outcome.  Called with smi->lock held. */
+static void dsmil_smi_count(struct dsmil_smi *smi, enum dsmil_smi_outcome out,
+			    u64 ns)
+{
+	struct dsmil_smi_counters *c = &smi->cnt;
+
+	c->requests++;
+	switch (out) {
+	case DSMIL_SMI_OUT_SUCCESS:
+		c->successes++;
+		break;
+	case DSMIL_SMI_OUT_ERROR_STATUS:
+		c->errors++;
+		c->error_status++;
+		break;
+	case DSMIL_SMI_OUT_GARBAGE:
+		c->errors++;
+		c->garbage++;
+		break;
+	case DSMIL_SMI_OUT_BUSY:
+		c->errors++;
+		c->busy_failures++;
+		break;
+	case DSMIL_SMI_OUT_SUBMIT_FAILED:
+		c->errors++;
+		c->submit_failures++;
+		break;
+	case DSMIL_SMI_OUT_CANCELLED:
+		c->errors++;
+		c->cancelled++;
+		break;
+	case DSMIL_SMI_OUT_TIMEOUT:
+		c->timeouts++;
+		break;
+	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
+		c->timeouts++;
+		c->queue_timeouts++;
+		break;
+	case DSMIL_SMI_OUT_HANG:
+		c->hangs++;
+		break;
+	case DSMIL_SMI_OUT_FAULTED:
+		c->faulted_rejects++;
+		break;
+	case DSMIL_SMI_OUT_REFUSED:
+		c->refused++;
+		/* Refusals are not timed: they never reached the engine. */
+		return;
+	}
+	c->hist[dsmil_smi_hist_bucket(ns)]++;
+	c->max_latency_ns = max(c->max_latency_ns, ns);
+}
+
+/* Enter FAULTED.  Called with smi->lock held; returns true if it just did. */
+static bool dsmil_smi_set_faulted(struct dsmil_smi *smi)
+{
+	if (smi->faulted)
+		return false;
+	WRITE_ONCE(smi->faulted, true);
+	smi->faulted_since = ktime_get();
+	smi->cnt.faulted_entries++;
+	return true;
+}
+
+/*
+ * Book a finished request: counters, fault accounting, FAULTED.  Called with
+ * smi->lock held.  Returns true if the backend just became FAULTED.
+ */
+static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	struct dsmil_smi_counters *c = &smi->cnt;
+	bool fault = false;
+	u64 ns = ktime_to_ns(ktime_sub(req->end, req->start));
+
+	dsmil_smi_count(smi, req->outcome, ns);
+	c->retries += req->retries;
+	if (req->spacing_ns) {
+		c->spacing_waits++;
+		c->spacing_wait_ns += req->spacing_ns;
+	}
+	if (req->aborted) {
+		c->aborts++;
+		if (req->aborted < 0)
+			c->abort_failures++;
+	}
+	if (req->abandoned)
+		c->abandoned++;
+
+	switch (req->outcome) {
+	case DSMIL_SMI_OUT_SUCCESS:
+	case DSMIL_SMI_OUT_ERROR_STATUS:
+		/* A well-formed answer: the interface works. */
+		smi->consecutive = 0;
+		break;
+	case DSMIL_SMI_OUT_GARBAGE:
+	case DSMIL_SMI_OUT_TIMEOUT:
+	case DSMIL_SMI_OUT_HANG:
+		smi->consecutive++;
+		fault = true;
+		break;
+	default:
+		/* Never reached the hardware, or it was only busy. */
+		break;
+	}
+
+	/*
+	 * After a failed abort nobody knows whether the SMI still runs: stop
+	 * sending until an administrator resets the interface.
+	 */
+	if (req->aborted < 0 ||
+	    (fault && smi->consecutive >= smi->cfg.fault_limit))
+		return dsmil_smi_set_faulted(smi);
+	return false;
+}
+
+static void dsmil_smi_dev_name(char *buf, size_t len, unsigned int dev)
+{
+	snprintf(buf, len, "DSMIL%uD%X", dev / DSMIL_DEVS_PER_GROUP,
+		 dev % DSMIL_DEVS_PER_GROUP);
+}
+
+/* The rate-limited incident lines of one finished request. */
+static void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req,
+			  bool became_faulted)
+{
+	u64 waited_us = ktime_to_us(ktime_sub(req->end, req->start));
+	const char *op = dsmil_smi_op_name(req->cmd.op);
+	const char *be = smi->backend_name;
+	u16 tok = req->cmd.token;
+	char dev[24];
+	bool print;
+
+	/* The common case says nothing: keep it cheap. */
+	print = req->outcome != DSMIL_SMI_OUT_SUCCESS &&
+		req->outcome != DSMIL_SMI_OUT_CANCELLED &&
+		req->outcome != DSMIL_SMI_OUT_FAULTED;
+	if (!print && !became_faulted)
+		return;
+	dsmil_smi_dev_name(dev, sizeof(dev), req->dev_id);
+
+	if (print && __ratelimit(&smi->rs_io)) {
+		switch (req->outcome) {
+		case DSMIL_SMI_OUT_TIMEOUT:
+		case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
+			pr_warn("smi-timeout: token=%#06x op=%s backend=%s dev=%s waited_us=%llu reason=%s errno=%d\n",
+				tok, op, be, dev, waited_us,
+				req->outcome == DSMIL_SMI_OUT_TIMEOUT ?
+				"deadline" : "queued", req->result);
+			break;
+		case DSMIL_SMI_OUT_HANG:
+			if (smi->ops->synchronous)
+				pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s call_us=%llu reason=slow-call errno=%d\n",
+					tok, op, be, dev,
+					ktime_to_us(ktime_sub(req->end,
+							      req->submit_time)),
+					req->result);
+			else
+				pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s status=%#04x stuck_us=%llu waited_us=%llu reason=status-stuck errno=%d\n",
+					tok, op, be, dev, req->status,
+					ktime_to_us(ktime_sub(req->end,
+							      req->last_change)),
+					waited_us, req->result);
+			break;
+		case DSMIL_SMI_OUT_ERROR_STATUS:
+			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=error-status errno=%d\n",
+				tok, op, be, dev, req->status, req->result);
+			break;
+		case DSMIL_SMI_OUT_GARBAGE:
+			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=garbage-status errno=%d\n",
+				tok, op, be, dev, req->status, req->result);
+			break;
+		case DSMIL_SMI_OUT_BUSY:
+			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s retries=%u reason=busy errno=%d\n",
+				tok, op, be, dev, req->retries, req->result);
+			break;
+		case DSMIL_SMI_OUT_SUBMIT_FAILED:
+			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s reason=submit-failed errno=%d\n",
+				tok, op, be, dev, req->result);
+			break;
+		default:
+			break;
+		}
+		if (req->aborted > 0)
+			pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=ok\n",
+				tok, op, be, dev,
+				dsmil_smi_outcome_word(req->outcome));
+		else if (req->aborted < 0)
+			pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=failed errno=%d\n",
+				tok, op, be, dev,
+				dsmil_smi_outcome_word(req->outcome),
+				req->abort_err);
+	}
+
+	if (became_faulted && __ratelimit(&smi->rs_state))
+		pr_err("smi-faulted: backend=%s token=%#06x dev=%s consecutive=%u limit=%u reason=%s errno=%d\n",
+		       be, tok, dev, smi->consecutive, smi->cfg.fault_limit,
+		       req->aborted < 0 ? "abort-failed" :
+		       dsmil_smi_outcome_word(req->outcome), -ESHUTDOWN);
+}
+
+/*
+ * Finish @req with @out: count it, release the hardware if @owner, log,
+ * trace, report a device fault, wake the caller and drop the engine's
+ * reference.  Called with no lock held.
+ */
+static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
+			     enum dsmil_smi_outcome out, bool owner)
+{
+	bool became_faulted, kick, pinned;
+
+	req->outcome = out;
+	req->result = dsmil_smi_outcome_errno(req);
+	req->end = ktime_get();
+
+	spin_lock(&smi->lock);
+	became_faulted = dsmil_smi_account(smi, req);
+	req->stage = DSMIL_SMI_FINISHED;
+	smi->in_flight--;
+	if (owner)
+		smi->hw_owned = false;
+	kick = !list_empty(&smi->queue) && current_work() != &smi->work;
+	pinned = req->pinned;
+	spin_unlock(&smi->lock);
+
+	if (kick)
+		queue_work(smi->wq, &smi->work);
+
+	dsmil_smi_log(smi, req, became_faulted);
+	trace_dsmil_smi_request(req->cmd.token, req->cmd.op, smi->backend_name,
+				req->result,
+				ktime_to_ns(ktime_sub(req->end, req->start)));
+
+	/* Before waking the caller, so that it sees the device in ERROR. */
+	if ((out == DSMIL_SMI_OUT_TIMEOUT || out == DSMIL_SMI_OUT_HANG) &&
+	    !(req->flags & DSMIL_SMI_F_NOREPORT))
+		dsmil_state_report_fault(&dsmil_from_smi(smi)->state,
+					 req->dev_id, DSMIL_REASON_SMI_FAULT,
+					 req->result);
+
+	complete(&req->done);
+	kref_put(&req->ref, dsmil_smi_req_release);
+	/*
+	 * Only the worker finishes abandoned requests, and dsmil_smi_exit()
+	 * destroys its workqueue before the module text can go away.
+	 */
+	if (pinned)
+		module_put(THIS_MODULE);
+}
+
+/*
+ * Count and trace a request that ends before it has a struct dsmil_smi_req;
+ * @start 0: a refusal, not timed.
+ */
+static void dsmil_smi_count_early(struct dsmil_smi *smi,
+				  enum dsmil_smi_outcome out, u16 token, u8 op,
+				  int result, ktime_t start)
+{
+	u64 ns = start ? ktime_to_ns(ktime_sub(ktime_get(), start)) : 0;
+
+	spin_lock(&smi->lock);
+	dsmil_smi_count(smi, out, ns);
+	spin_unlock(&smi->lock);
+	trace_dsmil_smi_request(token, op, smi->backend_name, result, ns);
+}
+
+/* Sleep until @until (absolute); a fatal signal ends it early if @killable. */
+static void dsmil_smi_sleep_until(ktime_t until, u64 slack_ns, bool killable)
+{
+	__set_current_state(killable ? TASK_KILLABLE : TASK_UNINTERRUPTIBLE);
+	schedule_hrtimeout_range(&until, slack_ns, HRTIMER_MODE_ABS);
+}
+
+static void dsmil_smi_abort(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	int ret = smi->ops->abort ? smi->ops->abort(smi->priv) : -EOPNOTSUPP;
+
+	req->aborted = ret ? -1 : 1;
+	req->abort_err = ret;
+}
+
+/*
+ * Spacing, then submit with bounded busy retries.  Returns SUCCESS when the
+ * backend accepted @req, else the outcome that ends it (hardware untouched).
+ */
+static enum dsmil_smi_outcome dsmil_smi_start(struct dsmil_smi *smi,
+					      struct dsmil_smi_req *req,
+					      ktime_t now, bool killable)
+{
+	u64 backoff = DSMIL_SMI_RETRY_MIN_NS;
+	ktime_t t;
+	int ret;
+
+	for (;; now = ktime_get()) {
+		if (!ktime_before(now, req->deadline))
+			return DSMIL_SMI_OUT_QUEUE_TIMEOUT;
+
+		/* Dell timing: the firmware wants a pause between SMIs. */
+		t = ktime_add_ns(smi->last_end, smi->interval_ns);
+		if (smi->interval_ns && ktime_before(now, t)) {
+			if (!ktime_before(t, req->deadline))
+				return DSMIL_SMI_OUT_QUEUE_TIMEOUT;
+			dsmil_smi_sleep_until(t, 0, killable);
+			req->spacing_ns += ktime_to_ns(ktime_sub(ktime_get(),
+								 now));
+			if (killable && fatal_signal_pending(current))
+				return DSMIL_SMI_OUT_CANCELLED;
+			continue;
+		}
+
+		req->submit_time = now;
+		ret = smi->ops->submit(smi->priv, &req->cmd);
+		if (ret != -EBUSY)
+			break;
+
+		/* Busy at submit: someone else has the interface; retry. */
+		if (req->retries >= smi->cfg.busy_retries)
+			return DSMIL_SMI_OUT_BUSY;
+		t = ktime_add_ns(ktime_get(), backoff);
+		if (!ktime_before(t, req->deadline))
+			return DSMIL_SMI_OUT_BUSY;
+		req->retries++;
+		dsmil_smi_sleep_until(t, backoff / 4, killable);
+		if (killable && fatal_signal_pending(current))
+			return DSMIL_SMI_OUT_CANCELLED;
+		backoff = min_t(u64, backoff * 2, DSMIL_SMI_RETRY_MAX_NS);
+	}
+
+	if (ret)
+		return DSMIL_SMI_OUT_SUBMIT_FAILED;
+	req->submitted = true;
+	req->last_status = UINT_MAX;	/* no status read yet */
+	req->last_change = now;
+	return DSMIL_SMI_OUT_SUCCESS;
+}
+
+/* Map a final (non-busy) status to an outcome. */
+static enum dsmil_smi_outcome dsmil_smi_final(struct dsmil_smi *smi,
+					      struct dsmil_smi_req *req,
+					      u8 st, u32 value)
+{
+	req->status = st;
+	switch (dsmil_smi_classify(st)) {
+	case DSMIL_ST_DONE:
+		req->value = value;
+		return DSMIL_SMI_OUT_SUCCESS;
+	case DSMIL_ST_ERROR:
+		return DSMIL_SMI_OUT_ERROR_STATUS;
+	default:
+		/* Nobody knows what the interface is doing: stop it. */
+		if (!smi->ops->synchronous)
+			dsmil_smi_abort(smi, req);
+		return DSMIL_SMI_OUT_GARBAGE;
+	}
+}
+
+/* A synchronous backend did the whole SMI in ->submit(): judge the call. */
+static enum dsmil_smi_outcome dsmil_smi_judge_sync(struct dsmil_smi *smi,
+						   struct dsmil_smi_req *req)
+{
+	u64 call_ns = ktime_to_ns(ktime_sub(ktime_get(), req->submit_time));
+	u32 value = 0;
+	u8 st;
+
+	/*
+	 * The call could not be interrupted; a call that took longer than
+	 * the hang threshold is a hang even if it returned something.
+	 */
+	if (call_ns > smi->hang_ns)
+		return DSMIL_SMI_OUT_HANG;
+	st = smi->ops->status(smi->priv, &value);
+	if (dsmil_smi_classify(st) == DSMIL_ST_BUSY)
+		st = DSMIL_SMI_ST_GARBAGE;	/* "still busy" makes no sense */
+	return dsmil_smi_final(smi, req, st, value);
+}
+
+/*
+ * Drive @req at the hardware from @now on; the caller owns the hardware.
+ * Returns true when @req is finished (and the hardware released), false
+ * when a fatal signal made a @killable caller hand it, still running, to the
+ * worker.
+ */
+static bool dsmil_smi_drive(struct dsmil_smi *smi, struct dsmil_smi_req *req,
+			    ktime_t now, bool killable)
+{
+	const struct dsmil_smi_ops *ops = smi->ops;
+	u64 interval = DSMIL_SMI_POLL_MIN_NS;
+	enum dsmil_smi_outcome out;
+	ktime_t t, spin_end;
+	u32 value;
+	u8 st;
+
+	if (!req->submitted) {
+		out = dsmil_smi_start(smi, req, now, killable);
+		if (out != DSMIL_SMI_OUT_SUCCESS)
+			goto finish;
+		if (ops->synchronous) {
+			out = dsmil_smi_judge_sync(smi, req);
+			goto ended;
+		}
+	}
+
+	spin_end = ktime_add_ns(req->submit_time, DSMIL_SMI_SPIN_NS);
+	for (;;) {
+		value = 0;
+		st = ops->status(smi->priv, &value);
+		if (dsmil_smi_classify(st) != DSMIL_ST_BUSY) {
+			out = dsmil_smi_final(smi, req, st, value);
+			goto ended;
+		}
+		now = ktime_get();
+		req->status = st;
+		if (st != req->last_status) {
+			req->last_status = st;
+			req->last_change = now;
+		} else if (ktime_to_ns(ktime_sub(now, req->last_change)) >=
+			   smi->hang_ns) {
+			dsmil_smi_abort(smi, req);
+			out = DSMIL_SMI_OUT_HANG;
+			goto ended;
+		}
+		if (!ktime_before(now, req->deadline)) {
+			dsmil_smi_abort(smi, req);
+			out = DSMIL_SMI_OUT_TIMEOUT;
+			goto ended;
+		}
+
+		/* Short SMIs: spin a few microseconds before sleeping. */
+		if (ktime_before(now, spin_end)) {
+			udelay(1);
+			continue;
+		}
+		if (killable && fatal_signal_pending(current))
+			goto handoff;
+
+		/* Wake for the next poll, the hang threshold or the deadline. */
+		t = ktime_add_ns(now, interval);
+		t = min_t(ktime_t, t,
+			  ktime_add_ns(req->last_change, smi->hang_ns));
+		t = min_t(ktime_t, t, req->deadline);
+		dsmil_smi_sleep_until(t, interval / 4, killable);
+		interval = min_t(u64, interval * 2, DSMIL_SMI_POLL_MAX_NS);
+	}
+
+ended:
+	/* Only the spacing needs to know when the last SMI ended. */
+	if (smi->interval_ns)
+		smi->last_end = ktime_get();
+finish:
+	dsmil_smi_finish(smi, req, out, true);
+	return true;
+
+handoff:
+	/*
+	 * The caller is dying but the SMI runs: the worker takes the request
+	 * (and the hardware) over and finishes it.  It pins the module until
+	 * then.
+	 */
+	spin_lock(&smi->lock);
+	req->abandoned = true;
+	req->pinned = true;
+	__module_get(THIS_MODULE);
+	smi->handoff = req;
+	spin_unlock(&smi->lock);
+	queue_work(smi->wq, &smi->work);
+	return false;
+}
+
+/* The hardware owner for queued and handed-off requests. */
+static void dsmil_smi_work(struct work_struct *work)
+{
+	struct dsmil_smi *smi = container_of(work, struct dsmil_smi, work);
+	struct dsmil_smi_req *req;
+	bool reject;
+
+	for (;;) {
+		reject = false;
+		spin_lock(&smi->lock);
+		if (!smi->handoff &&
+		    (smi->hw_owned || list_empty(&smi->queue))) {
+			/* The owner kicks us again when it is done. */
+			spin_unlock(&smi->lock);
+			return;
+		}
+		if (smi->handoff) {
+			/* The hardware is ours already. */
+			req = smi->handoff;
+			smi->handoff = NULL;
+		} else {
+			req = list_first_entry(&smi->queue, struct dsmil_smi_req,
+					       node);
+			list_del_init(&req->node);
+			req->stage = DSMIL_SMI_RUNNING;
+			reject = smi->faulted || smi->dying;
+			if (!reject)
+				smi->hw_owned = true;
+		}
+		spin_unlock(&smi->lock);
+
+		if (reject)
+			dsmil_smi_finish(smi, req, DSMIL_SMI_OUT_FAULTED, false);
+		else
+			dsmil_smi_drive(smi, req, ktime_get(), false);
+		cond_resched();
+	}
+}
+
+/* Wait for a queued request; returns its result or why the wait ended. */
+static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	s64 left = ktime_to_ns(ktime_sub(req->deadline, ktime_get()));
+	/* A jiffies timeout may end up to a tick early: never before. */
+	unsigned long tmo = left > 0 ? nsecs_to_jiffies(left) + 1 : 0;
+	long w;
+
+	w = wait_for_completion_killable_timeout(&req->done, tmo);
+	if (w > 0)
+		return req->result;
+
+	spin_lock(&smi->lock);
+	switch (req->stage) {
+	case DSMIL_SMI_QUEUED:
+		/* Never reached the hardware: take it back. */
+		list_del_init(&req->node);
+		req->stage = DSMIL_SMI_RUNNING;
+		spin_unlock(&smi->lock);
+		dsmil_smi_finish(smi, req, w ? DSMIL_SMI_OUT_CANCELLED :
+				 DSMIL_SMI_OUT_QUEUE_TIMEOUT, false);
+		return req->result;
+	case DSMIL_SMI_RUNNING:
+		/* At the hardware: the engine keeps it until it ends. */
+		req->abandoned = true;
+		if (!req->pinned) {
+			req->pinned = true;
+			__module_get(THIS_MODULE);
+		}
+		spin_unlock(&smi->lock);
+		return w ? -EINTR : -ETIMEDOUT;
+	default:
+		/* It finished as we gave up. */
+		spin_unlock(&smi->lock);
+		return req->result;
+	}
+}
+
+/**
+ * dsmil_smi_exec - run one token request through the engine.
+ * @smi:         SMI engine.
+ * @cmd:         what to do; the token must be valid.
+ * @dev_id:      device owning the token (fault reports, logs).
+ * @flags:       DSMIL_SMI_F_*.
+ * @value:       out: the value read.
+ * @duration_ns: out: the caller's whole wait.
+ *
+ * Policy (capabilities, device state) is the caller's business: this is the
+ * layer below it.  Sleeps; returns within smi_timeout_ms (plus one tick).
+ *
+ * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ documents.
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
+				    const struct dsmil_smi_cmd *cmd,
+				    unsigned int dev_id, unsigned int flags,
+				    u32 *value, u64 *duration_ns)
+{
+	ktime_t start = ktime_get();
+	struct dsmil_smi_req *req;
+	bool here, rejected;
+	int ret;
+
+	/* FAULTED: fail at once, touch nothing (re-checked under the lock). */
+	if (READ_ONCE(smi->faulted))
+		goto faulted;
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	if (!req) {
+		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_SUBMIT_FAILED,
+				      cmd->token, cmd->op, -ENOMEM, start);
+		*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+		return -ENOMEM;
+	}
+	kref_init(&req->ref);
+	INIT_LIST_HEAD(&req->node);
+	init_completion(&req->done);
+	req->cmd = *cmd;
+	req->dev_id = dev_id;
+	req->flags = flags;
+	req->start = start;
+	req->deadline = ktime_add_ns(start, smi->timeout_ns);
+
+	spin_lock(&smi->lock);
+	rejected = smi->faulted || smi->dying;
+	if (!rejected) {
+		smi->in_flight++;
+		kref_get(&req->ref);	/* the engine's */
+		here = !smi->hw_owned && list_empty(&smi->queue) &&
+		       !smi->ops->synchronous;
+		if (here) {
+			smi->hw_owned = true;
+			req->stage = DSMIL_SMI_RUNNING;
+		} else {
+			req->stage = DSMIL_SMI_QUEUED;
+			list_add_tail(&req->node, &smi->queue);
+		}
+	}
+	spin_unlock(&smi->lock);
+
+	if (rejected) {
+		kfree(req);
+		goto faulted;
+	}
+
+	if (here && dsmil_smi_drive(smi, req, start, true)) {
+		/* Finished here: its end is our end. */
+		ret = req->result;
+		*duration_ns = ktime_to_ns(ktime_sub(req->end, start));
+	} else {
+		if (here) {
+			ret = -EINTR;	/* handed to the worker */
+		} else {
+			queue_work(smi->wq, &smi->work);
+			ret = dsmil_smi_wait(smi, req);
+		}
+		*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	}
+	if (!ret)
+		*value = req->value;
+	kref_put(&req->ref, dsmil_smi_req_release);
+	return ret;
+
+faulted:
+	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_FAULTED, cmd->token, cmd->op,
+			      -ESHUTDOWN, start);
+	*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	return -ESHUTDOWN;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_exec);
+
+/**
+ * dsmil_smi_token_rw - a token request as the ioctls make it.
+ * @smi:   SMI engine.
+ * @tr:    the request: group, position, value (write); gets token,
+ *         value (read) and duration_ns.
+ * @write: write rather than read.
+ *
+ * Checks the token, then the owning device's state (READY/ACTIVE for a
+ * read, ACTIVE and not quarantined for a write), before anything reaches
+ * the engine; refusals are counted and touch no hardware.
+ *
+ * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ/WRITE document.
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
+					struct dsmil_token_req *tr, bool write)
+{
+	struct dsmil *dsm = dsmil_from_smi(smi);
+	struct dsmil_smi_cmd cmd = {
+		.op = write ? DSMIL_SMI_OP_WRITE : DSMIL_SMI_OP_READ,
+		.value = write ? tr->value : 0,
+	};
+	unsigned int dev;
+	u32 value = 0;
+	u64 ns = 0;
+	int ret;
+
+	tr->token = 0;
+	tr->duration_ns = 0;
+	ret = dsmil_smi_token_of(tr->group, tr->position, &cmd.token, &dev);
+	if (ret) {
+		atomic64_inc(&dsm->bad_input);
+		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
+		if (__ratelimit(&smi->rs_io))
+			pr_warn("refused-input: cmd=token-%s pid=%d group=%u position=%u why=bad-token errno=%d\n",
+				dsmil_smi_op_name(cmd.op),
+				task_pid_nr(current), tr->group, tr->position,
+				ret);
+		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, 0, cmd.op,
+				      ret, 0);
+		return ret;
+	}
+	tr->token = cmd.token;
+
+	/* Counted and logged by the state machine when it refuses. */
+	ret = dsmil_state_check_access(&dsm->state, dev, write);
+	if (ret) {
+		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, cmd.token,
+				      cmd.op, ret, 0);
+		return ret;
+	}
+
+	ret = dsmil_smi_exec(smi, &cmd, dev, 0, &value, &ns);
+	tr->duration_ns = ns;
+	if (!ret && !write)
+		tr->value = value;
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
+
+/**
+ * dsmil_smi_recover - reset a FAULTED backend (DSMIL_IOC_SMI_RECOVER).
+ * @smi: SMI engine.
+ *
+ * Return: 0 (recovered, or was not FAULTED), -EAGAIN (inside the backoff of
+ * a failed recovery), -EBUSY (a request is still at the hardware), -EIO (the
+ * reset failed; the backoff doubles).
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_recover(struct dsmil_smi *smi)
+{
+	unsigned int backoff = 0;
+	ktime_t now = ktime_get();
+	u64 faulted_ms = 0;
+	bool kick;
+	int ret;
+
+	spin_lock(&smi->lock);
+	if (!smi->faulted) {
+		spin_unlock(&smi->lock);
+		return 0;
+	}
+	if (ktime_before(now, smi->recover_after)) {
+		spin_unlock(&smi->lock);
+		return -EAGAIN;
+	}
+	if (smi->hw_owned || smi->dying) {
+		spin_unlock(&smi->lock);
+		return -EBUSY;
+	}
+	smi->hw_owned = true;
+	spin_unlock(&smi->lock);
+
+	ret = smi->ops->reset ? smi->ops->reset(smi->priv) : 0;
+	now = ktime_get();
+
+	spin_lock(&smi->lock);
+	smi->hw_owned = false;
+	smi->last_end = now;
+	if (!ret) {
+		WRITE_ONCE(smi->faulted, false);
+		smi->consecutive = 0;
+		smi->backoff_ms = 0;
+		smi->recover_after = 0;
+		smi->cnt.recoveries++;
+		faulted_ms = ktime_to_ms(ktime_sub(now, smi->faulted_since));
+	} else {
+		smi->backoff_ms = smi->backoff_ms ?
+			min_t(unsigned int, smi->backoff_ms * 2,
+			      DSMIL_SMI_BACKOFF_MAX_MS) :
+			DSMIL_SMI_BACKOFF_MIN_MS;
+		smi->recover_after = ktime_add_ms(now, smi->backoff_ms);
+		smi->cnt.recovery_failures++;
+		backoff = smi->backoff_ms;
+	}
+	kick = !list_empty(&smi->queue);
+	spin_unlock(&smi->lock);
+
+	if (kick)
+		queue_work(smi->wq, &smi->work);
+
+	if (!ret) {
+		if (__ratelimit(&smi->rs_state))
+			pr_info("smi-recovered: backend=%s faulted_ms=%llu\n",
+				smi->backend_name, faulted_ms);
+		return 0;
+	}
+	if (__ratelimit(&smi->rs_state))
+		pr_warn("smi-recover-failed: backend=%s backoff_ms=%u reset_errno=%d errno=%d\n",
+			smi->backend_name, backoff, ret, -EIO);
+	return -EIO;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_recover);
+
+/**
+ * dsmil_smi_get_status - snapshot of the engine (DSMIL_IOC_SMI_STATUS).
+ * @smi: SMI engine.
+ * @st:  filled in; the caller zeroed it.
+ */
+VISIBLE_IF_KUNIT void dsmil_smi_get_status(struct dsmil_smi *smi,
+					   struct dsmil_smi_status *st)
+{
+	const struct dsmil_smi_counters *c = &smi->cnt;
+	ktime_t now = ktime_get();
+	unsigned int i;
+
+	strscpy(st->backend, smi->backend_name, sizeof(st->backend));
+	st->timeout_ms = smi->cfg.timeout_ms;
+	st->hang_ms = smi->cfg.hang_ms;
+	st->min_interval_us = smi->cfg.min_interval_us;
+	st->fault_limit = smi->cfg.fault_limit;
+	st->busy_retries = smi->cfg.busy_retries;
+
+	/* One consistent snapshot: the counter identity holds in it. */
+	spin_lock(&smi->lock);
+	st->state = smi->faulted ? DSMIL_SMI_FAULTED : DSMIL_SMI_OK;
+	st->consecutive_faults = smi->consecutive;
+	st->in_flight = smi->in_flight;
+	st->recover_backoff_ms = smi->backoff_ms;
+	if (smi->faulted && ktime_before(now, smi->recover_after))
+		st->recover_wait_ms =
+			DIV_ROUND_UP_ULL(ktime_to_ns(ktime_sub(smi->recover_after,
+							       now)),
+					 NSEC_PER_MSEC);
+	st->requests = c->requests;
+	st->successes = c->successes;
+	st->errors = c->errors;
+	st->timeouts = c->timeouts;
+	st->hangs = c->hangs;
+	st->aborts = c->aborts;
+	st->abort_failures = c->abort_failures;
+	st->faulted_entries = c->faulted_entries;
+	st->faulted_rejects = c->faulted_rejects;
+	st->recoveries = c->recoveries;
+	st->recovery_failures = c->recovery_failures;
+	st->retries = c->retries;
+	st->spacing_waits = c->spacing_waits;
+	st->refused = c->refused;
+	for (i = 0; i < DSMIL_SMI_HIST_BUCKETS; i++)
+		st->latency_hist[i] = c->hist[i];
+	st->error_status = c->error_status;
+	st->garbage = c->garbage;
+	st->busy_failures = c->busy_failures;
+	st->submit_failures = c->submit_failures;
+	st->cancelled = c->cancelled;
+	st->queue_timeouts = c->queue_timeouts;
+	st->abandoned = c->abandoned;
+	st->spacing_wait_us = div_u64(c->spacing_wait_ns, NSEC_PER_USEC);
+	st->max_latency_us = div_u64(c->max_latency_ns, NSEC_PER_USEC);
+	spin_unlock(&smi->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_get_status);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/**
+ * dsmil_smi_flush - wait until the worker has nothing left (KUnit).
+ * @smi: SMI engine.
+ */
+void dsmil_smi_flush(struct dsmil_smi *smi)
+{
+	flush_workqueue(smi->wq);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_flush);
+#endif
+
+/**
+ * dsmil_smi_verify_device - check device @id answers through its token.
+ * @smi: SMI engine.
+ * @id:  global device id.
+ *
+ * See dsmil_smi.h.  The read goes through the engine like any other request
+ * (bounded wait, counters, FAULTED) but skips the device-state check and
+ * reports no fault: the state machine decides what a failure means.
+ *
+ * Return: 0, -EINVAL for an @id out of range, or the request's errno.
+ */
+int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
+{
+	struct dsmil_smi_cmd cmd = { .op = DSMIL_SMI_OP_READ };
+	unsigned int dev;
+	u32 value;
+	u64 ns;
+
+	if (id >= DSMIL_NUM_DEVICES)
+		return -EINVAL;
+	if (dsmil_smi_token_of(id / DSMIL_DEVS_PER_GROUP,
+			       id % DSMIL_DEVS_PER_GROUP, &cmd.token, &dev))
+		return 0;	/* no token: nothing to verify */
+	return dsmil_smi_exec(smi, &cmd, id, DSMIL_SMI_F_NOREPORT, &value,
+			      &ns);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_verify_device);
+
+static int dsmil_smi_ioc_read(struct dsmil *dsm, void *arg)
+{
+	return dsmil_smi_token_rw(&dsm->smi, arg, false);
+}
+
+static int dsmil_smi_ioc_write(struct dsmil *dsm, void *arg)
+{
+	return dsmil_smi_token_rw(&dsm->smi, arg, true);
+}
+
+static int dsmil_smi_ioc_status(struct dsmil *dsm, void *arg)
+{
+	dsmil_smi_get_status(&dsm->smi, arg);
+	return 0;
+}
+
+static int dsmil_smi_ioc_recover(struct dsmil *dsm, void *arg)
+{
+	return dsmil_smi_recover(&dsm->smi);
+}
+
+static const struct dsmil_ioctl_desc dsmil_smi_ioctl_desc[] = {
+	{
+		.cmd = DSMIL_IOC_TOKEN_READ,
+		.policy = DSMIL_POL_RAWIO | DSMIL_POL_COPYOUT_ERR,
+		.handler = dsmil_smi_ioc_read,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_token_req, reserved0),
+			DSMIL_RSVD(struct dsmil_token_req, reserved1),
+			DSMIL_RSVD(struct dsmil_token_req, reserved),
+		},
+		.name = "token-read",
+	},
+	{
+		.cmd = DSMIL_IOC_TOKEN_WRITE,
+		.policy = DSMIL_POL_RAWIO | DSMIL_POL_NOLOCKDOWN |
+			  DSMIL_POL_WRITE | DSMIL_POL_COPYOUT_ERR,
+		.handler = dsmil_smi_ioc_write,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_token_req, reserved0),
+			DSMIL_RSVD(struct dsmil_token_req, reserved1),
+			DSMIL_RSVD(struct dsmil_token_req, reserved),
+		},
+		.name = "token-write",
+	},
+	{
+		.cmd = DSMIL_IOC_SMI_STATUS,
+		.handler = dsmil_smi_ioc_status,
+		.name = "smi-status",
+	},
+	{
+		.cmd = DSMIL_IOC_SMI_RECOVER,
+		.policy = DSMIL_POL_ADMIN | DSMIL_POL_RAWIO,
+		.handler = dsmil_smi_ioc_recover,
+		.name = "smi-recover",
+	},
+};
+
+const struct dsmil_ioctl_table dsmil_smi_ioctls = {
+	.desc = dsmil_smi_ioctl_desc,
+	.count = ARRAY_SIZE(dsmil_smi_ioctl_desc),
+};
+
+static int dsmil_smi_check_config(const struct dsmil_smi_config *cfg)
+{
+	if (!cfg->timeout_ms || cfg->timeout_ms > DSMIL_SMI_TIMEOUT_MAX_MS) {
+		pr_err("smi_timeout_ms=%u is outside 1..%u\n",
+		       cfg->timeout_ms, DSMIL_SMI_TIMEOUT_MAX_MS);
+		return -EINVAL;
+	}
+	if (!cfg->hang_ms || cfg->hang_ms >= cfg->timeout_ms) {
+		pr_err("smi_hang_ms=%u must be 1..%u (below smi_timeout_ms=%u, so a hang is caught before the timeout)\n",
+		       cfg->hang_ms, cfg->timeout_ms - 1, cfg->timeout_ms);
+		return -EINVAL;
+	}
+	if (cfg->min_interval_us > DSMIL_SMI_INTERVAL_MAX_US ||
+	    cfg->min_interval_us >= cfg->timeout_ms * USEC_PER_MSEC) {
+		pr_err("smi_min_interval_us=%u must be at most %u and below smi_timeout_ms=%u\n",
+		       cfg->min_interval_us, DSMIL_SMI_INTERVAL_MAX_US,
+		       cfg->timeout_ms);
+		return -EINVAL;
+	}
+	if (!cfg->fault_limit || cfg->fault_limit > DSMIL_SMI_FAULT_LIMIT_MAX) {
+		pr_err("smi_fault_limit=%u is outside 1..%u\n",
+		       cfg->fault_limit, DSMIL_SMI_FAULT_LIMIT_MAX);
+		return -EINVAL;
+	}
+	if (cfg->busy_retries > DSMIL_SMI_RETRIES_MAX) {
+		pr_err("smi_busy_retries=%u is above %u\n",
+		       cfg->busy_retries, DSMIL_SMI_RETRIES_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct dsmil_smi_ops *dsmil_smi_find_backend(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dsmil_smi_backends); i++)
+		if (!strcmp(dsmil_smi_backends[i]->name, name))
+			return dsmil_smi_backends[i];
+	return NULL;
+}
+
+/**
+ * dsmil_smi_init - validate the configuration and start the engine.
+ * @smi:     engine to set up (zeroed, inside a struct dsmil).
+ * @cfg:     configuration; copied.
+ * @debugfs: the instance's debugfs directory (backend knobs), or NULL.
+ *
+ * Return: 0, -EINVAL for a bad configuration or unknown backend, -ENODEV
+ * when the backend cannot run here, -ENOMEM.
+ */
 int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 		   struct dentry *debugfs)
 {
-	smi->backend_name = "none";
+	const struct dsmil_smi_ops *ops;
+	void *priv = NULL;
+	int ret;
+
+	ret = dsmil_smi_check_config(cfg);
+	if (ret)
+		return ret;
+
+	if (cfg->ops) {
+		ops = cfg->ops;
+		priv = cfg->ops_priv;
+	} else {
+		ops = dsmil_smi_find_backend(cfg->backend);
+		if (!ops) {
+			pr_err("unknown smi_backend '%s' (sim, dell-smbios)\n",
+			       cfg->backend);
+			return -EINVAL;
+		}
+		ret = ops->init(smi, debugfs, &priv);
+		if (ret)
+			return ret;
+	}
+
+	smi->cfg = *cfg;
+	smi->timeout_ns = (u64)cfg->timeout_ms * NSEC_PER_MSEC;
+	smi->hang_ns = (u64)cfg->hang_ms * NSEC_PER_MSEC;
+	smi->interval_ns = (u64)cfg->min_interval_us * NSEC_PER_USEC;
+	spin_lock_init(&smi->lock);
+	INIT_LIST_HEAD(&smi->queue);
+	INIT_WORK(&smi->work, dsmil_smi_work);
+	ratelimit_state_init(&smi->rs_io, DSMIL_SMI_RL_INTERVAL,
+			     DSMIL_SMI_RL_BURST);
+	ratelimit_state_init(&smi->rs_state, DSMIL_SMI_RL_INTERVAL,
+			     DSMIL_SMI_RL_BURST);
+
+	smi->wq = alloc_ordered_workqueue("dsmil-smi", 0);
+	if (!smi->wq) {
+		ret = -ENOMEM;
+		goto exit_backend;
+	}
+	smi->ops = ops;
+	smi->priv = priv;
+	smi->backend_name = ops->name;
 	return 0;
+
+exit_backend:
+	if (!cfg->ops && ops->exit)
+		ops->exit(priv);
+	return ret;
 }
 
+/**
+ * dsmil_smi_exit - stop the engine.
+ * @smi: engine from dsmil_smi_init().
+ *
+ * Waits for the worker, which finishes whatever request it still owns
+ * (including ones whose caller left), then releases the backend.
+ */
 void dsmil_smi_exit(struct dsmil_smi *smi)
 {
-}
+	spin_lock(&smi->lock);
+	smi->dying = true;
+	spin_unlock(&smi->lock);
 
-int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
-{
-	return 0;
+	destroy_workqueue(smi->wq);
+	if (!smi->cfg.ops && smi->ops->exit)
+		smi->ops->exit(smi->priv);
 }

@@ -3,20 +3,37 @@
 #ifndef _DSMIL_SMI_H
 #define _DSMIL_SMI_H
 
+#include <linux/ktime.h>
+#include <linux/list.h>
+#include <linux/ratelimit_types.h>
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #include "dsmil_ioctl.h"
 
 struct dentry;
+struct dsmil_smi_ops;
+struct dsmil_smi_req;
+
+/* Limits dsmil_smi_init() enforces on the configuration. */
+#define DSMIL_SMI_TIMEOUT_MAX_MS	1000
+#define DSMIL_SMI_INTERVAL_MAX_US	100000
+#define DSMIL_SMI_FAULT_LIMIT_MAX	1000
+#define DSMIL_SMI_RETRIES_MAX		16
 
 /**
  * struct dsmil_smi_config - SMI engine settings, from module parameters.
  * @backend:         "sim" or "dell-smbios".
- * @timeout_ms:      bound on a caller's whole wait.
- * @hang_ms:         busy with unchanged status this long is a hang.
- * @min_interval_us: minimum spacing between two SMIs.
+ * @timeout_ms:      bound on a caller's whole wait, 1..1000.
+ * @hang_ms:         busy with unchanged status this long is a hang; below
+ *                   @timeout_ms so that a hang is declared before it.
+ * @min_interval_us: minimum spacing between two SMIs, below @timeout_ms.
  * @fault_limit:     consecutive faults that make the backend FAULTED.
  * @busy_retries:    retries of a submit refused as busy.
+ * @ops:             KUnit only: backend ops to use instead of @backend
+ *                   (their init/exit are not called); NULL otherwise.
+ * @ops_priv:        KUnit only: the private data passed to @ops.
  */
 struct dsmil_smi_config {
 	char backend[DSMIL_NAME_LEN];
@@ -25,10 +42,98 @@ struct dsmil_smi_config {
 	unsigned int min_interval_us;
 	unsigned int fault_limit;
 	unsigned int busy_retries;
+	const struct dsmil_smi_ops *ops;
+	void *ops_priv;
 };
 
+/*
+ * Counters, updated under &dsmil_smi.lock when a request finishes; see struct
+ * dsmil_smi_status in dsmil_ioctl.h for what each one counts.
+ */
+struct dsmil_smi_counters {
+	u64 requests;
+	u64 successes;
+	u64 errors;
+	u64 timeouts;
+	u64 hangs;
+	u64 aborts;
+	u64 abort_failures;
+	u64 faulted_entries;
+	u64 faulted_rejects;
+	u64 recoveries;
+	u64 recovery_failures;
+	u64 retries;
+	u64 spacing_waits;
+	u64 refused;
+	u64 error_status;
+	u64 garbage;
+	u64 busy_failures;
+	u64 submit_failures;
+	u64 cancelled;
+	u64 queue_timeouts;
+	u64 abandoned;
+	u64 spacing_wait_ns;
+	u64 max_latency_ns;
+	u64 hist[DSMIL_SMI_HIST_BUCKETS];
+};
+
+/**
+ * struct dsmil_smi - the SMI engine.
+ * @backend_name:  name of the backend in use.
+ * @ops:           backend operations.
+ * @priv:          backend private data.
+ * @timeout_ns:    configuration, converted once.
+ * @hang_ns:       configuration, converted once.
+ * @interval_ns:   configuration, converted once.
+ * @cfg:           configuration as validated.
+ * @wq:            ordered workqueue running @work, the hardware owner for
+ *                 queued and handed-off requests.
+ * @work:          drains @queue.
+ * @lock:          protects everything below.
+ * @queue:         requests waiting for the hardware, oldest first.
+ * @hw_owned:      someone (an idle-path caller, @work, or a recovery) owns
+ *                 the hardware; only the owner calls the backend.
+ * @handoff:       request at the hardware whose caller left; @work finishes
+ *                 it (ownership passes with it).
+ * @faulted:       FAULTED: requests fail fast until recovered.
+ * @dying:         dsmil_smi_exit() started.
+ * @consecutive:   faults since the last well-formed answer.
+ * @in_flight:     requests accepted and not finished.
+ * @last_end:      when the last SMI ended (spacing); owner only.
+ * @backoff_ms:    backoff set by the last failed recovery, 0 if none.
+ * @recover_after: no recovery attempt before this time.
+ * @faulted_since: when the backend last became FAULTED.
+ * @cnt:           counters.
+ * @rs_io:         rate limit of the per-request incident lines.
+ * @rs_state:      rate limit of the FAULTED/recovery lines.
+ */
 struct dsmil_smi {
 	const char *backend_name;
+	const struct dsmil_smi_ops *ops;
+	void *priv;
+	u64 timeout_ns;
+	u64 hang_ns;
+	u64 interval_ns;
+	struct dsmil_smi_config cfg;
+	struct workqueue_struct *wq;
+	struct work_struct work;
+
+	spinlock_t lock;	/* queue, ownership, state, counters */
+	struct list_head queue;
+	bool hw_owned;
+	struct dsmil_smi_req *handoff;
+	bool faulted;
+	bool dying;
+	unsigned int consecutive;
+	unsigned int in_flight;
+	ktime_t last_end;
+	unsigned int backoff_ms;
+	ktime_t recover_after;
+	ktime_t faulted_since;
+	struct dsmil_smi_counters cnt;
+
+	struct ratelimit_state rs_io;
+	struct ratelimit_state rs_state;
 };
 
 int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dsmil: what the SMI engine (dsmil_smi.c) and its backends
+ * (dsmil_smi_sim.c, dsmil_smi_dell.c) share, and what the KUnit suite
+ * reaches.
+ */
+#ifndef _DSMIL_SMI_PRIV_H
+#define _DSMIL_SMI_PRIV_H
+
+#include <linux/bits.h>
+#include <linux/completion.h>
+#include <linux/kref.h>
+#include <linux/types.h>
+
+#include "dsmil_smi.h"
+
+/* Tokens: 6 groups x positions 0, 3, 6, 9. */
+#define DSMIL_TOKENS_PER_GROUP	4
+#define DSMIL_NUM_TOKENS	(DSMIL_NUM_GROUPS * DSMIL_TOKENS_PER_GROUP)
+
+enum dsmil_smi_op {
+	DSMIL_SMI_OP_READ = 0,
+	DSMIL_SMI_OP_WRITE = 1,
+};
+
+/**
+ * struct dsmil_smi_cmd - what a backend is asked to do.
+ * @token: token id (DSMIL_TOKEN_BASE + 12 * group + position).
+ * @op:    enum dsmil_smi_op.
+ * @value: the value to write (DSMIL_SMI_OP_WRITE).
+ */
+struct dsmil_smi_cmd {
+	u16 token;
+	u8 op;
+	u32 value;
+};
+
+/*
+ * The status register of a polled SMI interface, as the backend's ->status()
+ * reports it.  0x00 means done; BUSY is set while the SMI runs, with the low
+ * bits free to change as it makes progress (an SMI whose status stays the
+ * same for smi_hang_ms is hung); ERROR with a code in the low bits means it
+ * finished with an error.  0xff, or BUSY and ERROR together, is garbage (a
+ * floating bus, a dead controller).
+ */
+#define DSMIL_SMI_ST_DONE	0x00
+#define DSMIL_SMI_ST_BUSY	BIT(7)
+#define DSMIL_SMI_ST_ERROR	BIT(6)
+#define DSMIL_SMI_ST_CODE	GENMASK(5, 0)
+#define DSMIL_SMI_ST_GARBAGE	0xff
+
+/* Error codes carried with DSMIL_SMI_ST_ERROR; see dsmil_smi_status_errno(). */
+#define DSMIL_SMI_ERR_FAILED		1	/* -EIO */
+#define DSMIL_SMI_ERR_INVALID		2	/* -ENXIO: token unknown/invalid */
+#define DSMIL_SMI_ERR_UNSUPPORTED	3	/* -EOPNOTSUPP */
+
+/**
+ * struct dsmil_smi_ops - one SMI backend.
+ * @name:        backend name, as smi_backend= selects it.
+ * @synchronous: ->submit() performs the whole SMI and cannot be interrupted;
+ *               the engine then always runs requests from its worker so that
+ *               callers keep their bounded wait, and measures the call.
+ * @init:        set the backend up; stores its private data in *@priv.
+ * @exit:        undo @init.
+ * @submit:      start @cmd.  0: started; -EBUSY: the interface is busy (the
+ *               engine retries, bounded); other errno: could not start.
+ * @status:      read the status register (DSMIL_SMI_ST_*); on DONE stores a
+ *               read's value in *@value.  Must not sleep for long.
+ * @abort:       stop the running SMI; 0 if the interface is idle again.
+ * @reset:       bring a FAULTED interface back; 0 on success.
+ *
+ * The engine calls @submit, @status, @abort and @reset from one context at a
+ * time (the hardware owner), never with its own locks held.
+ */
+struct dsmil_smi_ops {
+	const char *name;
+	bool synchronous;
+	int (*init)(struct dsmil_smi *smi, struct dentry *debugfs, void **priv);
+	void (*exit)(void *priv);
+	int (*submit)(void *priv, const struct dsmil_smi_cmd *cmd);
+	u8 (*status)(void *priv, u32 *value);
+	int (*abort)(void *priv);
+	int (*reset)(void *priv);
+};
+
+extern const struct dsmil_smi_ops dsmil_smi_sim_ops;
+extern const struct dsmil_smi_ops dsmil_smi_dell_ops;
+
+/* How a request ended; decides which counter it lands in. */
+enum dsmil_smi_outcome {
+	DSMIL_SMI_OUT_SUCCESS,
+	DSMIL_SMI_OUT_ERROR_STATUS,
+	DSMIL_SMI_OUT_GARBAGE,
+	DSMIL_SMI_OUT_BUSY,
+	DSMIL_SMI_OUT_SUBMIT_FAILED,
+	DSMIL_SMI_OUT_CANCELLED,
+	DSMIL_SMI_OUT_TIMEOUT,
+	DSMIL_SMI_OUT_QUEUE_TIMEOUT,
+	DSMIL_SMI_OUT_HANG,
+	DSMIL_SMI_OUT_FAULTED,
+	DSMIL_SMI_OUT_REFUSED,
+};
+
+/* struct dsmil_smi_req.flags */
+#define DSMIL_SMI_F_NOREPORT	BIT(0)	/* verification: no fault report */
+
+enum dsmil_smi_stage {
+	DSMIL_SMI_QUEUED,	/* on &dsmil_smi.queue */
+	DSMIL_SMI_RUNNING,	/* owned by the hardware owner */
+	DSMIL_SMI_FINISHED,	/* result set, counted */
+};
+
+/**
+ * struct dsmil_smi_req - one token request.
+ * @ref:         the caller holds one reference, the engine one while the
+ *               request is queued or at the hardware; whoever drops the
+ *               last frees it, so a caller may leave at any time.
+ * @node:        entry in &dsmil_smi.queue.
+ * @done:        completed when the result is set.
+ * @cmd:         what to do.
+ * @dev_id:      device owning the token.
+ * @flags:       DSMIL_SMI_F_*.
+ * @stage:       enum dsmil_smi_stage, under &dsmil_smi.lock.
+ * @abandoned:   the caller stopped waiting while it was at the hardware;
+ *               under &dsmil_smi.lock.
+ * @pinned:      @abandoned took a module reference, dropped at the end.
+ * @start:       when the caller asked.
+ * @deadline:    @start + smi_timeout_ms: the bound on everything.
+ * @submitted:   the backend accepted it (hardware touched).
+ * @submit_time: when.
+ * @last_status: last status read (hang detection).
+ * @last_change: when @last_status last changed.
+ * @retries:     busy-at-submit retries made.
+ * @spacing_ns:  time waited for the spacing.
+ * @aborted:     abort tried: 1 ok, -1 failed, 0 not tried.
+ * @abort_err:   errno of a failed abort.
+ * @outcome:     enum dsmil_smi_outcome.
+ * @result:      0 or the negative errno for the caller.
+ * @status:      last status read, for the log.
+ * @value:       value read (DSMIL_SMI_OP_READ).
+ * @end:         when it finished.
+ */
+struct dsmil_smi_req {
+	struct kref ref;
+	struct list_head node;
+	struct completion done;
+	struct dsmil_smi_cmd cmd;
+	unsigned int dev_id;
+	unsigned int flags;
+	enum dsmil_smi_stage stage;
+	bool abandoned;
+	bool pinned;
+	ktime_t start;
+	ktime_t deadline;
+	bool submitted;
+	ktime_t submit_time;
+	unsigned int last_status;
+	ktime_t last_change;
+	unsigned int retries;
+	u64 spacing_ns;
+	int aborted;
+	int abort_err;
+	enum dsmil_smi_outcome outcome;
+	int result;
+	u8 status;
+	u32 value;
+	ktime_t end;
+};
+
+int dsmil_smi_token_index(u16 token);
+
+/*
+ * Dell calling interface, as drivers/platform/x86/dell/dell-smbios.h (6.12)
+ * declares it: that header is private to the kernel tree, so the layout is
+ * repeated here (field names are ours).  struct calling_interface_buffer
+ * comes from <uapi/linux/wmi.h>, where the kernel keeps it as ABI.
+ */
+struct calling_interface_buffer;
+
+struct calling_interface_token {
+	u16 token_id;
+	u16 location;
+	union {
+		u16 value;
+		u16 stringlength;
+	};
+};
+
+int dell_smbios_call(struct calling_interface_buffer *buffer);
+struct calling_interface_token *dell_smbios_find_token(int tokenid);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+int dsmil_smi_token_of(unsigned int group, unsigned int pos, u16 *token,
+		       unsigned int *dev_id);
+int dsmil_smi_status_errno(u8 status);
+void dsmil_smi_get_status(struct dsmil_smi *smi, struct dsmil_smi_status *st);
+int dsmil_smi_exec(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
+		   unsigned int dev_id, unsigned int flags, u32 *value,
+		   u64 *duration_ns);
+int dsmil_smi_token_rw(struct dsmil_smi *smi, struct dsmil_token_req *tr,
+		       bool write);
+int dsmil_smi_recover(struct dsmil_smi *smi);
+void dsmil_smi_flush(struct dsmil_smi *smi);
+unsigned int dsmil_smi_hist_bucket(u64 ns);
+
+void *dsmil_smi_dell_create(int (*call)(struct calling_interface_buffer *buf),
+			    struct calling_interface_token *(*find)(int id));
+void dsmil_smi_dell_destroy(void *priv);
+void dsmil_smi_dell_fill(struct calling_interface_buffer *buf,
+			 const struct dsmil_smi_cmd *cmd, u16 location);
+u8 dsmil_smi_dell_map(const struct calling_interface_buffer *buf, int ret,
+		      const struct dsmil_smi_cmd *cmd, u32 *value);
+
+void *dsmil_smi_sim_create(void);
+void dsmil_smi_sim_destroy(void *priv);
+int dsmil_smi_sim_set(void *priv, const char *knob, u32 val);
+u64 dsmil_smi_sim_count(void *priv, u16 token, bool write);
+#endif
+
+#endif /* _DSMIL_SMI_PRIV_H */

@@ -1,0 +1,1617 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the SMI engine (dsmil_smi.c) and its backends.
+ *
+ * Most cases drive the engine below the device-state check
+ * (dsmil_smi_exec()) with a scripted fake backend in the style of
+ * drivers/platform/chrome/cros_ec_proto_test.c: the test says what submit,
+ * status, abort and reset answer, and the fake records what the engine did
+ * (calls, timestamps, overlapping requests), so every case checks behaviour
+ * at the "hardware" and not only the errno.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/dmi.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <uapi/linux/wmi.h>
+
+#include "../dsmil_priv.h"
+#include "../dsmil_smi_priv.h"
+
+#define FAKE_N		16
+#define MAX_CALLERS	8
+
+/* ------------------------------------------------------------------------
+ * The scripted fake backend.
+ */
+struct smi_fake {
+	spinlock_t lock;	/* the fake is called from callers and the worker */
+	/* Script. */
+	int submit_ret[FAKE_N];		/* answers of successive submits... */
+	unsigned int n_submit_ret;	/* ...then 0 */
+	unsigned int busy_polls;	/* busy answers before the final one */
+	bool forever;			/* busy forever */
+	bool frozen;			/* busy status never changes */
+	u8 final;			/* final status */
+	u32 value;			/* value a read returns */
+	int abort_ret;
+	int reset_ret[FAKE_N];		/* answers of successive resets... */
+	unsigned int n_reset_ret;	/* ...then 0 */
+	unsigned int sync_ms;		/* synchronous call: takes this long */
+	struct completion *sync_gate;	/* synchronous call: waits for it */
+	/* Record. */
+	unsigned int i_submit_ret, i_reset_ret;
+	unsigned int attempts;		/* submit calls */
+	unsigned int submits;		/* accepted */
+	unsigned int polls, aborts, resets;
+	unsigned int in_hw, overlaps;
+	unsigned int req_polls;
+	u8 progress;
+	struct dsmil_smi_cmd last;
+	ktime_t submit_t[FAKE_N], end_t[FAKE_N];
+};
+
+static void fake_end(struct smi_fake *f)
+{
+	f->in_hw = 0;
+	if (f->submits && f->submits <= FAKE_N)
+		f->end_t[f->submits - 1] = ktime_get();
+}
+
+static int fake_submit(void *priv, const struct dsmil_smi_cmd *cmd)
+{
+	struct smi_fake *f = priv;
+	int ret = 0;
+
+	spin_lock(&f->lock);
+	f->attempts++;
+	if (f->i_submit_ret < f->n_submit_ret)
+		ret = f->submit_ret[f->i_submit_ret++];
+	if (!ret) {
+		if (f->in_hw)
+			f->overlaps++;
+		f->in_hw = 1;
+		if (f->submits < FAKE_N)
+			f->submit_t[f->submits] = ktime_get();
+		f->submits++;
+		f->last = *cmd;
+		f->req_polls = 0;
+	}
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+static u8 fake_status(void *priv, u32 *value)
+{
+	struct smi_fake *f = priv;
+	u8 st;
+
+	spin_lock(&f->lock);
+	f->polls++;
+	if (f->forever || f->req_polls < f->busy_polls) {
+		f->req_polls++;
+		if (f->frozen) {
+			st = DSMIL_SMI_ST_BUSY | 1;
+		} else {
+			f->progress = (f->progress + 1) & DSMIL_SMI_ST_CODE;
+			st = DSMIL_SMI_ST_BUSY | f->progress;
+		}
+	} else {
+		st = f->final;
+		if (st == DSMIL_SMI_ST_DONE)
+			*value = f->value;
+		fake_end(f);
+	}
+	spin_unlock(&f->lock);
+	return st;
+}
+
+static int fake_abort(void *priv)
+{
+	struct smi_fake *f = priv;
+	int ret;
+
+	spin_lock(&f->lock);
+	f->aborts++;
+	ret = f->abort_ret;
+	if (!ret)
+		fake_end(f);
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+static int fake_reset(void *priv)
+{
+	struct smi_fake *f = priv;
+	int ret = 0;
+
+	spin_lock(&f->lock);
+	f->resets++;
+	if (f->i_reset_ret < f->n_reset_ret)
+		ret = f->reset_ret[f->i_reset_ret++];
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+static const struct dsmil_smi_ops fake_ops = {
+	.name = "fake",
+	.submit = fake_submit,
+	.status = fake_status,
+	.abort = fake_abort,
+	.reset = fake_reset,
+};
+
+/* Synchronous flavour: the whole SMI happens in submit. */
+static int fake_sync_submit(void *priv, const struct dsmil_smi_cmd *cmd)
+{
+	struct smi_fake *f = priv;
+	int ret = fake_submit(priv, cmd);
+
+	if (ret)
+		return ret;
+	if (f->sync_gate)
+		wait_for_completion(f->sync_gate);
+	if (f->sync_ms)
+		msleep(f->sync_ms);
+	spin_lock(&f->lock);
+	fake_end(f);
+	spin_unlock(&f->lock);
+	return 0;
+}
+
+static u8 fake_sync_status(void *priv, u32 *value)
+{
+	struct smi_fake *f = priv;
+	u8 st;
+
+	spin_lock(&f->lock);
+	f->polls++;
+	st = f->final;
+	if (st == DSMIL_SMI_ST_DONE)
+		*value = f->value;
+	spin_unlock(&f->lock);
+	return st;
+}
+
+static const struct dsmil_smi_ops fake_sync_ops = {
+	.name = "fake-sync",
+	.synchronous = true,
+	.submit = fake_sync_submit,
+	.status = fake_sync_status,
+	.reset = fake_reset,
+};
+
+/* ------------------------------------------------------------------------
+ * Fixture: one instance per case, torn down (and checked) by the suite exit.
+ */
+struct smi_caller {
+	struct dsmil_smi *smi;
+	struct dsmil_smi_cmd cmd;
+	unsigned int repeat;
+	int ret;		/* last result */
+	unsigned int ok;	/* successful results */
+	u32 value;
+	u64 ns;
+	struct completion done;
+};
+
+struct smi_t {
+	struct dsmil *dsm;
+	struct dsmil_smi *smi;
+	struct smi_fake fake;
+	struct completion gate;
+	void *backend;		/* sim or dell data to free, if any */
+	void (*free_backend)(void *priv);
+	struct smi_caller *callers[MAX_CALLERS];
+	unsigned int n_callers;
+};
+
+struct smi_params {
+	unsigned int timeout_ms, hang_ms, interval_us, fault_limit, retries;
+};
+
+static const struct smi_params smi_defaults = {
+	.timeout_ms = 100, .hang_ms = 40, .interval_us = 0,
+	.fault_limit = 3, .retries = 3,
+};
+
+static struct dsmil_smi *smi_start(struct kunit *test,
+				   const struct dsmil_smi_ops *ops, void *priv,
+				   const struct smi_params *p)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_config cfg = {
+		.smi = {
+			.backend = "sim",
+			.timeout_ms = p->timeout_ms,
+			.hang_ms = p->hang_ms,
+			.min_interval_us = p->interval_us,
+			.fault_limit = p->fault_limit,
+			.busy_retries = p->retries,
+			.ops = ops,
+			.ops_priv = priv ?: &t->fake,
+		},
+		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
+			  .max_resident = 8, .idle_ms = 1000 },
+	};
+	struct dsmil *dsm = dsmil_create(&cfg, NULL);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
+	t->dsm = dsm;
+	t->smi = &dsm->smi;
+	KUNIT_EXPECT_STREQ(test, t->smi->backend_name, ops->name);
+	return t->smi;
+}
+
+static struct dsmil_smi *smi_start_fake(struct kunit *test,
+					const struct smi_params *p)
+{
+	return smi_start(test, &fake_ops, NULL, p);
+}
+
+static int smi_test_init(struct kunit *test)
+{
+	struct smi_t *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	if (!t)
+		return -ENOMEM;
+	spin_lock_init(&t->fake.lock);
+	t->fake.final = DSMIL_SMI_ST_DONE;
+	init_completion(&t->gate);
+	test->priv = t;
+	return 0;
+}
+
+static void smi_status(struct dsmil_smi *smi, struct dsmil_smi_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	dsmil_smi_get_status(smi, st);
+}
+
+/* The documented counter identities, on a quiet engine. */
+static void smi_expect_identity(struct kunit *test, struct dsmil_smi *smi)
+{
+	struct dsmil_smi_status st;
+	u64 hist = 0;
+	unsigned int i;
+
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 0);
+	KUNIT_EXPECT_EQ(test, st.requests,
+			st.successes + st.errors + st.timeouts + st.hangs +
+			st.faulted_rejects + st.refused);
+	KUNIT_EXPECT_EQ(test, st.errors,
+			st.error_status + st.garbage + st.busy_failures +
+			st.submit_failures + st.cancelled);
+	KUNIT_EXPECT_LE(test, st.queue_timeouts, st.timeouts);
+	for (i = 0; i < DSMIL_SMI_HIST_BUCKETS; i++)
+		hist += st.latency_hist[i];
+	KUNIT_EXPECT_EQ(test, hist, st.requests - st.refused);
+}
+
+static void smi_test_exit(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	unsigned int i;
+
+	/* Let anything the case left blocked finish before tearing down. */
+	complete_all(&t->gate);
+	for (i = 0; i < t->n_callers; i++)
+		wait_for_completion(&t->callers[i]->done);
+	if (t->dsm) {
+		dsmil_smi_flush(t->smi);
+		smi_expect_identity(test, t->smi);
+		dsmil_destroy(t->dsm);
+	}
+	if (t->backend)
+		t->free_backend(t->backend);
+}
+
+static int smi_caller_fn(void *data)
+{
+	struct smi_caller *c = data;
+	unsigned int i;
+
+	for (i = 0; i < c->repeat; i++) {
+		c->ret = dsmil_smi_exec(c->smi, &c->cmd, 0, 0, &c->value,
+					&c->ns);
+		if (!c->ret)
+			c->ok++;
+	}
+	/* _all: both the case and the suite's exit may wait for it. */
+	complete_all(&c->done);
+	return 0;
+}
+
+/* Run @repeat reads of token 0x0480 from a kernel thread. */
+static struct smi_caller *smi_spawn(struct kunit *test, unsigned int repeat)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	struct task_struct *task;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_LT(test, t->n_callers, MAX_CALLERS);
+	c->smi = t->smi;
+	c->cmd.token = DSMIL_TOKEN_BASE;
+	c->cmd.op = DSMIL_SMI_OP_READ;
+	c->repeat = repeat;
+	init_completion(&c->done);
+	task = kthread_run(smi_caller_fn, c, "dsmil-smi-kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	t->callers[t->n_callers++] = c;
+	return c;
+}
+
+static int smi_read(struct dsmil_smi *smi, u32 *value, u64 *ns)
+{
+	struct dsmil_smi_cmd cmd = {
+		.token = DSMIL_TOKEN_BASE, .op = DSMIL_SMI_OP_READ,
+	};
+	u32 v = 0;
+	u64 n = 0;
+	int ret = dsmil_smi_exec(smi, &cmd, 0, 0, &v, &n);
+
+	if (value)
+		*value = v;
+	if (ns)
+		*ns = n;
+	return ret;
+}
+
+static unsigned int fake_get(struct smi_t *t, unsigned int *field)
+{
+	unsigned int v;
+
+	spin_lock(&t->fake.lock);
+	v = *field;
+	spin_unlock(&t->fake.lock);
+	return v;
+}
+
+/* Wait (bounded) until the fake has accepted @n submits. */
+static void fake_wait_submits(struct kunit *test, struct smi_t *t,
+			      unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2000 && fake_get(t, &t->fake.submits) < n; i++)
+		usleep_range(500, 1000);
+	KUNIT_ASSERT_GE(test, fake_get(t, &t->fake.submits), n);
+}
+
+#define MS	NSEC_PER_MSEC
+
+/* ------------------------------------------------------------------------
+ * Tokens.
+ */
+static void smi_test_token_map(struct kunit *test)
+{
+	unsigned int g, p, dev;
+	u16 token;
+	int ret;
+
+	for (g = 0; g < DSMIL_NUM_GROUPS + 2; g++) {
+		for (p = 0; p < DSMIL_DEVS_PER_GROUP + 2; p++) {
+			bool valid = g < DSMIL_NUM_GROUPS &&
+				     p < DSMIL_DEVS_PER_GROUP && p % 3 == 0;
+
+			token = 0;
+			ret = dsmil_smi_token_of(g, p, &token, &dev);
+			KUNIT_EXPECT_EQ_MSG(test, ret, valid ? 0 : -EINVAL,
+					    "group %u position %u", g, p);
+			if (!valid)
+				continue;
+			KUNIT_EXPECT_EQ(test, token, 0x0480 + 12 * g + p);
+			KUNIT_EXPECT_EQ(test, dev, g * 12 + p);
+			KUNIT_EXPECT_EQ(test, dsmil_smi_token_index(token),
+					g * 4 + p / 3);
+		}
+	}
+	/* The uapi's names for the positions. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_of(5, DSMIL_TOKEN_SENSOR, &token,
+						 &dev), 0);
+	KUNIT_EXPECT_EQ(test, token, 0x04c5);	/* 0x0480 + 12 * 5 + 9 */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_index(0x047f), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_index(0x0481), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_index(0x0480 + 72), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_index(0xffff), -EINVAL);
+}
+
+struct smi_bad_token {
+	const char *desc;
+	u8 group, position;
+};
+
+static const struct smi_bad_token smi_bad_tokens[] = {
+	{ "group-6", 6, 0 },
+	{ "group-255", 255, 0 },
+	{ "position-1", 0, 1 },
+	{ "position-11", 5, 11 },
+	{ "position-12", 0, 12 },
+	{ "position-255", 2, 255 },
+};
+
+static void smi_bad_token_desc(const struct smi_bad_token *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(smi_bad_token, smi_bad_tokens, smi_bad_token_desc);
+
+/* Out-of-range tokens are refused before anything reaches the backend. */
+static void smi_test_token_refused(struct kunit *test)
+{
+	const struct smi_bad_token *c = test->param_value;
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_token_req tr = {
+		.group = c->group, .position = c->position,
+	};
+	struct dsmil_smi_status st;
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_rw(smi, &tr, false), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_rw(smi, &tr, true), -EINVAL);
+	KUNIT_EXPECT_EQ(test, tr.token, 0);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 0);
+	KUNIT_EXPECT_EQ(test, t->fake.polls, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.requests, 2);
+	KUNIT_EXPECT_EQ(test, st.refused, 2);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&t->dsm->bad_input), 2);
+}
+
+/*
+ * A fresh instance has every device OFFLINE: the state check refuses a
+ * valid token and nothing reaches the backend.
+ */
+static void smi_test_state_refused(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_token_req tr = { .group = 1, .position = 6 };
+	struct dsmil_smi_status st;
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_rw(smi, &tr, false), -ENODEV);
+	KUNIT_EXPECT_EQ(test, tr.token, 0x0480 + 12 + 6);
+	tr.value = 0x55;
+	KUNIT_EXPECT_NE(test, dsmil_smi_token_rw(smi, &tr, true), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.refused, 2);
+	KUNIT_EXPECT_EQ(test, st.requests, 2);
+}
+
+/* ------------------------------------------------------------------------
+ * Requests that complete.
+ */
+static void smi_test_read_success(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_smi_status st;
+	u32 value;
+	u64 ns;
+
+	t->fake.value = 0xcafe1234;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, value, 0xcafe1234);
+	KUNIT_EXPECT_GT(test, ns, 0);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.last.token, DSMIL_TOKEN_BASE);
+	KUNIT_EXPECT_EQ(test, t->fake.last.op, DSMIL_SMI_OP_READ);
+	KUNIT_EXPECT_EQ(test, t->fake.aborts, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.requests, 1);
+	KUNIT_EXPECT_EQ(test, st.successes, 1);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_OK);
+	KUNIT_EXPECT_EQ(test, st.timeout_ms, 100);
+	KUNIT_EXPECT_STREQ(test, (char *)st.backend, "fake");
+}
+
+static void smi_test_write_success(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_smi_cmd cmd = {
+		.token = 0x0480 + 12 * 3 + 9, .op = DSMIL_SMI_OP_WRITE,
+		.value = 0x00c0ffee,
+	};
+	u32 value = 0;
+	u64 ns;
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &cmd, 3 * 12 + 9, 0, &value,
+					     &ns), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.last.token, 0x0480 + 12 * 3 + 9);
+	KUNIT_EXPECT_EQ(test, t->fake.last.op, DSMIL_SMI_OP_WRITE);
+	KUNIT_EXPECT_EQ(test, t->fake.last.value, 0x00c0ffee);
+}
+
+/* Busy, busy, ... done: the engine keeps polling and takes the value. */
+static void smi_test_busy_then_done(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	u32 value;
+
+	t->fake.busy_polls = 7;
+	t->fake.value = 42;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, &value, NULL), 0);
+	KUNIT_EXPECT_EQ(test, value, 42);
+	KUNIT_EXPECT_EQ(test, t->fake.polls, 8);
+	KUNIT_EXPECT_EQ(test, t->fake.aborts, 0);
+}
+
+/* A long busy SMI sleeps between polls rather than spinning on them. */
+static void smi_test_poll_sleeps(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	ktime_t t0 = ktime_get();
+	u64 ns;
+
+	t->fake.forever = true;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	KUNIT_EXPECT_GE(test, ktime_to_ns(ktime_sub(ktime_get(), t0)),
+			100 * MS);
+	/*
+	 * Back-off up to 1 ms between polls: a 100 ms wait is at most a few
+	 * hundred polls, where a busy loop would make hundreds of thousands.
+	 */
+	KUNIT_EXPECT_LT(test, t->fake.polls, 400);
+	KUNIT_EXPECT_GT(test, t->fake.polls, 20);
+}
+
+/* ------------------------------------------------------------------------
+ * Errors.
+ */
+struct smi_errmap {
+	const char *desc;
+	u8 status;
+	int err;
+};
+
+static const struct smi_errmap smi_errmaps[] = {
+	{ "failed", DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_FAILED, -EIO },
+	{ "invalid", DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_INVALID, -ENXIO },
+	{ "unsupported", DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_UNSUPPORTED,
+	  -EOPNOTSUPP },
+	{ "code-0", DSMIL_SMI_ST_ERROR, -EIO },
+	{ "code-63", DSMIL_SMI_ST_ERROR | 0x3f, -EIO },
+};
+
+static void smi_errmap_desc(const struct smi_errmap *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(smi_errmap, smi_errmaps, smi_errmap_desc);
+
+/* An error status maps to its errno; it is an answer, not a fault. */
+static void smi_test_error_mapping(struct kunit *test)
+{
+	const struct smi_errmap *c = test->param_value;
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+
+	p.fault_limit = 1;
+	smi = smi_start_fake(test, &p);
+	t->fake.busy_polls = 2;
+	t->fake.final = c->status;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), c->err);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), c->err);
+	KUNIT_EXPECT_EQ(test, t->fake.aborts, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.errors, 2);
+	KUNIT_EXPECT_EQ(test, st.error_status, 2);
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 0);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_OK);
+}
+
+static void smi_test_status_errno(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x00), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x80), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0xbf), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x41), -EIO);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x42), -ENXIO);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x43), -EOPNOTSUPP);
+	/* Garbage: all ones, busy with error, code bits alone. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0xff), -EIO);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0xc2), -EIO);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x05), -EIO);
+}
+
+/* 0xff is a fault: aborted, counted towards FAULTED, -EIO. */
+static void smi_test_garbage(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_smi_status st;
+
+	t->fake.busy_polls = 1;
+	t->fake.final = DSMIL_SMI_ST_GARBAGE;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EIO);
+	KUNIT_EXPECT_EQ(test, t->fake.aborts, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.garbage, 1);
+	KUNIT_EXPECT_EQ(test, st.errors, 1);
+	KUNIT_EXPECT_EQ(test, st.aborts, 1);
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Timeouts, hangs, aborts.
+ */
+static void smi_test_timeout(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+	u64 ns;
+
+	p.timeout_ms = 60;
+	p.hang_ms = 40;
+	smi = smi_start_fake(test, &p);
+	t->fake.forever = true;		/* busy, status changing: alive */
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	KUNIT_EXPECT_GE(test, ns, 60 * MS);
+	KUNIT_EXPECT_LT(test, ns, 5 * 60 * MS);
+	KUNIT_EXPECT_EQ(test, t->fake.aborts, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.timeouts, 1);
+	KUNIT_EXPECT_EQ(test, st.queue_timeouts, 0);
+	KUNIT_EXPECT_EQ(test, st.hangs, 0);
+	KUNIT_EXPECT_EQ(test, st.aborts, 1);
+	KUNIT_EXPECT_EQ(test, st.abort_failures, 0);
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 1);
+}
+
+/* Busy with a frozen status: a hang, declared long before the timeout. */
+static void smi_test_hang_before_timeout(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+	u64 ns;
+
+	p.timeout_ms = 500;
+	p.hang_ms = 20;
+	smi = smi_start_fake(test, &p);
+	t->fake.forever = true;
+	t->fake.frozen = true;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	KUNIT_EXPECT_GE(test, ns, 20 * MS);
+	KUNIT_EXPECT_LT(test, ns, 250 * MS);
+	KUNIT_EXPECT_EQ(test, t->fake.aborts, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.hangs, 1);
+	KUNIT_EXPECT_EQ(test, st.timeouts, 0);
+	KUNIT_EXPECT_EQ(test, st.aborts, 1);
+}
+
+/* A busy status that keeps changing is progress, not a hang. */
+static void smi_test_progress_not_hang(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	u64 ns;
+
+	p.timeout_ms = 500;
+	p.hang_ms = 20;
+	smi = smi_start_fake(test, &p);
+	t->fake.busy_polls = 1000000;	/* busy for the whole test */
+	KUNIT_ASSERT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	/* Changing status: no hang, the full timeout ran. */
+	KUNIT_EXPECT_GE(test, ns, 500 * MS);
+	KUNIT_EXPECT_EQ(test, smi->cnt.hangs, 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.timeouts, 1);
+}
+
+/* A failed abort leaves the interface unknown: FAULTED at once. */
+static void smi_test_abort_failure(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_smi_status st;
+
+	t->fake.forever = true;
+	t->fake.frozen = true;
+	t->fake.abort_ret = -EIO;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.aborts, 1);
+	KUNIT_EXPECT_EQ(test, st.abort_failures, 1);
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 1);	/* < limit 3 */
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_FAULTED);
+	KUNIT_EXPECT_EQ(test, st.faulted_entries, 1);
+
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * FAULTED and recovery.
+ */
+static void smi_fault(struct kunit *test, struct dsmil_smi *smi,
+		      unsigned int n)
+{
+	struct smi_t *t = test->priv;
+	unsigned int i;
+
+	t->fake.forever = true;
+	t->fake.frozen = true;
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
+	t->fake.forever = false;
+	t->fake.frozen = false;
+}
+
+static void smi_test_faulted_fail_fast(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+	unsigned int polls;
+	ktime_t t0;
+	u64 ns;
+
+	p.hang_ms = 10;
+	smi = smi_start_fake(test, &p);
+	smi_fault(test, smi, 2);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_OK);
+	smi_fault(test, smi, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_FAULTED);
+	KUNIT_EXPECT_EQ(test, st.faulted_entries, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 3);
+
+	/* The fake would answer now, but nothing may reach it. */
+	polls = t->fake.polls;
+	t0 = ktime_get();
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_verify_device(smi, 0), -ESHUTDOWN);
+	KUNIT_EXPECT_LT(test, ktime_to_ns(ktime_sub(ktime_get(), t0)), 5 * MS);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 3);
+	KUNIT_EXPECT_EQ(test, t->fake.polls, polls);
+	KUNIT_EXPECT_EQ(test, t->fake.aborts, 3);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.faulted_rejects, 2);
+	KUNIT_EXPECT_EQ(test, st.hangs, 3);
+	KUNIT_EXPECT_EQ(test, st.faulted_entries, 1);
+}
+
+/* Faults must be consecutive; an answer (even an error) resets the run. */
+static void smi_test_fault_run_resets(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+
+	p.hang_ms = 10;
+	smi = smi_start_fake(test, &p);
+	smi_fault(test, smi, 2);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	smi_fault(test, smi, 2);
+	t->fake.final = DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_FAILED;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EIO);
+	smi_fault(test, smi, 2);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_OK);
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 2);
+	KUNIT_EXPECT_EQ(test, st.hangs, 6);
+}
+
+/* Requests queued when the backend goes FAULTED never reach it. */
+static void smi_test_faulted_drains_queue(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct smi_caller *a;
+	u64 ns;
+
+	p.timeout_ms = 400;
+	p.hang_ms = 20;
+	p.fault_limit = 1;
+	smi = smi_start(test, &fake_sync_ops, NULL, &p);
+	t->fake.sync_ms = 80;	/* a hang: FAULTED when it returns */
+	a = smi_spawn(test, 1);
+	fake_wait_submits(test, t, 1);
+	/* A's call is still running; this one queues behind it. */
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ESHUTDOWN);
+	KUNIT_EXPECT_GE(test, ns, 20 * MS);
+	KUNIT_EXPECT_LT(test, ns, 400 * MS);
+	wait_for_completion(&a->done);
+	KUNIT_EXPECT_EQ(test, a->ret, -ETIMEDOUT);	/* slow call: hang */
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);
+	KUNIT_EXPECT_EQ(test, smi->cnt.faulted_rejects, 1);
+	KUNIT_EXPECT_EQ(test, smi->cnt.hangs, 1);
+}
+
+static void smi_test_recover_backoff(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+
+	p.hang_ms = 10;
+	p.fault_limit = 1;
+	smi = smi_start_fake(test, &p);
+	smi_fault(test, smi, 1);
+	t->fake.reset_ret[0] = -EIO;
+	t->fake.reset_ret[1] = -EIO;
+	t->fake.n_reset_ret = 2;
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), -EIO);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.recover_backoff_ms, 100);
+	KUNIT_EXPECT_GT(test, st.recover_wait_ms, 0);
+	KUNIT_EXPECT_LE(test, st.recover_wait_ms, 100);
+	/* Inside the backoff: refused without touching the backend. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, t->fake.resets, 1);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ESHUTDOWN);
+
+	msleep(110);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), -EIO);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.recover_backoff_ms, 200);	/* doubled */
+	KUNIT_EXPECT_GT(test, st.recover_wait_ms, 100);
+	msleep(110);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, t->fake.resets, 2);
+
+	msleep(110);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.resets, 3);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_OK);
+	KUNIT_EXPECT_EQ(test, st.recoveries, 1);
+	KUNIT_EXPECT_EQ(test, st.recovery_failures, 2);
+	KUNIT_EXPECT_EQ(test, st.recover_backoff_ms, 0);
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 0);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+}
+
+static void smi_test_recover_not_faulted(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.resets, 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.recoveries, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Dell timing: spacing and busy retries.
+ */
+static void smi_test_spacing(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+	unsigned int i;
+
+	p.interval_us = 5000;
+	smi = smi_start_fake(test, &p);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	KUNIT_ASSERT_EQ(test, t->fake.submits, 4);
+	for (i = 1; i < 4; i++)
+		KUNIT_EXPECT_GE_MSG(test,
+				    ktime_to_ns(ktime_sub(t->fake.submit_t[i],
+							  t->fake.end_t[i - 1])),
+				    5 * MS, "gap before SMI %u", i);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.spacing_waits, 3);
+	KUNIT_EXPECT_GE(test, st.spacing_wait_us, 3 * 4000);
+}
+
+static void smi_test_no_spacing(struct kunit *test)
+{
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.spacing_waits, 0);
+}
+
+static void smi_test_retries_bounded(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_smi_status st;
+	unsigned int i;
+
+	for (i = 0; i < FAKE_N; i++)
+		t->fake.submit_ret[i] = -EBUSY;
+	t->fake.n_submit_ret = FAKE_N;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1 + 3);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 0);
+	KUNIT_EXPECT_EQ(test, t->fake.polls, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.retries, 3);
+	KUNIT_EXPECT_EQ(test, st.busy_failures, 1);
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 0);
+}
+
+static void smi_test_busy_then_accepted(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+
+	t->fake.submit_ret[0] = -EBUSY;
+	t->fake.submit_ret[1] = -EBUSY;
+	t->fake.n_submit_ret = 2;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 3);
+	KUNIT_EXPECT_EQ(test, smi->cnt.retries, 2);
+	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 1);
+}
+
+/* Errors are never retried, only busy-at-submit is. */
+static void smi_test_no_retry_on_error(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+
+	t->fake.submit_ret[0] = -EIO;
+	t->fake.n_submit_ret = 1;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EIO);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);
+	t->fake.final = DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_FAILED;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EIO);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 2);
+	KUNIT_EXPECT_EQ(test, smi->cnt.retries, 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.submit_failures, 1);
+	KUNIT_EXPECT_EQ(test, smi->cnt.error_status, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Queueing, abandoned requests, one at a time.
+ */
+
+/*
+ * The caller gives up at its deadline while its (synchronous) call is stuck
+ * at the hardware; the call ends much later and the engine, which kept the
+ * request, finishes and frees it then.
+ */
+static void smi_test_abandoned_finishes_late(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+	u64 ns;
+
+	p.timeout_ms = 50;
+	p.hang_ms = 20;
+	smi = smi_start(test, &fake_sync_ops, NULL, &p);
+	t->fake.sync_gate = &t->gate;
+	t->fake.value = 7;
+
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	KUNIT_EXPECT_GE(test, ns, 50 * MS);
+	KUNIT_EXPECT_LT(test, ns, 5 * 50 * MS);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 1);	/* still at the hardware */
+	KUNIT_EXPECT_EQ(test, st.requests, 0);	/* not finished */
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+
+	msleep(100);
+	complete_all(&t->gate);
+	dsmil_smi_flush(smi);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 0);
+	KUNIT_EXPECT_EQ(test, st.abandoned, 1);
+	KUNIT_EXPECT_EQ(test, st.requests, 1);
+	KUNIT_EXPECT_EQ(test, st.hangs, 1);	/* the call took > 20 ms */
+	KUNIT_EXPECT_EQ(test, t->fake.polls, 0);	/* judged on its time */
+
+	/* And the engine is usable again. */
+	t->fake.sync_gate = NULL;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+}
+
+/* A caller queued behind a stuck request still returns at its deadline. */
+static void smi_test_queue_bounded(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct smi_caller *a;
+	struct dsmil_smi_status st;
+	u64 ns;
+
+	p.timeout_ms = 60;
+	p.hang_ms = 20;
+	smi = smi_start(test, &fake_sync_ops, NULL, &p);
+	t->fake.sync_gate = &t->gate;
+	a = smi_spawn(test, 1);
+	fake_wait_submits(test, t, 1);
+
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	KUNIT_EXPECT_GE(test, ns, 60 * MS);
+	KUNIT_EXPECT_LT(test, ns, 5 * 60 * MS);
+	wait_for_completion(&a->done);
+	KUNIT_EXPECT_EQ(test, a->ret, -ETIMEDOUT);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.queue_timeouts, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);	/* B never got there */
+
+	complete_all(&t->gate);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, smi->cnt.abandoned, 1);
+}
+
+/* Several callers at once: never two requests at the hardware. */
+static void smi_test_one_at_a_time(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct smi_caller *c[4];
+	struct dsmil_smi *smi;
+	unsigned int i, ok = 0;
+
+	p.timeout_ms = 1000;
+	p.hang_ms = 500;
+	smi = smi_start_fake(test, &p);
+	t->fake.busy_polls = 3;
+	for (i = 0; i < ARRAY_SIZE(c); i++)
+		c[i] = smi_spawn(test, 10);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		wait_for_completion(&c[i]->done);
+		ok += c[i]->ok;
+	}
+	KUNIT_EXPECT_EQ(test, ok, 40);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 40);
+	KUNIT_EXPECT_EQ(test, t->fake.overlaps, 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 40);
+}
+
+/* Every kind of ending, then the counters add up. */
+static void smi_test_counter_identity(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_token_req tr = { .group = 9 };
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+
+	p.hang_ms = 10;
+	p.timeout_ms = 30;
+	smi = smi_start_fake(test, &p);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	t->fake.final = DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_INVALID;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ENXIO);
+	t->fake.final = DSMIL_SMI_ST_GARBAGE;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EIO);
+	t->fake.final = DSMIL_SMI_ST_DONE;
+	t->fake.forever = true;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
+	t->fake.forever = false;
+	t->fake.submit_ret[0] = -EBUSY;
+	t->fake.submit_ret[1] = -EBUSY;
+	t->fake.submit_ret[2] = -EBUSY;
+	t->fake.submit_ret[3] = -EBUSY;
+	t->fake.n_submit_ret = 4;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_rw(smi, &tr, false), -EINVAL);
+	smi_fault(test, smi, 1);	/* third fault in a row: FAULTED */
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ESHUTDOWN);
+
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.requests, 8);
+	KUNIT_EXPECT_EQ(test, st.successes, 1);
+	KUNIT_EXPECT_EQ(test, st.errors, 3);
+	KUNIT_EXPECT_EQ(test, st.timeouts, 1);
+	KUNIT_EXPECT_EQ(test, st.hangs, 1);
+	KUNIT_EXPECT_EQ(test, st.faulted_rejects, 1);
+	KUNIT_EXPECT_EQ(test, st.refused, 1);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_FAULTED);
+	smi_expect_identity(test, smi);
+}
+
+static void smi_test_hist_bucket(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(0), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(999), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(1000), 1);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(1999), 1);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(2000), 2);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(5 * MS), 13);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(262143ULL * 1000), 18);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(262144ULL * 1000), 19);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(1000 * MS), 19);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(U64_MAX), 19);
+}
+
+/* verify_device: token devices are read (state check skipped), others pass. */
+static void smi_test_verify_device(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_verify_device(smi, 1), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_verify_device(smi, 12 + 11), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_verify_device(smi, DSMIL_NUM_DEVICES),
+			-EINVAL);
+
+	/* Device 4:3 is OFFLINE, yet verification reads its token. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_verify_device(smi, 4 * 12 + 3), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.last.token, 0x0480 + 4 * 12 + 3);
+	KUNIT_EXPECT_EQ(test, t->fake.last.op, DSMIL_SMI_OP_READ);
+	t->fake.final = DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_FAILED;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_verify_device(smi, 0), -EIO);
+}
+
+/* ------------------------------------------------------------------------
+ * Configuration.
+ */
+struct smi_cfg_case {
+	const char *desc;
+	const char *backend;
+	struct smi_params p;
+	int err;
+};
+
+static const struct smi_cfg_case smi_cfg_cases[] = {
+	{ "defaults", "sim", { 50, 20, 100, 3, 3 }, 0 },
+	{ "timeout-max", "sim", { 1000, 999, 0, 1, 0 }, 0 },
+	{ "timeout-0", "sim", { 0, 20, 100, 3, 3 }, -EINVAL },
+	{ "timeout-over-max", "sim", { 1001, 20, 100, 3, 3 }, -EINVAL },
+	{ "hang-0", "sim", { 50, 0, 100, 3, 3 }, -EINVAL },
+	{ "hang-equals-timeout", "sim", { 50, 50, 100, 3, 3 }, -EINVAL },
+	{ "interval-over-timeout", "sim", { 50, 20, 50000, 3, 3 }, -EINVAL },
+	{ "interval-over-max", "sim", { 1000, 20, 100001, 3, 3 }, -EINVAL },
+	{ "fault-limit-0", "sim", { 50, 20, 100, 0, 3 }, -EINVAL },
+	{ "retries-over-max", "sim", { 50, 20, 100, 3, 17 }, -EINVAL },
+	{ "unknown-backend", "smm", { 50, 20, 100, 3, 3 }, -EINVAL },
+	{ "empty-backend", "", { 50, 20, 100, 3, 3 }, -EINVAL },
+};
+
+static void smi_cfg_case_desc(const struct smi_cfg_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(smi_cfg, smi_cfg_cases, smi_cfg_case_desc);
+
+static void smi_test_config(struct kunit *test)
+{
+	const struct smi_cfg_case *c = test->param_value;
+	struct dsmil_config cfg = {
+		.smi = {
+			.timeout_ms = c->p.timeout_ms,
+			.hang_ms = c->p.hang_ms,
+			.min_interval_us = c->p.interval_us,
+			.fault_limit = c->p.fault_limit,
+			.busy_retries = c->p.retries,
+		},
+		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
+			  .max_resident = 8, .idle_ms = 1000 },
+	};
+	struct dsmil *dsm;
+
+	strscpy(cfg.smi.backend, c->backend, sizeof(cfg.smi.backend));
+	dsm = dsmil_create(&cfg, NULL);
+	if (c->err) {
+		KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
+		if (IS_ERR(dsm))
+			KUNIT_EXPECT_EQ(test, PTR_ERR(dsm), c->err);
+		else
+			dsmil_destroy(dsm);
+		return;
+	}
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
+	KUNIT_EXPECT_STREQ(test, dsm->smi.backend_name, "sim");
+	dsmil_destroy(dsm);
+}
+
+/* dell-smbios is refused (cleanly) anywhere DMI does not say Dell. */
+static void smi_test_dell_refused_off_dell(struct kunit *test)
+{
+	struct dsmil_config cfg = {
+		.smi = { .backend = "dell-smbios", .timeout_ms = 50,
+			 .hang_ms = 20, .fault_limit = 3, .busy_retries = 3 },
+		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
+			  .max_resident = 8, .idle_ms = 1000 },
+	};
+	struct dsmil *dsm;
+
+	if (dmi_match(DMI_SYS_VENDOR, "Dell Inc."))
+		kunit_skip(test, "running on a Dell");
+	dsm = dsmil_create(&cfg, NULL);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
+	if (IS_ERR(dsm))
+		KUNIT_EXPECT_EQ(test, PTR_ERR(dsm), -ENODEV);
+	else
+		dsmil_destroy(dsm);
+}
+
+/* ------------------------------------------------------------------------
+ * The dell-smbios backend with dell_smbios_call()/find_token() stubbed.
+ * The stubs run in the engine's worker, so their state is file-wide; the
+ * cases of this suite run one at a time.
+ */
+static struct {
+	struct calling_interface_buffer seen;
+	struct calling_interface_token tok;
+	unsigned int calls, finds;
+	int ret;
+	s32 res;
+	u32 out1;
+	unsigned int sleep_ms;
+	bool no_token;
+} dell_stub;
+
+static int dell_stub_call(struct calling_interface_buffer *buf)
+{
+	dell_stub.calls++;
+	memcpy(&dell_stub.seen, buf, sizeof(*buf));
+	if (dell_stub.sleep_ms)
+		msleep(dell_stub.sleep_ms);
+	buf->output[0] = dell_stub.res;
+	buf->output[1] = dell_stub.out1;
+	return dell_stub.ret;
+}
+
+static struct calling_interface_token *dell_stub_find(int id)
+{
+	dell_stub.finds++;
+	if (dell_stub.no_token)
+		return NULL;
+	dell_stub.tok.token_id = id;
+	dell_stub.tok.location = 0x1000 | id;
+	return &dell_stub.tok;
+}
+
+static struct dsmil_smi *smi_start_dell(struct kunit *test,
+					const struct smi_params *p)
+{
+	struct smi_t *t = test->priv;
+	void *d;
+
+	memset(&dell_stub, 0, sizeof(dell_stub));
+	d = dsmil_smi_dell_create(dell_stub_call, dell_stub_find);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	t->backend = d;
+	t->free_backend = dsmil_smi_dell_destroy;
+	return smi_start(test, &dsmil_smi_dell_ops, d, p);
+}
+
+static void smi_test_dell_fill(struct kunit *test)
+{
+	struct calling_interface_buffer buf;
+	struct dsmil_smi_cmd rd = { .token = 0x0483, .op = DSMIL_SMI_OP_READ };
+	struct dsmil_smi_cmd wr = {
+		.token = 0x0483, .op = DSMIL_SMI_OP_WRITE, .value = 0xabcd,
+	};
+
+	memset(&buf, 0xa5, sizeof(buf));
+	dsmil_smi_dell_fill(&buf, &rd, 0x1483);
+	KUNIT_EXPECT_EQ(test, buf.cmd_class, 0);	/* CLASS_TOKEN_READ */
+	KUNIT_EXPECT_EQ(test, buf.cmd_select, 0);	/* SELECT_TOKEN_STD */
+	KUNIT_EXPECT_EQ(test, buf.input[0], 0x1483);
+	KUNIT_EXPECT_EQ(test, buf.input[1], 0);
+	KUNIT_EXPECT_EQ(test, buf.input[3], 0);
+	KUNIT_EXPECT_EQ(test, buf.output[0], 0);
+
+	dsmil_smi_dell_fill(&buf, &wr, 0x1483);
+	KUNIT_EXPECT_EQ(test, buf.cmd_class, 1);	/* CLASS_TOKEN_WRITE */
+	KUNIT_EXPECT_EQ(test, buf.cmd_select, 0);
+	KUNIT_EXPECT_EQ(test, buf.input[0], 0x1483);
+	KUNIT_EXPECT_EQ(test, buf.input[1], 0xabcd);
+	KUNIT_EXPECT_EQ(test, buf.input[2], 0);
+}
+
+struct smi_dell_map_case {
+	const char *desc;
+	int ret;
+	s32 res;
+	int err;
+};
+
+static const struct smi_dell_map_case smi_dell_maps[] = {
+	{ "success", 0, 0, 0 },
+	{ "fail", 0, -1, -EIO },
+	{ "invalid-parameter", 0, -2, -ENXIO },
+	{ "unsupported", 0, -3, -EOPNOTSUPP },
+	{ "unknown-result", 0, -7, -EIO },
+	{ "no-transport", -ENODEV, 0, -EIO },
+	{ "wmi-error", -EIO, -1, -EIO },
+};
+
+static void smi_dell_map_desc(const struct smi_dell_map_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(smi_dell_map, smi_dell_maps, smi_dell_map_desc);
+
+static void smi_test_dell_map(struct kunit *test)
+{
+	const struct smi_dell_map_case *c = test->param_value;
+	struct dsmil_smi_cmd rd = { .token = 0x0480, .op = DSMIL_SMI_OP_READ };
+	struct calling_interface_buffer buf = {};
+	u32 value = 0;
+	u8 st;
+
+	buf.output[0] = c->res;
+	buf.output[1] = 0x600d;
+	st = dsmil_smi_dell_map(&buf, c->ret, &rd, &value);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(st), c->err);
+	KUNIT_EXPECT_EQ(test, value, c->err ? 0 : 0x600d);
+}
+
+/* Through the engine: the stub sees the request, the caller its result. */
+static void smi_test_dell_engine(struct kunit *test)
+{
+	struct dsmil_smi *smi = smi_start_dell(test, &smi_defaults);
+	struct dsmil_smi_cmd wr = {
+		.token = 0x0489, .op = DSMIL_SMI_OP_WRITE, .value = 3,
+	};
+	u32 value = 0;
+	u64 ns;
+
+	dell_stub.out1 = 0x1234;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, &value, NULL), 0);
+	KUNIT_EXPECT_EQ(test, value, 0x1234);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 1);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[0], 0x1480);
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &wr, 9, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 1);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[0], 0x1489);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[1], 3);
+
+	dell_stub.res = -3;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EOPNOTSUPP);
+
+	/* A token the firmware does not list: no call at all. */
+	dell_stub.no_token = true;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ENXIO);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 3);
+	KUNIT_EXPECT_EQ(test, dell_stub.finds, 4);
+	KUNIT_EXPECT_EQ(test, smi->cnt.aborts, 0);
+}
+
+/* Calls slower than the hang threshold are hangs; repeated: FAULTED. */
+static void smi_test_dell_slow_calls(struct kunit *test)
+{
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct dsmil_smi_status st;
+	u64 ns;
+
+	p.timeout_ms = 200;
+	p.hang_ms = 20;
+	p.fault_limit = 2;
+	smi = smi_start_dell(test, &p);
+	dell_stub.sleep_ms = 40;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	KUNIT_EXPECT_GE(test, ns, 40 * MS);
+	KUNIT_EXPECT_LT(test, ns, 200 * MS);
+	KUNIT_EXPECT_EQ(test, smi->cnt.hangs, 1);
+	KUNIT_EXPECT_FALSE(test, smi->faulted);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.hangs, 2);
+	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_FAULTED);
+	KUNIT_EXPECT_EQ(test, st.aborts, 0);	/* nothing to abort */
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 2);
+
+	dell_stub.sleep_ms = 0;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), 0);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * The simulator, through the engine.
+ */
+static struct dsmil_smi *smi_start_sim(struct kunit *test,
+				       const struct smi_params *p)
+{
+	struct smi_t *t = test->priv;
+	void *sim = dsmil_smi_sim_create();
+
+	KUNIT_ASSERT_NOT_NULL(test, sim);
+	t->backend = sim;
+	t->free_backend = dsmil_smi_sim_destroy;
+	return smi_start(test, &dsmil_smi_sim_ops, sim, p);
+}
+
+static void smi_test_sim_model(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_smi *smi = smi_start_sim(test, &smi_defaults);
+	struct dsmil_smi_cmd wr = {
+		.token = 0x0486, .op = DSMIL_SMI_OP_WRITE, .value = 0x77,
+	};
+	struct dsmil_smi_cmd rd = { .token = 0x0486, .op = DSMIL_SMI_OP_READ };
+	struct dsmil_token_req tr = { .group = 0, .position = 6 };
+	u32 value = 0;
+	u64 ns;
+
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &rd, 6, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, value, 0xd5000486);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &wr, 6, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &rd, 6, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, value, 0x77);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_sim_count(t->backend, 0x0486, false), 2);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_sim_count(t->backend, 0x0486, true), 1);
+
+	/* Refused by the state check (device OFFLINE): the model never sees it. */
+	tr.value = 0x99;
+	KUNIT_EXPECT_NE(test, dsmil_smi_token_rw(smi, &tr, true), 0);
+	KUNIT_EXPECT_NE(test, dsmil_smi_token_rw(smi, &tr, false), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_sim_count(t->backend, 0x0486, false), 2);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_sim_count(t->backend, 0x0486, true), 1);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &rd, 6, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, value, 0x77);
+}
+
+struct smi_sim_case {
+	const char *desc;
+	const char *knob;
+	u32 val;
+	int err;
+	u64 min_ms, max_ms;
+	unsigned int hangs, timeouts, aborts;
+};
+
+static const struct smi_sim_case smi_sim_cases[] = {
+	{ "none", "fault", 0, 0, 0, 50, 0, 0, 0 },
+	{ "hang", "fault", 1, -ETIMEDOUT, 20, 250, 1, 0, 1 },
+	{ "stuck-busy", "fault", 2, -ETIMEDOUT, 100, 500, 0, 1, 1 },
+	{ "error", "fault", 3, -EIO, 0, 50, 0, 0, 0 },
+	{ "garbage", "fault", 4, -EIO, 0, 50, 0, 0, 1 },
+	{ "slow-under-timeout", "slow_ms", 30, 0, 30, 100, 0, 0, 0 },
+	{ "slow-over-timeout", "slow_ms", 400, -ETIMEDOUT, 100, 500, 0, 1, 1 },
+	{ "latency", "latency_us", 5000, 0, 5, 100, 0, 0, 0 },
+	{ "error-code-alone-harmless", "error_code", 3, 0, 0, 50, 0, 0, 0 },
+};
+
+static void smi_sim_case_desc(const struct smi_sim_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(smi_sim, smi_sim_cases, smi_sim_case_desc);
+
+static void smi_test_sim_faults(struct kunit *test)
+{
+	const struct smi_sim_case *c = test->param_value;
+	struct smi_params p = smi_defaults;
+	struct smi_t *t;
+	struct dsmil_smi *smi;
+	u64 ns;
+
+	p.hang_ms = 20;
+	smi = smi_start_sim(test, &p);
+	t = test->priv;
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, c->knob, c->val), 0);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), c->err);
+	KUNIT_EXPECT_GE(test, ns, c->min_ms * MS);
+	KUNIT_EXPECT_LT(test, ns, c->max_ms * MS);
+	KUNIT_EXPECT_EQ(test, smi->cnt.hangs, c->hangs);
+	KUNIT_EXPECT_EQ(test, smi->cnt.timeouts, c->timeouts);
+	KUNIT_EXPECT_EQ(test, smi->cnt.aborts, c->aborts);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_sim_count(t->backend, DSMIL_TOKEN_BASE,
+						  false), 1);
+}
+
+static void smi_test_sim_flaky_and_abort(struct kunit *test)
+{
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	struct smi_t *t;
+	unsigned int i;
+
+	p.hang_ms = 10;
+	smi = smi_start_sim(test, &p);
+	t = test->priv;
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "flaky_every", 3), 0);
+	for (i = 1; i <= 6; i++)
+		KUNIT_EXPECT_EQ_MSG(test, smi_read(smi, NULL, NULL),
+				    i % 3 ? 0 : -EIO, "request %u", i);
+
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "flaky_every", 0), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "abort_fails", 1), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "fault", 1), 0);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
+	KUNIT_EXPECT_TRUE(test, smi->faulted);
+	KUNIT_EXPECT_EQ(test, smi->cnt.abort_failures, 1);
+
+	/* Reset fails once, then the model is idle again. */
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "fault", 0), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "reset_fails", 1), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), -EIO);
+	msleep(110);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), 0);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+
+	/* Busy submits: retried, then refused. */
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "busy_submits", 2), 0);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.retries, 2);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "busy_submits", 9), 0);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, smi->cnt.retries, 5);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_sim_set(t->backend, "fault", 5), -EINVAL);
+}
+
+static struct kunit_case dsmil_smi_cases[] = {
+	KUNIT_CASE(smi_test_token_map),
+	KUNIT_CASE_PARAM(smi_test_token_refused, smi_bad_token_gen_params),
+	KUNIT_CASE(smi_test_state_refused),
+	KUNIT_CASE(smi_test_read_success),
+	KUNIT_CASE(smi_test_write_success),
+	KUNIT_CASE(smi_test_busy_then_done),
+	KUNIT_CASE(smi_test_poll_sleeps),
+	KUNIT_CASE_PARAM(smi_test_error_mapping, smi_errmap_gen_params),
+	KUNIT_CASE(smi_test_status_errno),
+	KUNIT_CASE(smi_test_garbage),
+	KUNIT_CASE(smi_test_timeout),
+	KUNIT_CASE(smi_test_hang_before_timeout),
+	KUNIT_CASE(smi_test_progress_not_hang),
+	KUNIT_CASE(smi_test_abort_failure),
+	KUNIT_CASE(smi_test_faulted_fail_fast),
+	KUNIT_CASE(smi_test_fault_run_resets),
+	KUNIT_CASE(smi_test_faulted_drains_queue),
+	KUNIT_CASE(smi_test_recover_backoff),
+	KUNIT_CASE(smi_test_recover_not_faulted),
+	KUNIT_CASE(smi_test_spacing),
+	KUNIT_CASE(smi_test_no_spacing),
+	KUNIT_CASE(smi_test_retries_bounded),
+	KUNIT_CASE(smi_test_busy_then_accepted),
+	KUNIT_CASE(smi_test_no_retry_on_error),
+	KUNIT_CASE(smi_test_abandoned_finishes_late),
+	KUNIT_CASE(smi_test_queue_bounded),
+	KUNIT_CASE(smi_test_one_at_a_time),
+	KUNIT_CASE(smi_test_counter_identity),
+	KUNIT_CASE(smi_test_hist_bucket),
+	KUNIT_CASE(smi_test_verify_device),
+	KUNIT_CASE_PARAM(smi_test_config, smi_cfg_gen_params),
+	KUNIT_CASE(smi_test_dell_refused_off_dell),
+	KUNIT_CASE(smi_test_dell_fill),
+	KUNIT_CASE_PARAM(smi_test_dell_map, smi_dell_map_gen_params),
+	KUNIT_CASE(smi_test_dell_engine),
+	KUNIT_CASE(smi_test_dell_slow_calls),
+	KUNIT_CASE(smi_test_sim_model),
+	KUNIT_CASE_PARAM(smi_test_sim_faults, smi_sim_gen_params),
+	KUNIT_CASE(smi_test_sim_flaky_and_abort),
+	{}
+};
+
+static struct kunit_suite dsmil_smi_suite = {
+	.name = "dsmil_smi",
+	.init = smi_test_init,
+	.exit = smi_test_exit,
+	.test_cases = dsmil_smi_cases,
+};
+
+kunit_test_suite(dsmil_smi_suite);
