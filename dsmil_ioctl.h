@@ -442,7 +442,7 @@ struct dsmil_smi_status {
 };
 
 /* struct dsmil_mmio_rw.flags and struct dsmil_mmio_bulk.flags */
-#define DSMIL_MMIO_F_DEVICE	(1U << 0)	/* offset is in @device's window */
+#define DSMIL_MMIO_F_DEVICE	0x1U	/* offset is in @device's window */
 
 /**
  * struct dsmil_mmio_rw - DSMIL_IOC_MMIO_READ / DSMIL_IOC_MMIO_WRITE: one

@@ -1,28 +1,1080 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dsmil: chunked MMIO mapper.
+ *
+ * The region (mmio_base, mmio_size) is handled as DSMIL_CHUNK_SIZE chunks.
+ * A chunk is mapped by the backend the first time an access touches it; at
+ * most max_resident chunks are mapped at once, and when a new chunk needs a
+ * slot the least recently used chunk without users is unmapped.  Chunks idle
+ * for idle_ms are unmapped by delayed work.
+ *
+ * Locking.  An access that finds its chunk mapped takes no lock:
+ *
+ *   access (dsmil_mmio_chunk_get)      unmap (dsmil_mmio_detach, mm->lock)
+ *   atomic_inc(&c->users)              WRITE_ONCE(c->addr, NULL)
+ *   smp_mb__after_atomic()             smp_mb()
+ *   addr = READ_ONCE(c->addr)          if (atomic_read(&c->users))
+ *                                              put c->addr back, keep it
+ *
+ * Either the access sees NULL and goes to the slow path (it drops its count
+ * and takes mm->lock, so it waits for the unmapper; under the lock it raises
+ * the count again before it uses the chunk), or the unmapper sees the user
+ * and leaves the chunk mapped: a chunk with users is never unmapped.  Everything
+ * an access writes on its way (user count, hit and byte counters, last-use
+ * stamp) lives in its chunk's own cache line, so accesses to different
+ * chunks share nothing writable.  The LRU order is the chunks' last-use
+ * stamps, compared only on the slow path.
+ *
+ * mm->lock (a mutex: backends sleep to map) serialises mapping, unmapping,
+ * eviction and the reaper.  When the cap is reached and every resident chunk
+ * has users, the access waits for a release, killably and at most
+ * busy_wait_ms, then fails with -EBUSY (counted in all_busy).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/math64.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "dsmil_priv.h"
 
-const struct dsmil_ioctl_table dsmil_mmio_ioctls = {
-	.count = 0,
+#define CREATE_TRACE_POINTS
+#include "dsmil_mmio_trace.h"
+
+#define DSMIL_CHUNK_SHIFT	22
+#define DSMIL_CHUNK_MASK	(DSMIL_CHUNK_SIZE - 1)
+static_assert(BIT_ULL(DSMIL_CHUNK_SHIFT) == DSMIL_CHUNK_SIZE);
+/* Every device window lies in the first chunk, so in any valid region. */
+static_assert(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE <= DSMIL_CHUNK_SIZE);
+static_assert(DSMIL_DEVS_PER_GROUP * DSMIL_WINDOW_SIZE <= DSMIL_GROUP_STRIDE);
+
+/* Bound on the debugfs-settable busy wait. */
+#define DSMIL_MMIO_BUSY_WAIT_MAX_MS	60000U
+
+static struct dsmil *mmio_to_dsmil(struct dsmil_mmio *mm)
+{
+	return dsmil_from_mmio(mm);
+}
+
+/*
+ * Take chunk @idx's mapping away if nobody uses it.  Returns the mapping
+ * (now unreachable by lockless accesses, still mapped) or NULL if the chunk
+ * has users.  See the comment at the top of the file for the pairing.
+ */
+static void *dsmil_mmio_detach(struct dsmil_mmio *mm, unsigned int idx)
+{
+	struct dsmil_chunk *c = &mm->chunks[idx];
+	void *addr = c->addr;
+
+	lockdep_assert_held(&mm->lock);
+	WRITE_ONCE(c->addr, NULL);
+	/* Order the NULL before the user check; pairs with chunk_get(). */
+	smp_mb();
+	if (atomic_read(&c->users)) {
+		WRITE_ONCE(c->addr, addr);
+		return NULL;
+	}
+	return addr;
+}
+
+/* Unmap a chunk dsmil_mmio_detach() took away, and account for it. */
+static void dsmil_mmio_drop(struct dsmil_mmio *mm, unsigned int idx,
+			    void *addr, int why)
+{
+	struct dsmil_chunk *c = &mm->chunks[idx];
+
+	lockdep_assert_held(&mm->lock);
+	mm->ops->unmap(mm, idx, addr);
+	__clear_bit(idx, mm->resident_map);
+	mm->resident--;
+	mm->unmaps++;
+	trace_dsmil_mmio_unmap(idx, why, mm->resident,
+			       ktime_get_ns() - atomic64_read(&c->last_used));
+}
+
+/*
+ * Unmap the least recently used resident chunk that has no users, to make
+ * room for chunk @wanted.  Returns 0, or -EBUSY when every resident chunk
+ * is in use.
+ */
+static int dsmil_mmio_evict_one(struct dsmil_mmio *mm, unsigned int wanted)
+{
+	DECLARE_BITMAP(tried, DSMIL_MAX_CHUNKS);
+	unsigned int i;
+
+	lockdep_assert_held(&mm->lock);
+	bitmap_zero(tried, DSMIL_MAX_CHUNKS);
+	for (;;) {
+		u64 best_t = U64_MAX;
+		int best = -1;
+		void *addr;
+
+		for_each_set_bit(i, mm->resident_map, mm->num_chunks) {
+			u64 t = atomic64_read(&mm->chunks[i].last_used);
+
+			if (test_bit(i, tried) ||
+			    atomic_read(&mm->chunks[i].users))
+				continue;
+			if (best < 0 || t < best_t) {
+				best = i;
+				best_t = t;
+			}
+		}
+		if (best < 0)
+			return -EBUSY;
+		__set_bit(best, tried);
+		/* Raced with a new user: try the next oldest. */
+		addr = dsmil_mmio_detach(mm, best);
+		if (!addr)
+			continue;
+		mm->evictions++;
+		trace_dsmil_mmio_evict(best, wanted, ktime_get_ns() - best_t);
+		dsmil_mmio_drop(mm, best, addr, DSMIL_UNMAP_EVICT);
+		return 0;
+	}
+}
+
+/* Could a waiter for a slot get one now?  A hint only: it retries locked. */
+static bool dsmil_mmio_slot_free(struct dsmil_mmio *mm)
+{
+	unsigned int i;
+
+	if (READ_ONCE(mm->resident) < mm->max_resident)
+		return true;
+	for (i = 0; i < mm->num_chunks; i++)
+		if (READ_ONCE(mm->chunks[i].addr) &&
+		    !atomic_read(&mm->chunks[i].users))
+			return true;
+	return false;
+}
+
+/*
+ * Every resident chunk is busy: wait for one to be released, until
+ * @deadline.  Returns 0 to retry, -EBUSY at the deadline, -EINTR on a fatal
+ * signal.
+ */
+static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int idx,
+				unsigned long deadline)
+{
+	long left = (long)(deadline - jiffies);
+	long ret = 0;
+
+	if (left > 0) {
+		atomic_inc(&mm->slot_waiters);
+		/* Waiter count before the check: pairs with dsmil_mmio_unuse(). */
+		smp_mb__after_atomic();
+		ret = wait_event_killable_timeout(mm->slot_wq,
+						  dsmil_mmio_slot_free(mm),
+						  left);
+		atomic_dec(&mm->slot_waiters);
+		if (ret < 0)
+			return -EINTR;
+		if (ret > 0)
+			return 0;
+	}
+	atomic64_inc(&mm->all_busy);
+	pr_warn_ratelimited("refused-access: chunk=%u reason=all-busy cap=%u wait_ms=%u pid=%d errno=%d\n",
+			    idx, mm->max_resident, READ_ONCE(mm->busy_wait_ms),
+			    task_pid_nr(current), -EBUSY);
+	return -EBUSY;
+}
+
+/*
+ * The slow path of dsmil_mmio_chunk_get(): find or make chunk @idx's
+ * mapping under mm->lock and count the caller as its user.  The caller holds
+ * no user count while it sleeps here, so that a thread waiting for the lock
+ * or for a slot never pins a chunk someone else mapped meanwhile.
+ */
+static void *dsmil_mmio_map_slow(struct dsmil_mmio *mm, unsigned int idx)
+{
+	struct dsmil_chunk *c = &mm->chunks[idx];
+	unsigned int wait_ms = min(READ_ONCE(mm->busy_wait_ms),
+				   DSMIL_MMIO_BUSY_WAIT_MAX_MS);
+	unsigned long deadline = jiffies + msecs_to_jiffies(wait_ms);
+	const char *why = "backend";
+	void *addr;
+	u64 t0;
+	int ret;
+
+	if (mutex_lock_killable(&mm->lock))
+		return ERR_PTR(-EINTR);
+	for (;;) {
+		addr = c->addr;
+		if (addr) {
+			/*
+			 * Mapped by another access meanwhile.  Unmapping
+			 * needs mm->lock, so the count is safe to raise here.
+			 */
+			atomic_inc(&c->users);
+			mutex_unlock(&mm->lock);
+			atomic64_inc(&c->hits);
+			return addr;
+		}
+		if (mm->resident < mm->max_resident ||
+		    !dsmil_mmio_evict_one(mm, idx))
+			break;
+		mutex_unlock(&mm->lock);
+		ret = dsmil_mmio_wait_slot(mm, idx, deadline);
+		if (ret)
+			return ERR_PTR(ret);
+		if (mutex_lock_killable(&mm->lock))
+			return ERR_PTR(-EINTR);
+	}
+
+	t0 = ktime_get_ns();
+	if (atomic_add_unless(&mm->fail_maps, -1, 0)) {
+		why = "injected";
+		addr = ERR_PTR(-EIO);
+	} else {
+		addr = mm->ops->map(mm, idx);
+		if (!addr)
+			addr = ERR_PTR(-ENOMEM);
+	}
+	if (IS_ERR(addr)) {
+		mm->map_failures++;
+		trace_dsmil_mmio_map(idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
+				     mm->resident, ktime_get_ns() - t0,
+				     PTR_ERR(addr));
+		mutex_unlock(&mm->lock);
+		pr_warn_ratelimited("map-failure: chunk=%u phys=%#llx backend=%s reason=%s errno=%ld\n",
+				    idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
+				    mm->backend_name, why, PTR_ERR(addr));
+		return addr;
+	}
+
+	c->maps++;
+	mm->maps++;
+	mm->resident++;
+	__set_bit(idx, mm->resident_map);
+	__set_bit(idx, mm->ever_mapped);
+	atomic64_set(&c->last_used, ktime_get_ns());
+	atomic_inc(&c->users);
+	/* Publish the mapping after whatever the backend set up behind it. */
+	smp_store_release(&c->addr, addr);
+	trace_dsmil_mmio_map(idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
+			     mm->resident, ktime_get_ns() - t0, 0);
+	if (mm->idle_ms && !mm->dying)
+		queue_delayed_work(system_wq, &mm->reaper,
+				   msecs_to_jiffies(mm->idle_ms));
+	mutex_unlock(&mm->lock);
+	return addr;
+}
+
+static void dsmil_mmio_unuse(struct dsmil_mmio *mm, struct dsmil_chunk *c)
+{
+	/* Full barrier: pairs with dsmil_mmio_wait_slot(). */
+	if (atomic_dec_and_test(&c->users) && atomic_read(&mm->slot_waiters))
+		wake_up_all(&mm->slot_wq);
+}
+
+/**
+ * dsmil_mmio_chunk_get - hold chunk @idx mapped, mapping it if needed.
+ * @mm:  mapper.
+ * @idx: chunk index (< mm->num_chunks).
+ *
+ * Lockless when the chunk is resident.  Every successful call is paired with
+ * dsmil_mmio_chunk_put(); until then the chunk stays mapped.
+ *
+ * Return: the chunk's mapping (for the backend's accessors), or an ERR_PTR:
+ * -EBUSY (cap reached, all busy), -EINTR (fatal signal), or the map error.
+ */
+VISIBLE_IF_KUNIT void *dsmil_mmio_chunk_get(struct dsmil_mmio *mm,
+					    unsigned int idx)
+{
+	struct dsmil_chunk *c = &mm->chunks[idx];
+	void *addr;
+
+	atomic_inc(&c->users);
+	/* Count before the check: pairs with dsmil_mmio_detach(). */
+	smp_mb__after_atomic();
+	addr = READ_ONCE(c->addr);
+	if (likely(addr)) {
+		atomic64_inc(&c->hits);
+		return addr;
+	}
+	dsmil_mmio_unuse(mm, c);
+	return dsmil_mmio_map_slow(mm, idx);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_chunk_get);
+
+/**
+ * dsmil_mmio_chunk_put - release a chunk dsmil_mmio_chunk_get() returned.
+ * @mm:  mapper.
+ * @idx: chunk index.
+ */
+VISIBLE_IF_KUNIT void dsmil_mmio_chunk_put(struct dsmil_mmio *mm,
+					   unsigned int idx)
+{
+	struct dsmil_chunk *c = &mm->chunks[idx];
+
+	atomic64_set(&c->last_used, ktime_get_ns());
+	dsmil_mmio_unuse(mm, c);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_chunk_put);
+
+static void dsmil_mmio_reap(struct work_struct *work)
+{
+	struct dsmil_mmio *mm = container_of(to_delayed_work(work),
+					     struct dsmil_mmio, reaper);
+	u64 idle_ns = (u64)mm->idle_ms * NSEC_PER_MSEC;
+	u64 now, next = U64_MAX;
+	bool freed = false;
+	unsigned int i;
+
+	mutex_lock(&mm->lock);
+	now = ktime_get_ns();
+	for_each_set_bit(i, mm->resident_map, mm->num_chunks) {
+		struct dsmil_chunk *c = &mm->chunks[i];
+		u64 expiry = atomic64_read(&c->last_used) + idle_ns;
+		void *addr;
+
+		if (expiry <= now && !atomic_read(&c->users)) {
+			addr = dsmil_mmio_detach(mm, i);
+			if (addr) {
+				dsmil_mmio_drop(mm, i, addr, DSMIL_UNMAP_IDLE);
+				freed = true;
+				continue;
+			}
+		}
+		/* In use now: it is idle a full period after its release. */
+		if (expiry <= now)
+			expiry = now + idle_ns;
+		next = min(next, expiry);
+	}
+	if (next != U64_MAX && !mm->dying)
+		queue_delayed_work(system_wq, &mm->reaper,
+				   nsecs_to_jiffies(next - now) + 1);
+	mutex_unlock(&mm->lock);
+	if (freed && atomic_read(&mm->slot_waiters))
+		wake_up_all(&mm->slot_wq);
+}
+
+/* Refusal bookkeeping: counter, the driver-wide reason counter, one line. */
+static int dsmil_mmio_refuse(struct dsmil_mmio *mm, const char *op,
+			     u64 offset, u64 len, u32 flags, u16 device,
+			     const char *why, int err)
+{
+	char dev[24] = "";
+
+	atomic64_inc(&mm->refused);
+	dsmil_count_refusal(mmio_to_dsmil(mm), DSMIL_REASON_BAD_ARG);
+	if ((flags & DSMIL_MMIO_F_DEVICE) && device < DSMIL_NUM_DEVICES)
+		snprintf(dev, sizeof(dev), " dev=DSMIL%uD%X",
+			 device / DSMIL_DEVS_PER_GROUP,
+			 device % DSMIL_DEVS_PER_GROUP);
+	pr_warn_ratelimited("refused-access: op=%s%s offset=%#llx len=%llu size=%#llx reason=%s pid=%d errno=%d\n",
+			    op, dev, offset, len, mm->size, why,
+			    task_pid_nr(current), err);
+	return err;
+}
+
+/**
+ * dsmil_mmio_check_range - where in the region would an access land?
+ * @mm:     mapper.
+ * @offset: offset in the region, or in the device window.
+ * @len:    bytes (non-zero).
+ * @flags:  DSMIL_MMIO_F_*.
+ * @device: device id with DSMIL_MMIO_F_DEVICE, else 0.
+ * @pos:    out: offset of the first byte in the region.
+ * @why:    out: on refusal, a word saying why (for the log line).
+ *
+ * Checks the whole range with overflow-safe arithmetic; does not count or
+ * log (the callers do).
+ *
+ * Return: 0, -EINVAL (bad flag, device id or length) or -ERANGE.
+ */
+VISIBLE_IF_KUNIT int dsmil_mmio_check_range(struct dsmil_mmio *mm, u64 offset,
+					    u64 len, u32 flags, u16 device,
+					    u64 *pos, const char **why)
+{
+	u64 end, base = 0, limit = mm->size;
+
+	if (flags & ~DSMIL_MMIO_F_DEVICE) {
+		*why = "flags";
+		return -EINVAL;
+	}
+	if (flags & DSMIL_MMIO_F_DEVICE) {
+		if (device >= DSMIL_NUM_DEVICES) {
+			*why = "device-id";
+			return -EINVAL;
+		}
+		base = (device / DSMIL_DEVS_PER_GROUP) * DSMIL_GROUP_STRIDE +
+		       (device % DSMIL_DEVS_PER_GROUP) * DSMIL_WINDOW_SIZE;
+		limit = DSMIL_WINDOW_SIZE;
+	} else if (device) {
+		*why = "device-without-flag";
+		return -EINVAL;
+	}
+	if (!len) {
+		*why = "length";
+		return -EINVAL;
+	}
+	if (check_add_overflow(offset, len, &end) || end > limit) {
+		*why = "range";
+		return -ERANGE;
+	}
+	*pos = base + offset;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_check_range);
+
+/* A device-scoped access must pass the state machine (it counts and logs). */
+static int dsmil_mmio_check_device(struct dsmil_mmio *mm, u32 flags,
+				   u16 device, bool write)
+{
+	int ret;
+
+	if (!(flags & DSMIL_MMIO_F_DEVICE))
+		return 0;
+	ret = dsmil_state_check_access(&mmio_to_dsmil(mm)->state, device,
+				       write);
+	if (ret)
+		atomic64_inc(&mm->refused);
+	return ret;
+}
+
+static int dsmil_mmio_rw_prepare(struct dsmil_mmio *mm,
+				 const struct dsmil_mmio_rw *rw, bool write,
+				 u64 *pos)
+{
+	const char *op = write ? "write" : "read";
+	const char *why;
+	int ret;
+
+	if (rw->width > 8 || !is_power_of_2(rw->width))
+		return dsmil_mmio_refuse(mm, op, rw->offset, rw->width,
+					 rw->flags, rw->device, "width",
+					 -EINVAL);
+	if (rw->offset & (rw->width - 1))
+		return dsmil_mmio_refuse(mm, op, rw->offset, rw->width,
+					 rw->flags, rw->device, "misaligned",
+					 -EINVAL);
+	ret = dsmil_mmio_check_range(mm, rw->offset, rw->width, rw->flags,
+				     rw->device, pos, &why);
+	if (ret)
+		return dsmil_mmio_refuse(mm, op, rw->offset, rw->width,
+					 rw->flags, rw->device, why, ret);
+	return dsmil_mmio_check_device(mm, rw->flags, rw->device, write);
+}
+
+/**
+ * dsmil_mmio_read - one naturally aligned read of 1, 2, 4 or 8 bytes.
+ * @mm: mapper.
+ * @rw: the request (DSMIL_IOC_MMIO_READ); @rw->value receives the result.
+ *
+ * Return: 0 or a negative errno as documented for DSMIL_IOC_MMIO_READ.
+ */
+VISIBLE_IF_KUNIT int dsmil_mmio_read(struct dsmil_mmio *mm,
+				     struct dsmil_mmio_rw *rw)
+{
+	unsigned int idx;
+	void *addr;
+	u64 pos;
+	int ret;
+
+	ret = dsmil_mmio_rw_prepare(mm, rw, false, &pos);
+	if (ret)
+		return ret;
+	idx = pos >> DSMIL_CHUNK_SHIFT;
+	addr = dsmil_mmio_chunk_get(mm, idx);
+	if (IS_ERR(addr))
+		return PTR_ERR(addr);
+	rw->value = mm->ops->read(mm, addr + (pos & DSMIL_CHUNK_MASK),
+				  rw->width);
+	atomic64_add(rw->width, &mm->chunks[idx].bytes_read);
+	dsmil_mmio_chunk_put(mm, idx);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_read);
+
+/**
+ * dsmil_mmio_write - one naturally aligned write of 1, 2, 4 or 8 bytes.
+ * @mm: mapper.
+ * @rw: the request (DSMIL_IOC_MMIO_WRITE); the low @rw->width bytes of
+ *      @rw->value are written.
+ *
+ * Nothing is written unless every check passed and the chunk is mapped.
+ *
+ * Return: 0 or a negative errno as documented for DSMIL_IOC_MMIO_WRITE.
+ */
+VISIBLE_IF_KUNIT int dsmil_mmio_write(struct dsmil_mmio *mm,
+				      struct dsmil_mmio_rw *rw)
+{
+	unsigned int idx;
+	void *addr;
+	u64 pos;
+	int ret;
+
+	ret = dsmil_mmio_rw_prepare(mm, rw, true, &pos);
+	if (ret)
+		return ret;
+	idx = pos >> DSMIL_CHUNK_SHIFT;
+	addr = dsmil_mmio_chunk_get(mm, idx);
+	if (IS_ERR(addr))
+		return PTR_ERR(addr);
+	mm->ops->write(mm, addr + (pos & DSMIL_CHUNK_MASK), rw->width,
+		       rw->value);
+	atomic64_add(rw->width, &mm->chunks[idx].bytes_written);
+	dsmil_mmio_chunk_put(mm, idx);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_write);
+
+static int dsmil_mmio_bulk_prepare(struct dsmil_mmio *mm,
+				   const struct dsmil_mmio_bulk *b, bool write,
+				   size_t avail, u64 *pos)
+{
+	const char *op = write ? "bulk-write" : "bulk-read";
+	const char *why;
+	int ret;
+
+	if (!b->length || b->length > DSMIL_BULK_MAX || b->length > avail)
+		return dsmil_mmio_refuse(mm, op, b->offset, b->length,
+					 b->flags, b->device, "length",
+					 -EINVAL);
+	ret = dsmil_mmio_check_range(mm, b->offset, b->length, b->flags,
+				     b->device, pos, &why);
+	if (ret)
+		return dsmil_mmio_refuse(mm, op, b->offset, b->length,
+					 b->flags, b->device, why, ret);
+	return dsmil_mmio_check_device(mm, b->flags, b->device, write);
+}
+
+/* Bytes from @pos to the end of its page, of its chunk and of the copy. */
+static size_t dsmil_mmio_piece(u64 pos, u64 end)
+{
+	return min_t(u64, end - pos, PAGE_SIZE - offset_in_page(pos));
+}
+
+/**
+ * dsmil_mmio_bulk_read - copy up to DSMIL_BULK_MAX bytes out of the region.
+ * @mm: mapper.
+ * @b:  the request; @b->done receives the bytes copied.
+ * @to: destination (the user buffer, or a kernel buffer in tests), at least
+ *      @b->length bytes.
+ *
+ * Copies page by page through a bounce buffer, holding one chunk at a time,
+ * and stops at a fatal signal with @b->done telling how far it got.
+ *
+ * Return: 0 (also when a fatal signal stopped the copy after the first
+ * byte), or a negative errno as documented for DSMIL_IOC_MMIO_BULK_READ.
+ */
+VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
+					  struct dsmil_mmio_bulk *b,
+					  struct iov_iter *to)
+{
+	unsigned int idx, cur = UINT_MAX;
+	void *bounce, *addr = NULL;
+	u64 pos, end;
+	int ret;
+
+	b->done = 0;
+	ret = dsmil_mmio_bulk_prepare(mm, b, false, iov_iter_count(to), &pos);
+	if (ret)
+		return ret;
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	end = pos + b->length;
+	while (pos < end) {
+		size_t n = dsmil_mmio_piece(pos, end);
+
+		if (fatal_signal_pending(current)) {
+			ret = b->done ? 0 : -EINTR;
+			break;
+		}
+		idx = pos >> DSMIL_CHUNK_SHIFT;
+		if (idx != cur) {
+			if (cur != UINT_MAX)
+				dsmil_mmio_chunk_put(mm, cur);
+			cur = UINT_MAX;
+			addr = dsmil_mmio_chunk_get(mm, idx);
+			if (IS_ERR(addr)) {
+				ret = PTR_ERR(addr);
+				break;
+			}
+			cur = idx;
+		}
+		mm->ops->read_block(mm, bounce, addr + (pos & DSMIL_CHUNK_MASK),
+				    n);
+		if (copy_to_iter(bounce, n, to) != n) {
+			ret = -EFAULT;
+			break;
+		}
+		atomic64_add(n, &mm->chunks[idx].bytes_read);
+		pos += n;
+		b->done += n;
+		cond_resched();
+	}
+	if (cur != UINT_MAX)
+		dsmil_mmio_chunk_put(mm, cur);
+	kfree(bounce);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_bulk_read);
+
+/**
+ * dsmil_mmio_bulk_write - copy up to DSMIL_BULK_MAX bytes into the region.
+ * @mm:   mapper.
+ * @b:    the request; @b->done receives the bytes written.
+ * @from: source (the user buffer, or a kernel buffer in tests), at least
+ *        @b->length bytes.
+ *
+ * All or nothing, as far as the driver can tell: the range is checked, the
+ * source faulted in and every chunk the range touches mapped and held before
+ * the first byte is written, and a fatal signal is only honoured before
+ * that.  The one way to a partial write is a source buffer that becomes
+ * unreadable during the copy (the caller unmapping its own buffer from
+ * another thread): -EFAULT, and @b->done counts the bytes that landed.
+ *
+ * Return: 0 or a negative errno as documented for DSMIL_IOC_MMIO_BULK_WRITE.
+ */
+VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
+					   struct dsmil_mmio_bulk *b,
+					   struct iov_iter *from)
+{
+	void *addrs[DSMIL_MMIO_SPAN_MAX];
+	unsigned int first, last, i, held = 0;
+	void *bounce;
+	u64 pos, end;
+	int ret;
+
+	b->done = 0;
+	ret = dsmil_mmio_bulk_prepare(mm, b, true, iov_iter_count(from), &pos);
+	if (ret)
+		return ret;
+	end = pos + b->length;
+	first = pos >> DSMIL_CHUNK_SHIFT;
+	last = (end - 1) >> DSMIL_CHUNK_SHIFT;
+	if (last - first + 1 > mm->max_resident)
+		return dsmil_mmio_refuse(mm, "bulk-write", b->offset, b->length,
+					 b->flags, b->device, "span-over-cap",
+					 -E2BIG);
+	if (fault_in_iov_iter_readable(from, b->length))
+		return dsmil_mmio_refuse(mm, "bulk-write", b->offset, b->length,
+					 b->flags, b->device, "fault",
+					 -EFAULT);
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	for (i = first; i <= last; i++) {
+		addrs[i - first] = dsmil_mmio_chunk_get(mm, i);
+		if (IS_ERR(addrs[i - first])) {
+			ret = PTR_ERR(addrs[i - first]);
+			goto put_chunks;
+		}
+		held++;
+	}
+
+	while (pos < end) {
+		size_t n = dsmil_mmio_piece(pos, end);
+		unsigned int idx = pos >> DSMIL_CHUNK_SHIFT;
+
+		if (copy_from_iter(bounce, n, from) != n) {
+			ret = -EFAULT;
+			break;
+		}
+		mm->ops->write_block(mm, addrs[idx - first] +
+				     (pos & DSMIL_CHUNK_MASK), bounce, n);
+		atomic64_add(n, &mm->chunks[idx].bytes_written);
+		pos += n;
+		b->done += n;
+		cond_resched();
+	}
+
+put_chunks:
+	for (i = 0; i < held; i++)
+		dsmil_mmio_chunk_put(mm, first + i);
+	kfree(bounce);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_bulk_write);
+
+static size_t dsmil_mmio_bookkeeping(const struct dsmil_mmio *mm)
+{
+	return sizeof(*mm) + (size_t)mm->num_chunks * sizeof(*mm->chunks);
+}
+
+/**
+ * dsmil_mmio_fill_status - snapshot of the mapper for DSMIL_IOC_MMIO_STATUS.
+ * @mm:    mapper.
+ * @st:    filled in, except @st->chunk_buf and @st->chunk_count.
+ * @cs:    array of @count per-chunk entries to fill, or NULL.
+ * @count: entries @cs holds.
+ *
+ * Return: entries written to @cs.
+ */
+VISIBLE_IF_KUNIT unsigned int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
+						     struct dsmil_mmio_status *st,
+						     struct dsmil_chunk_stat *cs,
+						     unsigned int count)
+{
+	u64 now = ktime_get_ns();
+	unsigned int i, n = cs ? min(count, mm->num_chunks) : 0;
+
+	st->region_base = mm->base;
+	st->region_size = mm->size;
+	st->chunk_size = DSMIL_CHUNK_SIZE;
+	st->num_chunks = mm->num_chunks;
+	st->max_resident = mm->max_resident;
+	st->idle_ms = mm->idle_ms;
+	st->busy_wait_ms = READ_ONCE(mm->busy_wait_ms);
+	st->bookkeeping = dsmil_mmio_bookkeeping(mm);
+	st->all_busy = atomic64_read(&mm->all_busy);
+	st->refused = atomic64_read(&mm->refused);
+	st->hits = 0;
+	st->bytes_read = 0;
+	st->bytes_written = 0;
+	for (i = 0; i < mm->num_chunks; i++) {
+		st->hits += atomic64_read(&mm->chunks[i].hits);
+		st->bytes_read += atomic64_read(&mm->chunks[i].bytes_read);
+		st->bytes_written +=
+			atomic64_read(&mm->chunks[i].bytes_written);
+	}
+
+	/* Residency and the map counters as one consistent picture. */
+	mutex_lock(&mm->lock);
+	st->resident = mm->resident;
+	bitmap_to_arr64(st->resident_map, mm->resident_map, DSMIL_MAX_CHUNKS);
+	bitmap_to_arr64(st->ever_mapped, mm->ever_mapped, DSMIL_MAX_CHUNKS);
+	st->maps = mm->maps;
+	st->unmaps = mm->unmaps;
+	st->evictions = mm->evictions;
+	st->map_failures = mm->map_failures;
+	for (i = 0; i < n; i++) {
+		struct dsmil_chunk *c = &mm->chunks[i];
+		u64 last = atomic64_read(&c->last_used);
+
+		memset(&cs[i], 0, sizeof(cs[i]));
+		cs[i].index = i;
+		cs[i].users = atomic_read(&c->users);
+		cs[i].resident = test_bit(i, mm->resident_map);
+		cs[i].ever_mapped = test_bit(i, mm->ever_mapped);
+		cs[i].maps = c->maps;
+		cs[i].hits = atomic64_read(&c->hits);
+		cs[i].idle_ms = last && now > last ?
+				div_u64(now - last, NSEC_PER_MSEC) : 0;
+		cs[i].bytes_read = atomic64_read(&c->bytes_read);
+		cs[i].bytes_written = atomic64_read(&c->bytes_written);
+	}
+	mutex_unlock(&mm->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_fill_status);
+
+/* ioctl handlers: the dispatcher has checked size, reserved fields, policy. */
+
+static int dsmil_mmio_ioc_read(struct dsmil *dsm, void *arg)
+{
+	return dsmil_mmio_read(&dsm->mmio, arg);
+}
+
+static int dsmil_mmio_ioc_write(struct dsmil *dsm, void *arg)
+{
+	return dsmil_mmio_write(&dsm->mmio, arg);
+}
+
+static void dsmil_mmio_user_iter(struct dsmil_mmio_bulk *b, unsigned int dir,
+				 struct iovec *iov, struct iov_iter *iter)
+{
+	/* Longer than DSMIL_BULK_MAX is refused before the iterator is used. */
+	size_t len = min_t(u64, b->length, DSMIL_BULK_MAX);
+
+	iov->iov_base = u64_to_user_ptr(b->buf);
+	iov->iov_len = len;
+	iov_iter_init(iter, dir, iov, 1, len);
+}
+
+static int dsmil_mmio_ioc_bulk_read(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_mmio_bulk *b = arg;
+	struct iov_iter iter;
+	struct iovec iov;
+
+	dsmil_mmio_user_iter(b, ITER_DEST, &iov, &iter);
+	return dsmil_mmio_bulk_read(&dsm->mmio, b, &iter);
+}
+
+static int dsmil_mmio_ioc_bulk_write(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_mmio_bulk *b = arg;
+	struct iov_iter iter;
+	struct iovec iov;
+
+	dsmil_mmio_user_iter(b, ITER_SOURCE, &iov, &iter);
+	return dsmil_mmio_bulk_write(&dsm->mmio, b, &iter);
+}
+
+static int dsmil_mmio_ioc_status(struct dsmil *dsm, void *arg)
+{
+	struct dsmil_mmio_status *st = arg;
+	struct dsmil_chunk_stat *cs = NULL;
+	unsigned int n = 0;
+	int ret = 0;
+
+	if (st->chunk_buf && st->chunk_count) {
+		n = min(st->chunk_count, dsm->mmio.num_chunks);
+		cs = kcalloc(n, sizeof(*cs), GFP_KERNEL);
+		if (!cs)
+			return -ENOMEM;
+	}
+	n = dsmil_mmio_fill_status(&dsm->mmio, st, cs, n);
+	if (n && copy_to_user(u64_to_user_ptr(st->chunk_buf), cs,
+			      n * sizeof(*cs)))
+		ret = -EFAULT;
+	st->chunk_count = n;
+	kfree(cs);
+	return ret;
+}
+
+static const struct dsmil_ioctl_desc dsmil_mmio_ioctl_desc[] = {
+	{
+		.cmd = DSMIL_IOC_MMIO_READ,
+		.policy = DSMIL_POL_RAWIO | DSMIL_POL_NOLOCKDOWN,
+		.handler = dsmil_mmio_ioc_read,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_mmio_rw, reserved0),
+			DSMIL_RSVD(struct dsmil_mmio_rw, reserved),
+		},
+		.name = "mmio-read",
+	},
+	{
+		.cmd = DSMIL_IOC_MMIO_WRITE,
+		.policy = DSMIL_POL_RAWIO | DSMIL_POL_NOLOCKDOWN |
+			  DSMIL_POL_WRITE,
+		.handler = dsmil_mmio_ioc_write,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_mmio_rw, reserved0),
+			DSMIL_RSVD(struct dsmil_mmio_rw, reserved),
+		},
+		.name = "mmio-write",
+	},
+	{
+		.cmd = DSMIL_IOC_MMIO_BULK_READ,
+		.policy = DSMIL_POL_RAWIO | DSMIL_POL_NOLOCKDOWN |
+			  DSMIL_POL_COPYOUT_ERR,
+		.handler = dsmil_mmio_ioc_bulk_read,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_mmio_bulk, reserved0),
+			DSMIL_RSVD(struct dsmil_mmio_bulk, reserved),
+		},
+		.name = "mmio-bulk-read",
+	},
+	{
+		.cmd = DSMIL_IOC_MMIO_BULK_WRITE,
+		.policy = DSMIL_POL_RAWIO | DSMIL_POL_NOLOCKDOWN |
+			  DSMIL_POL_WRITE | DSMIL_POL_COPYOUT_ERR,
+		.handler = dsmil_mmio_ioc_bulk_write,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_mmio_bulk, reserved0),
+			DSMIL_RSVD(struct dsmil_mmio_bulk, reserved),
+		},
+		.name = "mmio-bulk-write",
+	},
+	{
+		.cmd = DSMIL_IOC_MMIO_STATUS,
+		.handler = dsmil_mmio_ioc_status,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_mmio_status, reserved),
+		},
+		.name = "mmio-status",
+	},
 };
 
+const struct dsmil_ioctl_table dsmil_mmio_ioctls = {
+	.desc = dsmil_mmio_ioctl_desc,
+	.count = ARRAY_SIZE(dsmil_mmio_ioctl_desc),
+};
+
+/* debugfs "mmio/chunks": one line per chunk, for people. */
+static int dsmil_mmio_chunks_show(struct seq_file *s, void *unused)
+{
+	struct dsmil_mmio *mm = s->private;
+	u64 now = ktime_get_ns();
+	unsigned int i;
+
+	seq_printf(s, "backend=%s base=%#llx size=%llu chunks=%u cap=%u idle_ms=%u\n",
+		   mm->backend_name, mm->base, mm->size, mm->num_chunks,
+		   mm->max_resident, mm->idle_ms);
+	seq_puts(s, "chunk state    users maps hits idle_ms\n");
+	mutex_lock(&mm->lock);
+	for (i = 0; i < mm->num_chunks; i++) {
+		struct dsmil_chunk *c = &mm->chunks[i];
+		u64 last = atomic64_read(&c->last_used);
+
+		seq_printf(s, "%5u %-8s %5d %4llu %4lld %llu\n", i,
+			   test_bit(i, mm->resident_map) ? "resident" :
+			   test_bit(i, mm->ever_mapped) ? "idle" : "never",
+			   atomic_read(&c->users), c->maps,
+			   atomic64_read(&c->hits),
+			   last && now > last ?
+			   div_u64(now - last, NSEC_PER_MSEC) : 0);
+	}
+	mutex_unlock(&mm->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dsmil_mmio_chunks);
+
+static void dsmil_mmio_debugfs_init(struct dsmil_mmio *mm,
+				    struct dentry *parent)
+{
+	struct dentry *dir;
+
+	if (IS_ERR_OR_NULL(parent))
+		return;
+	/*
+	 * The files go away with the parent, which dsmil_exit() removes
+	 * before the instance is destroyed; debugfs errors are not fatal.
+	 */
+	dir = debugfs_create_dir("mmio", parent);
+	debugfs_create_atomic_t("fail_next_maps", 0600, dir, &mm->fail_maps);
+	debugfs_create_u32("busy_wait_ms", 0600, dir, &mm->busy_wait_ms);
+	debugfs_create_file("chunks", 0400, dir, mm, &dsmil_mmio_chunks_fops);
+}
+
+static int dsmil_mmio_check_config(const struct dsmil_mmio_config *cfg)
+{
+	u64 end, chunks = cfg->size / DSMIL_CHUNK_SIZE;
+
+	if (!cfg->size || cfg->size % DSMIL_CHUNK_SIZE ||
+	    chunks > DSMIL_MAX_CHUNKS) {
+		pr_err("mmio_size=%llu is not a non-zero multiple of 4 MiB of at most %u chunks\n",
+		       cfg->size, DSMIL_MAX_CHUNKS);
+		return -EINVAL;
+	}
+	if (!cfg->max_resident || cfg->max_resident > chunks) {
+		pr_err("max_resident=%u is outside 1..%llu (the region's chunks)\n",
+		       cfg->max_resident, chunks);
+		return -EINVAL;
+	}
+	if (!PAGE_ALIGNED(cfg->base)) {
+		pr_err("mmio_base=%#llx is not page aligned\n", cfg->base);
+		return -EINVAL;
+	}
+	if (check_add_overflow(cfg->base, cfg->size, &end)) {
+		pr_err("mmio_base=%#llx + mmio_size=%#llx overflows the physical address space\n",
+		       cfg->base, cfg->size);
+		return -EINVAL;
+	}
+	if (cfg->idle_ms > DSMIL_MMIO_IDLE_MAX_MS) {
+		pr_err("mmio_idle_ms=%u is over %u\n", cfg->idle_ms,
+		       DSMIL_MMIO_IDLE_MAX_MS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * dsmil_mmio_init - set the mapper up; maps nothing yet.
+ * @mm:      mapper, zeroed.
+ * @cfg:     settings; must outlive @mm (it is the instance's copy).
+ * @debugfs: the instance's debugfs directory, or NULL.
+ *
+ * Validates the settings (clear messages for each refusal), then lets the
+ * backend claim the region: with a base, the iomem backend; without, the
+ * simulated region.
+ *
+ * Return: 0 or a negative errno (-EINVAL bad settings or a region in System
+ * RAM, -EBUSY region claimed by someone else, -ENOMEM).
+ */
 int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
 		    struct dentry *debugfs)
 {
-	mm->backend_name = "none";
+	int ret;
+
+	ret = dsmil_mmio_check_config(cfg);
+	if (ret)
+		return ret;
+
+	if (cfg->ops)
+		mm->ops = cfg->ops;
+	else if (cfg->base)
+		mm->ops = &dsmil_mmio_iomem_ops;
+	else
+		mm->ops = &dsmil_mmio_sim_ops;
+	mm->priv = cfg->ops_data;
+	mm->backend_name = mm->ops->name;
 	mm->base = cfg->base;
 	mm->size = cfg->size;
 	mm->num_chunks = cfg->size / DSMIL_CHUNK_SIZE;
 	mm->max_resident = cfg->max_resident;
+	mm->idle_ms = cfg->idle_ms;
+	mm->busy_wait_ms = DSMIL_MMIO_BUSY_WAIT_MS;
+	mutex_init(&mm->lock);
+	INIT_DELAYED_WORK(&mm->reaper, dsmil_mmio_reap);
+	init_waitqueue_head(&mm->slot_wq);
+
+	mm->chunks = kcalloc(mm->num_chunks, sizeof(*mm->chunks), GFP_KERNEL);
+	if (!mm->chunks) {
+		ret = -ENOMEM;
+		goto destroy_lock;
+	}
+	if (mm->ops->probe) {
+		ret = mm->ops->probe(mm);
+		if (ret)
+			goto free_chunks;
+	}
+	/* Last: nothing can fail after the files appear. */
+	dsmil_mmio_debugfs_init(mm, debugfs);
 	return 0;
+
+free_chunks:
+	kfree(mm->chunks);
+	mm->chunks = NULL;
+destroy_lock:
+	mutex_destroy(&mm->lock);
+	return ret;
 }
 
+/**
+ * dsmil_mmio_exit - unmap everything and release the region.
+ * @mm: mapper from a successful dsmil_mmio_init().
+ *
+ * No access may be in flight (the device node is gone and no file is open);
+ * the debugfs files are already removed with their parent.
+ */
 void dsmil_mmio_exit(struct dsmil_mmio *mm)
 {
+	unsigned int i;
+
+	mutex_lock(&mm->lock);
+	mm->dying = true;
+	mutex_unlock(&mm->lock);
+	/* Handles the reaper re-arming itself; it cannot after @dying. */
+	cancel_delayed_work_sync(&mm->reaper);
+
+	mutex_lock(&mm->lock);
+	for_each_set_bit(i, mm->resident_map, mm->num_chunks) {
+		void *addr = dsmil_mmio_detach(mm, i);
+
+		/* A user now would be a driver bug: leak rather than unmap. */
+		if (WARN_ON_ONCE(!addr))
+			continue;
+		dsmil_mmio_drop(mm, i, addr, DSMIL_UNMAP_EXIT);
+	}
+	mutex_unlock(&mm->lock);
+
+	if (mm->ops->remove)
+		mm->ops->remove(mm);
+	kfree(mm->chunks);
+	mm->chunks = NULL;
+	mutex_destroy(&mm->lock);
 }

@@ -1,38 +1,189 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* dsmil: chunked MMIO mapper (dsmil_mmio.c). */
+/*
+ * dsmil: chunked MMIO mapper (dsmil_mmio.c) and its backends
+ * (dsmil_mmio_sim.c, dsmil_mmio_iomem.c).
+ *
+ * The region is cut into DSMIL_CHUNK_SIZE chunks, each mapped the first time
+ * it is touched, at most max_resident at once.  An access that finds its
+ * chunk mapped takes no lock: it raises the chunk's user count, then checks
+ * that the chunk is still mapped (see dsmil_mmio_chunk_get()).  Mapping and
+ * unmapping happen under the instance's mutex, never while a chunk has users.
+ */
 #ifndef _DSMIL_MMIO_H
 #define _DSMIL_MMIO_H
 
+#include <linux/atomic.h>
+#include <linux/cache.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "dsmil_ioctl.h"
 
 struct dentry;
+struct iov_iter;
+struct dsmil_mmio;
+
+/* A bulk write may touch at most this many chunks (16 MiB, unaligned). */
+#define DSMIL_MMIO_SPAN_MAX	(DSMIL_BULK_MAX / DSMIL_CHUNK_SIZE + 1)
+/* Bound on idle_ms: an hour. */
+#define DSMIL_MMIO_IDLE_MAX_MS	3600000U
+/* Default bound on the wait for a free slot when every chunk is busy. */
+#define DSMIL_MMIO_BUSY_WAIT_MS	100U
+
+/**
+ * struct dsmil_mmio_ops - a mapper backend.
+ * @name:        short name, shown in the info ioctl.
+ * @probe:       claim the region at load (optional); may set mm->priv.
+ * @remove:      undo @probe (optional); every chunk is unmapped by then.
+ * @map:         map chunk @idx; returns its address (an opaque cookie the
+ *               accessors below take, never dereferenced by the core) or an
+ *               ERR_PTR.  Called under mm->lock; may sleep.
+ * @unmap:       undo @map; the chunk has no users.  Called under mm->lock.
+ * @read:        read @width (1, 2, 4, 8) bytes at @addr, naturally aligned.
+ * @write:       write @width bytes at @addr, naturally aligned.
+ * @read_block:  copy @len bytes (at most a page, never crossing a chunk) from
+ *               @addr into @dst.
+ * @write_block: copy @len bytes from @src to @addr.
+ */
+struct dsmil_mmio_ops {
+	const char *name;
+	int (*probe)(struct dsmil_mmio *mm);
+	void (*remove)(struct dsmil_mmio *mm);
+	void *(*map)(struct dsmil_mmio *mm, unsigned int idx);
+	void (*unmap)(struct dsmil_mmio *mm, unsigned int idx, void *addr);
+	u64 (*read)(struct dsmil_mmio *mm, const void *addr, unsigned int width);
+	void (*write)(struct dsmil_mmio *mm, void *addr, unsigned int width,
+		      u64 val);
+	void (*read_block)(struct dsmil_mmio *mm, void *dst, const void *addr,
+			   size_t len);
+	void (*write_block)(struct dsmil_mmio *mm, void *addr, const void *src,
+			    size_t len);
+};
+
+extern const struct dsmil_mmio_ops dsmil_mmio_sim_ops;
+extern const struct dsmil_mmio_ops dsmil_mmio_iomem_ops;
 
 /**
  * struct dsmil_mmio_config - mapper settings, from module parameters.
  * @base:         physical base; 0 selects the simulated region.
  * @size:         region size, a multiple of DSMIL_CHUNK_SIZE.
  * @max_resident: cap on chunks mapped at once.
- * @idle_ms:      idle chunks are unmapped after this delay.
+ * @idle_ms:      idle chunks are unmapped after this delay (0: never).
+ * @ops:          backend override (KUnit fakes); NULL: chosen by @base.
+ * @ops_data:     initial mm->priv for @ops.
  */
 struct dsmil_mmio_config {
 	u64 base;
 	u64 size;
 	unsigned int max_resident;
 	unsigned int idle_ms;
+	const struct dsmil_mmio_ops *ops;
+	void *ops_data;
 };
 
+/**
+ * struct dsmil_chunk - one chunk's bookkeeping, a cache line of its own so
+ * that accesses to different chunks never write to a shared line.
+ * @users:         accesses holding the chunk (mapped, or waiting to map it).
+ * @addr:          mapping, NULL when not resident.  Written under mm->lock;
+ *                 read locklessly after @users is raised.
+ * @last_used:     ktime_get_ns() of the last release (or of the map).
+ * @hits:          accesses that found the chunk mapped.
+ * @bytes_read:    bytes read from the chunk.
+ * @bytes_written: bytes written to the chunk.
+ * @maps:          times mapped (under mm->lock).
+ */
+struct dsmil_chunk {
+	atomic_t users;
+	void *addr;
+	atomic64_t last_used;
+	atomic64_t hits;
+	atomic64_t bytes_read;
+	atomic64_t bytes_written;
+	u64 maps;
+} ____cacheline_aligned_in_smp;
+
+/**
+ * struct dsmil_mmio - the chunk mapper of one instance.
+ * @backend_name:  name of the backend in use.
+ * @base:          physical base (0 for the simulated region).
+ * @size:          bytes in the region.
+ * @num_chunks:    chunks in the region.
+ * @max_resident:  cap on chunks mapped at once.
+ * @idle_ms:       idle delay before the reaper unmaps a chunk (0: never).
+ * @busy_wait_ms:  bound on the wait for a slot when all chunks are busy.
+ * @ops:           backend.
+ * @priv:          backend data.
+ * @chunks:        @num_chunks entries.
+ * @lock:          serialises map, unmap and eviction (the slow path) and
+ *                 protects the fields below it up to @reaper.
+ * @resident:      chunks mapped now.
+ * @dying:         set at exit: the reaper must not re-arm.
+ * @resident_map:  bit per mapped chunk.
+ * @ever_mapped:   bit per chunk mapped at least once.
+ * @maps:          successful maps.
+ * @unmaps:        unmaps (evictions + idle reaps + unload).
+ * @evictions:     LRU evictions to stay under the cap.
+ * @map_failures:  failed maps.
+ * @reaper:        unmaps chunks idle for @idle_ms.
+ * @slot_wq:       waiters for a free slot (every resident chunk busy).
+ * @slot_waiters:  number of such waiters; read on release.
+ * @fail_maps:     make the next N maps fail (debugfs, tests).
+ * @all_busy:      accesses refused because every resident chunk was busy.
+ * @refused:       accesses refused for their arguments or device state.
+ */
 struct dsmil_mmio {
 	const char *backend_name;
 	u64 base;
 	u64 size;
 	unsigned int num_chunks;
 	unsigned int max_resident;
+	unsigned int idle_ms;
+	unsigned int busy_wait_ms;
+	const struct dsmil_mmio_ops *ops;
+	void *priv;
+	struct dsmil_chunk *chunks;
+
+	struct mutex lock;	/* the slow path; see above */
+	unsigned int resident;
+	bool dying;
+	DECLARE_BITMAP(resident_map, DSMIL_MAX_CHUNKS);
+	DECLARE_BITMAP(ever_mapped, DSMIL_MAX_CHUNKS);
+	u64 maps;
+	u64 unmaps;
+	u64 evictions;
+	u64 map_failures;
+
+	struct delayed_work reaper;
+	wait_queue_head_t slot_wq;
+	atomic_t slot_waiters;
+	atomic_t fail_maps;
+	atomic64_t all_busy;
+	atomic64_t refused;
 };
 
 int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
 		    struct dentry *debugfs);
 void dsmil_mmio_exit(struct dsmil_mmio *mm);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Internals the KUnit suite (tests/dsmil_mmio_test.c) calls; static otherwise. */
+void *dsmil_mmio_chunk_get(struct dsmil_mmio *mm, unsigned int idx);
+void dsmil_mmio_chunk_put(struct dsmil_mmio *mm, unsigned int idx);
+int dsmil_mmio_check_range(struct dsmil_mmio *mm, u64 offset, u64 len,
+			   u32 flags, u16 device, u64 *pos, const char **why);
+int dsmil_mmio_read(struct dsmil_mmio *mm, struct dsmil_mmio_rw *rw);
+int dsmil_mmio_write(struct dsmil_mmio *mm, struct dsmil_mmio_rw *rw);
+int dsmil_mmio_bulk_read(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
+			 struct iov_iter *to);
+int dsmil_mmio_bulk_write(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
+			  struct iov_iter *from);
+unsigned int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
+				    struct dsmil_mmio_status *st,
+				    struct dsmil_chunk_stat *cs,
+				    unsigned int count);
+#endif
 
 #endif /* _DSMIL_MMIO_H */

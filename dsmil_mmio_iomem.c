@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dsmil: physical region backend for the chunk mapper (mmio_base=ADDR).
+ *
+ * The whole range is claimed at load with request_mem_region(), after making
+ * sure none of it is System RAM: the region must be something the
+ * administrator named (device memory or firmware-reserved space), never
+ * memory the kernel may be using.  Chunks are ioremap()ed (uncached) when
+ * first touched and iounmap()ed on eviction and at unload, and accessed
+ * only with the MMIO accessors.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/ioport.h>
+#include <linux/mm.h>
+
+#include "dsmil_priv.h"
+
+static int dsmil_iomem_probe(struct dsmil_mmio *mm)
+{
+	u64 last = mm->base + mm->size - 1;
+	int hit;
+
+	hit = region_intersects(mm->base, mm->size, IORESOURCE_SYSTEM_RAM,
+				IORES_DESC_NONE);
+	if (hit != REGION_DISJOINT) {
+		pr_err("refusing MMIO region %#llx-%#llx, it %s System RAM (see /proc/iomem)\n",
+		       mm->base, last,
+		       hit == REGION_INTERSECTS ? "lies in" : "overlaps");
+		return -EINVAL;
+	}
+	if (!request_mem_region(mm->base, mm->size, DSMIL_DRV_NAME)) {
+		pr_err("cannot claim MMIO region %#llx-%#llx, in use or not addressable (see /proc/iomem)\n",
+		       mm->base, last);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static void dsmil_iomem_remove(struct dsmil_mmio *mm)
+{
+	release_mem_region(mm->base, mm->size);
+}
+
+static void *dsmil_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
+{
+	void __iomem *p;
+
+	p = ioremap(mm->base + (u64)idx * DSMIL_CHUNK_SIZE, DSMIL_CHUNK_SIZE);
+	if (!p)
+		return ERR_PTR(-ENOMEM);
+	/* The core treats mappings as opaque cookies; only we touch them. */
+	return (__force void *)p;
+}
+
+static void dsmil_iomem_unmap(struct dsmil_mmio *mm, unsigned int idx,
+			      void *addr)
+{
+	iounmap((__force void __iomem *)addr);
+}
+
+static u64 dsmil_iomem_read(struct dsmil_mmio *mm, const void *addr,
+			    unsigned int width)
+{
+	const void __iomem *p = (__force const void __iomem *)addr;
+
+	switch (width) {
+	case 1:
+		return readb(p);
+	case 2:
+		return readw(p);
+	case 4:
+		return readl(p);
+	default:
+		return readq(p);
+	}
+}
+
+static void dsmil_iomem_write(struct dsmil_mmio *mm, void *addr,
+			      unsigned int width, u64 val)
+{
+	void __iomem *p = (__force void __iomem *)addr;
+
+	switch (width) {
+	case 1:
+		writeb(val, p);
+		break;
+	case 2:
+		writew(val, p);
+		break;
+	case 4:
+		writel(val, p);
+		break;
+	default:
+		writeq(val, p);
+		break;
+	}
+}
+
+static void dsmil_iomem_read_block(struct dsmil_mmio *mm, void *dst,
+				   const void *addr, size_t len)
+{
+	memcpy_fromio(dst, (__force const void __iomem *)addr, len);
+}
+
+static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void *addr,
+				    const void *src, size_t len)
+{
+	memcpy_toio((__force void __iomem *)addr, src, len);
+}
+
+const struct dsmil_mmio_ops dsmil_mmio_iomem_ops = {
+	.name = "iomem",
+	.probe = dsmil_iomem_probe,
+	.remove = dsmil_iomem_remove,
+	.map = dsmil_iomem_map,
+	.unmap = dsmil_iomem_unmap,
+	.read = dsmil_iomem_read,
+	.write = dsmil_iomem_write,
+	.read_block = dsmil_iomem_read_block,
+	.write_block = dsmil_iomem_write_block,
+};

@@ -1,0 +1,1302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the chunk mapper (dsmil_mmio.c).
+ *
+ * Most cases run the mapper over a fake backend that maps nothing: a
+ * chunk's "mapping" is a cookie encoding its index, reads return a pattern
+ * computed from the region offset they land on (so a test sees exactly where
+ * an access went), writes are checked against that pattern, and every call
+ * is counted.  The fake also checks the mapper's promises as they happen: no
+ * chunk mapped twice, no chunk unmapped while it has users, no access to a
+ * chunk that is not mapped, never more than max_resident mapped.  Two cases
+ * use the real sim backend for data that must survive eviction.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
+#include <linux/prandom.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
+#include <linux/uio.h>
+#include <linux/vmalloc.h>
+
+#include "../dsmil_priv.h"
+
+#define CHUNK		DSMIL_CHUNK_SIZE
+#define FAKE_BASE	0x0f00000000000000UL
+#define FAKE_LOG	64
+
+struct fake_mmio {
+	atomic_t map_calls;
+	atomic_t map_fails;
+	atomic_t unmap_calls;
+	atomic_t chunk_maps[DSMIL_MAX_CHUNKS];
+	atomic_t mapped[DSMIL_MAX_CHUNKS];
+	atomic_t mapped_now;
+	atomic_t max_mapped;
+	atomic_t violations;
+	atomic_t reads;
+	atomic_t writes;
+	atomic_t read_blocks;
+	atomic_t write_blocks;
+	atomic64_t written_bytes;
+	atomic_t write_mismatches;
+	/* Map of this chunk fails with @fail_err (-1: none). */
+	int fail_chunk;
+	int fail_err;
+	/* Send SIGKILL to the caller at this block (0: never). */
+	int kill_at_block;
+	/* Unmap order, for the LRU cases. */
+	spinlock_t log_lock;
+	unsigned int log_len;
+	unsigned int unmap_log[FAKE_LOG];
+	/* Last single write. */
+	u64 last_off;
+	u64 last_val;
+	unsigned int last_width;
+};
+
+/* The byte the fake region holds at offset @off. */
+static u8 fake_byte(u64 off)
+{
+	return (off ^ (off >> 8) ^ (off >> 16) ^ (off >> 24) ^ 0x5a) & 0xff;
+}
+
+static u64 fake_value(u64 off, unsigned int width)
+{
+	u64 v = 0;
+	unsigned int i;
+
+	for (i = 0; i < width; i++)
+		v |= (u64)fake_byte(off + i) << (8 * i);
+	return v;
+}
+
+static u64 fake_off(const void *addr)
+{
+	return (unsigned long)addr - FAKE_BASE;
+}
+
+/* Every access must land in a chunk that is mapped. */
+static void fake_check_access(struct dsmil_mmio *mm, const void *addr,
+			      size_t len)
+{
+	struct fake_mmio *f = mm->priv;
+	u64 off = fake_off(addr);
+	unsigned int idx = off / CHUNK;
+
+	if (idx >= mm->num_chunks || !atomic_read(&f->mapped[idx]) ||
+	    (off + len - 1) / CHUNK != idx)
+		atomic_inc(&f->violations);
+}
+
+static void *fake_map(struct dsmil_mmio *mm, unsigned int idx)
+{
+	struct fake_mmio *f = mm->priv;
+	int now, max;
+
+	atomic_inc(&f->map_calls);
+	if ((int)idx == f->fail_chunk) {
+		atomic_inc(&f->map_fails);
+		return ERR_PTR(f->fail_err);
+	}
+	if (atomic_xchg(&f->mapped[idx], 1))
+		atomic_inc(&f->violations);
+	atomic_inc(&f->chunk_maps[idx]);
+	now = atomic_inc_return(&f->mapped_now);
+	max = atomic_read(&f->max_mapped);
+	while (now > max && !atomic_try_cmpxchg(&f->max_mapped, &max, now))
+		;
+	if (now > mm->max_resident)
+		atomic_inc(&f->violations);
+	return (void *)(FAKE_BASE + (unsigned long)idx * CHUNK);
+}
+
+static void fake_unmap(struct dsmil_mmio *mm, unsigned int idx, void *addr)
+{
+	struct fake_mmio *f = mm->priv;
+
+	atomic_inc(&f->unmap_calls);
+	if (addr != (void *)(FAKE_BASE + (unsigned long)idx * CHUNK) ||
+	    !atomic_xchg(&f->mapped[idx], 0) ||
+	    atomic_read(&mm->chunks[idx].users))
+		atomic_inc(&f->violations);
+	atomic_dec(&f->mapped_now);
+	spin_lock(&f->log_lock);
+	if (f->log_len < FAKE_LOG)
+		f->unmap_log[f->log_len++] = idx;
+	spin_unlock(&f->log_lock);
+}
+
+static u64 fake_read(struct dsmil_mmio *mm, const void *addr,
+		     unsigned int width)
+{
+	struct fake_mmio *f = mm->priv;
+
+	fake_check_access(mm, addr, width);
+	atomic_inc(&f->reads);
+	return fake_value(fake_off(addr), width);
+}
+
+static void fake_write(struct dsmil_mmio *mm, void *addr, unsigned int width,
+		       u64 val)
+{
+	struct fake_mmio *f = mm->priv;
+
+	fake_check_access(mm, addr, width);
+	atomic_inc(&f->writes);
+	f->last_off = fake_off(addr);
+	f->last_width = width;
+	f->last_val = val;
+}
+
+/*
+ * Make a fatal signal pending for the calling (kernel) thread, as a SIGKILL
+ * sent to a task in an ioctl would.  Kernel threads ignore signals, so set
+ * it directly; the test flushes it again.
+ */
+static void pend_sigkill(void)
+{
+	/* A task's own sighand cannot change under it. */
+	struct sighand_struct *sh = rcu_dereference_protected(current->sighand,
+							      true);
+
+	spin_lock_irq(&sh->siglock);
+	sigaddset(&current->pending.signal, SIGKILL);
+	set_tsk_thread_flag(current, TIF_SIGPENDING);
+	spin_unlock_irq(&sh->siglock);
+}
+
+static void fake_maybe_kill(struct fake_mmio *f, int block)
+{
+	if (f->kill_at_block && block == f->kill_at_block)
+		pend_sigkill();
+}
+
+static void fake_read_block(struct dsmil_mmio *mm, void *dst,
+			    const void *addr, size_t len)
+{
+	struct fake_mmio *f = mm->priv;
+	u64 off = fake_off(addr);
+	u8 *d = dst;
+	size_t i;
+
+	fake_check_access(mm, addr, len);
+	if (len > PAGE_SIZE)
+		atomic_inc(&f->violations);
+	for (i = 0; i < len; i++)
+		d[i] = fake_byte(off + i);
+	fake_maybe_kill(f, atomic_inc_return(&f->read_blocks));
+}
+
+static void fake_write_block(struct dsmil_mmio *mm, void *addr,
+			     const void *src, size_t len)
+{
+	struct fake_mmio *f = mm->priv;
+	u64 off = fake_off(addr);
+	const u8 *s = src;
+	size_t i;
+
+	fake_check_access(mm, addr, len);
+	if (len > PAGE_SIZE)
+		atomic_inc(&f->violations);
+	for (i = 0; i < len; i++)
+		if (s[i] != fake_byte(off + i))
+			atomic_inc(&f->write_mismatches);
+	atomic64_add(len, &f->written_bytes);
+	fake_maybe_kill(f, atomic_inc_return(&f->write_blocks));
+}
+
+static const struct dsmil_mmio_ops fake_ops = {
+	.name = "fake",
+	.map = fake_map,
+	.unmap = fake_unmap,
+	.read = fake_read,
+	.write = fake_write,
+	.read_block = fake_read_block,
+	.write_block = fake_write_block,
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(test_destroy, dsmil_destroy, struct dsmil *);
+KUNIT_DEFINE_ACTION_WRAPPER(test_vfree, vfree, const void *);
+
+static const struct dsmil_config base_cfg = {
+	.smi = { .backend = "sim", .timeout_ms = 50, .hang_ms = 20,
+		 .min_interval_us = 100, .fault_limit = 3, .busy_retries = 3 },
+	.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE, .max_resident = 8,
+		  .idle_ms = 0 },
+};
+
+/* An instance over the fake backend, destroyed when the test ends. */
+static struct dsmil_mmio *make_mm(struct kunit *test, struct fake_mmio **fp,
+				  unsigned int chunks, unsigned int cap,
+				  unsigned int idle_ms)
+{
+	struct dsmil_config cfg = base_cfg;
+	struct fake_mmio *f = NULL;
+	struct dsmil *dsm;
+	int ret;
+
+	if (fp) {
+		f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, f);
+		f->fail_chunk = -1;
+		spin_lock_init(&f->log_lock);
+		cfg.mmio.ops = &fake_ops;
+		cfg.mmio.ops_data = f;
+		*fp = f;
+	}
+	cfg.mmio.size = chunks * CHUNK;
+	cfg.mmio.max_resident = cap;
+	cfg.mmio.idle_ms = idle_ms;
+	dsm = dsmil_create(&cfg, NULL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
+	ret = kunit_add_action_or_reset(test, test_destroy, dsm);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return &dsm->mmio;
+}
+
+static void end_instance(struct kunit *test, struct dsmil_mmio *mm)
+{
+	kunit_release_action(test, test_destroy, dsmil_from_mmio(mm));
+}
+
+static void *test_vbuf(struct kunit *test, size_t len)
+{
+	void *p = vzalloc(len);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, test_vfree, p));
+	return p;
+}
+
+/* Make sure the next last-use stamp differs from the previous one. */
+static void tick(void)
+{
+	u64 t = ktime_get_ns();
+
+	while (ktime_get_ns() == t)
+		cpu_relax();
+}
+
+static int rd(struct dsmil_mmio *mm, u64 off, unsigned int width, u64 *val)
+{
+	struct dsmil_mmio_rw rw = { .offset = off, .width = width };
+	int ret = dsmil_mmio_read(mm, &rw);
+
+	if (val)
+		*val = rw.value;
+	return ret;
+}
+
+static int touch(struct dsmil_mmio *mm, unsigned int idx)
+{
+	int ret = rd(mm, (u64)idx * CHUNK + 8, 8, NULL);
+
+	tick();
+	return ret;
+}
+
+static int bulk_read(struct dsmil_mmio *mm, u64 off, void *buf, u64 len,
+		     u64 *done)
+{
+	struct dsmil_mmio_bulk b = { .offset = off, .length = len };
+	size_t n = min_t(u64, len, DSMIL_BULK_MAX);
+	struct kvec kv = { .iov_base = buf, .iov_len = n };
+	struct iov_iter it;
+	int ret;
+
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, n);
+	ret = dsmil_mmio_bulk_read(mm, &b, &it);
+	if (done)
+		*done = b.done;
+	return ret;
+}
+
+static int bulk_write(struct dsmil_mmio *mm, u64 off, const void *buf,
+		      u64 len, u64 *done)
+{
+	struct dsmil_mmio_bulk b = { .offset = off, .length = len };
+	size_t n = min_t(u64, len, DSMIL_BULK_MAX);
+	struct kvec kv = { .iov_base = (void *)buf, .iov_len = n };
+	struct iov_iter it;
+	int ret;
+
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, n);
+	ret = dsmil_mmio_bulk_write(mm, &b, &it);
+	if (done)
+		*done = b.done;
+	return ret;
+}
+
+static void status(struct dsmil_mmio *mm, struct dsmil_mmio_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	dsmil_mmio_fill_status(mm, st, NULL, 0);
+}
+
+/* Invariants that hold whenever no access is in flight. */
+static void expect_consistent(struct kunit *test, struct dsmil_mmio *mm,
+			      struct fake_mmio *f)
+{
+	struct dsmil_mmio_status st;
+	unsigned int i, bits = 0;
+
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.maps - st.unmaps, (u64)st.resident);
+	KUNIT_EXPECT_LE(test, st.resident, mm->max_resident);
+	for (i = 0; i < mm->num_chunks; i++) {
+		bool res = st.resident_map[i / 64] & BIT_ULL(i % 64);
+
+		bits += res;
+		KUNIT_EXPECT_EQ(test, atomic_read(&mm->chunks[i].users), 0);
+		KUNIT_EXPECT_EQ(test, res, !!mm->chunks[i].addr);
+		if (f)
+			KUNIT_EXPECT_EQ(test, res,
+					(bool)atomic_read(&f->mapped[i]));
+	}
+	KUNIT_EXPECT_EQ(test, bits, st.resident);
+	if (f) {
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->violations), 0);
+		/* Injected failures (mm->fail_maps) never reach the fake. */
+		KUNIT_EXPECT_EQ(test, (u64)(atomic_read(&f->map_calls) -
+					    atomic_read(&f->map_fails)),
+				st.maps);
+		KUNIT_EXPECT_EQ(test, (u64)atomic_read(&f->unmap_calls),
+				st.unmaps);
+	}
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+struct cfg_case {
+	const char *desc;
+	u64 base;
+	u64 size;
+	unsigned int cap;
+	unsigned int idle_ms;
+	int expect;
+};
+
+static const struct cfg_case cfg_cases[] = {
+	{ "default-360MiB-cap8", 0, 90 * CHUNK, 8, 5000, 0 },
+	{ "one-chunk-cap1", 0, CHUNK, 1, 0, 0 },
+	{ "max-chunks-cap-all", 0, DSMIL_MAX_CHUNKS * CHUNK, DSMIL_MAX_CHUNKS,
+	  0, 0 },
+	{ "size-zero", 0, 0, 1, 0, -EINVAL },
+	{ "size-not-chunk-multiple", 0, CHUNK + PAGE_SIZE, 1, 0, -EINVAL },
+	{ "size-half-chunk", 0, CHUNK / 2, 1, 0, -EINVAL },
+	{ "size-over-max-chunks", 0, (DSMIL_MAX_CHUNKS + 1) * CHUNK, 1, 0,
+	  -EINVAL },
+	{ "size-huge", 0, ~0ULL & ~(CHUNK - 1), 1, 0, -EINVAL },
+	{ "cap-zero", 0, 90 * CHUNK, 0, 0, -EINVAL },
+	{ "cap-over-chunks", 0, 90 * CHUNK, 91, 0, -EINVAL },
+	{ "base-unaligned", 0x10000800, 90 * CHUNK, 8, 0, -EINVAL },
+	{ "base-plus-size-overflows", ~0ULL & PAGE_MASK, 2 * CHUNK, 1, 0,
+	  -EINVAL },
+	{ "idle-over-max", 0, CHUNK, 1, DSMIL_MMIO_IDLE_MAX_MS + 1, -EINVAL },
+	{ "idle-at-max", 0, CHUNK, 1, DSMIL_MMIO_IDLE_MAX_MS, 0 },
+};
+
+static void cfg_case_desc(const struct cfg_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(cfg, cfg_cases, cfg_case_desc);
+
+/* Bad settings are refused at creation; good ones give that geometry. */
+static void mmio_test_config(struct kunit *test)
+{
+	const struct cfg_case *c = test->param_value;
+	struct dsmil_config cfg = base_cfg;
+	struct fake_mmio *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct dsmil *dsm;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	cfg.mmio.base = c->base;
+	cfg.mmio.size = c->size;
+	cfg.mmio.max_resident = c->cap;
+	cfg.mmio.idle_ms = c->idle_ms;
+	cfg.mmio.ops = &fake_ops;	/* never the real iomem backend here */
+	cfg.mmio.ops_data = f;
+	dsm = dsmil_create(&cfg, NULL);
+	if (c->expect) {
+		KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
+		KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(dsm), c->expect);
+		return;
+	}
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
+	KUNIT_EXPECT_EQ(test, dsm->mmio.num_chunks, c->size / CHUNK);
+	KUNIT_EXPECT_EQ(test, dsm->mmio.max_resident, c->cap);
+	KUNIT_EXPECT_EQ(test, dsm->mmio.base, c->base);
+	KUNIT_EXPECT_STREQ(test, dsm->mmio.backend_name, "fake");
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 0);
+	dsmil_destroy(dsm);
+}
+
+/* No base and no override: the sim backend serves. */
+static void mmio_test_default_backend(struct kunit *test)
+{
+	struct dsmil_mmio *mm = make_mm(test, NULL, 90, 8, 0);
+
+	KUNIT_EXPECT_STREQ(test, mm->backend_name, "sim");
+	KUNIT_EXPECT_EQ(test, mm->num_chunks, 90);
+	KUNIT_EXPECT_EQ(test, mm->base, 0);
+	KUNIT_EXPECT_EQ(test, mm->resident, 0);
+}
+
+/* ---- mapping policy ----------------------------------------------------- */
+
+/* Nothing is mapped until touched; a touch maps only that chunk, once. */
+static void mmio_test_on_demand(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	struct dsmil_mmio_status st;
+	unsigned int i;
+	u64 val;
+
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 0);
+	KUNIT_EXPECT_EQ(test, st.resident, 0);
+	KUNIT_EXPECT_EQ(test, st.ever_mapped[0] | st.ever_mapped[1], 0);
+
+	KUNIT_ASSERT_EQ(test, rd(mm, 37 * CHUNK + 0x1230, 4, &val), 0);
+	KUNIT_EXPECT_EQ(test, val, fake_value(37 * CHUNK + 0x1230, 4));
+	for (i = 0; i < 5; i++)
+		KUNIT_EXPECT_EQ(test, rd(mm, 37 * CHUNK + 8 * i, 8, NULL), 0);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->chunk_maps[37]), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 6);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.resident, 1);
+	KUNIT_EXPECT_EQ(test, st.resident_map[0], BIT_ULL(37));
+	KUNIT_EXPECT_EQ(test, st.ever_mapped[0], BIT_ULL(37));
+	KUNIT_EXPECT_EQ(test, st.hits, 5);
+	KUNIT_EXPECT_EQ(test, st.bytes_read, 4 + 5 * 8);
+	expect_consistent(test, mm, f);
+}
+
+/* The least recently *used* idle chunk goes first, not the oldest mapped. */
+static void mmio_test_lru_order(struct kunit *test)
+{
+	static const unsigned int expect[] = { 1, 2, 0, 3 };
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 16, 3, 0);
+	struct dsmil_mmio_status st;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, touch(mm, i), 0);
+	KUNIT_ASSERT_EQ(test, touch(mm, 0), 0);	/* 0 is now the newest */
+	KUNIT_ASSERT_EQ(test, touch(mm, 3), 0);	/* evicts 1 */
+	KUNIT_ASSERT_EQ(test, touch(mm, 4), 0);	/* evicts 2 */
+	KUNIT_ASSERT_EQ(test, touch(mm, 3), 0);
+	KUNIT_ASSERT_EQ(test, touch(mm, 5), 0);	/* evicts 0 */
+	KUNIT_ASSERT_EQ(test, touch(mm, 4), 0);
+	KUNIT_ASSERT_EQ(test, touch(mm, 5), 0);
+	KUNIT_ASSERT_EQ(test, touch(mm, 6), 0);	/* evicts 3 */
+
+	KUNIT_ASSERT_EQ(test, f->log_len, ARRAY_SIZE(expect));
+	for (i = 0; i < ARRAY_SIZE(expect); i++)
+		KUNIT_EXPECT_EQ_MSG(test, f->unmap_log[i], expect[i],
+				    "eviction %u", i);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.evictions, 4);
+	KUNIT_EXPECT_EQ(test, st.resident_map[0], BIT_ULL(4) | BIT_ULL(5) |
+						  BIT_ULL(6));
+	KUNIT_EXPECT_EQ(test, st.ever_mapped[0], GENMASK_ULL(6, 0));
+	expect_consistent(test, mm, f);
+}
+
+struct sweep_case {
+	const char *desc;
+	unsigned int chunks;
+	unsigned int cap;
+};
+
+static const struct sweep_case sweep_cases[] = {
+	{ "90-chunks-cap-1", 90, 1 },
+	{ "90-chunks-cap-8", 90, 8 },
+	{ "90-chunks-cap-90", 90, 90 },
+	{ "128-chunks-cap-127", 128, 127 },
+};
+
+static void sweep_case_desc(const struct sweep_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(sweep, sweep_cases, sweep_case_desc);
+
+/* Two full sweeps never exceed the cap and count every map and eviction. */
+static void mmio_test_cap_respected(struct kunit *test)
+{
+	const struct sweep_case *c = test->param_value;
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, c->chunks, c->cap, 0);
+	struct dsmil_mmio_status st;
+	unsigned int i, pass, expect_maps;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < c->chunks; i++)
+			KUNIT_ASSERT_EQ(test, rd(mm, (u64)i * CHUNK, 8, NULL),
+					0);
+	/* A sweep larger than the cap maps every chunk on both passes. */
+	expect_maps = c->cap >= c->chunks ? c->chunks : 2 * c->chunks;
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->max_mapped), (int)c->cap);
+	KUNIT_EXPECT_EQ(test, st.resident, c->cap);
+	KUNIT_EXPECT_EQ(test, st.maps, expect_maps);
+	KUNIT_EXPECT_EQ(test, st.evictions, expect_maps - c->cap);
+	expect_consistent(test, mm, f);
+}
+
+/* A chunk with a user is never evicted; with all busy, -EBUSY in time. */
+static void mmio_test_busy_never_evicted(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 2, 0);
+	struct dsmil_mmio_status st;
+	void *a0, *a1;
+	ktime_t t0;
+	s64 ms;
+
+	a0 = dsmil_mmio_chunk_get(mm, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a0));
+	tick();
+	a1 = dsmil_mmio_chunk_get(mm, 1);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a1));
+
+	mm->busy_wait_ms = 50;
+	t0 = ktime_get();
+	KUNIT_EXPECT_EQ(test, rd(mm, 2 * CHUNK, 8, NULL), -EBUSY);
+	ms = ktime_ms_delta(ktime_get(), t0);
+	KUNIT_EXPECT_GE(test, ms, 40);
+	KUNIT_EXPECT_LT(test, ms, 2000);
+	mm->busy_wait_ms = 0;
+	KUNIT_EXPECT_EQ(test, rd(mm, 3 * CHUNK, 8, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->unmap_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 2);
+	/* The refused accesses left no user count behind. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&mm->chunks[2].users), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mm->chunks[3].users), 0);
+
+	/* Chunk 1 is the newer, but only chunk 0 is free: it goes. */
+	dsmil_mmio_chunk_put(mm, 0);
+	KUNIT_EXPECT_EQ(test, rd(mm, 2 * CHUNK, 8, NULL), 0);
+	KUNIT_ASSERT_EQ(test, f->log_len, 1);
+	KUNIT_EXPECT_EQ(test, f->unmap_log[0], 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->mapped[1]), 1);
+	dsmil_mmio_chunk_put(mm, 1);
+
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.all_busy, 2);
+	expect_consistent(test, mm, f);
+}
+
+struct release_ctx {
+	struct dsmil_mmio *mm;
+	unsigned int idx;
+	unsigned int delay_ms;
+	struct completion done;
+};
+
+static int release_later(void *data)
+{
+	struct release_ctx *r = data;
+
+	msleep(r->delay_ms);
+	dsmil_mmio_chunk_put(r->mm, r->idx);
+	kthread_complete_and_exit(&r->done, 0);
+}
+
+/* An access that finds every slot busy waits for a release, then goes on. */
+static void mmio_test_busy_waits_for_release(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 4, 1, 0);
+	struct release_ctx r = { .mm = mm, .idx = 0, .delay_ms = 100 };
+	struct dsmil_mmio_status st;
+	struct task_struct *t;
+	ktime_t t0;
+	s64 ms;
+
+	init_completion(&r.done);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dsmil_mmio_chunk_get(mm, 0)));
+	mm->busy_wait_ms = 5000;
+	t = kthread_run(release_later, &r, "dsmil-mmio-rel");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+
+	t0 = ktime_get();
+	KUNIT_EXPECT_EQ(test, rd(mm, CHUNK + 16, 8, NULL), 0);
+	ms = ktime_ms_delta(ktime_get(), t0);
+	wait_for_completion(&r.done);
+	KUNIT_EXPECT_GE(test, ms, 80);
+	KUNIT_EXPECT_LT(test, ms, 4000);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.all_busy, 0);
+	KUNIT_EXPECT_EQ(test, st.resident_map[0], BIT_ULL(1));
+	expect_consistent(test, mm, f);
+}
+
+static bool wait_resident(struct dsmil_mmio *mm, unsigned int n,
+			  unsigned int timeout_ms)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(timeout_ms);
+
+	while (READ_ONCE(mm->resident) != n) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(5000, 10000);
+	}
+	return true;
+}
+
+/* Idle chunks are unmapped after idle_ms; a chunk in use is not. */
+static void mmio_test_idle_reaper(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 8, 40);
+	struct dsmil_mmio_status st;
+	void *a;
+
+	KUNIT_ASSERT_EQ(test, touch(mm, 0), 0);
+	KUNIT_ASSERT_EQ(test, touch(mm, 5), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 2);
+	KUNIT_EXPECT_TRUE(test, wait_resident(mm, 0, 3000));
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->unmap_calls), 2);
+
+	a = dsmil_mmio_chunk_get(mm, 3);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+	msleep(200);	/* five idle periods */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(mm->resident), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->mapped[3]), 1);
+	dsmil_mmio_chunk_put(mm, 3);
+	KUNIT_EXPECT_TRUE(test, wait_resident(mm, 0, 3000));
+
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.unmaps, 3);
+	KUNIT_EXPECT_EQ(test, st.evictions, 0);
+	expect_consistent(test, mm, f);
+}
+
+/* Teardown unmaps what is resident and leaves no reaper behind. */
+static void mmio_test_exit_unmaps(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 4, 60000);
+	unsigned int i;
+
+	for (i = 0; i < 6; i++)
+		KUNIT_ASSERT_EQ(test, touch(mm, i), 0);
+	KUNIT_EXPECT_TRUE(test, delayed_work_pending(&mm->reaper));
+	end_instance(test, mm);
+	/* 2 evictions + 4 at exit; @mm is gone, the fake remains. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 6);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->unmap_calls), 6);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->mapped_now), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->violations), 0);
+}
+
+/* ---- bounds and alignment ----------------------------------------------- */
+
+#define SZ	(90 * CHUNK)
+
+struct rw_case {
+	const char *desc;
+	u64 off;
+	u8 width;
+	u32 flags;
+	u16 device;
+	int expect;
+};
+
+static const struct rw_case rw_cases[] = {
+	{ "first-byte", 0, 1, 0, 0, 0 },
+	{ "first-qword", 0, 8, 0, 0, 0 },
+	{ "chunk0-last-byte", CHUNK - 1, 1, 0, 0, 0 },
+	{ "chunk0-last-qword", CHUNK - 8, 8, 0, 0, 0 },
+	{ "chunk1-first-byte", CHUNK, 1, 0, 0, 0 },
+	{ "chunk1-first-word", CHUNK, 2, 0, 0, 0 },
+	{ "chunk-edge-44-dword", 44 * CHUNK - 4, 4, 0, 0, 0 },
+	{ "chunk-edge-45-dword", 45 * CHUNK, 4, 0, 0, 0 },
+	{ "last-byte", SZ - 1, 1, 0, 0, 0 },
+	{ "last-word", SZ - 2, 2, 0, 0, 0 },
+	{ "last-dword", SZ - 4, 4, 0, 0, 0 },
+	{ "last-qword", SZ - 8, 8, 0, 0, 0 },
+	{ "one-past-byte", SZ, 1, 0, 0, -ERANGE },
+	{ "one-past-qword", SZ, 8, 0, 0, -ERANGE },
+	{ "far-past", 2 * SZ, 4, 0, 0, -ERANGE },
+	{ "u64-max-byte", U64_MAX, 1, 0, 0, -ERANGE },
+	{ "u64-max-minus-7-qword", U64_MAX - 7, 8, 0, 0, -ERANGE },
+	{ "u64-max-minus-1-word", U64_MAX - 1, 2, 0, 0, -ERANGE },
+	{ "2^63-qword", 1ULL << 63, 8, 0, 0, -ERANGE },
+	{ "width-0", 0, 0, 0, 0, -EINVAL },
+	{ "width-3", 0, 3, 0, 0, -EINVAL },
+	{ "width-16", 0, 16, 0, 0, -EINVAL },
+	{ "width-255", 0, 255, 0, 0, -EINVAL },
+	{ "misaligned-word", 1, 2, 0, 0, -EINVAL },
+	{ "misaligned-dword", CHUNK - 2, 4, 0, 0, -EINVAL },
+	{ "misaligned-qword-at-edge", CHUNK - 4, 8, 0, 0, -EINVAL },
+	{ "misaligned-qword-u64-max", U64_MAX - 3, 8, 0, 0, -EINVAL },
+	{ "unknown-flag", 0, 8, BIT(1), 0, -EINVAL },
+	{ "device-without-flag", 0, 8, 0, 3, -EINVAL },
+	{ "device-id-72", 0, 8, DSMIL_MMIO_F_DEVICE, 72, -EINVAL },
+	{ "device-id-max", 0, 8, DSMIL_MMIO_F_DEVICE, 0xffff, -EINVAL },
+	{ "device-window-one-past", DSMIL_WINDOW_SIZE, 1,
+	  DSMIL_MMIO_F_DEVICE, 0, -ERANGE },
+	{ "device-window-u64-max", U64_MAX - 7, 8, DSMIL_MMIO_F_DEVICE, 5,
+	  -ERANGE },
+	/* In range: the (OFFLINE) device's state decides, not the mapper. */
+	{ "device-window-first", 0, 8, DSMIL_MMIO_F_DEVICE, 0, -ENODEV },
+	{ "device-window-last", DSMIL_WINDOW_SIZE - 1, 1, DSMIL_MMIO_F_DEVICE,
+	  71, -ENODEV },
+};
+
+static void rw_case_desc(const struct rw_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(rw, rw_cases, rw_case_desc);
+
+/*
+ * Every boundary, for reads and for writes: accepted accesses land on the
+ * right byte; refused ones never reach the backend and are counted.
+ */
+static void mmio_test_rw_bounds(struct kunit *test)
+{
+	const struct rw_case *c = test->param_value;
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	struct dsmil_mmio_rw rw = {
+		.offset = c->off, .width = c->width, .flags = c->flags,
+		.device = c->device, .value = 0x1122334455667788ULL,
+	};
+	struct dsmil_mmio_status st;
+
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_read(mm, &rw), c->expect);
+	if (!c->expect)
+		KUNIT_EXPECT_EQ(test, rw.value, fake_value(c->off, c->width));
+	rw.value = 0xa5;
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_write(mm, &rw), c->expect);
+
+	status(mm, &st);
+	if (c->expect) {
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 0);
+		KUNIT_EXPECT_EQ(test, st.refused, 2);
+	} else {
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 1);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 1);
+		KUNIT_EXPECT_EQ(test, f->last_off, c->off);
+		KUNIT_EXPECT_EQ(test, f->last_width, c->width);
+		KUNIT_EXPECT_EQ(test, st.refused, 0);
+		KUNIT_EXPECT_EQ(test, st.bytes_read, c->width);
+		KUNIT_EXPECT_EQ(test, st.bytes_written, c->width);
+	}
+	expect_consistent(test, mm, f);
+}
+
+struct bulk_case {
+	const char *desc;
+	u64 off;
+	u64 len;
+	int expect;
+};
+
+static const struct bulk_case bulk_cases[] = {
+	{ "one-byte-at-0", 0, 1, 0 },
+	{ "whole-chunk-0", 0, CHUNK, 0 },
+	{ "straddle-chunk-0-1", CHUNK - 3, 7, 0 },
+	{ "ends-at-region-end", SZ - 5000, 5000, 0 },
+	{ "last-byte", SZ - 1, 1, 0 },
+	{ "4-chunks-unaligned", CHUNK + 123, 3 * CHUNK + 1, 0 },
+	{ "bulk-max-unaligned", 10 * CHUNK + 4095, DSMIL_BULK_MAX, 0 },
+	{ "one-past-end", SZ - 4, 5, -ERANGE },
+	{ "starts-at-end", SZ, 1, -ERANGE },
+	{ "u64-max", U64_MAX, 1, -ERANGE },
+	{ "offset-plus-length-wraps", U64_MAX - 15, 32, -ERANGE },
+	{ "wraps-to-zero", 1ULL << 63, 1ULL << 63, -EINVAL },
+	{ "length-0", 0, 0, -EINVAL },
+	{ "length-over-max", 0, DSMIL_BULK_MAX + 1, -EINVAL },
+	{ "length-u64-max", 0, U64_MAX, -EINVAL },
+};
+
+static void bulk_case_desc(const struct bulk_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(bulk, bulk_cases, bulk_case_desc);
+
+/* Bulk ranges: all-or-nothing checks, the right bytes, page-sized pieces. */
+static void mmio_test_bulk_bounds(struct kunit *test)
+{
+	const struct bulk_case *c = test->param_value;
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	size_t buflen = min_t(u64, c->len, DSMIL_BULK_MAX);
+	u8 *buf = test_vbuf(test, buflen ?: 1);
+	u64 done = 1, i, bad = 0;
+
+	KUNIT_EXPECT_EQ(test, bulk_read(mm, c->off, buf, c->len, &done),
+			c->expect);
+	if (c->expect) {
+		KUNIT_EXPECT_EQ(test, done, 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 0);
+	} else {
+		KUNIT_EXPECT_EQ(test, done, c->len);
+		for (i = 0; i < c->len; i++)
+			bad += buf[i] != fake_byte(c->off + i);
+		KUNIT_EXPECT_EQ(test, bad, 0);
+		KUNIT_EXPECT_GE(test, (u64)atomic_read(&f->read_blocks),
+				DIV_ROUND_UP(c->len, PAGE_SIZE));
+		/* The fake's data is the pattern: write it back. */
+		KUNIT_EXPECT_EQ(test, bulk_write(mm, c->off, buf, c->len, &done),
+				0);
+		KUNIT_EXPECT_EQ(test, done, c->len);
+		KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), c->len);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+	}
+	expect_consistent(test, mm, f);
+}
+
+/* A bulk write is refused whole: out of range, over the cap, map failure. */
+static void mmio_test_bulk_write_all_or_nothing(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 2, 0);
+	u64 len = CHUNK + 2 * PAGE_SIZE, off = 2 * CHUNK - PAGE_SIZE, done;
+	u8 *buf = test_vbuf(test, 2 * CHUNK + 16);
+	struct dsmil_mmio_status st;
+	u64 i;
+
+	for (i = 0; i < 2 * CHUNK + 16; i++)
+		buf[i] = fake_byte(off + i);
+
+	/* Spans chunks 1, 2 and 3 with a cap of 2: refused before mapping. */
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, off, buf, len, &done), -E2BIG);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 0);
+	/* Starts in range, ends one byte past the region. */
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, 8 * CHUNK - 100, buf, 101, &done),
+			-ERANGE);
+	KUNIT_EXPECT_EQ(test, done, 0);
+	/* Second chunk fails to map: not one byte lands in the first. */
+	f->fail_chunk = 2;
+	f->fail_err = -EIO;
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, off, buf, 2 * PAGE_SIZE, &done),
+			-EIO);
+	KUNIT_EXPECT_EQ(test, done, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mm->chunks[1].users), 0);
+	f->fail_chunk = -1;
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, off, buf, 2 * PAGE_SIZE, &done), 0);
+	KUNIT_EXPECT_EQ(test, done, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.bytes_written, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, st.refused, 2);
+	KUNIT_EXPECT_EQ(test, st.map_failures, 1);
+	expect_consistent(test, mm, f);
+}
+
+/* A failed map (injected or from the backend) leaves no trace but counters. */
+static void mmio_test_map_failure_clean(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 1, 0);
+	struct dsmil_mmio_status st;
+	u64 val;
+
+	atomic_set(&mm->fail_maps, 2);
+	KUNIT_EXPECT_EQ(test, rd(mm, 16, 8, &val), -EIO);
+	KUNIT_EXPECT_EQ(test, rd(mm, CHUNK, 8, &val), -EIO);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.map_failures, 2);
+	KUNIT_EXPECT_EQ(test, st.maps, 0);
+	KUNIT_EXPECT_EQ(test, st.resident, 0);
+	KUNIT_EXPECT_EQ(test, st.ever_mapped[0], 0);
+	KUNIT_EXPECT_EQ(test, mm->chunks[0].maps, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 0);	/* injected */
+	KUNIT_EXPECT_EQ(test, atomic_read(&mm->fail_maps), 0);
+
+	/* The knob is spent: the next map works. */
+	KUNIT_EXPECT_EQ(test, rd(mm, 16, 8, &val), 0);
+	KUNIT_EXPECT_EQ(test, val, fake_value(16, 8));
+
+	/* Backend failure with the cap reached: the victim is gone, nothing else. */
+	f->fail_chunk = 3;
+	f->fail_err = -ENOMEM;
+	KUNIT_EXPECT_EQ(test, rd(mm, 3 * CHUNK, 8, &val), -ENOMEM);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.map_failures, 3);
+	KUNIT_EXPECT_EQ(test, st.resident, 0);
+	KUNIT_EXPECT_EQ(test, st.ever_mapped[0], BIT_ULL(0));
+	KUNIT_EXPECT_EQ(test, atomic_read(&mm->chunks[3].users), 0);
+	KUNIT_EXPECT_NULL(test, mm->chunks[3].addr);
+	f->fail_chunk = -1;
+	KUNIT_EXPECT_EQ(test, rd(mm, 3 * CHUNK, 8, &val), 0);
+	expect_consistent(test, mm, f);
+}
+
+/* Single writes carry exactly @width bytes of the value to the right place. */
+static void mmio_test_write_widths(struct kunit *test)
+{
+	static const u8 widths[] = { 1, 2, 4, 8 };
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 4, 2, 0);
+	struct dsmil_mmio_status st;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(widths); i++) {
+		struct dsmil_mmio_rw rw = {
+			.offset = 3 * CHUNK - widths[i], .width = widths[i],
+			.value = 0x8877665544332211ULL,
+		};
+
+		KUNIT_ASSERT_EQ(test, dsmil_mmio_write(mm, &rw), 0);
+		KUNIT_EXPECT_EQ(test, f->last_off, 3 * CHUNK - widths[i]);
+		KUNIT_EXPECT_EQ(test, f->last_width, widths[i]);
+		KUNIT_EXPECT_EQ(test, f->last_val, 0x8877665544332211ULL);
+	}
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.bytes_written, 15);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 1);
+	expect_consistent(test, mm, f);
+}
+
+/* The sim backend keeps data across evictions; untouched memory reads 0. */
+static void mmio_test_sim_data_survives_eviction(struct kunit *test)
+{
+	struct dsmil_mmio *mm = make_mm(test, NULL, 3, 1, 0);
+	size_t len = CHUNK + 2 * PAGE_SIZE;
+	u64 off = CHUNK - PAGE_SIZE, done, val, i, bad = 0;
+	u8 *buf = test_vbuf(test, len), *back = test_vbuf(test, len);
+	struct dsmil_mmio_rw rw = { .offset = 2 * CHUNK + PAGE_SIZE + 8,
+				    .width = 8, .value = 0x0123456789abcdefULL };
+
+	for (i = 0; i < len; i++)
+		buf[i] = i * 7 + (i >> 12);
+
+	/* Spans two chunks, cap 1: refused whole. */
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, off, buf, len, &done), -E2BIG);
+	/* Page by page within one chunk at a time, then evicted by chunk 2. */
+	KUNIT_ASSERT_EQ(test, bulk_write(mm, off, buf, PAGE_SIZE, &done), 0);
+	KUNIT_ASSERT_EQ(test, bulk_write(mm, CHUNK, buf + PAGE_SIZE,
+					 len - PAGE_SIZE, &done), -E2BIG);
+	KUNIT_ASSERT_EQ(test, bulk_write(mm, CHUNK, buf + PAGE_SIZE,
+					 CHUNK, &done), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_mmio_write(mm, &rw), 0);
+	KUNIT_ASSERT_EQ(test, bulk_write(mm, 2 * CHUNK, buf + PAGE_SIZE + CHUNK,
+					 PAGE_SIZE, &done), 0);
+	KUNIT_ASSERT_EQ(test, rd(mm, 2 * CHUNK + PAGE_SIZE + 8, 8, &val), 0);
+	KUNIT_EXPECT_EQ(test, val, 0x0123456789abcdefULL);
+
+	/* Reading across chunks (one held at a time) works at cap 1. */
+	KUNIT_ASSERT_EQ(test, bulk_read(mm, off, back, len, &done), 0);
+	KUNIT_EXPECT_EQ(test, done, len);
+	for (i = 0; i < len; i++)
+		bad += back[i] != buf[i];
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, rd(mm, 0, 8, &val), 0);
+	KUNIT_EXPECT_EQ(test, val, 0);
+	KUNIT_EXPECT_GE(test, mm->evictions, 4);
+	KUNIT_EXPECT_EQ(test, mm->resident, 1);
+	expect_consistent(test, mm, NULL);
+}
+
+/* A fatal signal stops a bulk read with partial progress, not a write. */
+static void mmio_test_fatal_signal(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 4, 0);
+	size_t len = 8 * PAGE_SIZE;
+	u8 *buf = test_vbuf(test, len);
+	u64 done, i;
+
+	f->kill_at_block = 3;
+	KUNIT_EXPECT_EQ(test, bulk_read(mm, CHUNK - PAGE_SIZE, buf, len, &done),
+			0);
+	KUNIT_EXPECT_EQ(test, done, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, fatal_signal_pending(current));
+	/* Already pending: nothing is read or written at all. */
+	KUNIT_EXPECT_EQ(test, bulk_read(mm, 0, buf, len, &done), -EINTR);
+	KUNIT_EXPECT_EQ(test, done, 0);
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, 0, buf, len, &done), -EINTR);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+	flush_signals(current);
+
+	/* A signal arriving mid-write does not cut the write short. */
+	for (i = 0; i < len; i++)
+		buf[i] = fake_byte(CHUNK - PAGE_SIZE + i);
+	f->kill_at_block = 2;
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, CHUNK - PAGE_SIZE, buf, len, &done),
+			0);
+	KUNIT_EXPECT_EQ(test, done, len);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), len);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+	flush_signals(current);
+	expect_consistent(test, mm, f);
+}
+
+struct hit_ctx {
+	struct dsmil_mmio *mm;
+	unsigned int idx;
+	unsigned int loops;
+	atomic_t *errors;
+	struct completion done;
+};
+
+static int hit_loop(void *data)
+{
+	struct hit_ctx *h = data;
+	unsigned int i;
+	u64 val;
+
+	for (i = 0; i < h->loops; i++)
+		if (rd(h->mm, (u64)h->idx * CHUNK + 8 * (i % 512), 8, &val) ||
+		    val != fake_value((u64)h->idx * CHUNK + 8 * (i % 512), 8))
+			atomic_inc(h->errors);
+	kthread_complete_and_exit(&h->done, 0);
+}
+
+/*
+ * An access to a resident chunk takes no lock: with the mapper's mutex held
+ * here, other threads still read two resident chunks to the end.
+ */
+static void mmio_test_hit_path_lockless(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 4, 0);
+	struct hit_ctx h[2];
+	atomic_t errors = ATOMIC_INIT(0);
+	unsigned long left;
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, touch(mm, 2), 0);
+	KUNIT_ASSERT_EQ(test, touch(mm, 6), 0);
+
+	mutex_lock(&mm->lock);
+	for (i = 0; i < 2; i++) {
+		h[i] = (struct hit_ctx){ .mm = mm, .idx = i ? 6 : 2,
+					 .loops = 2000, .errors = &errors };
+		init_completion(&h[i].done);
+		if (IS_ERR(kthread_run(hit_loop, &h[i], "dsmil-hit%u", i))) {
+			mutex_unlock(&mm->lock);
+			KUNIT_FAIL(test, "kthread_run failed");
+			return;
+		}
+	}
+	left = wait_for_completion_timeout(&h[0].done, 20 * HZ);
+	left = left ? wait_for_completion_timeout(&h[1].done, 20 * HZ) : 0;
+	mutex_unlock(&mm->lock);
+	KUNIT_EXPECT_NE_MSG(test, left, 0,
+			    "hits blocked behind the mapper's lock");
+	if (!left) {
+		wait_for_completion(&h[0].done);
+		wait_for_completion(&h[1].done);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&errors), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->chunks[2].hits), 2000);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->chunks[6].hits), 2000);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 2);
+	expect_consistent(test, mm, f);
+}
+
+struct stress_ctx {
+	struct dsmil_mmio *mm;
+	u32 seed;
+	unsigned long end;
+	unsigned int ok;
+	unsigned int busy;
+	unsigned int bad;
+	struct completion done;
+};
+
+static int stress_loop(void *data)
+{
+	struct stress_ctx *s = data;
+	struct rnd_state rnd;
+	u64 off, val;
+	int ret;
+
+	prandom_seed_state(&rnd, s->seed);
+	while (time_before(jiffies, s->end)) {
+		off = (prandom_u32_state(&rnd) % s->mm->num_chunks) * CHUNK +
+		      (prandom_u32_state(&rnd) % (CHUNK / 8)) * 8;
+		ret = rd(s->mm, off, 8, &val);
+		if (!ret && val == fake_value(off, 8))
+			s->ok++;
+		else if (ret == -EBUSY)
+			s->busy++;
+		else
+			s->bad++;
+		if (!(s->ok % 64))
+			cond_resched();
+	}
+	kthread_complete_and_exit(&s->done, 0);
+}
+
+/* Four threads, ten chunks, cap three: every promise holds under churn. */
+static void mmio_test_concurrent_churn(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 10, 3, 5);
+	struct dsmil_mmio_status st;
+	struct stress_ctx s[4];
+	unsigned int i, ok = 0, busy = 0, bad = 0;
+
+	mm->busy_wait_ms = 1000;
+	for (i = 0; i < ARRAY_SIZE(s); i++) {
+		s[i] = (struct stress_ctx){ .mm = mm, .seed = 1234 + i,
+					    .end = jiffies + HZ };
+		init_completion(&s[i].done);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(stress_loop, &s[i],
+							    "dsmil-st%u", i)));
+	}
+	for (i = 0; i < ARRAY_SIZE(s); i++) {
+		wait_for_completion(&s[i].done);
+		ok += s[i].ok;
+		busy += s[i].busy;
+		bad += s[i].bad;
+	}
+	kunit_info(test, "reads ok=%u busy=%u bad=%u maps=%u evictions=%llu\n",
+		   ok, busy, bad, atomic_read(&f->map_calls), mm->evictions);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_GT(test, ok, 100);
+	KUNIT_EXPECT_GT(test, mm->evictions, 10);
+	KUNIT_EXPECT_LE(test, atomic_read(&f->max_mapped), 3);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.all_busy, busy);
+	KUNIT_EXPECT_EQ(test, st.hits + st.maps, (u64)ok);
+	expect_consistent(test, mm, f);
+}
+
+/* The status ioctl's view: per-chunk entries and the bookkeeping figure. */
+static void mmio_test_status(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	struct dsmil_chunk_stat *cs;
+	struct dsmil_mmio_status st = {};
+	unsigned int n;
+
+	cs = kunit_kcalloc(test, 100, sizeof(*cs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, cs);
+	KUNIT_ASSERT_EQ(test, touch(mm, 89), 0);
+	KUNIT_ASSERT_EQ(test, touch(mm, 89), 0);
+	KUNIT_ASSERT_EQ(test, rd(mm, 64 * CHUNK, 2, NULL), 0);
+
+	n = dsmil_mmio_fill_status(mm, &st, cs, 100);
+	KUNIT_EXPECT_EQ(test, n, 90);
+	KUNIT_EXPECT_EQ(test, st.num_chunks, 90);
+	KUNIT_EXPECT_EQ(test, st.chunk_size, CHUNK);
+	KUNIT_EXPECT_EQ(test, st.region_size, 90 * CHUNK);
+	KUNIT_EXPECT_EQ(test, st.max_resident, 8);
+	KUNIT_EXPECT_EQ(test, st.resident, 2);
+	KUNIT_EXPECT_EQ(test, st.resident_map[0], 0);
+	KUNIT_EXPECT_EQ(test, st.resident_map[1], BIT_ULL(0) | BIT_ULL(25));
+	KUNIT_EXPECT_EQ(test, cs[89].index, 89);
+	KUNIT_EXPECT_EQ(test, cs[89].resident, 1);
+	KUNIT_EXPECT_EQ(test, cs[89].ever_mapped, 1);
+	KUNIT_EXPECT_EQ(test, cs[89].maps, 1);
+	KUNIT_EXPECT_EQ(test, cs[89].hits, 1);
+	KUNIT_EXPECT_EQ(test, cs[89].bytes_read, 16);
+	KUNIT_EXPECT_EQ(test, cs[64].bytes_read, 2);
+	KUNIT_EXPECT_EQ(test, cs[0].resident, 0);
+	KUNIT_EXPECT_EQ(test, cs[0].ever_mapped, 0);
+	KUNIT_EXPECT_EQ(test, cs[0].idle_ms, 0);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_fill_status(mm, &st, cs, 3), 3);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_fill_status(mm, &st, NULL, 90), 0);
+
+	/* The brief's budget: at most 16 KiB of bookkeeping for 90 chunks. */
+	kunit_info(test, "bookkeeping for 90 chunks: %u bytes (%zu per chunk)\n",
+		   st.bookkeeping, sizeof(struct dsmil_chunk));
+	KUNIT_EXPECT_LE(test, st.bookkeeping, 16384);
+	KUNIT_EXPECT_GE(test, st.bookkeeping, 90 * sizeof(struct dsmil_chunk));
+	expect_consistent(test, mm, f);
+}
+
+/* Device windows: range checked first, then the state machine decides. */
+static void mmio_test_device_window(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	struct dsmil_mmio_bulk b = {
+		.offset = 0, .length = DSMIL_WINDOW_SIZE,
+		.flags = DSMIL_MMIO_F_DEVICE, .device = 13,
+	};
+	struct kvec kv;
+	struct iov_iter it;
+	const char *why;
+	u8 *buf = test_vbuf(test, 2 * DSMIL_WINDOW_SIZE);
+	u64 pos;
+
+	/* Device 13 is group 1, index 1: 64 KiB + 4 KiB. */
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_check_range(mm, 0x10, 8,
+						     DSMIL_MMIO_F_DEVICE, 13,
+						     &pos, &why), 0);
+	KUNIT_EXPECT_EQ(test, pos, 0x11010);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_check_range(mm, 0, DSMIL_WINDOW_SIZE,
+						     DSMIL_MMIO_F_DEVICE, 71,
+						     &pos, &why), 0);
+	KUNIT_EXPECT_EQ(test, pos, 5 * DSMIL_GROUP_STRIDE +
+				   11 * DSMIL_WINDOW_SIZE);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_check_range(mm, 1, DSMIL_WINDOW_SIZE,
+						     DSMIL_MMIO_F_DEVICE, 71,
+						     &pos, &why), -ERANGE);
+	KUNIT_EXPECT_STREQ(test, why, "range");
+
+	/* A fresh instance's devices are OFFLINE: refused, backend untouched. */
+	kv = (struct kvec){ .iov_base = buf, .iov_len = DSMIL_WINDOW_SIZE };
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, DSMIL_WINDOW_SIZE);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_read(mm, &b, &it), -ENODEV);
+	b.length = DSMIL_WINDOW_SIZE + 1;
+	kv.iov_len = b.length;
+	iov_iter_kvec(&it, ITER_SOURCE, &kv, 1, b.length);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), -ERANGE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->refused), 2);
+	expect_consistent(test, mm, f);
+}
+
+static struct kunit_case dsmil_mmio_cases[] = {
+	KUNIT_CASE_PARAM(mmio_test_config, cfg_gen_params),
+	KUNIT_CASE(mmio_test_default_backend),
+	KUNIT_CASE(mmio_test_on_demand),
+	KUNIT_CASE(mmio_test_lru_order),
+	KUNIT_CASE_PARAM(mmio_test_cap_respected, sweep_gen_params),
+	KUNIT_CASE(mmio_test_busy_never_evicted),
+	KUNIT_CASE(mmio_test_busy_waits_for_release),
+	KUNIT_CASE_SLOW(mmio_test_idle_reaper),
+	KUNIT_CASE(mmio_test_exit_unmaps),
+	KUNIT_CASE_PARAM(mmio_test_rw_bounds, rw_gen_params),
+	KUNIT_CASE_PARAM(mmio_test_bulk_bounds, bulk_gen_params),
+	KUNIT_CASE(mmio_test_bulk_write_all_or_nothing),
+	KUNIT_CASE(mmio_test_map_failure_clean),
+	KUNIT_CASE(mmio_test_write_widths),
+	KUNIT_CASE(mmio_test_sim_data_survives_eviction),
+	KUNIT_CASE(mmio_test_fatal_signal),
+	KUNIT_CASE(mmio_test_hit_path_lockless),
+	KUNIT_CASE_SLOW(mmio_test_concurrent_churn),
+	KUNIT_CASE(mmio_test_status),
+	KUNIT_CASE(mmio_test_device_window),
+	{}
+};
+
+static struct kunit_suite dsmil_mmio_suite = {
+	.name = "dsmil_mmio",
+	.test_cases = dsmil_mmio_cases,
+};
+
+kunit_test_suite(dsmil_mmio_suite);
