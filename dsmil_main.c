@@ -60,7 +60,8 @@ MODULE_PARM_DESC(smi_busy_retries,
 		 "Retries of an SMI submit refused as busy (default 3)");
 
 static unsigned long long mmio_base;
-module_param(mmio_base, ullong, 0444);
+/* A hardware address: lockdown refuses it as a module parameter. */
+module_param_hw(mmio_base, ullong, iomem, 0444);
 MODULE_PARM_DESC(mmio_base,
 		 "Physical base of the DSMIL region; 0 (default) uses the simulated region");
 
@@ -477,11 +478,12 @@ static void __exit dsmil_exit(void)
 	/*
 	 * No file can be open here: the fops owner pins the module while one
 	 * is.  Remove the node first so no new opener can appear, then take
-	 * the instance down.
+	 * the instance down.  Each part removes its own debugfs knobs before
+	 * it frees what they point at; the emptied directory goes last.
 	 */
 	misc_deregister(&dsm->misc);
-	debugfs_remove_recursive(dir);
 	dsmil_destroy(dsm);
+	debugfs_remove_recursive(dir);
 	pr_info("unloaded\n");
 }
 

@@ -735,6 +735,13 @@ static void dsmil_smi_work(struct work_struct *work)
 	}
 }
 
+/*
+ * How long past its deadline a caller waits for the engine's verdict on a
+ * polled request at the hardware: two ticks cover the engine's poll
+ * interval; a synchronous backend cannot be waited for (see below).
+ */
+#define DSMIL_SMI_VERDICT_WAIT	2
+
 /* Wait for a queued request; returns its result or why the wait ended. */
 static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 {
@@ -748,6 +755,21 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 		return req->result;
 
 	spin_lock(&smi->lock);
+	if (!w && req->stage == DSMIL_SMI_RUNNING && !smi->ops->synchronous) {
+		/*
+		 * A polled request at the hardware: the engine enforces the
+		 * same deadline itself and is aborting it now, or has just
+		 * seen it complete.  Wait briefly for its verdict, so that
+		 * -ETIMEDOUT means "aborted, device in ERROR" and a request
+		 * that did complete is not reported as timed out.
+		 */
+		spin_unlock(&smi->lock);
+		w = wait_for_completion_killable_timeout(&req->done,
+							 DSMIL_SMI_VERDICT_WAIT);
+		if (w > 0)
+			return req->result;
+		spin_lock(&smi->lock);
+	}
 	switch (req->stage) {
 	case DSMIL_SMI_QUEUED:
 		/* Never reached the hardware: take it back. */
@@ -900,7 +922,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 		if (__ratelimit(&smi->rs_io))
 			pr_warn("refused-input: cmd=token-%s pid=%d group=%u position=%u why=bad-token errno=%d\n",
 				dsmil_smi_op_name(cmd.op),
-				task_pid_nr(current), tr->group, tr->position,
+				task_tgid_nr(current), tr->group, tr->position,
 				ret);
 		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, 0, cmd.op,
 				      ret, 0);

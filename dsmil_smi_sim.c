@@ -126,6 +126,7 @@ struct dsmil_sim_token {
  * @resets:     successful resets.
  * @reset_failures: failed resets.
  * @files:      debugfs data of the knobs.
+ * @dir:        the knobs' debugfs directory, removed before @sim is freed.
  */
 struct dsmil_sim {
 	spinlock_t lock;	/* the whole model */
@@ -148,6 +149,7 @@ struct dsmil_sim {
 	u64 resets;
 	u64 reset_failures;
 	struct dsmil_sim_knob files[DSMIL_SIM_NR_KNOBS];
+	struct dentry *dir;
 };
 
 /* Everything back to the load-time state.  Called with sim->lock held. */
@@ -454,6 +456,7 @@ static void dsmil_sim_debugfs(struct dsmil_sim *sim, struct dentry *parent)
 	if (IS_ERR_OR_NULL(parent))
 		return;
 	dir = debugfs_create_dir("sim", parent);
+	sim->dir = dir;
 	debugfs_create_file("fault", 0600, dir, sim, &dsmil_sim_fault_fops);
 	for (i = DSMIL_SIM_K_FAULT + 1; i < DSMIL_SIM_NR_KNOBS; i++) {
 		sim->files[i].sim = sim;
@@ -496,12 +499,15 @@ static int dsmil_sim_init(struct dsmil_smi *smi, struct dentry *debugfs,
 }
 
 /*
- * The knob files go with the instance's debugfs directory, which the module
- * removes (recursively) before it tears the instance down.
+ * The knob files point into @sim: remove them (waiting for any reader in
+ * them) before freeing it, on every path, not only at module unload.
  */
 static void dsmil_sim_exit(void *priv)
 {
-	kfree(priv);
+	struct dsmil_sim *sim = priv;
+
+	debugfs_remove_recursive(sim->dir);
+	kfree(sim);
 }
 
 const struct dsmil_smi_ops dsmil_smi_sim_ops = {

@@ -32,7 +32,7 @@ TRACE_EVENT(dsmil_smi_request,
 			     __field(u64, duration_ns)),
 	    TP_fast_assign(__entry->token = token;
 			   __entry->op = op;
-			   strscpy(__entry->backend, backend,
+			   strscpy_pad(__entry->backend, backend,
 				   sizeof(__entry->backend));
 			   __entry->result = result;
 			   __entry->duration_ns = duration_ns;),

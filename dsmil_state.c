@@ -900,11 +900,41 @@ static int dsmil_ioc_dev_list(struct dsmil *dsm, void *arg)
 	return 0;
 }
 
+static bool dsmil_dev_has_token(unsigned int id)
+{
+	switch (DSMIL_DEV_INDEX(id)) {
+	case DSMIL_TOKEN_POWER:
+	case DSMIL_TOKEN_MEMORY:
+	case DSMIL_TOKEN_STORAGE:
+	case DSMIL_TOKEN_SENSOR:
+		return true;
+	}
+	return false;
+}
+
 static int dsmil_ioc_dev_transition(struct dsmil *dsm, void *arg)
 {
 	struct dsmil_transition *t = arg;
 	struct dsmil_state_result res;
 	int ret;
+
+	/*
+	 * Becoming READY from INITIALIZING verifies a device with a token
+	 * by an SMI: hardware access, which needs CAP_SYS_RAWIO as a token
+	 * read does.  Asked of every transition to READY of such a device,
+	 * so that no race with the state can slip an SMI past it.
+	 */
+	if (t->target == DSMIL_DEV_READY && t->id < DSMIL_NUM_DEVICES &&
+	    dsmil_dev_has_token(t->id) && !capable(CAP_SYS_RAWIO)) {
+		atomic64_inc(&dsm->denied);
+		pr_notice_ratelimited("denied: cmd=dev-transition pid=%d uid=%u needs=CAP_SYS_RAWIO errno=%d\n",
+				      task_tgid_nr(current),
+				      from_kuid(&init_user_ns, current_uid()),
+				      -EPERM);
+		t->prev = READ_ONCE(dsm->state.dev[t->id].state);
+		t->state = t->prev;
+		return -EPERM;
+	}
 
 	ret = dsmil_state_transition(&dsm->state, t->id, t->target, &res);
 	t->prev = res.prev;

@@ -54,8 +54,8 @@ static int drop_privileges(void)
 	return syscall(SYS_capset, &h, d);
 }
 
-/* Drop only CAP_SYS_RAWIO and CAP_SYS_ADMIN, staying uid 0. */
-static int drop_rawio_admin(void)
+/* Drop the capabilities in @mask, staying uid 0. */
+static int drop_caps(unsigned int mask)
 {
 	struct __user_cap_header_struct h = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -64,9 +64,28 @@ static int drop_rawio_admin(void)
 
 	if (syscall(SYS_capget, &h, d))
 		return -1;
-	d[0].effective &= ~((1U << CAP_SYS_RAWIO) | (1U << CAP_SYS_ADMIN));
-	d[0].permitted &= ~((1U << CAP_SYS_RAWIO) | (1U << CAP_SYS_ADMIN));
+	d[0].effective &= ~mask;
+	d[0].permitted &= ~mask;
 	return syscall(SYS_capset, &h, d);
+}
+
+static int drop_rawio_admin(void)
+{
+	return drop_caps((1U << CAP_SYS_RAWIO) | (1U << CAP_SYS_ADMIN));
+}
+
+/* The sim backend's count of requests that reached it, or -1. */
+static long long sim_submits(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/dsmil/sim/stats", "r");
+	long long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "submits=%lld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
 }
 
 FIXTURE(dsmil)
@@ -295,6 +314,44 @@ TEST_F(dsmil, root_without_rawio_refused_hardware)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+/*
+ * INITIALIZING -> READY of a device with a token sends an SMI: an admin
+ * without CAP_SYS_RAWIO is refused, and nothing reaches the backend.
+ */
+TEST_F(dsmil, verification_smi_needs_rawio)
+{
+	struct dsmil_transition tr = { .id = 0, .target = DSMIL_DEV_INITIALIZING };
+	long long before = sim_submits();
+	pid_t pid;
+	int st;
+
+	ASSERT_LE(0, before);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (drop_caps(1U << CAP_SYS_RAWIO))
+			_exit(10);
+		if (ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &tr))
+			_exit(11);
+		tr.target = DSMIL_DEV_READY;
+		if (ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &tr) != -1 ||
+		    errno != EPERM)
+			_exit(12);
+		if (tr.state != DSMIL_DEV_INITIALIZING)
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	EXPECT_EQ(before, sim_submits());
+	/* With CAP_SYS_RAWIO the same request verifies through the backend. */
+	tr.id = 0;
+	tr.target = DSMIL_DEV_READY;
+	EXPECT_EQ(0, ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &tr));
+	EXPECT_LT(before, sim_submits());
 }
 
 TEST(rmmod_refused_while_open_then_works)
