@@ -629,7 +629,8 @@ struct dsmil_stats {
  *   -ENOLINK to ACTIVE: a device or group this one depends on is not up
  *            (DSMIL_REASON_DEPENDENCY)
  *   -EPERM   to ACTIVE: the device is quarantined (DSMIL_REASON_QUARANTINED);
- *            or the caller lacks CAP_SYS_ADMIN
+ *            or the caller lacks CAP_SYS_ADMIN; or, to READY for a device
+ *            with a token, lacks CAP_SYS_RAWIO (the verification is an SMI)
  *   INITIALIZING -> READY verifies the device through the SMI layer first
  *   (DSMIL_REASON_VERIFY_FAILED when that fails):
  *   -EIO     the verification failed; the device is now ERROR
@@ -711,8 +712,12 @@ struct dsmil_stats {
  *   -E2BIG   a bulk write touching more chunks than max_resident (a write
  *            maps every chunk it touches before the first byte lands)
  *   -ENODEV  device-scoped access to a device not READY/ACTIVE (read) or not
- *            ACTIVE (write)
- *   -EPERM   device-scoped write to a quarantined device
+ *            ACTIVE (write); or a raw write (without DSMIL_MMIO_F_DEVICE,
+ *            single or bulk) touching the window of a device not ACTIVE
+ *   -EPERM   device-scoped write to a quarantined device, or a raw write
+ *            touching a quarantined device's window.  A raw write must pass
+ *            the device-scoped write check for every window it touches,
+ *            before any byte is written; raw reads are not restricted
  *   -EBUSY   the cap was reached and every resident chunk stayed in use for
  *            busy_wait_ms (see struct dsmil_mmio_status.all_busy); nothing
  *            was written; retry
