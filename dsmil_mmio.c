@@ -100,7 +100,8 @@ static void dsmil_mmio_drop(struct dsmil_mmio *mm, unsigned int idx,
 	lockdep_assert_held(&mm->lock);
 	mm->ops->unmap(mm, idx, addr);
 	__clear_bit(idx, mm->resident_map);
-	mm->resident--;
+	/* Read locklessly by dsmil_mmio_slot_free(). */
+	WRITE_ONCE(mm->resident, mm->resident - 1);
 	mm->unmaps++;
 	trace_dsmil_mmio_unmap(idx, why, mm->resident,
 			       ktime_get_ns() - atomic64_read(&c->last_used));
@@ -189,7 +190,7 @@ static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int idx,
 	atomic64_inc(&mm->all_busy);
 	pr_warn_ratelimited("refused-access: chunk=%u reason=all-busy cap=%u wait_ms=%u pid=%d errno=%d\n",
 			    idx, mm->max_resident, READ_ONCE(mm->busy_wait_ms),
-			    task_pid_nr(current), -EBUSY);
+			    task_tgid_nr(current), -EBUSY);
 	return -EBUSY;
 }
 
@@ -258,7 +259,7 @@ static void *dsmil_mmio_map_slow(struct dsmil_mmio *mm, unsigned int idx)
 
 	c->maps++;
 	mm->maps++;
-	mm->resident++;
+	WRITE_ONCE(mm->resident, mm->resident + 1);
 	__set_bit(idx, mm->resident_map);
 	__set_bit(idx, mm->ever_mapped);
 	atomic64_set(&c->last_used, ktime_get_ns());
@@ -363,22 +364,32 @@ static void dsmil_mmio_reap(struct work_struct *work)
 		wake_up_all(&mm->slot_wq);
 }
 
-/* Refusal bookkeeping: counter, the driver-wide reason counter, one line. */
-static int dsmil_mmio_refuse(struct dsmil_mmio *mm, const char *op,
-			     u64 offset, u64 len, u32 flags, u16 device,
-			     const char *why, int err)
+/* The mapper's refused-access line; @device is -1 when none is involved. */
+static void dsmil_mmio_log_refusal(struct dsmil_mmio *mm, const char *op,
+				   u64 offset, u64 len, int device,
+				   const char *why, int err)
 {
 	char dev[24] = "";
 
-	atomic64_inc(&mm->refused);
-	dsmil_count_refusal(mmio_to_dsmil(mm), DSMIL_REASON_BAD_ARG);
-	if ((flags & DSMIL_MMIO_F_DEVICE) && device < DSMIL_NUM_DEVICES)
+	if (device >= 0 && device < DSMIL_NUM_DEVICES)
 		snprintf(dev, sizeof(dev), " dev=DSMIL%uD%X",
 			 device / DSMIL_DEVS_PER_GROUP,
 			 device % DSMIL_DEVS_PER_GROUP);
 	pr_warn_ratelimited("refused-access: op=%s%s offset=%#llx len=%llu size=%#llx reason=%s pid=%d errno=%d\n",
 			    op, dev, offset, len, mm->size, why,
-			    task_pid_nr(current), err);
+			    task_tgid_nr(current), err);
+}
+
+/* Refusal bookkeeping: counter, the driver-wide reason counter, one line. */
+static int dsmil_mmio_refuse(struct dsmil_mmio *mm, const char *op,
+			     u64 offset, u64 len, u32 flags, u16 device,
+			     const char *why, int err)
+{
+	atomic64_inc(&mm->refused);
+	dsmil_count_refusal(mmio_to_dsmil(mm), DSMIL_REASON_BAD_ARG);
+	dsmil_mmio_log_refusal(mm, op, offset, len,
+			       (flags & DSMIL_MMIO_F_DEVICE) ? device : -1,
+			       why, err);
 	return err;
 }
 
@@ -432,14 +443,64 @@ VISIBLE_IF_KUNIT int dsmil_mmio_check_range(struct dsmil_mmio *mm, u64 offset,
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_check_range);
 
-/* A device-scoped access must pass the state machine (it counts and logs). */
-static int dsmil_mmio_check_device(struct dsmil_mmio *mm, u32 flags,
-				   u16 device, bool write)
+/*
+ * Every device window a raw write would touch must be open for writing, as
+ * if the write were device-scoped: the windows are part of the region, and a
+ * raw write is no way around the state machine (a quarantined, LOCKED or
+ * OFFLINE device's window is never written).  Checked window by window in
+ * address order, before anything is mapped; the first refusal wins.  The
+ * state machine counts the refusal under its reason and logs the device;
+ * the mapper's line adds the raw range that hit the window.
+ */
+static int dsmil_mmio_check_windows(struct dsmil_mmio *mm, const char *op,
+				    u64 offset, u64 len, u64 pos)
+{
+	struct dsmil_state *st = &mmio_to_dsmil(mm)->state;
+	u64 end = pos + len;	/* within the region: no overflow */
+	unsigned int g, i;
+	int ret;
+
+	if (pos >= DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
+		return 0;
+	for (g = 0; g < DSMIL_NUM_GROUPS; g++) {
+		u64 gbase = g * DSMIL_GROUP_STRIDE;
+
+		if (gbase >= end)
+			break;
+		for (i = 0; i < DSMIL_DEVS_PER_GROUP; i++) {
+			u64 wbase = gbase + i * DSMIL_WINDOW_SIZE;
+			unsigned int id = g * DSMIL_DEVS_PER_GROUP + i;
+
+			if (wbase >= end)
+				break;
+			if (wbase + DSMIL_WINDOW_SIZE <= pos)
+				continue;
+			ret = dsmil_state_check_access(st, id, true);
+			if (!ret)
+				continue;
+			atomic64_inc(&mm->refused);
+			dsmil_mmio_log_refusal(mm, op, offset, len, id,
+					       ret == -EPERM ? "quarantined" :
+					       "window-state", ret);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A device-scoped access must pass the state machine (it counts and logs);
+ * so must a raw write for every device window it touches.
+ */
+static int dsmil_mmio_check_device(struct dsmil_mmio *mm, const char *op,
+				   u64 offset, u64 len, u32 flags, u16 device,
+				   bool write, u64 pos)
 {
 	int ret;
 
 	if (!(flags & DSMIL_MMIO_F_DEVICE))
-		return 0;
+		return write ? dsmil_mmio_check_windows(mm, op, offset, len,
+							pos) : 0;
 	ret = dsmil_state_check_access(&mmio_to_dsmil(mm)->state, device,
 				       write);
 	if (ret)
@@ -468,7 +529,8 @@ static int dsmil_mmio_rw_prepare(struct dsmil_mmio *mm,
 	if (ret)
 		return dsmil_mmio_refuse(mm, op, rw->offset, rw->width,
 					 rw->flags, rw->device, why, ret);
-	return dsmil_mmio_check_device(mm, rw->flags, rw->device, write);
+	return dsmil_mmio_check_device(mm, op, rw->offset, rw->width,
+				       rw->flags, rw->device, write, *pos);
 }
 
 /**
@@ -551,7 +613,8 @@ static int dsmil_mmio_bulk_prepare(struct dsmil_mmio *mm,
 	if (ret)
 		return dsmil_mmio_refuse(mm, op, b->offset, b->length,
 					 b->flags, b->device, why, ret);
-	return dsmil_mmio_check_device(mm, b->flags, b->device, write);
+	return dsmil_mmio_check_device(mm, op, b->offset, b->length, b->flags,
+				       b->device, write, *pos);
 }
 
 /* Bytes from @pos to the end of its page, of its chunk and of the copy. */
@@ -606,6 +669,9 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			addr = dsmil_mmio_chunk_get(mm, idx);
 			if (IS_ERR(addr)) {
 				ret = PTR_ERR(addr);
+				/* A fatal signal past the first byte: a short read. */
+				if (ret == -EINTR && b->done)
+					ret = 0;
 				break;
 			}
 			cur = idx;
@@ -720,12 +786,13 @@ static size_t dsmil_mmio_bookkeeping(const struct dsmil_mmio *mm)
  * @cs:    array of @count per-chunk entries to fill, or NULL.
  * @count: entries @cs holds.
  *
- * Return: entries written to @cs.
+ * Return: entries written to @cs, or -EINTR (fatal signal while waiting for
+ * the mapper's lock).
  */
-VISIBLE_IF_KUNIT unsigned int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
-						     struct dsmil_mmio_status *st,
-						     struct dsmil_chunk_stat *cs,
-						     unsigned int count)
+VISIBLE_IF_KUNIT int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
+					    struct dsmil_mmio_status *st,
+					    struct dsmil_chunk_stat *cs,
+					    unsigned int count)
 {
 	u64 now = ktime_get_ns();
 	unsigned int i, n = cs ? min(count, mm->num_chunks) : 0;
@@ -751,7 +818,8 @@ VISIBLE_IF_KUNIT unsigned int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
 	}
 
 	/* Residency and the map counters as one consistent picture. */
-	mutex_lock(&mm->lock);
+	if (mutex_lock_killable(&mm->lock))
+		return -EINTR;
 	st->resident = mm->resident;
 	bitmap_to_arr64(st->resident_map, mm->resident_map, DSMIL_MAX_CHUNKS);
 	bitmap_to_arr64(st->ever_mapped, mm->ever_mapped, DSMIL_MAX_CHUNKS);
@@ -828,7 +896,7 @@ static int dsmil_mmio_ioc_status(struct dsmil *dsm, void *arg)
 	struct dsmil_mmio_status *st = arg;
 	struct dsmil_chunk_stat *cs = NULL;
 	unsigned int n = 0;
-	int ret = 0;
+	int ret;
 
 	if (st->chunk_buf && st->chunk_count) {
 		n = min(st->chunk_count, dsm->mmio.num_chunks);
@@ -836,11 +904,16 @@ static int dsmil_mmio_ioc_status(struct dsmil *dsm, void *arg)
 		if (!cs)
 			return -ENOMEM;
 	}
-	n = dsmil_mmio_fill_status(&dsm->mmio, st, cs, n);
+	ret = dsmil_mmio_fill_status(&dsm->mmio, st, cs, n);
+	if (ret < 0)
+		goto free_cs;
+	n = ret;
+	ret = 0;
 	if (n && copy_to_user(u64_to_user_ptr(st->chunk_buf), cs,
 			      n * sizeof(*cs)))
 		ret = -EFAULT;
 	st->chunk_count = n;
+free_cs:
 	kfree(cs);
 	return ret;
 }
@@ -915,7 +988,8 @@ static int dsmil_mmio_chunks_show(struct seq_file *s, void *unused)
 		   mm->backend_name, mm->base, mm->size, mm->num_chunks,
 		   mm->max_resident, mm->idle_ms);
 	seq_puts(s, "chunk state    users maps hits idle_ms\n");
-	mutex_lock(&mm->lock);
+	if (mutex_lock_killable(&mm->lock))
+		return -EINTR;
 	for (i = 0; i < mm->num_chunks; i++) {
 		struct dsmil_chunk *c = &mm->chunks[i];
 		u64 last = atomic64_read(&c->last_used);
@@ -941,10 +1015,11 @@ static void dsmil_mmio_debugfs_init(struct dsmil_mmio *mm,
 	if (IS_ERR_OR_NULL(parent))
 		return;
 	/*
-	 * The files go away with the parent, which dsmil_exit() removes
-	 * before the instance is destroyed; debugfs errors are not fatal.
+	 * The files point into @mm: dsmil_mmio_exit() removes them before it
+	 * frees what they use.  debugfs errors are not fatal.
 	 */
 	dir = debugfs_create_dir("mmio", parent);
+	mm->debugfs = dir;
 	debugfs_create_atomic_t("fail_next_maps", 0600, dir, &mm->fail_maps);
 	debugfs_create_u32("busy_wait_ms", 0600, dir, &mm->busy_wait_ms);
 	debugfs_create_file("chunks", 0400, dir, mm, &dsmil_mmio_chunks_fops);
@@ -1032,7 +1107,10 @@ int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
 		if (ret)
 			goto free_chunks;
 	}
-	/* Last: nothing can fail after the files appear. */
+	/*
+	 * Last, so that the unwind below never has files to remove: nothing
+	 * can fail after they appear.
+	 */
 	dsmil_mmio_debugfs_init(mm, debugfs);
 	return 0;
 
@@ -1048,12 +1126,16 @@ destroy_lock:
  * dsmil_mmio_exit - unmap everything and release the region.
  * @mm: mapper from a successful dsmil_mmio_init().
  *
- * No access may be in flight (the device node is gone and no file is open);
- * the debugfs files are already removed with their parent.
+ * No access may be in flight (the device node is gone and no file is open).
+ * The mapper's debugfs directory goes first (waiting for readers in its
+ * files), before anything its files use is freed.
  */
 void dsmil_mmio_exit(struct dsmil_mmio *mm)
 {
 	unsigned int i;
+
+	debugfs_remove_recursive(mm->debugfs);
+	mm->debugfs = NULL;
 
 	mutex_lock(&mm->lock);
 	mm->dying = true;

@@ -132,7 +132,9 @@ struct dsmil_chunk {
  * @slot_waiters:  number of such waiters; read on release.
  * @fail_maps:     make the next N maps fail (debugfs, tests).
  * @all_busy:      accesses refused because every resident chunk was busy.
- * @refused:       accesses refused for their arguments or device state.
+ * @refused:       accesses refused for their arguments or device state
+ *                 (device-scoped, or a raw write into a closed window).
+ * @debugfs:       the "mmio" debugfs directory, or NULL.
  */
 struct dsmil_mmio {
 	const char *backend_name;
@@ -162,6 +164,7 @@ struct dsmil_mmio {
 	atomic_t fail_maps;
 	atomic64_t all_busy;
 	atomic64_t refused;
+	struct dentry *debugfs;
 };
 
 int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
@@ -180,10 +183,9 @@ int dsmil_mmio_bulk_read(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
 			 struct iov_iter *to);
 int dsmil_mmio_bulk_write(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
 			  struct iov_iter *from);
-unsigned int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
-				    struct dsmil_mmio_status *st,
-				    struct dsmil_chunk_stat *cs,
-				    unsigned int count);
+int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
+			   struct dsmil_mmio_status *st,
+			   struct dsmil_chunk_stat *cs, unsigned int count);
 #endif
 
 #endif /* _DSMIL_MMIO_H */

@@ -714,11 +714,13 @@ struct rw_case {
 	u32 flags;
 	u16 device;
 	int expect;
+	/* Lands in an (OFFLINE) device's window: raw writes get -ENODEV. */
+	bool window;
 };
 
 static const struct rw_case rw_cases[] = {
-	{ "first-byte", 0, 1, 0, 0, 0 },
-	{ "first-qword", 0, 8, 0, 0, 0 },
+	{ "first-byte", 0, 1, 0, 0, 0, true },
+	{ "first-qword", 0, 8, 0, 0, 0, true },
 	{ "chunk0-last-byte", CHUNK - 1, 1, 0, 0, 0 },
 	{ "chunk0-last-qword", CHUNK - 8, 8, 0, 0, 0 },
 	{ "chunk1-first-byte", CHUNK, 1, 0, 0, 0 },
@@ -784,7 +786,8 @@ static void mmio_test_rw_bounds(struct kunit *test)
 	if (!c->expect)
 		KUNIT_EXPECT_EQ(test, rw.value, fake_value(c->off, c->width));
 	rw.value = 0xa5;
-	KUNIT_EXPECT_EQ(test, dsmil_mmio_write(mm, &rw), c->expect);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_write(mm, &rw),
+			c->window ? -ENODEV : c->expect);
 
 	status(mm, &st);
 	if (c->expect) {
@@ -792,6 +795,13 @@ static void mmio_test_rw_bounds(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 0);
 		KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 0);
 		KUNIT_EXPECT_EQ(test, st.refused, 2);
+	} else if (c->window) {
+		/* Read as asked; the write refused before the backend. */
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 1);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 0);
+		KUNIT_EXPECT_EQ(test, st.refused, 1);
+		KUNIT_EXPECT_EQ(test, st.bytes_read, c->width);
+		KUNIT_EXPECT_EQ(test, st.bytes_written, 0);
 	} else {
 		KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 1);
 		KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 1);
@@ -809,11 +819,15 @@ struct bulk_case {
 	u64 off;
 	u64 len;
 	int expect;
+	/* Touches an (OFFLINE) device's window: raw writes get -ENODEV. */
+	bool window;
 };
 
 static const struct bulk_case bulk_cases[] = {
-	{ "one-byte-at-0", 0, 1, 0 },
-	{ "whole-chunk-0", 0, CHUNK, 0 },
+	{ "one-byte-at-0", 0, 1, 0, true },
+	{ "whole-chunk-0", 0, CHUNK, 0, true },
+	{ "after-the-windows", DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE,
+	  CHUNK - DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE, 0 },
 	{ "straddle-chunk-0-1", CHUNK - 3, 7, 0 },
 	{ "ends-at-region-end", SZ - 5000, 5000, 0 },
 	{ "last-byte", SZ - 1, 1, 0 },
@@ -860,9 +874,10 @@ static void mmio_test_bulk_bounds(struct kunit *test)
 				DIV_ROUND_UP(c->len, PAGE_SIZE));
 		/* The fake's data is the pattern: write it back. */
 		KUNIT_EXPECT_EQ(test, bulk_write(mm, c->off, buf, c->len, &done),
-				0);
-		KUNIT_EXPECT_EQ(test, done, c->len);
-		KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), c->len);
+				c->window ? -ENODEV : 0);
+		KUNIT_EXPECT_EQ(test, done, c->window ? 0 : c->len);
+		KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes),
+				c->window ? 0 : c->len);
 		KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
 	}
 	expect_consistent(test, mm, f);
@@ -1031,7 +1046,7 @@ static void mmio_test_fatal_signal(struct kunit *test)
 	/* Already pending: nothing is read or written at all. */
 	KUNIT_EXPECT_EQ(test, bulk_read(mm, 0, buf, len, &done), -EINTR);
 	KUNIT_EXPECT_EQ(test, done, 0);
-	KUNIT_EXPECT_EQ(test, bulk_write(mm, 0, buf, len, &done), -EINTR);
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, CHUNK, buf, len, &done), -EINTR);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
 	flush_signals(current);
 
@@ -1270,6 +1285,157 @@ static void mmio_test_device_window(struct kunit *test)
 	expect_consistent(test, mm, f);
 }
 
+/* ---- raw writes and device windows ------------------------------------- */
+
+#define WIN(g, i)	((g) * DSMIL_GROUP_STRIDE + (i) * DSMIL_WINDOW_SIZE)
+#define WIN_END		(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
+
+static int verify_ok(struct dsmil_state *st, unsigned int id)
+{
+	return 0;
+}
+
+/*
+ * Devices 0:0..0:8 ACTIVE; 0:9..0:11 (quarantined) and every other group
+ * OFFLINE.  The SMI verification is stubbed: only the states matter here.
+ */
+static void windows_setup(struct kunit *test, struct dsmil_mmio *mm)
+{
+	static const u8 steps[] = { DSMIL_DEV_INITIALIZING, DSMIL_DEV_READY,
+				    DSMIL_DEV_ACTIVE };
+	struct dsmil_state *st = &dsmil_from_mmio(mm)->state;
+	struct dsmil_state_result res;
+	unsigned int id, j;
+
+	st->verify = verify_ok;
+	for (id = 0; id <= 8; id++) {
+		for (j = 0; j < ARRAY_SIZE(steps); j++) {
+			int ret = dsmil_state_transition(st, id, steps[j], &res);
+
+			KUNIT_ASSERT_EQ_MSG(test, ret, 0, "device %u to state %u",
+					    id, steps[j]);
+		}
+	}
+}
+
+struct win_case {
+	const char *desc;
+	u64 off;
+	u64 len;	/* 8: a single qword write; else a bulk write */
+	int expect;
+};
+
+static const struct win_case win_cases[] = {
+	{ "0:0-active-first-qword", WIN(0, 0), 8, 0 },
+	{ "0:8-active-last-qword", WIN(0, 9) - 8, 8, 0 },
+	{ "0:9-quarantined", WIN(0, 9), 8, -EPERM },
+	{ "0:11-quarantined-last-qword", WIN(0, 12) - 8, 8, -EPERM },
+	{ "group0-gap-first-qword", WIN(0, 12), 8, 0 },
+	{ "group0-gap-last-qword", WIN(1, 0) - 8, 8, 0 },
+	{ "1:0-offline", WIN(1, 0), 8, -ENODEV },
+	{ "1:9-quarantined-offline", WIN(1, 9) + 0x100, 8, -EPERM },
+	{ "5:11-offline-last-qword", WIN(5, 12) - 8, 8, -ENODEV },
+	{ "after-the-windows", WIN_END, 8, 0 },
+	{ "bulk-0:0-to-0:8", 0, WIN(0, 9), 0 },
+	{ "bulk-0:8-into-0:9-one-byte", WIN(0, 9) - 16, 17, -EPERM },
+	{ "bulk-0:0-to-0:9", 0, WIN(0, 10), -EPERM },
+	{ "bulk-0:0-unaligned-to-0:9", 0x123, WIN(0, 9) - 0x123 + 1, -EPERM },
+	{ "bulk-gap-up-to-1:0", WIN(0, 12), WIN(1, 0) - WIN(0, 12), 0 },
+	{ "bulk-gap-into-1:0", WIN(0, 12), WIN(1, 0) - WIN(0, 12) + 1,
+	  -ENODEV },
+	{ "bulk-whole-chunk-0", 0, CHUNK, -EPERM },
+	{ "bulk-from-5:11-last-byte", WIN(5, 12) - 1, 2, -ENODEV },
+	{ "bulk-after-the-windows", WIN_END, CHUNK - WIN_END, 0 },
+};
+
+static void win_case_desc(const struct win_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(win, win_cases, win_case_desc);
+
+/*
+ * A raw write touching a device window passes the device-scoped write
+ * check for every window it touches, before anything is mapped or written;
+ * refusals count under the state machine's reason, not as bad arguments.
+ */
+static void mmio_test_raw_write_windows(struct kunit *test)
+{
+	const struct win_case *c = test->param_value;
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	struct dsmil *dsm = dsmil_from_mmio(mm);
+	u8 *buf = test_vbuf(test, c->len);
+	struct dsmil_mmio_status st;
+	u64 i, done = 1;
+	int ret;
+
+	windows_setup(test, mm);
+	for (i = 0; i < c->len; i++)
+		buf[i] = fake_byte(c->off + i);
+	if (c->len == 8) {
+		struct dsmil_mmio_rw rw = { .offset = c->off, .width = 8,
+					    .value = 0x5a };
+
+		ret = dsmil_mmio_write(mm, &rw);
+	} else {
+		ret = bulk_write(mm, c->off, buf, c->len, &done);
+	}
+	KUNIT_EXPECT_EQ(test, ret, c->expect);
+
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test,
+			atomic64_read(&dsm->refusals[DSMIL_REASON_BAD_ARG]), 0);
+	if (c->expect) {
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->map_calls), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+		KUNIT_EXPECT_EQ(test, st.bytes_written, 0);
+		KUNIT_EXPECT_EQ(test, st.refused, 1);
+		if (c->len != 8)
+			KUNIT_EXPECT_EQ(test, done, 0);
+		KUNIT_EXPECT_EQ(test,
+				atomic64_read(&dsm->refusals[c->expect == -EPERM ?
+					DSMIL_REASON_QUARANTINED :
+					DSMIL_REASON_STATE]), 1);
+	} else {
+		KUNIT_EXPECT_EQ(test, st.bytes_written, c->len);
+		KUNIT_EXPECT_EQ(test, st.refused, 0);
+		if (c->len == 8) {
+			KUNIT_EXPECT_EQ(test, f->last_off, c->off);
+		} else {
+			KUNIT_EXPECT_EQ(test, done, c->len);
+			KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes),
+					c->len);
+			KUNIT_EXPECT_EQ(test,
+					atomic_read(&f->write_mismatches), 0);
+		}
+	}
+	expect_consistent(test, mm, f);
+}
+
+/* Emergency stop closes the windows to raw writes; raw reads stay open. */
+static void mmio_test_raw_write_locked(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	struct dsmil_state *st = &dsmil_from_mmio(mm)->state;
+	struct dsmil_mmio_rw rw = { .offset = WIN(0, 1) + 8, .width = 8 };
+	unsigned int locked = 0;
+
+	windows_setup(test, mm);
+	KUNIT_ASSERT_EQ(test, dsmil_mmio_write(mm, &rw), 0);
+	KUNIT_ASSERT_EQ(test, atomic_read(&f->writes), 1);
+	KUNIT_ASSERT_EQ(test, dsmil_state_estop(st, 0, &locked), 0);
+	KUNIT_EXPECT_GT(test, locked, 0);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_write(mm, &rw), -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 1);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_read(mm, &rw), 0);
+	KUNIT_EXPECT_EQ(test, rw.value, fake_value(WIN(0, 1) + 8, 8));
+	expect_consistent(test, mm, f);
+}
+
 static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE_PARAM(mmio_test_config, cfg_gen_params),
 	KUNIT_CASE(mmio_test_default_backend),
@@ -1291,6 +1457,8 @@ static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE_SLOW(mmio_test_concurrent_churn),
 	KUNIT_CASE(mmio_test_status),
 	KUNIT_CASE(mmio_test_device_window),
+	KUNIT_CASE_PARAM(mmio_test_raw_write_windows, win_gen_params),
+	KUNIT_CASE(mmio_test_raw_write_locked),
 	{}
 };
 
