@@ -33,7 +33,7 @@ TRACE_EVENT(dsmil_smi_request,
 	    TP_fast_assign(__entry->token = token;
 			   __entry->op = op;
 			   strscpy_pad(__entry->backend, backend,
-				   sizeof(__entry->backend));
+				       sizeof(__entry->backend));
 			   __entry->result = result;
 			   __entry->duration_ns = duration_ns;),
 	    TP_printk("token=0x%04x op=%s backend=%s result=%d duration_ns=%llu",
