@@ -1047,6 +1047,24 @@ TEST_F(ctl, mmio_read_write_and_device_windows)
 	tt_run_free(&r);
 
 	ASSERT_EQ(0, tt_write_file(TT_WRITES, "1"));
+	/*
+	 * 0x1000 is DSMIL0D1's window: while the device is OFFLINE, a raw
+	 * write there is refused like a device-scoped one (ENODEV, 4), and
+	 * so is a device-scoped read.
+	 */
+	ASSERT_EQ(0, tt_sh(&r, CTL " mmio write 0x1000 0xdeadbeef"));
+	EXPECT_EXIT(&r, 4);
+	expect_words(_metadata, &r, "(ENODEV)");
+	tt_run_free(&r);
+	ASSERT_EQ(0, tt_sh(&r, CTL " mmio read 8 --device DSMIL0D1"));
+	EXPECT_EXIT(&r, 4);
+	expect_words(_metadata, &r, "(ENODEV)");
+	expect_words(_metadata, &r, "DSMIL0D1 is OFFLINE");
+	tt_run_free(&r);
+	if (!(self->features & DSMIL_FEAT_DEVICES))
+		return;
+	/* ACTIVE: raw and device-scoped access to its 4 KiB at 1 * 4K. */
+	ASSERT_EQ(0, tt_bring_up(g0, 2, true));
 	ASSERT_EQ(0, tt_sh(&r, CTL " mmio write 0x1000 0xdeadbeef"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
@@ -1080,16 +1098,7 @@ TEST_F(ctl, mmio_read_write_and_device_windows)
 	EXPECT_EQ(0x0123456789abcdefULL, rw.value);
 	close(fd);
 
-	/* Device windows: OFFLINE refuses (ENODEV, 4)... */
-	ASSERT_EQ(0, tt_sh(&r, CTL " mmio read 8 --device DSMIL0D1"));
-	EXPECT_EXIT(&r, 4);
-	expect_words(_metadata, &r, "(ENODEV)");
-	expect_words(_metadata, &r, "DSMIL0D1 is OFFLINE");
-	tt_run_free(&r);
-	if (!(self->features & DSMIL_FEAT_DEVICES))
-		return;
-	/* ... ACTIVE reads and writes its 4 KiB at 0 * 64K + 1 * 4K. */
-	ASSERT_EQ(0, tt_bring_up(g0, 2, true));
+	/* The device-scoped view of the same bytes. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " --json mmio read 8 --width 8 --device dsmil0d1"));
 	ASSERT_EXIT(&r, 0);
 	j = must_parse(_metadata, &r);
