@@ -737,7 +737,10 @@ struct dsmil_stats {
 #define DSMIL_IOC_MMIO_BULK_READ  _IOWR(DSMIL_IOC_MAGIC, 0x32, struct dsmil_mmio_bulk)
 #define DSMIL_IOC_MMIO_BULK_WRITE _IOWR(DSMIL_IOC_MAGIC, 0x33, struct dsmil_mmio_bulk)
 /*
- * DSMIL_IOC_MMIO_STATUS: any opener.  -EFAULT if chunk_buf is bad.
+ * DSMIL_IOC_MMIO_STATUS: any opener.
+ *   -EFAULT  chunk_buf is not writable
+ *   -ENOMEM  no memory for the per-chunk table (only with chunk_buf set)
+ *   -EINTR   a fatal signal arrived while waiting for the mapper's lock
  */
 #define DSMIL_IOC_MMIO_STATUS	_IOWR(DSMIL_IOC_MAGIC, 0x34, struct dsmil_mmio_status)
 

@@ -419,6 +419,7 @@ struct call {
 	uint64_t nptr;
 	enum ptr_kind nkind;
 	uint64_t nlen;			/* bytes the nested pointer should hold */
+	uint64_t nvalid;		/* of which accessible (straddle: fewer) */
 	bool rsvd_dirty;		/* a reserved* field was set non-zero */
 	uint8_t payload[ARG_PAGES * PAGE];
 };
@@ -446,6 +447,12 @@ static uint64_t gen_nested(uint64_t *rs, struct call *c, const struct arena *a,
 	c->nested = true;
 	c->nlen = len;
 	c->nptr = gen_ptr(rs, base, space, a, len, 15, &c->nkind);
+	if (c->nkind == P_STRADDLE)
+		c->nvalid = (uintptr_t)base + space - c->nptr;
+	else if (ptr_bad(c->nkind))
+		c->nvalid = 0;
+	else
+		c->nvalid = len;
 	return c->nptr;
 }
 
@@ -909,35 +916,36 @@ static const char *judge(const struct call *c, long ret, int err,
 	if (ret != 0)
 		return NULL;
 
-	/* Nested buffers: nothing may be claimed copied through a bad one. */
+	/*
+	 * Nested buffers: nothing may be claimed copied beyond what is
+	 * accessible (a buffer running into a PROT_NONE page still takes the
+	 * entries that fit before it; a NULL/unmapped/kernel one takes none).
+	 */
 	if (c->nested && ptr_bad(c->nkind) && c->akind != P_VOLATILE) {
+		uint64_t used = 0;
+
 		switch (c->cmd) {
 		case DSMIL_IOC_DEV_LIST:
-			if (((const struct dsmil_dev_list *)out)->count)
-				return c->nkind == P_KERNEL ?
-				       "SECURITY: DEV_LIST wrote to a kernel address" :
-				       "DEV_LIST claims entries written to a bad buffer";
+			used = (uint64_t)((const struct dsmil_dev_list *)out)->count *
+			       sizeof(struct dsmil_dev_info);
 			break;
 		case DSMIL_IOC_AUDIT_READ:
-			if (((const struct dsmil_audit_read *)out)->count)
-				return c->nkind == P_KERNEL ?
-				       "SECURITY: AUDIT_READ wrote to a kernel address" :
-				       "AUDIT_READ claims entries written to a bad buffer";
+			used = (uint64_t)((const struct dsmil_audit_read *)out)->count *
+			       sizeof(struct dsmil_audit_entry);
 			break;
 		case DSMIL_IOC_MMIO_STATUS:
-			if (((const struct dsmil_mmio_status *)out)->chunk_count)
-				return c->nkind == P_KERNEL ?
-				       "SECURITY: MMIO_STATUS wrote to a kernel address" :
-				       "MMIO_STATUS claims entries written to a bad buffer";
+			used = (uint64_t)((const struct dsmil_mmio_status *)out)->chunk_count *
+			       sizeof(struct dsmil_chunk_stat);
 			break;
 		case DSMIL_IOC_MMIO_BULK_READ:
 		case DSMIL_IOC_MMIO_BULK_WRITE:
-			if (((const struct dsmil_mmio_bulk *)out)->length)
-				return c->nkind == P_KERNEL ?
-				       "SECURITY: bulk access through a kernel address" :
-				       "bulk access succeeded through a bad buffer";
+			used = ((const struct dsmil_mmio_bulk *)out)->done;
 			break;
 		}
+		if (used > c->nvalid)
+			return c->nkind == P_KERNEL ?
+			       "SECURITY: claims data copied through a kernel address" :
+			       "claims more copied than the buffer has accessible bytes";
 	}
 	return NULL;
 }
