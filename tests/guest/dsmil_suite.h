@@ -505,4 +505,20 @@ static inline unsigned int token_of(unsigned int group, unsigned int pos)
 	return DSMIL_TOKEN_BASE + 12 * group + pos;
 }
 
+/* Room for the argument of any dsmil ioctl. */
+union dsmil_ioc_arg {
+	struct dsmil_info info;
+	struct dsmil_stats st;
+	struct dsmil_dev_info di;
+	struct dsmil_dev_list dl;
+	struct dsmil_transition tr;
+	struct dsmil_group_stop gs;
+	struct dsmil_audit_read ar;
+	struct dsmil_token_req tk;
+	struct dsmil_smi_status ss;
+	struct dsmil_mmio_rw rw;
+	struct dsmil_mmio_bulk bk;
+	struct dsmil_mmio_status ms;
+};
+
 #endif /* DSMIL_SUITE_H */

@@ -393,20 +393,7 @@ static int ioc_call(int fd, const struct ioc_case *c, unsigned int n)
 	static struct dsmil_audit_entry ents[32];
 	static struct dsmil_chunk_stat cs[DSMIL_MAX_CHUNKS];
 	static uint8_t buf[256 * 1024];
-	union {
-		struct dsmil_info info;
-		struct dsmil_stats st;
-		struct dsmil_dev_info di;
-		struct dsmil_dev_list dl;
-		struct dsmil_transition tr;
-		struct dsmil_group_stop gs;
-		struct dsmil_audit_read ar;
-		struct dsmil_token_req tk;
-		struct dsmil_smi_status ss;
-		struct dsmil_mmio_rw rw;
-		struct dsmil_mmio_bulk bk;
-		struct dsmil_mmio_status ms;
-	} a;
+	union dsmil_ioc_arg a;
 	int nfd;
 
 	memset(&a, 0, sizeof(a));

@@ -236,20 +236,7 @@ static int do_op(int fd, enum op op)
 	static struct dsmil_dev_info devs[DSMIL_NUM_DEVICES];
 	static struct dsmil_audit_entry audit[16];
 	static uint8_t bulk[4096];
-	union {
-		struct dsmil_info info;
-		struct dsmil_stats st;
-		struct dsmil_dev_info di;
-		struct dsmil_dev_list dl;
-		struct dsmil_transition tr;
-		struct dsmil_group_stop gs;
-		struct dsmil_audit_read ar;
-		struct dsmil_token_req tk;
-		struct dsmil_smi_status ss;
-		struct dsmil_mmio_rw rw;
-		struct dsmil_mmio_bulk bk;
-		struct dsmil_mmio_status ms;
-	} a;
+	union dsmil_ioc_arg a;
 	int nfd;
 
 	memset(&a, 0, sizeof(a));
