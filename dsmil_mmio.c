@@ -623,6 +623,24 @@ static size_t dsmil_mmio_piece(u64 pos, u64 end)
 	return min_t(u64, end - pos, PAGE_SIZE - offset_in_page(pos));
 }
 
+/*
+ * One piece of a bulk read into @to; returns the bytes copied.  @bounce is
+ * NULL when the backend copies straight into @to's user buffer.
+ */
+static size_t dsmil_mmio_copy_out(struct dsmil_mmio *mm, void *bounce,
+				  const void *src, size_t n, struct iov_iter *to)
+{
+	size_t left;
+
+	if (!bounce) {
+		left = mm->ops->read_user(mm, to->ubuf + to->iov_offset, src, n);
+		iov_iter_advance(to, n - left);
+		return n - left;
+	}
+	mm->ops->read_block(mm, bounce, src, n);
+	return copy_to_iter(bounce, n, to);
+}
+
 /**
  * dsmil_mmio_bulk_read - copy up to DSMIL_BULK_MAX bytes out of the region.
  * @mm: mapper.
@@ -630,8 +648,11 @@ static size_t dsmil_mmio_piece(u64 pos, u64 end)
  * @to: destination (the user buffer, or a kernel buffer in tests), at least
  *      @b->length bytes.
  *
- * Copies page by page through a bounce buffer, holding one chunk at a time,
- * and stops at a fatal signal with @b->done telling how far it got.
+ * Copies page by page, holding one chunk at a time, and stops at a fatal
+ * signal with @b->done telling how far it got.  A user buffer is filled
+ * straight from the mapping when the backend has ->read_user (the ioctl's
+ * case on real hardware); anything else goes through a bounce page, as
+ * drivers/char/mem.c does.
  *
  * Return: 0 (also when a fatal signal stopped the copy after the first
  * byte), or a negative errno as documented for DSMIL_IOC_MMIO_BULK_READ.
@@ -641,7 +662,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 					  struct iov_iter *to)
 {
 	unsigned int idx, cur = UINT_MAX;
-	void *bounce, *addr = NULL;
+	void *bounce = NULL, *addr = NULL;
 	u64 pos, end;
 	int ret;
 
@@ -649,9 +670,11 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 	ret = dsmil_mmio_bulk_prepare(mm, b, false, iov_iter_count(to), &pos);
 	if (ret)
 		return ret;
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
+	if (!mm->ops->read_user || !iter_is_ubuf(to)) {
+		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
 
 	end = pos + b->length;
 	while (pos < end) {
@@ -676,9 +699,8 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			}
 			cur = idx;
 		}
-		mm->ops->read_block(mm, bounce, addr + (pos & DSMIL_CHUNK_MASK),
-				    n);
-		if (copy_to_iter(bounce, n, to) != n) {
+		if (dsmil_mmio_copy_out(mm, bounce, addr + (pos & DSMIL_CHUNK_MASK),
+					n, to) != n) {
 			ret = -EFAULT;
 			break;
 		}
@@ -861,23 +883,21 @@ static int dsmil_mmio_ioc_write(struct dsmil *dsm, void *arg)
 }
 
 static void dsmil_mmio_user_iter(struct dsmil_mmio_bulk *b, unsigned int dir,
-				 struct iovec *iov, struct iov_iter *iter)
+				 struct iov_iter *iter)
 {
 	/* Longer than DSMIL_BULK_MAX is refused before the iterator is used. */
 	size_t len = min_t(u64, b->length, DSMIL_BULK_MAX);
 
-	iov->iov_base = u64_to_user_ptr(b->buf);
-	iov->iov_len = len;
-	iov_iter_init(iter, dir, iov, 1, len);
+	/* access_ok() is checked by every copy that uses the iterator. */
+	iov_iter_ubuf(iter, dir, u64_to_user_ptr(b->buf), len);
 }
 
 static int dsmil_mmio_ioc_bulk_read(struct dsmil *dsm, void *arg)
 {
 	struct dsmil_mmio_bulk *b = arg;
 	struct iov_iter iter;
-	struct iovec iov;
 
-	dsmil_mmio_user_iter(b, ITER_DEST, &iov, &iter);
+	dsmil_mmio_user_iter(b, ITER_DEST, &iter);
 	return dsmil_mmio_bulk_read(&dsm->mmio, b, &iter);
 }
 
@@ -885,9 +905,8 @@ static int dsmil_mmio_ioc_bulk_write(struct dsmil *dsm, void *arg)
 {
 	struct dsmil_mmio_bulk *b = arg;
 	struct iov_iter iter;
-	struct iovec iov;
 
-	dsmil_mmio_user_iter(b, ITER_SOURCE, &iov, &iter);
+	dsmil_mmio_user_iter(b, ITER_SOURCE, &iter);
 	return dsmil_mmio_bulk_write(&dsm->mmio, b, &iter);
 }
 

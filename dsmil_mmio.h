@@ -46,6 +46,9 @@ struct dsmil_mmio;
  * @read_block:  copy @len bytes (at most a page, never crossing a chunk) from
  *               @addr into @dst.
  * @write_block: copy @len bytes from @src to @addr.
+ * @read_user:   optional: copy @len bytes as @read_block does, but straight
+ *               into user memory at @dst (one pass, no bounce page); returns
+ *               the number of bytes not copied, as copy_to_user() does.
  */
 struct dsmil_mmio_ops {
 	const char *name;
@@ -60,6 +63,8 @@ struct dsmil_mmio_ops {
 			   size_t len);
 	void (*write_block)(struct dsmil_mmio *mm, void *addr, const void *src,
 			    size_t len);
+	size_t (*read_user)(struct dsmil_mmio *mm, void __user *dst,
+			    const void *addr, size_t len);
 };
 
 extern const struct dsmil_mmio_ops dsmil_mmio_sim_ops;

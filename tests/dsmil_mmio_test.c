@@ -16,6 +16,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
+#include <linux/mman.h>
 #include <linux/prandom.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
@@ -40,6 +41,7 @@ struct fake_mmio {
 	atomic_t reads;
 	atomic_t writes;
 	atomic_t read_blocks;
+	atomic_t read_users;
 	atomic_t write_blocks;
 	atomic64_t written_bytes;
 	atomic_t write_mismatches;
@@ -214,6 +216,29 @@ static void fake_write_block(struct dsmil_mmio *mm, void *addr,
 	fake_maybe_kill(f, atomic_inc_return(&f->write_blocks));
 }
 
+/* ->read_user: the pattern bytes, straight to user memory. */
+static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
+			     const void *addr, size_t len)
+{
+	struct fake_mmio *f = mm->priv;
+	u64 off = fake_off(addr);
+	u8 piece[64];
+	size_t i, n, done;
+
+	fake_check_access(mm, addr, len);
+	if (len > PAGE_SIZE)
+		atomic_inc(&f->violations);
+	atomic_inc(&f->read_users);
+	for (done = 0; done < len; done += n) {
+		n = min(len - done, sizeof(piece));
+		for (i = 0; i < n; i++)
+			piece[i] = fake_byte(off + done + i);
+		if (copy_to_user(dst + done, piece, n))
+			return len - done;
+	}
+	return 0;
+}
+
 static const struct dsmil_mmio_ops fake_ops = {
 	.name = "fake",
 	.map = fake_map,
@@ -222,6 +247,18 @@ static const struct dsmil_mmio_ops fake_ops = {
 	.write = fake_write,
 	.read_block = fake_read_block,
 	.write_block = fake_write_block,
+};
+
+/* The same with a direct path for user buffers, as the iomem backend has. */
+static const struct dsmil_mmio_ops fake_user_ops = {
+	.name = "fake-user",
+	.map = fake_map,
+	.unmap = fake_unmap,
+	.read = fake_read,
+	.write = fake_write,
+	.read_block = fake_read_block,
+	.write_block = fake_write_block,
+	.read_user = fake_read_user,
 };
 
 KUNIT_DEFINE_ACTION_WRAPPER(test_destroy, dsmil_destroy, struct dsmil *);
@@ -234,10 +271,11 @@ static const struct dsmil_config base_cfg = {
 		  .idle_ms = 0 },
 };
 
-/* An instance over the fake backend, destroyed when the test ends. */
-static struct dsmil_mmio *make_mm(struct kunit *test, struct fake_mmio **fp,
-				  unsigned int chunks, unsigned int cap,
-				  unsigned int idle_ms)
+/* An instance over fake backend @ops, destroyed when the test ends. */
+static struct dsmil_mmio *make_mm_ops(struct kunit *test,
+				      const struct dsmil_mmio_ops *ops,
+				      struct fake_mmio **fp, unsigned int chunks,
+				      unsigned int cap, unsigned int idle_ms)
 {
 	struct dsmil_config cfg = base_cfg;
 	struct fake_mmio *f = NULL;
@@ -249,7 +287,7 @@ static struct dsmil_mmio *make_mm(struct kunit *test, struct fake_mmio **fp,
 		KUNIT_ASSERT_NOT_NULL(test, f);
 		f->fail_chunk = -1;
 		spin_lock_init(&f->log_lock);
-		cfg.mmio.ops = &fake_ops;
+		cfg.mmio.ops = ops;
 		cfg.mmio.ops_data = f;
 		*fp = f;
 	}
@@ -261,6 +299,14 @@ static struct dsmil_mmio *make_mm(struct kunit *test, struct fake_mmio **fp,
 	ret = kunit_add_action_or_reset(test, test_destroy, dsm);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	return &dsm->mmio;
+}
+
+/* An instance over the fake backend, destroyed when the test ends. */
+static struct dsmil_mmio *make_mm(struct kunit *test, struct fake_mmio **fp,
+				  unsigned int chunks, unsigned int cap,
+				  unsigned int idle_ms)
+{
+	return make_mm_ops(test, &fake_ops, fp, chunks, cap, idle_ms);
 }
 
 static void end_instance(struct kunit *test, struct dsmil_mmio *mm)
@@ -1034,6 +1080,83 @@ static void mmio_test_sim_data_survives_eviction(struct kunit *test)
 	expect_consistent(test, mm, NULL);
 }
 
+/* Bulk read of @len bytes at @off into user memory at @ubuf. */
+static int bulk_read_user(struct dsmil_mmio *mm, u64 off, unsigned long ubuf,
+			  u64 len, u64 *done)
+{
+	struct dsmil_mmio_bulk b = { .offset = off, .length = len };
+	struct iov_iter it;
+	int ret;
+
+	iov_iter_ubuf(&it, ITER_DEST, (void __user *)ubuf, len);
+	ret = dsmil_mmio_bulk_read(mm, &b, &it);
+	*done = b.done;
+	return ret;
+}
+
+/* Bytes of user memory at @ubuf that differ from the region at @off. */
+static unsigned int user_mismatches(struct kunit *test, unsigned long ubuf,
+				    u64 off, size_t len)
+{
+	u8 *k = test_vbuf(test, len);
+	unsigned int bad = 0;
+	size_t i;
+
+	KUNIT_ASSERT_EQ(test, copy_from_user(k, (void __user *)ubuf, len), 0);
+	for (i = 0; i < len; i++)
+		bad += k[i] != fake_byte(off + i);
+	return bad;
+}
+
+/*
+ * A backend with ->read_user fills a user buffer directly, piece by piece
+ * (no bounce page, no ->read_block); kernel buffers still take the bounce
+ * path; a fault in the user buffer ends the copy with -EFAULT and @done at
+ * the last whole piece.
+ */
+static void mmio_test_bulk_read_user(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 4, 2, 0);
+	const size_t len = 5 * PAGE_SIZE;
+	const u64 off = CHUNK - 2 * PAGE_SIZE - 5;
+	u8 *kbuf = test_vbuf(test, len);
+	unsigned long u;
+	u64 done;
+	size_t i;
+
+	u = kunit_vm_mmap(test, NULL, 0, 8 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE_MSG(test, u, 0, "no user memory for the test");
+
+	/* Unaligned on both sides, across a chunk edge: 6 pieces. */
+	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, off, u + 1, len, &done), 0);
+	KUNIT_EXPECT_EQ(test, done, len);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_users), 6);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 0);
+	KUNIT_EXPECT_EQ(test, user_mismatches(test, u + 1, off, len), 0);
+
+	/* A kernel buffer: the bounce path. */
+	KUNIT_EXPECT_EQ(test, bulk_read(mm, off, kbuf, len, &done), 0);
+	KUNIT_EXPECT_EQ(test, done, len);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_users), 6);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 6);
+	for (i = 0; i < len; i++)
+		if (kbuf[i] != fake_byte(off + i))
+			break;
+	KUNIT_EXPECT_EQ(test, i, len);
+
+	/* A hole in the user buffer after three pages. */
+	KUNIT_ASSERT_EQ(test, vm_munmap(u + 3 * PAGE_SIZE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, 0, u, len, &done), -EFAULT);
+	KUNIT_EXPECT_EQ(test, done, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, user_mismatches(test, u, 0, 3 * PAGE_SIZE), 0);
+	/* Not counted as read: only whole pieces are. */
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->chunks[0].bytes_read),
+			2 * (CHUNK - off) + 3 * PAGE_SIZE);
+	expect_consistent(test, mm, f);
+}
+
 /* A fatal signal stops a bulk read with partial progress, not a write. */
 static void mmio_test_fatal_signal(struct kunit *test)
 {
@@ -1460,6 +1583,7 @@ static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE(mmio_test_fatal_signal),
 	KUNIT_CASE(mmio_test_hit_path_lockless),
 	KUNIT_CASE_SLOW(mmio_test_concurrent_churn),
+	KUNIT_CASE(mmio_test_bulk_read_user),
 	KUNIT_CASE(mmio_test_status),
 	KUNIT_CASE(mmio_test_device_window),
 	KUNIT_CASE_PARAM(mmio_test_raw_write_windows, win_gen_params),

@@ -565,6 +565,33 @@ TEST(bounds)
 	close(fd);
 }
 
+/*
+ * A bulk read into a buffer that ends early: every whole page before the
+ * hole arrives, then -EFAULT, and @done says how much.
+ */
+TEST(bulk_read_partial_fault)
+{
+	__u8 ref[4096];
+	__u64 done = 0;
+	__u8 *m;
+	int fd = devfd();
+
+	if (locked_down())
+		SKIP(return, LOCKED_DOWN_SKIP);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bread(fd, CHUNK - 4096, ref, sizeof(ref), &done));
+	m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, munmap(m + 4096, 4096));
+	EXPECT_EQ(-EFAULT, bread(fd, CHUNK - 4096, m, 3 * 4096, &done));
+	EXPECT_EQ(4096, done);
+	EXPECT_EQ(0, memcmp(m, ref, sizeof(ref)));
+	munmap(m, 4096);
+	munmap(m + 2 * 4096, 4096);
+	close(fd);
+}
+
 /* Without allow_writes, writes are refused and nothing changes. */
 TEST(writes_need_allow_writes)
 {
@@ -1305,10 +1332,18 @@ TEST(iomem_bar_window)
 {
 	static const __u64 offs[] = { WIN_END, WIN_END + 8, CHUNK - 8, CHUNK,
 				      45 * CHUNK, REGION - 8 };
+	/* Unaligned bulk reads (start, length, buffer misalignment) around
+	 * the edge between chunks 2 and 3: the driver's head/tail handling.
+	 */
+	static const struct { __u64 off, len, mis; } ub[] = {
+		{ 0, 16384, 0 }, { 1, 16383, 0 }, { 3, 8190, 5 },
+		{ 8192 - 61, 130, 1 }, { 8192 - 3, 7, 3 }, { 8191, 1, 7 },
+		{ 4095, 4099, 2 }, { 12345, 4039, 6 },
+	};
 	__u64 bar, size, v, done, i;
 	char params[128], want[64], iomem[8192];
 	struct dsmil_info info = {};
-	__u8 *map, *win, buf[8192];
+	__u8 *map, *win, buf[8192], ref[16384], got[16384 + 8], *m;
 	int fd;
 
 	if (locked_down())
@@ -1325,6 +1360,8 @@ TEST(iomem_bar_window)
 	for (i = 0; i < ARRAY_SIZE(offs); i++)
 		st64(win + offs[i], 0x5a5a5a5a00000000ULL | i);
 	memset(win + 7 * CHUNK - 4096, 0, sizeof(buf));
+	fill_pattern(ref, 31, 0, sizeof(ref));
+	memcpy(win + 3 * CHUNK - 8192, ref, sizeof(ref));
 	munmap(map, size);
 
 	/* 2: through the driver only. */
@@ -1352,6 +1389,27 @@ TEST(iomem_bar_window)
 		ASSERT_EQ(0, wr(fd, offs[i] + 4, 2, 0x5566));
 		ASSERT_EQ(0, wr(fd, offs[i] + 7, 1, 0x77));
 	}
+	for (i = 0; i < ARRAY_SIZE(ub); i++) {
+		memset(got, 0xee, sizeof(got));
+		ASSERT_EQ(0, bread(fd, 3 * CHUNK - 8192 + ub[i].off,
+				   got + ub[i].mis, ub[i].len, &done));
+		EXPECT_EQ(ub[i].len, done);
+		EXPECT_EQ(0, memcmp(got + ub[i].mis, ref + ub[i].off,
+				    ub[i].len));
+		/* Not one byte outside the buffer it was given. */
+		EXPECT_EQ(0xee, got[ub[i].mis + ub[i].len]);
+		if (ub[i].mis)
+			EXPECT_EQ(0xee, got[ub[i].mis - 1]);
+	}
+	/* A buffer whose second page is gone: the first page, then -EFAULT. */
+	m = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, munmap(m + 4096, 4096));
+	EXPECT_EQ(-EFAULT, bread(fd, 3 * CHUNK - 8192, m, 2 * 4096, &done));
+	EXPECT_EQ(4096, done);
+	EXPECT_EQ(0, memcmp(m, ref, 4096));
+	munmap(m, 4096);
 	fill_pattern(buf, 77, 0, sizeof(buf));
 	ASSERT_EQ(0, bwrite(fd, 7 * CHUNK - 4096, buf, sizeof(buf), &done));
 	EXPECT_EQ(sizeof(buf), done);
