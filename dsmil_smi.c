@@ -16,7 +16,9 @@
  *    polling; the owner enforces it at the hardware (abort), the caller
  *    enforces it while queued (removal, nothing touched), and a fatal signal
  *    ends either wait.
- *  - no use-after-free when a caller leaves: requests are refcounted, and a
+ *  - no use-after-free when a caller leaves: queued requests are
+ *    refcounted; a caller driving its own request keeps it on its stack and,
+ *    if it must leave while the SMI runs, hands the worker a copy.  A
  *    request at the hardware whose caller left stays owned by the engine
  *    (and pins the module) until the backend lets go of it.
  *  - hang detection: busy with an unchanged status for smi_hang_ms is a hang,
@@ -468,6 +470,9 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 					 req->dev_id, DSMIL_REASON_SMI_FAULT,
 					 req->result);
 
+	/* Its caller is the one finishing it: nobody to wake, no references. */
+	if (req->onstack)
+		return;
 	complete(&req->done);
 	kref_put(&req->ref, dsmil_smi_req_release);
 	/*
@@ -605,6 +610,34 @@ static enum dsmil_smi_outcome dsmil_smi_judge_sync(struct dsmil_smi *smi,
 }
 
 /*
+ * The caller of on-stack @req is dying while its SMI runs: give the worker
+ * a copy that it finishes (and the hardware with it), pinning the module
+ * until then.  Returns false when there is no memory for the copy; the
+ * caller then finishes the SMI itself, still within its deadline.
+ */
+static bool dsmil_smi_handoff(struct dsmil_smi *smi,
+			      const struct dsmil_smi_req *req)
+{
+	struct dsmil_smi_req *copy = kmemdup(req, sizeof(*req), GFP_KERNEL);
+
+	if (!copy)
+		return false;
+	copy->onstack = false;
+	kref_init(&copy->ref);		/* the engine's: the caller has left */
+	INIT_LIST_HEAD(&copy->node);
+	init_completion(&copy->done);
+
+	spin_lock(&smi->lock);
+	copy->abandoned = true;
+	copy->pinned = true;
+	__module_get(THIS_MODULE);
+	smi->handoff = copy;
+	spin_unlock(&smi->lock);
+	queue_work(smi->wq, &smi->work);
+	return true;
+}
+
+/*
  * Drive @req at the hardware from @now on; the caller owns the hardware.
  * Returns true when @req is finished (and the hardware released), false
  * when a fatal signal made a @killable caller hand it, still running, to the
@@ -660,8 +693,11 @@ static bool dsmil_smi_drive(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 			udelay(1);
 			continue;
 		}
-		if (killable && fatal_signal_pending(current))
-			goto handoff;
+		if (killable && fatal_signal_pending(current)) {
+			if (dsmil_smi_handoff(smi, req))
+				return false;
+			killable = false;
+		}
 
 		/* Wake for the next poll, the hang threshold or the deadline. */
 		t = ktime_add_ns(now, interval);
@@ -679,21 +715,6 @@ ended:
 finish:
 	dsmil_smi_finish(smi, req, out, true);
 	return true;
-
-handoff:
-	/*
-	 * The caller is dying but the SMI runs: the worker takes the request
-	 * (and the hardware) over and finishes it.  It pins the module until
-	 * then.
-	 */
-	spin_lock(&smi->lock);
-	req->abandoned = true;
-	req->pinned = true;
-	__module_get(THIS_MODULE);
-	smi->handoff = req;
-	spin_unlock(&smi->lock);
-	queue_work(smi->wq, &smi->work);
-	return false;
 }
 
 /* The hardware owner for queued and handed-off requests. */
@@ -815,65 +836,81 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 				    u32 *value, u64 *duration_ns)
 {
 	ktime_t start = ktime_get();
-	struct dsmil_smi_req *req;
-	bool here, rejected;
+	struct dsmil_smi_req *req, here = {
+		.onstack = true,
+		.cmd = *cmd,
+		.dev_id = dev_id,
+		.flags = flags,
+		.stage = DSMIL_SMI_RUNNING,
+		.start = start,
+		.deadline = ktime_add_ns(start, smi->timeout_ns),
+	};
+	bool idle, rejected;
 	int ret;
 
 	/* FAULTED: fail at once, touch nothing (re-checked under the lock). */
 	if (READ_ONCE(smi->faulted))
 		goto faulted;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	/*
+	 * The common case: a polled backend nobody is using.  Drive the SMI
+	 * here, from the stack: no allocation, no context switch, nobody to
+	 * wake.
+	 */
+	spin_lock(&smi->lock);
+	rejected = smi->faulted || smi->dying;
+	idle = !rejected && !smi->hw_owned && list_empty(&smi->queue) &&
+	       !smi->ops->synchronous;
+	if (idle) {
+		smi->in_flight++;
+		smi->hw_owned = true;
+	}
+	spin_unlock(&smi->lock);
+	if (rejected)
+		goto faulted;
+	if (idle) {
+		if (!dsmil_smi_drive(smi, &here, start, true)) {
+			/* Dying: the worker finishes a copy of it. */
+			*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+			return -EINTR;
+		}
+		*duration_ns = ktime_to_ns(ktime_sub(here.end, start));
+		if (!here.result)
+			*value = here.value;
+		return here.result;
+	}
+
+	/* Someone is at the hardware, or it must not be driven here: queue. */
+	req = kmemdup(&here, sizeof(here), GFP_KERNEL);
 	if (!req) {
 		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_SUBMIT_FAILED,
 				      cmd->token, cmd->op, -ENOMEM, start);
 		*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 		return -ENOMEM;
 	}
+	req->onstack = false;
+	req->stage = DSMIL_SMI_QUEUED;
 	kref_init(&req->ref);
 	INIT_LIST_HEAD(&req->node);
 	init_completion(&req->done);
-	req->cmd = *cmd;
-	req->dev_id = dev_id;
-	req->flags = flags;
-	req->start = start;
-	req->deadline = ktime_add_ns(start, smi->timeout_ns);
 
 	spin_lock(&smi->lock);
 	rejected = smi->faulted || smi->dying;
 	if (!rejected) {
 		smi->in_flight++;
 		kref_get(&req->ref);	/* the engine's */
-		here = !smi->hw_owned && list_empty(&smi->queue) &&
-		       !smi->ops->synchronous;
-		if (here) {
-			smi->hw_owned = true;
-			req->stage = DSMIL_SMI_RUNNING;
-		} else {
-			req->stage = DSMIL_SMI_QUEUED;
-			list_add_tail(&req->node, &smi->queue);
-		}
+		list_add_tail(&req->node, &smi->queue);
 	}
 	spin_unlock(&smi->lock);
-
 	if (rejected) {
 		kfree(req);
 		goto faulted;
 	}
 
-	if (here && dsmil_smi_drive(smi, req, start, true)) {
-		/* Finished here: its end is our end. */
-		ret = req->result;
-		*duration_ns = ktime_to_ns(ktime_sub(req->end, start));
-	} else {
-		if (here) {
-			ret = -EINTR;	/* handed to the worker */
-		} else {
-			queue_work(smi->wq, &smi->work);
-			ret = dsmil_smi_wait(smi, req);
-		}
-		*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
-	}
+	/* The worker drives the queue whenever the hardware is free. */
+	queue_work(smi->wq, &smi->work);
+	ret = dsmil_smi_wait(smi, req);
+	*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	if (!ret)
 		*value = req->value;
 	kref_put(&req->ref, dsmil_smi_req_release);

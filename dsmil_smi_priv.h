@@ -114,9 +114,13 @@ enum dsmil_smi_stage {
  * struct dsmil_smi_req - one token request.
  * @ref:         the caller holds one reference, the engine one while the
  *               request is queued or at the hardware; whoever drops the
- *               last frees it, so a caller may leave at any time.
+ *               last frees it, so a caller may leave at any time.  Unused
+ *               when @onstack.
  * @node:        entry in &dsmil_smi.queue.
- * @done:        completed when the result is set.
+ * @done:        completed when the result is set (not when @onstack).
+ * @onstack:     on the stack of a caller that drives it itself: nobody
+ *               else ever sees it, and a caller that leaves early hands
+ *               the engine a copy (dsmil_smi_handoff()).
  * @cmd:         what to do.
  * @dev_id:      device owning the token.
  * @flags:       DSMIL_SMI_F_*.
@@ -144,6 +148,7 @@ struct dsmil_smi_req {
 	struct kref ref;
 	struct list_head node;
 	struct completion done;
+	bool onstack;
 	struct dsmil_smi_cmd cmd;
 	unsigned int dev_id;
 	unsigned int flags;
