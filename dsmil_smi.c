@@ -356,10 +356,9 @@ static void dsmil_smi_dev_name(char *buf, size_t len, unsigned int dev)
 static void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req,
 			  bool became_faulted)
 {
-	u64 waited_us = ktime_to_us(ktime_sub(req->end, req->start));
-	const char *op = dsmil_smi_op_name(req->cmd.op);
-	const char *be = smi->backend_name;
+	const char *op, *be = smi->backend_name;
 	u16 tok = req->cmd.token;
+	u64 waited_us;
 	char dev[24];
 	bool print;
 
@@ -369,6 +368,8 @@ static void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req
 		req->outcome != DSMIL_SMI_OUT_FAULTED;
 	if (!print && !became_faulted)
 		return;
+	op = dsmil_smi_op_name(req->cmd.op);
+	waited_us = ktime_to_us(ktime_sub(req->end, req->start));
 	dsmil_smi_dev_name(dev, sizeof(dev), req->dev_id);
 
 	if (print && __ratelimit(&smi->rs_io)) {

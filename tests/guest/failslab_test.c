@@ -504,4 +504,67 @@ TEST_F_TIMEOUT(fs, ioctl_paths, 1800)
 	ksft_print_msg("ioctl paths: %u injected failures, all clean\n", total);
 }
 
+/*
+ * A caller killed while its SMI is at the hardware hands the engine a copy
+ * of its on-stack request and leaves at once (smi_test covers that).  With
+ * that copy's allocation failed it must finish the SMI itself, within its
+ * deadline: the process dies only once the (300 ms) SMI is done, and no
+ * request is abandoned.
+ */
+TEST_F_TIMEOUT(fs, killed_caller_without_memory, 120)
+{
+	struct dsmil_smi_status s0, s;
+	struct dsmil_token_req tr = { .position = DSMIL_TOKEN_POWER };
+	uint64_t t_kill, t_gone, t_submit = 0;
+	int status, i;
+	pid_t child;
+
+	if (!(self->features & DSMIL_FEAT_SMI))
+		SKIP(return, "no SMI engine");
+	close(self->fd);
+	ASSERT_EQ(0, dsmil_reload("smi_timeout_ms=1000 smi_hang_ms=900"));
+	self->fd = dsmil_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, write_text(DSMIL_SIM_DIR "/slow_ms", "300"));
+	ASSERT_EQ(0, smi_status(self->fd, &s0));
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		int nfd = open("/proc/thread-self/fail-nth", O_WRONLY);
+
+		/* The first allocation from here on: the hand-off copy. */
+		if (nfd < 0 || write(nfd, "1", 1) != 1)
+			_exit(2);
+		_exit(ioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr) ? 1 : 0);
+	}
+	for (i = 0; i < 2000; i++) {
+		ASSERT_EQ(0, smi_status(self->fd, &s));
+		if (s.in_flight) {
+			t_submit = now_ns();
+			break;
+		}
+		usleep(100);
+	}
+	ASSERT_NE(0, t_submit) TH_LOG("the child's SMI never started");
+	usleep(50 * 1000);
+	t_kill = now_ns();
+	ASSERT_EQ(0, kill(child, SIGKILL));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	t_gone = now_ns();
+	EXPECT_TRUE(WIFSIGNALED(status));
+	/* It stayed for its SMI: 300 ms from submit, well under 1 s. */
+	EXPECT_LE(t_submit + 200 * 1000000ULL, t_gone)
+		TH_LOG("gone %llu ms after the kill: handed off after all?",
+		       (unsigned long long)(t_gone - t_kill) / 1000000);
+	EXPECT_GT(t_kill + 1000 * 1000000ULL, t_gone);
+	ASSERT_EQ(0, smi_status(self->fd, &s));
+	EXPECT_EQ(0, s.in_flight);
+	EXPECT_EQ(s0.abandoned, s.abandoned);
+	EXPECT_EQ(s0.successes + 1, s.successes);
+	EXPECT_EQ(NULL, books(self->fd));
+	write_text(DSMIL_SIM_DIR "/slow_ms", "0");
+}
+
 TEST_HARNESS_MAIN
