@@ -624,15 +624,28 @@ static size_t dsmil_mmio_piece(u64 pos, u64 end)
 }
 
 /*
- * One piece of a bulk read into @to; returns the bytes copied.  @bounce is
- * NULL when the backend copies straight into @to's user buffer.
+ * Whether a bulk read goes straight from the mapping into @to: a user
+ * buffer (the ioctl's ITER_UBUF), a backend that can, and a raw-region read.
+ * Device windows keep the bounce path and its access widths: registers may
+ * not take the 64-bit reads the direct path makes.
  */
-static size_t dsmil_mmio_copy_out(struct dsmil_mmio *mm, void *bounce,
-				  const void *src, size_t n, struct iov_iter *to)
+static bool dsmil_mmio_direct(const struct dsmil_mmio *mm,
+			      const struct dsmil_mmio_bulk *b,
+			      const struct iov_iter *to)
+{
+	return mm->ops->read_user && iter_is_ubuf(to) &&
+	       !(b->flags & DSMIL_MMIO_F_DEVICE);
+}
+
+/* One piece of a bulk read into @to; returns the bytes copied. */
+static size_t dsmil_mmio_copy_out(struct dsmil_mmio *mm, bool direct,
+				  void *bounce, const void *src, size_t n,
+				  struct iov_iter *to)
 {
 	size_t left;
 
-	if (!bounce) {
+	if (direct) {
+		/* The user address of @to's position (ITER_UBUF). */
 		left = mm->ops->read_user(mm, to->ubuf + to->iov_offset, src, n);
 		iov_iter_advance(to, n - left);
 		return n - left;
@@ -649,10 +662,10 @@ static size_t dsmil_mmio_copy_out(struct dsmil_mmio *mm, void *bounce,
  *      @b->length bytes.
  *
  * Copies page by page, holding one chunk at a time, and stops at a fatal
- * signal with @b->done telling how far it got.  A user buffer is filled
- * straight from the mapping when the backend has ->read_user (the ioctl's
- * case on real hardware); anything else goes through a bounce page, as
- * drivers/char/mem.c does.
+ * signal with @b->done telling how far it got.  A raw-region read into a
+ * user buffer is filled straight from the mapping when the backend has
+ * ->read_user (the ioctl's case on real hardware); anything else goes
+ * through a bounce page, as drivers/char/mem.c does.
  *
  * Return: 0 (also when a fatal signal stopped the copy after the first
  * byte), or a negative errno as documented for DSMIL_IOC_MMIO_BULK_READ.
@@ -663,6 +676,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 {
 	unsigned int idx, cur = UINT_MAX;
 	void *bounce = NULL, *addr = NULL;
+	bool direct;
 	u64 pos, end;
 	int ret;
 
@@ -670,7 +684,8 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 	ret = dsmil_mmio_bulk_prepare(mm, b, false, iov_iter_count(to), &pos);
 	if (ret)
 		return ret;
-	if (!mm->ops->read_user || !iter_is_ubuf(to)) {
+	direct = dsmil_mmio_direct(mm, b, to);
+	if (!direct) {
 		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
 		if (!bounce)
 			return -ENOMEM;
@@ -699,8 +714,9 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			}
 			cur = idx;
 		}
-		if (dsmil_mmio_copy_out(mm, bounce, addr + (pos & DSMIL_CHUNK_MASK),
-					n, to) != n) {
+		if (dsmil_mmio_copy_out(mm, direct, bounce,
+					addr + (pos & DSMIL_CHUNK_MASK), n,
+					to) != n) {
 			ret = -EFAULT;
 			break;
 		}

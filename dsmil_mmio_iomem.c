@@ -12,6 +12,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
+#include <linux/fault-inject-usercopy.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/ioport.h>
@@ -113,14 +114,22 @@ static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void *addr,
 	memcpy_toio((__force void __iomem *)addr, src, len);
 }
 
-#ifdef CONFIG_64BIT
 /*
- * A bulk read's user buffer, filled straight from the mapping: one pass
- * instead of memcpy_fromio() into a bounce page and copy_to_user() from it,
- * and 64-bit reads where x86's memcpy_fromio() makes 32-bit ones (each read
- * of uncached memory is a bus round trip).  Only inline accessors run
- * between user_access_begin() and user_access_end().  A user fault is
- * reported as the bytes not copied, counted conservatively.
+ * 64-bit reads, stored to a user buffer of any alignment: where the
+ * architecture has both.
+ */
+#if defined(CONFIG_64BIT) && defined(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS)
+#define DSMIL_IOMEM_READ_USER
+#endif
+
+#ifdef DSMIL_IOMEM_READ_USER
+/*
+ * A raw-region bulk read's user buffer, filled straight from the mapping:
+ * one pass instead of memcpy_fromio() into a bounce page and copy_to_user()
+ * from it, and 64-bit reads where x86's memcpy_fromio() makes 32-bit ones
+ * (each read of uncached memory is a bus round trip).  Only inline
+ * accessors run between user_access_begin() and user_access_end().  A user
+ * fault is reported as the bytes not copied, counted conservatively.
  */
 static size_t dsmil_iomem_read_user(struct dsmil_mmio *mm, void __user *dst,
 				    const void *addr, size_t len)
@@ -128,6 +137,9 @@ static size_t dsmil_iomem_read_user(struct dsmil_mmio *mm, void __user *dst,
 	const void __iomem *src = (__force const void __iomem *)addr;
 	size_t done = 0;
 
+	might_fault();
+	if (should_fail_usercopy())
+		return len;
 	if (!user_access_begin(dst, len))
 		return len;
 	/* Bytes up to the first 8-byte aligned address of the source. */
@@ -174,7 +186,7 @@ const struct dsmil_mmio_ops dsmil_mmio_iomem_ops = {
 	.write = dsmil_iomem_write,
 	.read_block = dsmil_iomem_read_block,
 	.write_block = dsmil_iomem_write_block,
-#ifdef CONFIG_64BIT
+#ifdef DSMIL_IOMEM_READ_USER
 	.read_user = dsmil_iomem_read_user,
 #endif
 };

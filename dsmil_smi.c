@@ -619,8 +619,15 @@ static enum dsmil_smi_outcome dsmil_smi_judge_sync(struct dsmil_smi *smi,
 static bool dsmil_smi_handoff(struct dsmil_smi *smi,
 			      const struct dsmil_smi_req *req)
 {
-	struct dsmil_smi_req *copy = kmemdup(req, sizeof(*req), GFP_KERNEL);
+	struct dsmil_smi_req *copy;
 
+	if (WARN_ON_ONCE(!req->onstack))
+		return false;
+	/*
+	 * No reclaim: this context owns the hardware and enforces the
+	 * deadline; it must not stall in the allocator.
+	 */
+	copy = kmemdup(req, sizeof(*req), GFP_NOWAIT | __GFP_NOWARN);
 	if (!copy)
 		return false;
 	copy->onstack = false;

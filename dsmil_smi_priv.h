@@ -118,13 +118,13 @@ enum dsmil_smi_stage {
  *               when @onstack.
  * @node:        entry in &dsmil_smi.queue.
  * @done:        completed when the result is set (not when @onstack).
- * @onstack:     on the stack of a caller that drives it itself: nobody
- *               else ever sees it, and a caller that leaves early hands
- *               the engine a copy (dsmil_smi_handoff()).
  * @cmd:         what to do.
  * @dev_id:      device owning the token.
  * @flags:       DSMIL_SMI_F_*.
  * @stage:       enum dsmil_smi_stage, under &dsmil_smi.lock.
+ * @onstack:     on the stack of a caller that drives it itself: nobody
+ *               else ever sees it, and a caller that leaves early hands
+ *               the engine a copy (dsmil_smi_handoff()).
  * @abandoned:   the caller stopped waiting while it was at the hardware;
  *               under &dsmil_smi.lock.
  * @pinned:      @abandoned took a module reference, dropped at the end.
@@ -148,11 +148,11 @@ struct dsmil_smi_req {
 	struct kref ref;
 	struct list_head node;
 	struct completion done;
-	bool onstack;
 	struct dsmil_smi_cmd cmd;
 	unsigned int dev_id;
 	unsigned int flags;
 	enum dsmil_smi_stage stage;
+	bool onstack;
 	bool abandoned;
 	bool pinned;
 	ktime_t start;

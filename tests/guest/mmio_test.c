@@ -1409,6 +1409,10 @@ TEST(iomem_bar_window)
 	EXPECT_EQ(-EFAULT, bread(fd, 3 * CHUNK - 8192, m, 2 * 4096, &done));
 	EXPECT_EQ(4096, done);
 	EXPECT_EQ(0, memcmp(m, ref, 4096));
+	/* The hole in the middle of a piece, unaligned: nothing done. */
+	EXPECT_EQ(-EFAULT, bread(fd, 3 * CHUNK - 8192 + 5, m + 4096 - 100, 200,
+				 &done));
+	EXPECT_EQ(0, done);
 	munmap(m, 4096);
 	fill_pattern(buf, 77, 0, sizeof(buf));
 	ASSERT_EQ(0, bwrite(fd, 7 * CHUNK - 4096, buf, sizeof(buf), &done));
