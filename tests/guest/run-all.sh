@@ -6,7 +6,7 @@
 #
 # Output protocol, read by tools/check on the host:
 #   kernel log:  "dsmil-kunit: begin" ... KTAP ... "dsmil-kunit: end"
-#   stdout:      "### test: NAME", the binary's TAP, "### exit: NAME RC"
+#   stdout:      "### test: NAME", the binary's TAP, "### exit: NAME RC SECS"
 # Usage: run-all.sh [TEST_NAME...]   (default: every /tests/*_test binary,
 #        then abi_test32 if built)
 MOD=/lib/dsmil/dsmil.ko
@@ -38,15 +38,16 @@ fi
 
 for t in "$@"; do
 	echo "### test: $t"
+	t0=$(date +%s)
 	if [ "$t" = kunit ]; then
 		run_kunit
 		trc=$?
-		echo "### exit: kunit $trc"
+		echo "### exit: kunit $trc $(($(date +%s) - t0))"
 		[ $trc = 0 ] || rc=1
 		continue
 	fi
 	if ! insmod $MOD; then
-		echo "### exit: $t 99"
+		echo "### exit: $t 99 0"
 		rc=1
 		continue
 	fi
@@ -57,7 +58,7 @@ for t in "$@"; do
 		echo "# $t: rmmod dsmil failed after the test"
 		[ $trc = 0 ] && trc=98
 	fi
-	echo "### exit: $t $trc"
+	echo "### exit: $t $trc $(($(date +%s) - t0))"
 	[ $trc = 0 ] || rc=1
 done
 exit $rc
