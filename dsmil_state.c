@@ -39,6 +39,7 @@
 #include <linux/uaccess.h>
 
 #include "dsmil_priv.h"
+#include "dsmil_names.h"
 
 #define DSMIL_DEV_GROUP(id)	((id) / DSMIL_DEVS_PER_GROUP)
 #define DSMIL_DEV_INDEX(id)	((id) % DSMIL_DEVS_PER_GROUP)
@@ -54,38 +55,11 @@ static const char *const dsmil_functions[DSMIL_DEVS_PER_GROUP] = {
 	"Hidden Operations",
 };
 
-static const char *const dsmil_dev_state_names[DSMIL_DEV_NUM_STATES] = {
-	[DSMIL_DEV_OFFLINE]		= "OFFLINE",
-	[DSMIL_DEV_INITIALIZING]	= "INITIALIZING",
-	[DSMIL_DEV_READY]		= "READY",
-	[DSMIL_DEV_ACTIVE]		= "ACTIVE",
-	[DSMIL_DEV_ERROR]		= "ERROR",
-	[DSMIL_DEV_LOCKED]		= "LOCKED",
-};
-
-static const char *const dsmil_group_state_names[] = {
-	[DSMIL_GROUP_DISABLED]		= "DISABLED",
-	[DSMIL_GROUP_INITIALIZING]	= "INITIALIZING",
-	[DSMIL_GROUP_READY]		= "READY",
-	[DSMIL_GROUP_ACTIVE]		= "ACTIVE",
-	[DSMIL_GROUP_ERROR]		= "ERROR",
-	[DSMIL_GROUP_EMERGENCY_STOP]	= "EMERGENCY_STOP",
-};
-
-/* The words of reason=... in the driver's messages. */
-static const char *const dsmil_reason_names[DSMIL_REASON_COUNT] = {
-	[DSMIL_REASON_NONE]		= "none",
-	[DSMIL_REASON_ILLEGAL]		= "illegal",
-	[DSMIL_REASON_DEPENDENCY]	= "dependency",
-	[DSMIL_REASON_DEPENDENT]	= "dependent",
-	[DSMIL_REASON_QUARANTINED]	= "quarantined",
-	[DSMIL_REASON_VERIFY_FAILED]	= "verify-failed",
-	[DSMIL_REASON_SMI_FAULT]	= "smi-fault",
-	[DSMIL_REASON_EMERGENCY_STOP]	= "emergency-stop",
-	[DSMIL_REASON_UNLOAD]		= "unload",
-	[DSMIL_REASON_STATE]		= "state",
-	[DSMIL_REASON_BAD_ARG]		= "bad-arg",
-};
+static const char *const dsmil_dev_state_names[DSMIL_DEV_NUM_STATES] =
+	DSMIL_DEV_STATE_NAMES;
+static const char *const dsmil_group_state_names[] = DSMIL_GROUP_STATE_NAMES;
+static const char *const dsmil_reason_names[DSMIL_REASON_COUNT] =
+	DSMIL_REASON_NAMES;
 
 /* What a refusal of dsmil_check_transition() returns to the caller. */
 static const int dsmil_reason_errno[DSMIL_REASON_COUNT] = {

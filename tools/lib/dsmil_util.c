@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "dsmil_ioctl.h"
+#include "dsmil_names.h"
 #include "lib/dsmil_util.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -171,15 +172,12 @@ void dsu_device_name(unsigned int id, char *buf, size_t len)
 		 id % DSMIL_DEVS_PER_GROUP);
 }
 
-static const char *const dsu_states[] = {
-	[DSMIL_DEV_OFFLINE]	 = "OFFLINE",
-	[DSMIL_DEV_INITIALIZING] = "INITIALIZING",
-	[DSMIL_DEV_READY]	 = "READY",
-	[DSMIL_DEV_ACTIVE]	 = "ACTIVE",
-	[DSMIL_DEV_ERROR]	 = "ERROR",
-	[DSMIL_DEV_LOCKED]	 = "LOCKED",
-};
+/* The driver's own words (dmesg, sysfs, audit), from the shared header. */
+static const char *const dsu_states[] = DSMIL_DEV_STATE_NAMES;
+static const char *const dsu_group_states[] = DSMIL_GROUP_STATE_NAMES;
+static const char *const dsu_reasons[] = DSMIL_REASON_NAMES;
 
+/* The tools' JSON vocabulary: an output format of its own, kept stable. */
 static const char *const dsu_states_json[] = {
 	[DSMIL_DEV_OFFLINE]	 = "offline",
 	[DSMIL_DEV_INITIALIZING] = "initializing",
@@ -198,33 +196,9 @@ static const char *const dsu_group_states_json[] = {
 	[DSMIL_GROUP_EMERGENCY_STOP] = "emergency_stop",
 };
 
-static const char *const dsu_group_states[] = {
-	[DSMIL_GROUP_DISABLED]	     = "DISABLED",
-	[DSMIL_GROUP_INITIALIZING]   = "INITIALIZING",
-	[DSMIL_GROUP_READY]	     = "READY",
-	[DSMIL_GROUP_ACTIVE]	     = "ACTIVE",
-	[DSMIL_GROUP_ERROR]	     = "ERROR",
-	[DSMIL_GROUP_EMERGENCY_STOP] = "EMERGENCY_STOP",
-};
-
 static const char *const dsu_groups[DSMIL_NUM_GROUPS] = {
 	"Core Security", "Extended Security", "Network Operations",
 	"Data Processing", "Communications", "Advanced Features",
-};
-
-/* The words the driver uses for enum dsmil_reason in its dmesg lines. */
-static const char *const dsu_reasons[] = {
-	[DSMIL_REASON_NONE]		= "none",
-	[DSMIL_REASON_ILLEGAL]		= "illegal",
-	[DSMIL_REASON_DEPENDENCY]	= "dependency",
-	[DSMIL_REASON_DEPENDENT]	= "dependent",
-	[DSMIL_REASON_QUARANTINED]	= "quarantined",
-	[DSMIL_REASON_VERIFY_FAILED]	= "verify-failed",
-	[DSMIL_REASON_SMI_FAULT]	= "smi-fault",
-	[DSMIL_REASON_EMERGENCY_STOP]	= "emergency-stop",
-	[DSMIL_REASON_UNLOAD]		= "unload",
-	[DSMIL_REASON_STATE]		= "state",
-	[DSMIL_REASON_BAD_ARG]		= "bad-arg",
 };
 
 static const char *const dsu_reason_texts[] = {
