@@ -19,7 +19,8 @@
  *   class 1 select 0..2, write: input[0] location, input[1] value; a value
  *                               outside [min, max] is refused (-1)
  * Anything else answers -2.  Per-location faults (the boot's mode): sleep
- * before answering, a fixed status, or an Integer instead of a Buffer.
+ * before answering; from the location's second call on, a freeze, a fixed
+ * status, or an Integer instead of a Buffer.
  *
  * Witnesses for the guest, read through /sys/bus/acpi/devices/X/status
  * (the kernel evaluates _STA on every read):
@@ -118,14 +119,23 @@ DefinitionBlock ("", "SSDT", 2, "DSMIL", "DELLFW", 0x00000001)
                     {
                         Sleep (Local1)
                     }
-                    If (DerefOf (FBAD [Local0]))
+                    /* Armed faults: from the location's second call on. */
+                    NCAL [Local0] = DerefOf (NCAL [Local0]) + 1
+                    If (DerefOf (NCAL [Local0]) > 1)
                     {
-                        Return (Zero)
-                    }
-                    If (DerefOf (FSTA [Local0]))
-                    {
-                        COU0 = DerefOf (FSTA [Local0])
-                        Return (CBUF)
+                        If (DerefOf (FFRZ [Local0]))
+                        {
+                            Sleep (DerefOf (FFRZ [Local0]))
+                        }
+                        If (DerefOf (FBAD [Local0]))
+                        {
+                            Return (Zero)
+                        }
+                        If (DerefOf (FSTA [Local0]))
+                        {
+                            COU0 = DerefOf (FSTA [Local0])
+                            Return (CBUF)
+                        }
                     }
                     If (CCLS == Zero)
                     {

@@ -66,11 +66,11 @@ def nv_cells():
 
 
 def faults(mode):
-    """Per-location (sleep ms, sleep-smm, status override, malformed)."""
+    """Per-location [sleep ms, sleep-smm, status, malformed, freeze ms]."""
     spec = T.FAULT_MODES[mode]
     out = {}
     for loc in nv_cells():
-        out[loc] = [0, 0, 0, 0]
+        out[loc] = [0, 0, 0, 0, 0]
     for key, f in spec.items():
         locs = list(out) if key == "all" else [T.dsmil_location(*key)]
         for loc in locs:
@@ -82,6 +82,8 @@ def faults(mode):
                 out[loc][2] = f[1] & 0xFFFFFFFF
             elif f[0] == "malformed":
                 out[loc][3] = 1
+            elif f[0] == "freeze":
+                out[loc][4] = f[1]
             else:
                 raise ValueError(f)
     return out
@@ -105,6 +107,8 @@ def nvtable(mode):
     s += pkg("FSMM", [f[l][1] for l in locs])
     s += pkg("FSTA", [f[l][2] for l in locs])
     s += pkg("FBAD", [f[l][3] for l in locs])
+    s += pkg("FFRZ", [f[l][4] for l in locs])
+    s += pkg("NCAL", [0 for l in locs])
     return s
 
 
@@ -124,6 +128,8 @@ def fault_word(fl):
         return "status:%d" % (fl[2] - (1 << 32) if fl[2] >> 31 else fl[2])
     if fl[1]:
         return "smm"
+    if fl[4]:
+        return "freeze:%d" % fl[4]
     if fl[0]:
         return "sleep:%d" % fl[0]
     return "none"

@@ -68,9 +68,12 @@ CMD_IO_ADDRESS = 0x0080
 CMD_IO_CODE = 0xDA
 
 # Fault behaviour per boot (tools/dsmil-vm --dell-firmware MODE).  Per NV
-# location: ("sleep", ms) before answering, ("status", code) answered in
-# output[0] instead of doing the call, ("malformed",) an Integer instead of
-# the Buffer the WMI backend needs.  "all" applies to every location.
+# location: ("sleep", ms) before answering, every call; and, from the
+# location's second call on (its first, dsmil's verification of the device,
+# succeeds, so the device can be brought up and then fail):
+# ("freeze", ms) before answering, ("status", code) answered in output[0]
+# instead of doing the call, ("malformed",) an Integer instead of the Buffer
+# the WMI backend needs.  "all" applies to every location.
 #
 #  - SMM-like calls: Documentation/hwmon/dell-smm-hwmon.rst gives 11-15 ms
 #    for an SMM call on affected machines (ACPICA's Sleep() rounds up to
@@ -84,6 +87,6 @@ FAULT_MODES = {
         (3, 6): ("sleep", 13), (3, 9): ("sleep", 15),
         (4, 0): ("status", -1), (4, 3): ("status", -2),
         (4, 6): ("status", -5), (4, 9): ("malformed",),
-        (5, 0): ("sleep", 500),
+        (5, 0): ("freeze", 500),
     },
 }
