@@ -152,6 +152,8 @@ struct dsmil_info {
 /* struct dsmil_dev_info.flags */
 #define DSMIL_DEVF_QUARANTINED	0x1U	/* never ACTIVE, never written */
 #define DSMIL_DEVF_HAS_TOKEN	0x2U	/* @token is valid */
+#define DSMIL_DEVF_TOKEN_ABSENT	0x4U	/* the firmware has no such token */
+#define DSMIL_DEVF_TOKEN_FILTERED 0x8U	/* the kernel's Dell filter refuses it */
 
 /**
  * struct dsmil_dev_info - one device, as DSMIL_IOC_DEV_INFO and
@@ -306,25 +308,35 @@ struct dsmil_audit_read {
  * @position:    enum dsmil_token_pos (0, 3, 6 or 9).
  * @token:       out: the token id, DSMIL_TOKEN_BASE + 12 * group + position.
  * @value:       in (write) / out (read): token value.
- * @reserved0:   zero.
- * @reserved1:   zero.
+ * @flags:       in (write): DSMIL_TOKEN_F_*; zero for a read.
+ * @old_value:   out (write, dell-smbios backend): the value a fresh read
+ *               gave just before the write; 0 otherwise.
  * @duration_ns: out: time the SMI layer spent on the request, queueing
  *               included.
  * @reserved:    zero.
  *
  * The structure is copied back on failure too (@token and @duration_ns are
  * then valid when the request got that far, zero otherwise).
+ *
+ * Dell tokens (smi_backend=dell-smbios) are (id, location, value): a write
+ * with DSMIL_TOKEN_F_ACTIVATE writes the token's own value (@value is
+ * ignored), as dell-laptop and smbios-token-ctl --activate do; a plain
+ * write first reads the location and is refused (-ERANGE, nothing written)
+ * unless that read's [min, max] contains @value.
  */
 struct dsmil_token_req {
 	__u8  group;
 	__u8  position;
 	__u16 token;
 	__u32 value;
-	__u32 reserved0;
-	__u32 reserved1;
+	__u32 flags;
+	__u32 old_value;
 	__u64 duration_ns;
 	__u64 reserved[2];
 };
+
+/* struct dsmil_token_req.flags */
+#define DSMIL_TOKEN_F_ACTIVATE	0x1U
 
 /* struct dsmil_smi_status.state */
 #define DSMIL_SMI_OK		0
@@ -669,8 +681,18 @@ struct dsmil_stats {
  *   -EIO       the SMI reported a failure, returned garbage status (0xff),
  *              or could not be started
  *   -ENXIO     the firmware rejected the token (unknown token, invalid
- *              parameter)
- *   -EOPNOTSUPP the firmware does not support the operation
+ *              parameter; Dell result -2, "not supported")
+ *   -EINVAL    (also) the firmware answered a result code it does not
+ *              define (Dell: anything but 0, -1, -2; as dell_smbios_error())
+ *   -EOPNOTSUPP the firmware does not support the operation (sim);
+ *              DSMIL_TOKEN_F_ACTIVATE on a backend without token values
+ *   -ENOENT    the firmware's token table has no such token (discovered at
+ *              load or DSMIL_IOC_SMI_RESCAN; nothing sent)
+ *   -EACCES    (also) the kernel's Dell filter refuses the token, as
+ *              /dev/wmi/dell-smbios would (dell_smbios_call_filter();
+ *              nothing sent)
+ *   -ERANGE    (write) @value is outside the [min, max] a fresh read of
+ *              the token's location reported (nothing written)
  *   -EBUSY     the SMI interface stayed busy at submit after the retries
  *   -ESHUTDOWN the SMI backend is FAULTED (no hardware touched);
  *              DSMIL_IOC_SMI_RECOVER resets it
@@ -697,6 +719,13 @@ struct dsmil_stats {
  *            to 10 s)
  */
 #define DSMIL_IOC_SMI_RECOVER	_IO(DSMIL_IOC_MAGIC, 0x23)
+/*
+ * DSMIL_IOC_SMI_RESCAN: CAP_SYS_ADMIN and CAP_SYS_RAWIO.  Asks the backend
+ * again which DSMIL tokens the firmware has (and which the kernel's Dell
+ * filter refuses); DSMIL_IOC_DEV_INFO flags follow.  Sends no token call.
+ *   -EOPNOTSUPP  the backend has no discovery (sim)
+ */
+#define DSMIL_IOC_SMI_RESCAN	_IO(DSMIL_IOC_MAGIC, 0x24)
 
 /*
  * DSMIL_IOC_MMIO_READ / _BULK_READ: CAP_SYS_RAWIO; refused (-EPERM) under

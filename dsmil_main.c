@@ -34,15 +34,38 @@ module_param(smi_backend, charp, 0444);
 MODULE_PARM_DESC(smi_backend,
 		 "SMI backend: sim (default) or dell-smbios (Dell hardware only)");
 
+/*
+ * The SMI timing defaults belong to the backend (the simulator's are not a
+ * real machine's): a value given at load wins, else the backend's applies,
+ * and the parameter then shows what is in effect.
+ */
 static unsigned int smi_timeout_ms = 50;
-module_param(smi_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(smi_timeout_ms,
-		 "Bound on a caller's wait for one SMI request, ms (default 50, max 1000)");
-
 static unsigned int smi_hang_ms = 20;
-module_param(smi_hang_ms, uint, 0444);
+static bool smi_timeout_given, smi_hang_given;
+
+static int dsmil_param_set_timing(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_uint(val, kp);
+
+	if (!ret && kp->arg == &smi_timeout_ms)
+		smi_timeout_given = true;
+	else if (!ret)
+		smi_hang_given = true;
+	return ret;
+}
+
+static const struct kernel_param_ops dsmil_param_timing_ops = {
+	.set = dsmil_param_set_timing,
+	.get = param_get_uint,
+};
+
+module_param_cb(smi_timeout_ms, &dsmil_param_timing_ops, &smi_timeout_ms, 0444);
+MODULE_PARM_DESC(smi_timeout_ms,
+		 "Bound on a caller's wait for one SMI request, ms (max 1000; default the backend's: sim 50, dell-smbios 250)");
+
+module_param_cb(smi_hang_ms, &dsmil_param_timing_ops, &smi_hang_ms, 0444);
 MODULE_PARM_DESC(smi_hang_ms,
-		 "Busy with unchanged status this long is a hang, ms (default 20)");
+		 "Busy with unchanged status (or a call running) this long is a hang, ms (default the backend's: sim 20, dell-smbios 200)");
 
 static unsigned int smi_min_interval_us = 100;
 module_param(smi_min_interval_us, uint, 0444);
@@ -418,6 +441,8 @@ static int __init dsmil_init(void)
 		.smi = {
 			.timeout_ms = smi_timeout_ms,
 			.hang_ms = smi_hang_ms,
+			.backend_timeout = !smi_timeout_given,
+			.backend_hang = !smi_hang_given,
 			.min_interval_us = smi_min_interval_us,
 			.fault_limit = smi_fault_limit,
 			.busy_retries = smi_busy_retries,
@@ -445,6 +470,8 @@ static int __init dsmil_init(void)
 		ret = PTR_ERR(dsm);
 		goto remove_debugfs;
 	}
+	smi_timeout_ms = dsm->smi.cfg.timeout_ms;
+	smi_hang_ms = dsm->smi.cfg.hang_ms;
 
 	dsm->misc.minor = MISC_DYNAMIC_MINOR;
 	dsm->misc.name = DSMIL_DRV_NAME;

@@ -152,7 +152,8 @@ static enum dsmil_smi_st_class dsmil_smi_classify(u8 st)
  * @status: DSMIL_SMI_ST_* value.
  *
  * Return: 0 (done), -ENXIO (the firmware rejected the token), -EOPNOTSUPP
- * (not supported), -EIO (any other error, garbage), -EBUSY (still busy).
+ * (not supported), -EINVAL (unknown result code), -ERANGE (value outside
+ * the token's range), -EIO (any other error, garbage), -EBUSY (still busy).
  */
 VISIBLE_IF_KUNIT int dsmil_smi_status_errno(u8 status)
 {
@@ -167,6 +168,10 @@ VISIBLE_IF_KUNIT int dsmil_smi_status_errno(u8 status)
 			return -ENXIO;
 		case DSMIL_SMI_ERR_UNSUPPORTED:
 			return -EOPNOTSUPP;
+		case DSMIL_SMI_ERR_UNKNOWN:
+			return -EINVAL;
+		case DSMIL_SMI_ERR_RANGE:
+			return -ERANGE;
 		default:
 			return -EIO;
 		}
@@ -498,6 +503,30 @@ static void dsmil_smi_count_early(struct dsmil_smi *smi,
 	dsmil_smi_count(smi, out, ns);
 	spin_unlock(&smi->lock);
 	trace_dsmil_smi_request(token, op, smi->backend_name, result, ns);
+}
+
+/*
+ * A request the backend's check refused: counted, traced and (unless
+ * @flags says it is the state machine's verification) logged.
+ */
+static void dsmil_smi_refuse(struct dsmil_smi *smi,
+			     const struct dsmil_smi_cmd *cmd,
+			     unsigned int dev_id, unsigned int flags, int err)
+{
+	struct dsmil *dsm = dsmil_from_smi(smi);
+
+	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, cmd->token, cmd->op,
+			      err, 0);
+	if (flags & DSMIL_SMI_F_NOREPORT)
+		return;
+	atomic64_inc(&dsm->bad_input);
+	dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
+	if (__ratelimit(&smi->rs_io))
+		pr_warn("refused-input: cmd=token-%s pid=%d token=%#06x dev=DSMIL%uD%X why=%s errno=%d\n",
+			dsmil_smi_op_name(cmd->op), task_tgid_nr(current),
+			cmd->token, dev_id / DSMIL_DEVS_PER_GROUP,
+			dev_id % DSMIL_DEVS_PER_GROUP,
+			err == -EACCES ? "dell-filter" : "token-absent", err);
 }
 
 /* Sleep until @until (absolute); a fatal signal ends it early if @killable. */
@@ -856,6 +885,19 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 	bool idle, rejected;
 	int ret;
 
+	/*
+	 * What the backend refuses outright (a token the firmware does not
+	 * have, one the kernel's Dell filter refuses) goes nowhere.
+	 */
+	if (smi->ops->check) {
+		ret = smi->ops->check(smi->priv, cmd);
+		if (ret) {
+			dsmil_smi_refuse(smi, cmd, dev_id, flags, ret);
+			*duration_ns = 0;
+			return ret;
+		}
+	}
+
 	/* FAULTED: fail at once, touch nothing (re-checked under the lock). */
 	if (READ_ONCE(smi->faulted))
 		goto faulted;
@@ -954,21 +996,35 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 		.value = write ? tr->value : 0,
 	};
 	unsigned int dev;
+	const char *why = "bad-token";
 	u32 value = 0;
 	u64 ns = 0;
 	int ret;
 
 	tr->token = 0;
 	tr->duration_ns = 0;
+	tr->old_value = 0;
 	ret = dsmil_smi_token_of(tr->group, tr->position, &cmd.token, &dev);
+	if (!ret && tr->flags & ~(write ? DSMIL_TOKEN_F_ACTIVATE : 0)) {
+		ret = -EINVAL;
+		why = "bad-flags";
+	} else if (!ret && tr->flags & DSMIL_TOKEN_F_ACTIVATE) {
+		if (smi->ops->activate) {
+			cmd.flags |= DSMIL_SMI_CMD_ACTIVATE;
+			cmd.value = 0;
+		} else {
+			ret = -EOPNOTSUPP;
+			why = "no-activate";
+		}
+	}
 	if (ret) {
 		atomic64_inc(&dsm->bad_input);
 		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
 		if (__ratelimit(&smi->rs_io))
-			pr_warn("refused-input: cmd=token-%s pid=%d group=%u position=%u why=bad-token errno=%d\n",
+			pr_warn("refused-input: cmd=token-%s pid=%d group=%u position=%u why=%s errno=%d\n",
 				dsmil_smi_op_name(cmd.op),
 				task_tgid_nr(current), tr->group, tr->position,
-				ret);
+				why, ret);
 		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, 0, cmd.op,
 				      ret, 0);
 		return ret;
@@ -987,6 +1043,8 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 	tr->duration_ns = ns;
 	if (!ret && !write)
 		tr->value = value;
+	if (!ret && write && smi->ops->activate)
+		tr->old_value = value;
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
@@ -1152,14 +1210,23 @@ int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
 	unsigned int dev;
 	u32 value;
 	u64 ns;
+	int ret;
 
 	if (id >= DSMIL_NUM_DEVICES)
 		return -EINVAL;
 	if (dsmil_smi_token_of(id / DSMIL_DEVS_PER_GROUP,
 			       id % DSMIL_DEVS_PER_GROUP, &cmd.token, &dev))
 		return 0;	/* no token: nothing to verify */
-	return dsmil_smi_exec(smi, &cmd, id, DSMIL_SMI_F_NOREPORT, &value,
-			      &ns);
+	ret = dsmil_smi_exec(smi, &cmd, id, DSMIL_SMI_F_NOREPORT, &value, &ns);
+	/*
+	 * A token the backend refuses to send (absent from the firmware,
+	 * refused by the kernel's filter) cannot be verified and is not
+	 * sent: the device is like one without a token, and its token
+	 * requests stay refused.
+	 */
+	if (ret == -ENOENT || ret == -EACCES)
+		return 0;
+	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_verify_device);
 
@@ -1184,14 +1251,47 @@ static int dsmil_smi_ioc_recover(struct dsmil *dsm, void *arg)
 	return dsmil_smi_recover(&dsm->smi);
 }
 
+/**
+ * dsmil_smi_token_flags - what discovery says about @token.
+ * @smi:   SMI engine.
+ * @token: token id.
+ *
+ * Return: DSMIL_DEVF_TOKEN_ABSENT, DSMIL_DEVF_TOKEN_FILTERED or 0.
+ */
+u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token)
+{
+	if (!smi->ops || !smi->ops->token_flags)
+		return 0;
+	return smi->ops->token_flags(smi->priv, token);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_flags);
+
+/**
+ * dsmil_smi_rescan - ask the backend again which tokens exist.
+ * @smi: SMI engine.
+ *
+ * Return: 0, or -EOPNOTSUPP when the backend has no discovery.
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_rescan(struct dsmil_smi *smi)
+{
+
+	if (!smi->ops->rescan)
+		return -EOPNOTSUPP;
+	return smi->ops->rescan(smi->priv);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_rescan);
+
+static int dsmil_smi_ioc_rescan(struct dsmil *dsm, void *arg)
+{
+	return dsmil_smi_rescan(&dsm->smi);
+}
+
 static const struct dsmil_ioctl_desc dsmil_smi_ioctl_desc[] = {
 	{
 		.cmd = DSMIL_IOC_TOKEN_READ,
 		.policy = DSMIL_POL_RAWIO | DSMIL_POL_COPYOUT_ERR,
 		.handler = dsmil_smi_ioc_read,
 		.rsvd = {
-			DSMIL_RSVD(struct dsmil_token_req, reserved0),
-			DSMIL_RSVD(struct dsmil_token_req, reserved1),
 			DSMIL_RSVD(struct dsmil_token_req, reserved),
 		},
 		.name = "token-read",
@@ -1202,8 +1302,6 @@ static const struct dsmil_ioctl_desc dsmil_smi_ioctl_desc[] = {
 			  DSMIL_POL_WRITE | DSMIL_POL_COPYOUT_ERR,
 		.handler = dsmil_smi_ioc_write,
 		.rsvd = {
-			DSMIL_RSVD(struct dsmil_token_req, reserved0),
-			DSMIL_RSVD(struct dsmil_token_req, reserved1),
 			DSMIL_RSVD(struct dsmil_token_req, reserved),
 		},
 		.name = "token-write",
@@ -1218,6 +1316,12 @@ static const struct dsmil_ioctl_desc dsmil_smi_ioctl_desc[] = {
 		.policy = DSMIL_POL_ADMIN | DSMIL_POL_RAWIO,
 		.handler = dsmil_smi_ioc_recover,
 		.name = "smi-recover",
+	},
+	{
+		.cmd = DSMIL_IOC_SMI_RESCAN,
+		.policy = DSMIL_POL_ADMIN | DSMIL_POL_RAWIO,
+		.handler = dsmil_smi_ioc_rescan,
+		.name = "smi-rescan",
 	},
 };
 
@@ -1281,27 +1385,33 @@ int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 		   struct dentry *debugfs)
 {
 	const struct dsmil_smi_ops *ops;
+	struct dsmil_smi_config c = *cfg;
 	void *priv = NULL;
 	int ret;
 
-	ret = dsmil_smi_check_config(cfg);
+	ops = cfg->ops ?: dsmil_smi_find_backend(cfg->backend);
+	if (!ops) {
+		pr_err("unknown smi_backend '%s' (sim, dell-smbios)\n",
+		       cfg->backend);
+		return -EINVAL;
+	}
+	/* Not given at load: the backend's own default, from its figures. */
+	if (c.backend_timeout && ops->timeout_ms)
+		c.timeout_ms = ops->timeout_ms;
+	if (c.backend_hang && ops->hang_ms)
+		c.hang_ms = ops->hang_ms;
+	ret = dsmil_smi_check_config(&c);
 	if (ret)
 		return ret;
 
 	if (cfg->ops) {
-		ops = cfg->ops;
 		priv = cfg->ops_priv;
 	} else {
-		ops = dsmil_smi_find_backend(cfg->backend);
-		if (!ops) {
-			pr_err("unknown smi_backend '%s' (sim, dell-smbios)\n",
-			       cfg->backend);
-			return -EINVAL;
-		}
 		ret = ops->init(smi, debugfs, &priv);
 		if (ret)
 			return ret;
 	}
+	cfg = &c;
 
 	smi->cfg = *cfg;
 	smi->timeout_ns = (u64)cfg->timeout_ms * NSEC_PER_MSEC;

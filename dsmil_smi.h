@@ -31,6 +31,8 @@ struct dsmil_smi_req;
  * @min_interval_us: minimum spacing between two SMIs, below @timeout_ms.
  * @fault_limit:     consecutive faults that make the backend FAULTED.
  * @busy_retries:    retries of a submit refused as busy.
+ * @backend_timeout: @timeout_ms was not given: use the backend's default.
+ * @backend_hang:    @hang_ms was not given: use the backend's default.
  * @ops:             KUnit only: backend ops to use instead of @backend
  *                   (their init/exit are not called); NULL otherwise.
  * @ops_priv:        KUnit only: the private data passed to @ops.
@@ -42,6 +44,8 @@ struct dsmil_smi_config {
 	unsigned int min_interval_us;
 	unsigned int fault_limit;
 	unsigned int busy_retries;
+	bool backend_timeout;
+	bool backend_hang;
 	const struct dsmil_smi_ops *ops;
 	void *ops_priv;
 };
@@ -153,5 +157,6 @@ void dsmil_smi_exit(struct dsmil_smi *smi);
  * Return: 0 or the request's negative errno (-EIO, -ETIMEDOUT, -ESHUTDOWN...).
  */
 int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id);
+u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token);
 
 #endif /* _DSMIL_SMI_H */

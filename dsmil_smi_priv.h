@@ -23,15 +23,20 @@ enum dsmil_smi_op {
 	DSMIL_SMI_OP_WRITE = 1,
 };
 
+/* struct dsmil_smi_cmd.flags */
+#define DSMIL_SMI_CMD_ACTIVATE	BIT(0)	/* write the token's own value */
+
 /**
  * struct dsmil_smi_cmd - what a backend is asked to do.
  * @token: token id (DSMIL_TOKEN_BASE + 12 * group + position).
  * @op:    enum dsmil_smi_op.
- * @value: the value to write (DSMIL_SMI_OP_WRITE).
+ * @flags: DSMIL_SMI_CMD_*.
+ * @value: the value to write (DSMIL_SMI_OP_WRITE without ACTIVATE).
  */
 struct dsmil_smi_cmd {
 	u16 token;
 	u8 op;
+	u8 flags;
 	u32 value;
 };
 
@@ -53,6 +58,8 @@ struct dsmil_smi_cmd {
 #define DSMIL_SMI_ERR_FAILED		1	/* -EIO */
 #define DSMIL_SMI_ERR_INVALID		2	/* -ENXIO: token unknown/invalid */
 #define DSMIL_SMI_ERR_UNSUPPORTED	3	/* -EOPNOTSUPP */
+#define DSMIL_SMI_ERR_UNKNOWN		4	/* -EINVAL: unknown result code */
+#define DSMIL_SMI_ERR_RANGE		5	/* -ERANGE: value outside [min, max] */
 
 /**
  * struct dsmil_smi_ops - one SMI backend.
@@ -68,6 +75,17 @@ struct dsmil_smi_cmd {
  *               read's value in *@value.  Must not sleep for long.
  * @abort:       stop the running SMI; 0 if the interface is idle again.
  * @reset:       bring a FAULTED interface back; 0 on success.
+ * @check:       optional, in the caller's context before a request goes
+ *               anywhere: 0, or the errno refusing it without touching the
+ *               hardware (-ENOENT: the firmware has no such token; -EACCES:
+ *               the kernel's own filter refuses it).
+ * @rescan:      optional: ask the firmware again which tokens exist.
+ * @token_flags: optional: DSMIL_DEVF_TOKEN_* of @token as last discovered.
+ * @activate:    the backend knows each token's own value
+ *               (DSMIL_SMI_CMD_ACTIVATE) and reports the value before a
+ *               write.
+ * @timeout_ms:  default smi_timeout_ms for this backend.
+ * @hang_ms:     default smi_hang_ms for this backend.
  *
  * The engine calls @submit, @status, @abort and @reset from one context at a
  * time (the hardware owner), never with its own locks held.
@@ -81,6 +99,12 @@ struct dsmil_smi_ops {
 	u8 (*status)(void *priv, u32 *value);
 	int (*abort)(void *priv);
 	int (*reset)(void *priv);
+	int (*check)(void *priv, const struct dsmil_smi_cmd *cmd);
+	int (*rescan)(void *priv);
+	u16 (*token_flags)(void *priv, u16 token);
+	bool activate;
+	unsigned int timeout_ms;
+	unsigned int hang_ms;
 };
 
 extern const struct dsmil_smi_ops dsmil_smi_sim_ops;
@@ -181,6 +205,7 @@ int dsmil_smi_token_index(u16 token);
  * comes from <uapi/linux/wmi.h>, where the kernel keeps it as ABI.
  */
 struct calling_interface_buffer;
+struct device;
 
 struct calling_interface_token {
 	u16 token_id;
@@ -193,6 +218,14 @@ struct calling_interface_token {
 
 int dell_smbios_call(struct calling_interface_buffer *buffer);
 struct calling_interface_token *dell_smbios_find_token(int tokenid);
+/* Same signature in 6.1 and 6.12: what /dev/wmi/dell-smbios lets through. */
+int dell_smbios_call_filter(struct device *d,
+			    struct calling_interface_buffer *buffer);
+
+typedef int (*dsmil_dell_call_fn)(struct calling_interface_buffer *buf);
+typedef struct calling_interface_token *(*dsmil_dell_find_fn)(int id);
+typedef int (*dsmil_dell_filter_fn)(struct device *d,
+				    struct calling_interface_buffer *buf);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 int dsmil_smi_token_of(unsigned int group, unsigned int pos, u16 *token,
@@ -205,16 +238,17 @@ int dsmil_smi_exec(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 int dsmil_smi_token_rw(struct dsmil_smi *smi, struct dsmil_token_req *tr,
 		       bool write);
 int dsmil_smi_recover(struct dsmil_smi *smi);
+int dsmil_smi_rescan(struct dsmil_smi *smi);
 void dsmil_smi_flush(struct dsmil_smi *smi);
 unsigned int dsmil_smi_hist_bucket(u64 ns);
 
-void *dsmil_smi_dell_create(int (*call)(struct calling_interface_buffer *buf),
-			    struct calling_interface_token *(*find)(int id));
+void *dsmil_smi_dell_create(dsmil_dell_call_fn call, dsmil_dell_find_fn find,
+			    dsmil_dell_filter_fn filter);
 void dsmil_smi_dell_destroy(void *priv);
-void dsmil_smi_dell_fill(struct calling_interface_buffer *buf,
-			 const struct dsmil_smi_cmd *cmd, u16 location);
-u8 dsmil_smi_dell_map(const struct calling_interface_buffer *buf, int ret,
-		      const struct dsmil_smi_cmd *cmd, u32 *value);
+void dsmil_smi_dell_fill(struct calling_interface_buffer *buf, u16 class,
+			 u16 location, u32 value);
+u8 dsmil_smi_dell_map(const struct calling_interface_buffer *buf, int ret);
+int dsmil_smi_dell_error(int res);
 
 void *dsmil_smi_sim_create(void);
 void dsmil_smi_sim_destroy(void *priv);

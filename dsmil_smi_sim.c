@@ -517,6 +517,8 @@ const struct dsmil_smi_ops dsmil_smi_sim_ops = {
 	.exit		= dsmil_sim_exit,
 	.submit		= dsmil_sim_submit,
 	.status		= dsmil_sim_status,
+	.timeout_ms	= 50,	/* the simulator's defaults, unchanged */
+	.hang_ms	= 20,
 	.abort		= dsmil_sim_abort,
 	.reset		= dsmil_sim_reset,
 };

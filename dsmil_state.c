@@ -730,6 +730,8 @@ VISIBLE_IF_KUNIT void dsmil_dev_describe(struct dsmil_state *st,
 	case DSMIL_TOKEN_SENSOR:
 		di->flags |= DSMIL_DEVF_HAS_TOKEN;
 		di->token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * g + i;
+		di->flags |= dsmil_smi_token_flags(&dsmil_from_state(st)->smi,
+						   di->token);
 		break;
 	}
 	di->dep_groups = dsmil_dev_dep_groups(id);

@@ -91,7 +91,7 @@ static void dsmil_test_reserved(struct kunit *test)
 	static const struct dsmil_ioctl_desc d = {
 		.cmd = _IOWR(DSMIL_IOC_MAGIC, 0x3f, struct dsmil_token_req),
 		.rsvd = {
-			DSMIL_RSVD(struct dsmil_token_req, reserved0),
+			DSMIL_RSVD(struct dsmil_token_req, flags),
 			DSMIL_RSVD(struct dsmil_token_req, reserved),
 		},
 	};
@@ -103,12 +103,12 @@ static void dsmil_test_reserved(struct kunit *test)
 	/* Fields that are not reserved may hold anything. */
 	req.group = 0xff;
 	req.value = 0xffffffff;
-	req.reserved1 = 1;	/* not listed in this table entry */
+	req.old_value = 1;	/* not listed in this table entry */
 	KUNIT_EXPECT_NULL(test, dsmil_ioctl_bad_reserved(&d, &req));
 
-	req.reserved0 = 1;
+	req.flags = 1;
 	KUNIT_EXPECT_PTR_EQ(test, dsmil_ioctl_bad_reserved(&d, &req), &d.rsvd[0]);
-	req.reserved0 = 0;
+	req.flags = 0;
 
 	*last = 0x80;	/* the very last byte of the last span */
 	KUNIT_EXPECT_PTR_EQ(test, dsmil_ioctl_bad_reserved(&d, &req), &d.rsvd[1]);

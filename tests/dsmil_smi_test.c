@@ -1251,40 +1251,61 @@ static void smi_test_dell_refused_off_dell(struct kunit *test)
 }
 
 /* ------------------------------------------------------------------------
- * The dell-smbios backend with dell_smbios_call()/find_token() stubbed.
- * The stubs run in the engine's worker, so their state is file-wide; the
- * cases of this suite run one at a time.
+ * The dell-smbios backend with dell_smbios_call(), find_token() and
+ * call_filter() stubbed.  The stubs run in the engine's worker, so their
+ * state is file-wide; the cases of this suite run one at a time.  The stub
+ * firmware answers a read with out1 and the range [0, max], and refuses
+ * the tokens at the locations the kernel's own filter refuses (the stub
+ * filter does the same job as dell_smbios_call_filter(): the token at
+ * input[0]'s location in 0x049E-0x049F or 0x04A0-0x04A3).
  */
 static struct {
-	struct calling_interface_buffer seen;
+	struct calling_interface_buffer seen, seen_first;
 	struct calling_interface_token tok;
-	unsigned int calls, finds;
+	unsigned int calls, finds, filters;
 	int ret;
 	s32 res;
-	u32 out1;
+	u32 out1, max;
 	unsigned int sleep_ms;
 	bool no_token;
+	u16 absent;		/* a token find() does not know */
 } dell_stub;
 
 static int dell_stub_call(struct calling_interface_buffer *buf)
 {
+	if (!dell_stub.calls)
+		memcpy(&dell_stub.seen_first, buf, sizeof(*buf));
 	dell_stub.calls++;
 	memcpy(&dell_stub.seen, buf, sizeof(*buf));
 	if (dell_stub.sleep_ms)
 		msleep(dell_stub.sleep_ms);
 	buf->output[0] = dell_stub.res;
 	buf->output[1] = dell_stub.out1;
+	buf->output[2] = 0;
+	buf->output[3] = dell_stub.max;
 	return dell_stub.ret;
 }
 
 static struct calling_interface_token *dell_stub_find(int id)
 {
 	dell_stub.finds++;
-	if (dell_stub.no_token)
+	if (dell_stub.no_token || id == dell_stub.absent)
 		return NULL;
 	dell_stub.tok.token_id = id;
 	dell_stub.tok.location = 0x1000 | id;
+	dell_stub.tok.value = 0x5;
 	return &dell_stub.tok;
+}
+
+static int dell_stub_filter(struct device *d,
+			    struct calling_interface_buffer *buf)
+{
+	u16 t = buf->input[0] & 0xfff;	/* location 0x1000 | token */
+
+	dell_stub.filters++;
+	if (buf->cmd_class > 1)
+		return -EINVAL;
+	return t >= 0x049e && t <= 0x04a3 ? -EINVAL : 0;
 }
 
 static struct dsmil_smi *smi_start_dell(struct kunit *test,
@@ -1294,7 +1315,9 @@ static struct dsmil_smi *smi_start_dell(struct kunit *test,
 	void *d;
 
 	memset(&dell_stub, 0, sizeof(dell_stub));
-	d = dsmil_smi_dell_create(dell_stub_call, dell_stub_find);
+	dell_stub.max = 0xffff;
+	d = dsmil_smi_dell_create(dell_stub_call, dell_stub_find,
+				  dell_stub_filter);
 	KUNIT_ASSERT_NOT_NULL(test, d);
 	t->backend = d;
 	t->free_backend = dsmil_smi_dell_destroy;
@@ -1304,13 +1327,9 @@ static struct dsmil_smi *smi_start_dell(struct kunit *test,
 static void smi_test_dell_fill(struct kunit *test)
 {
 	struct calling_interface_buffer buf;
-	struct dsmil_smi_cmd rd = { .token = 0x0483, .op = DSMIL_SMI_OP_READ };
-	struct dsmil_smi_cmd wr = {
-		.token = 0x0483, .op = DSMIL_SMI_OP_WRITE, .value = 0xabcd,
-	};
 
 	memset(&buf, 0xa5, sizeof(buf));
-	dsmil_smi_dell_fill(&buf, &rd, 0x1483);
+	dsmil_smi_dell_fill(&buf, CLASS_TOKEN_READ, 0x1483, 0xabcd);
 	KUNIT_EXPECT_EQ(test, buf.cmd_class, 0);	/* CLASS_TOKEN_READ */
 	KUNIT_EXPECT_EQ(test, buf.cmd_select, 0);	/* SELECT_TOKEN_STD */
 	KUNIT_EXPECT_EQ(test, buf.input[0], 0x1483);
@@ -1318,7 +1337,7 @@ static void smi_test_dell_fill(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, buf.input[3], 0);
 	KUNIT_EXPECT_EQ(test, buf.output[0], 0);
 
-	dsmil_smi_dell_fill(&buf, &wr, 0x1483);
+	dsmil_smi_dell_fill(&buf, CLASS_TOKEN_WRITE, 0x1483, 0xabcd);
 	KUNIT_EXPECT_EQ(test, buf.cmd_class, 1);	/* CLASS_TOKEN_WRITE */
 	KUNIT_EXPECT_EQ(test, buf.cmd_select, 0);
 	KUNIT_EXPECT_EQ(test, buf.input[0], 0x1483);
@@ -1333,14 +1352,16 @@ struct smi_dell_map_case {
 	int err;
 };
 
+/* The kernel's dell_smbios_error(): 0, -1 -EIO, -2 -ENXIO, else -EINVAL. */
 static const struct smi_dell_map_case smi_dell_maps[] = {
 	{ "success", 0, 0, 0 },
 	{ "fail", 0, -1, -EIO },
-	{ "invalid-parameter", 0, -2, -ENXIO },
-	{ "unsupported", 0, -3, -EOPNOTSUPP },
-	{ "unknown-result", 0, -7, -EIO },
+	{ "not-supported", 0, -2, -ENXIO },
+	{ "unknown-minus-3", 0, -3, -EINVAL },
+	{ "unknown-result", 0, -7, -EINVAL },
+	{ "unknown-positive", 0, 5, -EINVAL },
 	{ "no-transport", -ENODEV, 0, -EIO },
-	{ "wmi-error", -EIO, -1, -EIO },
+	{ "malformed-reply", -EIO, -1, -EIO },
 };
 
 static void smi_dell_map_desc(const struct smi_dell_map_case *c, char *desc)
@@ -1353,16 +1374,16 @@ KUNIT_ARRAY_PARAM(smi_dell_map, smi_dell_maps, smi_dell_map_desc);
 static void smi_test_dell_map(struct kunit *test)
 {
 	const struct smi_dell_map_case *c = test->param_value;
-	struct dsmil_smi_cmd rd = { .token = 0x0480, .op = DSMIL_SMI_OP_READ };
 	struct calling_interface_buffer buf = {};
-	u32 value = 0;
 	u8 st;
 
 	buf.output[0] = c->res;
-	buf.output[1] = 0x600d;
-	st = dsmil_smi_dell_map(&buf, c->ret, &rd, &value);
+	st = dsmil_smi_dell_map(&buf, c->ret);
 	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(st), c->err);
-	KUNIT_EXPECT_EQ(test, value, c->err ? 0 : 0x600d);
+	if (!c->ret)
+		KUNIT_EXPECT_EQ(test, dsmil_smi_dell_error(c->res), c->err);
+	/* A broken transport is a fault (garbage), not a firmware answer. */
+	KUNIT_EXPECT_EQ(test, st == DSMIL_SMI_ST_GARBAGE, c->ret == -EIO);
 }
 
 /* Through the engine: the stub sees the request, the caller its result. */
@@ -1382,20 +1403,176 @@ static void smi_test_dell_engine(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 0);
 	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[0], 0x1480);
 
+	/* A write reads first, then writes; the old value comes back. */
 	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &wr, 9, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 3);
 	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 1);
 	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[0], 0x1489);
 	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[1], 3);
+	KUNIT_EXPECT_EQ(test, value, 0x1234);
 
 	dell_stub.res = -3;
-	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EOPNOTSUPP);
-
-	/* A token the firmware does not list: no call at all. */
-	dell_stub.no_token = true;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EINVAL);
+	dell_stub.res = -2;
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ENXIO);
-	KUNIT_EXPECT_EQ(test, dell_stub.calls, 3);
-	KUNIT_EXPECT_EQ(test, dell_stub.finds, 4);
+
+	/* A token the firmware no longer lists: no call at all. */
+	dell_stub.no_token = true;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ENOENT);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 5);
+	KUNIT_EXPECT_EQ(test, smi->cnt.refused, 1);
 	KUNIT_EXPECT_EQ(test, smi->cnt.aborts, 0);
+}
+
+/*
+ * The kernel's filter is asked before every call: 0x049E and 0x04A1 never
+ * reach the firmware, read or write, and are refused with -EACCES.
+ */
+static void smi_test_dell_filter(struct kunit *test)
+{
+	struct dsmil_smi *smi = smi_start_dell(test, &smi_defaults);
+	struct dsmil_smi_cmd c = { .op = DSMIL_SMI_OP_READ };
+	static const u16 refused[] = { 0x049e, 0x04a1 };
+	u32 value = 0;
+	unsigned int i;
+	u64 ns;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		c.token = refused[i];
+		c.op = DSMIL_SMI_OP_READ;
+		KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &c, 30, 0, &value,
+						     &ns), -EACCES);
+		c.op = DSMIL_SMI_OP_WRITE;
+		c.value = 1;
+		KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &c, 30, 0, &value,
+						     &ns), -EACCES);
+		KUNIT_EXPECT_EQ(test, dsmil_smi_token_flags(smi, c.token),
+				DSMIL_DEVF_TOKEN_FILTERED);
+	}
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.refused, 4);
+	KUNIT_EXPECT_GT(test, dell_stub.filters, 0);
+
+	/* Its neighbour 0x049B passes, and the filter ran for its call too. */
+	c.token = 0x049b;
+	c.op = DSMIL_SMI_OP_READ;
+	i = dell_stub.filters;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &c, 27, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 1);
+	KUNIT_EXPECT_GE(test, dell_stub.filters, i + 2);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_flags(smi, c.token), 0);
+}
+
+/* Discovery: an absent token is shown absent and refused without a call. */
+static void smi_test_dell_absent(struct kunit *test)
+{
+	struct dsmil_smi *smi;
+	struct dsmil_smi_cmd c = { .token = 0x0492, .op = DSMIL_SMI_OP_READ };
+	u32 value;
+	u64 ns;
+
+	smi = smi_start_dell(test, &smi_defaults);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_flags(smi, 0x0492), 0);
+	dell_stub.absent = 0x0492;
+	/* Until a rescan, find() is still asked before each request. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &c, 18, 0, &value, &ns),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_rescan(smi), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_flags(smi, 0x0492),
+			DSMIL_DEVF_TOKEN_ABSENT);
+	c.op = DSMIL_SMI_OP_WRITE;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &c, 18, 0, &value, &ns),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.refused, 2);
+	/* Verification of its device sends nothing and does not fail. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_verify_device(smi, 18), 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 0);
+}
+
+/*
+ * Dell token semantics: activate writes the token's own value; a value
+ * write outside a fresh read's [min, max] is refused before any write.
+ */
+static void smi_test_dell_write_semantics(struct kunit *test)
+{
+	struct dsmil_smi *smi = smi_start_dell(test, &smi_defaults);
+	struct dsmil_smi_cmd act = {
+		.token = 0x0483, .op = DSMIL_SMI_OP_WRITE,
+		.flags = DSMIL_SMI_CMD_ACTIVATE, .value = 0x77,
+	};
+	struct dsmil_smi_cmd wr = {
+		.token = 0x0483, .op = DSMIL_SMI_OP_WRITE, .value = 0x10,
+	};
+	u32 value = 0;
+	u64 ns;
+
+	dell_stub.max = 0xf;
+	dell_stub.out1 = 2;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &act, 3, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 2);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen_first.cmd_class, 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 1);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[1], 0x5);	/* its value */
+	KUNIT_EXPECT_EQ(test, value, 2);			/* old value */
+
+	/* 0x10 > max 0xf: read, then refused; no write went out. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &wr, 3, 0, &value, &ns),
+			-ERANGE);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 3);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 0);
+	wr.value = 0xf;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &wr, 3, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 5);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[1], 0xf);
+
+	/* The read failing stops the write. */
+	dell_stub.res = -1;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &wr, 3, 0, &value, &ns), -EIO);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 6);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 0);
+	KUNIT_EXPECT_FALSE(test, smi->faulted);
+}
+
+/* A malformed reply (the transport's -EIO) is a fault: FAULTED at the limit. */
+static void smi_test_dell_malformed(struct kunit *test)
+{
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	unsigned int i;
+
+	p.fault_limit = 3;
+	smi = smi_start_dell(test, &p);
+	dell_stub.ret = -EIO;
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EIO);
+	KUNIT_EXPECT_EQ(test, smi->cnt.garbage, 3);
+	KUNIT_EXPECT_TRUE(test, smi->faulted);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 3);
+}
+
+/*
+ * The backend's own timing: SMM-like calls of 11-15 ms (the figure
+ * dell-smm-hwmon documents) are never hangs with the dell-smbios defaults,
+ * however many there are.
+ */
+static void smi_test_dell_smm_speed_healthy(struct kunit *test)
+{
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi *smi;
+	unsigned int i;
+
+	p.timeout_ms = dsmil_smi_dell_ops.timeout_ms;
+	p.hang_ms = dsmil_smi_dell_ops.hang_ms;
+	KUNIT_EXPECT_GE(test, p.hang_ms, 10 * 15);
+	smi = smi_start_dell(test, &p);
+	for (i = 0; i < 6; i++) {
+		dell_stub.sleep_ms = 11 + i % 5;
+		KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	}
+	KUNIT_EXPECT_EQ(test, smi->cnt.hangs, 0);
+	KUNIT_EXPECT_FALSE(test, smi->faulted);
 }
 
 /* Calls slower than the hang threshold are hangs; repeated: FAULTED. */
@@ -1600,6 +1777,11 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(smi_test_dell_fill),
 	KUNIT_CASE_PARAM(smi_test_dell_map, smi_dell_map_gen_params),
 	KUNIT_CASE(smi_test_dell_engine),
+	KUNIT_CASE(smi_test_dell_filter),
+	KUNIT_CASE(smi_test_dell_absent),
+	KUNIT_CASE(smi_test_dell_write_semantics),
+	KUNIT_CASE(smi_test_dell_malformed),
+	KUNIT_CASE(smi_test_dell_smm_speed_healthy),
 	KUNIT_CASE(smi_test_dell_slow_calls),
 	KUNIT_CASE(smi_test_sim_model),
 	KUNIT_CASE_PARAM(smi_test_sim_faults, smi_sim_gen_params),

@@ -66,8 +66,8 @@ struct kind {
 
 static const struct kind kinds[] = {
 	{ "refused-input", "main", CLASS_INCIDENT,
-	  "cmd pid why errno", "nr group position",
-	  "an ioctl refused for its argument: unknown command, wrong size or direction, bad pointer, non-zero reserved field, bad token" },
+	  "cmd pid why errno", "nr group position token dev",
+	  "an ioctl refused for its argument: unknown command, wrong size or direction, bad pointer, non-zero reserved field, bad token, a token the firmware lacks or the kernel's Dell filter refuses" },
 	{ "denied", "main", CLASS_INCIDENT,
 	  "cmd pid uid needs errno", "",
 	  "an ioctl refused by policy: missing capability, kernel lockdown, or writes not allowed" },

@@ -691,6 +691,15 @@ static void json_device(struct dsj *j, const struct dsmil_dev_info *d)
 		dsj_u64(j, "token", d->token);
 	else
 		dsj_null(j, "token");
+	/* What the SMI backend found: present, absent or filtered. */
+	if (!(d->flags & DSMIL_DEVF_HAS_TOKEN))
+		dsj_null(j, "token_status");
+	else if (d->flags & DSMIL_DEVF_TOKEN_ABSENT)
+		dsj_str(j, "token_status", "absent");
+	else if (d->flags & DSMIL_DEVF_TOKEN_FILTERED)
+		dsj_str(j, "token_status", "filtered");
+	else
+		dsj_str(j, "token_status", "present");
 	dsj_arr_begin(j, "needs_groups");
 	for (b = 0; b < DSMIL_NUM_GROUPS; b++)
 		if (d->dep_groups & (1U << b))
@@ -769,7 +778,10 @@ static int cmd_devices(struct ctx *c, int argc, char **argv)
 		needs_text(d, needs, sizeof(needs));
 		flags[0] = '\0';
 		if (d->flags & DSMIL_DEVF_HAS_TOKEN)
-			snprintf(flags, sizeof(flags), "token=%#06x", d->token);
+			snprintf(flags, sizeof(flags), "token=%#06x%s", d->token,
+				 d->flags & DSMIL_DEVF_TOKEN_ABSENT ? "(absent)" :
+				 d->flags & DSMIL_DEVF_TOKEN_FILTERED ?
+				 "(filtered)" : "");
 		if (d->flags & DSMIL_DEVF_QUARANTINED)
 			snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags),
 				 "%squarantined", flags[0] ? " " : "");

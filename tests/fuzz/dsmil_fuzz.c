@@ -573,8 +573,9 @@ static void gen_payload(uint64_t *rs, struct call *c, const struct arena *a)
 		s->token = splitmix64(rs);
 		s->value = interesting32(rs);
 		s->duration_ns = splitmix64(rs);
-		DIRTY(rs, s, reserved0, rp, dd);
-		DIRTY(rs, s, reserved1, rp, dd);
+		/* Input flags (not reserved) and the old_value output. */
+		s->flags = rnd_below(rs, 10) ? 0 : interesting32(rs);
+		s->old_value = splitmix64(rs);
 		DIRTY(rs, s, reserved, rp, dd);
 		break;
 	}
@@ -1021,9 +1022,11 @@ static const char *check_output(const struct call *c, const void *out)
 			return "token call succeeded outside 6 groups x 4 positions";
 		if (t->token != token_of(t->group, t->position))
 			return "token != 0x480 + 12 * group + position";
-		if (t->reserved0 || t->reserved1 || t->reserved[0] ||
-		    t->reserved[1])
+		if (t->reserved[0] || t->reserved[1])
 			return "token: reserved output not zero";
+		if (t->flags & ~DSMIL_TOKEN_F_ACTIVATE ||
+		    (c->cmd == DSMIL_IOC_TOKEN_READ && t->flags))
+			return "token call succeeded with unknown flags";
 		if (c->cmd == DSMIL_IOC_TOKEN_WRITE && !writes_on)
 			return "TOKEN_WRITE succeeded with allow_writes off";
 		break;

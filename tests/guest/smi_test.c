@@ -541,9 +541,9 @@ TEST_F(smi, bad_token_refused_before_hardware)
 					      &v, NULL));
 	}
 	/* Non-zero reserved fields: refused by the dispatcher. */
-	tr.reserved1 = 1;
+	tr.reserved[0] = 1;
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
-	tr.reserved1 = 0;
+	tr.reserved[0] = 0;
 	tr.reserved[1] = 1;
 	EXPECT_EQ(-EINVAL, xioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
 
