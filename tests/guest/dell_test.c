@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dsmil's dell-smbios backend against the emulated Dell firmware of
+ * tests/firmware, through the unmodified in-tree stack (wmi,
+ * dell-wmi-descriptor, dell-smbios): run in a guest booted with
+ * tools/dsmil-vm --dell-firmware MODE (skipped anywhere else).
+ *
+ * Three witnesses besides dsmil itself:
+ *  - the firmware's own NV storage and call counter, read through ACPI
+ *    _STA (/sys/bus/acpi/devices/DSML0C0x:NN/status), independent of the
+ *    Dell stack;
+ *  - libsmbios (python3-libsmbios, what smbios-token-ctl is built on),
+ *    which reaches the firmware through /dev/wmi/dell-smbios;
+ *  - the token table the firmware was generated from
+ *    (/etc/dell-firmware/tokens.txt).
+ * The module is reloaded with smi_backend=dell-smbios allow_writes=1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "dsmil_ioctl.h"
+
+#define TOKENS_TXT	"/etc/dell-firmware/tokens.txt"
+#define MODE_FILE	"/etc/dell-firmware/mode"
+#define COUNTER		"/sys/bus/acpi/devices/DSML0C01:00/status"
+#define NV_GLOB		"/sys/bus/acpi/devices/DSML0C02:*"
+#define WITNESS		"/tmp/dell_witness.py"
+#define PYTHON		"/usr/bin/python3.11"
+#define MS		1000000ULL
+
+/* libsmbios as a witness: one process for a batch of operations. */
+static const char witness_py[] =
+"import ctypes, sys\n"
+"from libsmbios_c import smi, smbios_token\n"
+"table = None\n"
+"for op in sys.argv[1:]:\n"
+"    f = op.split(':')\n"
+"    try:\n"
+"        if f[0] == 'r':\n"
+"            cur, mn, mx = smi.read_nv_storage(int(f[1], 0))\n"
+"            print('r %d %d %d %d' % (int(f[1], 0), cur, mn, mx))\n"
+"        elif f[0] == 'w':\n"
+"            res = ctypes.c_uint32(0)\n"
+"            smi.write_nv_storage(0, int(f[1], 0), int(f[2], 0), ctypes.byref(res))\n"
+"            print('w %d ok' % int(f[1], 0))\n"
+"        elif f[0] in ('t', 'a'):\n"
+"            if table is None:\n"
+"                table = smbios_token.TokenTable()\n"
+"            tok = table[int(f[1], 0)]\n"
+"            if f[0] == 'a':\n"
+"                tok.activate()\n"
+"            print('%s %d %d' % (f[0], int(f[1], 0), int(tok.isActive())))\n"
+"    except Exception as e:\n"
+"        print('%s %d error %s' % (f[0], int(f[1], 0), type(e).__name__))\n";
+
+struct tok {
+	unsigned int id, loc, value, min, max;
+	char fault[32], name[32];
+	int group, pos;			/* -1: not a DSMIL token */
+};
+
+static struct tok toks[64];
+static unsigned int ntoks;
+static char mode[16];
+
+static int load_tokens(void)
+{
+	FILE *f = fopen(TOKENS_TXT, "r");
+	struct tok *t;
+
+	if (!f)
+		return -1;
+	while (ntoks < 64) {
+		t = &toks[ntoks];
+		if (fscanf(f, "%x %x %u %u %u %31s %31s", &t->id, &t->loc,
+			   &t->value, &t->min, &t->max, t->fault,
+			   t->name) != 7)
+			break;
+		t->group = t->pos = -1;
+		if (t->id >= DSMIL_TOKEN_BASE && t->id < DSMIL_TOKEN_BASE + 72) {
+			t->group = (t->id - DSMIL_TOKEN_BASE) / 12;
+			t->pos = (t->id - DSMIL_TOKEN_BASE) % 12;
+		}
+		ntoks++;
+	}
+	fclose(f);
+	f = fopen(MODE_FILE, "r");
+	if (!f || fscanf(f, "%15s", mode) != 1)
+		strcpy(mode, "none");
+	if (f)
+		fclose(f);
+	return ntoks ? 0 : -1;
+}
+
+static struct tok *tok_at(int g, int p)
+{
+	unsigned int i;
+
+	for (i = 0; i < ntoks; i++)
+		if (toks[i].group == g && toks[i].pos == p)
+			return &toks[i];
+	return NULL;
+}
+
+static bool healthy(const struct tok *t)
+{
+	return !strcmp(t->fault, "none") || !strncmp(t->fault, "sleep:", 6) ||
+	       !strcmp(t->fault, "smm");
+}
+
+static bool quarantined(int g, int p)
+{
+	return (g == 0 && p >= 9) || (g == 1 && p == 9) || (g == 2 && p == 9);
+}
+
+/* The kernel filter's ranges (drivers/platform/x86/dell/dell-smbios-base.c). */
+static bool filtered(unsigned int id)
+{
+	return (id >= 0x049e && id <= 0x049f) || (id >= 0x04a0 && id <= 0x04a3);
+}
+
+static unsigned long long read_ull(const char *path)
+{
+	unsigned long long v = ~0ULL;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = ~0ULL;
+		fclose(f);
+	}
+	return v;
+}
+
+/* WMDA evaluations so far, as the firmware counts them. */
+static unsigned long long fw_calls(void)
+{
+	return read_ull(COUNTER) >> 8;
+}
+
+/* The firmware's NV cell at @loc, through its ACPI witness. */
+static long nv_value(unsigned int loc)
+{
+	char path[256];
+	glob_t g;
+	size_t i;
+	long v = -1;
+
+	if (glob(NV_GLOB, 0, NULL, &g))
+		return -1;
+	for (i = 0; i < g.gl_pathc && v < 0; i++) {
+		snprintf(path, sizeof(path), "%s/uid", g.gl_pathv[i]);
+		if (read_ull(path) != loc)
+			continue;
+		snprintf(path, sizeof(path), "%s/status", g.gl_pathv[i]);
+		v = (long)(read_ull(path) >> 8);
+	}
+	globfree(&g);
+	return v;
+}
+
+/* Run the libsmbios witness on @ops (space separated); output in @out. */
+static int witness(const char *ops, char *out, size_t len)
+{
+	char cmd[4096];
+	FILE *f;
+	size_t n;
+
+	f = fopen(WITNESS, "w");
+	if (!f)
+		return -1;
+	fputs(witness_py, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), PYTHON " " WITNESS " %s 2>&1", ops);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, len - 1, f);
+	out[n] = 0;
+	return pclose(f);
+}
+
+/* The libsmbios answer to "r LOC" in @out, or -1. */
+static long witness_cur(const char *out, unsigned int loc)
+{
+	char pat[32];
+	const char *p;
+	unsigned int cur;
+
+	snprintf(pat, sizeof(pat), "r %u ", loc);
+	p = strstr(out, pat);
+	if (!p || sscanf(p + strlen(pat), "%u", &cur) != 1)
+		return -1;
+	return cur;
+}
+
+static long witness_active(const char *out, char op, unsigned int id)
+{
+	char pat[32];
+	const char *p;
+	int a;
+
+	snprintf(pat, sizeof(pat), "%c %u ", op, id);
+	p = strstr(out, pat);
+	if (!p || sscanf(p + strlen(pat), "%d", &a) != 1)
+		return -1;
+	return a;
+}
+
+static bool dmesg_has(const char *pattern)
+{
+	FILE *f = popen("dmesg", "r");
+	char line[512];
+	bool found = false;
+	regex_t re;
+
+	if (!f)
+		return false;
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) {
+		pclose(f);
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		found = !regexec(&re, line, 0, NULL, 0);
+	}
+	regfree(&re);
+	pclose(f);
+	return found;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ the driver */
+
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+/* Load dsmil with the Dell backend once per test binary. */
+static int dell_fd(void)
+{
+	static int fd = -1;
+	const char *ko = getenv("DSMIL_KO");
+	int kfd;
+
+	if (fd >= 0)
+		return fd;
+	syscall(__NR_delete_module, "dsmil", O_NONBLOCK);
+	kfd = open(ko && *ko ? ko : "/lib/dsmil/dsmil.ko", O_RDONLY);
+	if (kfd < 0)
+		return -1;
+	if (syscall(__NR_finit_module, kfd,
+		    "smi_backend=dell-smbios allow_writes=1", 0)) {
+		close(kfd);
+		return -1;
+	}
+	close(kfd);
+	fd = open("/dev/dsmil", O_RDWR);
+	return fd;
+}
+
+static int transition(int fd, unsigned int id, unsigned int target)
+{
+	struct dsmil_transition t = { .id = id, .target = target };
+
+	return xioctl(fd, DSMIL_IOC_DEV_TRANSITION, &t);
+}
+
+static int dev_info(int fd, unsigned int id, struct dsmil_dev_info *di)
+{
+	memset(di, 0, sizeof(*di));
+	di->id = id;
+	return xioctl(fd, DSMIL_IOC_DEV_INFO, di);
+}
+
+/* Bring device @id to READY (and to ACTIVE if @active), dependencies first. */
+static int bring_up(int fd, unsigned int id, bool active)
+{
+	struct dsmil_dev_info di;
+	unsigned int g, i;
+	int ret;
+
+	ret = dev_info(fd, id, &di);
+	if (ret)
+		return ret;
+	if (di.state == DSMIL_DEV_ACTIVE ||
+	    (di.state == DSMIL_DEV_READY && !active))
+		return 0;
+	if (active) {
+		for (g = 0; g < DSMIL_NUM_GROUPS; g++)
+			if (di.dep_groups & (1U << g) && g * 12 != id) {
+				ret = bring_up(fd, g * 12, true);
+				if (ret)
+					return ret;
+			}
+		for (i = 0; i < 12; i++)
+			if (di.dep_devices & (1U << i) && di.group * 12 + i != id) {
+				ret = bring_up(fd, di.group * 12 + i, true);
+				if (ret)
+					return ret;
+			}
+	}
+	if (di.state == DSMIL_DEV_OFFLINE) {
+		ret = transition(fd, id, DSMIL_DEV_INITIALIZING);
+		if (!ret)
+			ret = transition(fd, id, DSMIL_DEV_READY);
+		if (ret)
+			return ret;
+	}
+	return active ? transition(fd, id, DSMIL_DEV_ACTIVE) : 0;
+}
+
+static int token_rw(int fd, bool write, int g, int p, __u32 *value,
+		    __u32 flags, __u32 *old, __u64 *ns)
+{
+	struct dsmil_token_req tr = {
+		.group = g, .position = p, .flags = flags,
+		.value = write ? *value : 0,
+	};
+	int ret = xioctl(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
+			 &tr);
+
+	if (!ret && !write)
+		*value = tr.value;
+	if (old)
+		*old = tr.old_value;
+	if (ns)
+		*ns = tr.duration_ns;
+	return ret;
+}
+
+static void smi_status(int fd, struct dsmil_smi_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	xioctl(fd, DSMIL_IOC_SMI_STATUS, st);
+}
+
+#define NEED_FIRMWARE() do {						\
+	if (load_tokens())						\
+		SKIP(return, "not booted with --dell-firmware");	\
+	ASSERT_LE(0, dell_fd()) TH_LOG("dsmil with smi_backend=dell-smbios");\
+} while (0)
+
+/* ------------------------------------------------------------ the tests */
+
+TEST(backend_and_timing)
+{
+	struct dsmil_smi_status st;
+
+	NEED_FIRMWARE();
+	smi_status(dell_fd(), &st);
+	EXPECT_STREQ("dell-smbios", (char *)st.backend);
+	/* The backend's own defaults (from measured figures), not the sim's. */
+	EXPECT_EQ(250, st.timeout_ms);
+	EXPECT_EQ(200, st.hang_ms);
+	EXPECT_EQ(250, read_ull("/sys/module/dsmil/parameters/smi_timeout_ms"));
+	EXPECT_TRUE(dmesg_has("using the dell-smbios backend: 22 of 24 DSMIL tokens in the firmware, 2 refused by the kernel's filter"));
+}
+
+/* Discovery: what the firmware's table lacks is absent, the filter's filtered. */
+TEST(discovery)
+{
+	struct dsmil_dev_info di;
+	int fd, g, p;
+
+	NEED_FIRMWARE();
+	fd = dell_fd();
+	for (g = 0; g < DSMIL_NUM_GROUPS; g++) {
+		for (p = 0; p < 12; p += 3) {
+			unsigned int id = DSMIL_TOKEN_BASE + 12 * g + p;
+			__u16 want = 0;
+
+			if (!tok_at(g, p))
+				want = DSMIL_DEVF_TOKEN_ABSENT;
+			else if (filtered(id))
+				want = DSMIL_DEVF_TOKEN_FILTERED;
+			ASSERT_EQ(0, dev_info(fd, g * 12 + p, &di));
+			EXPECT_EQ(want, di.flags & (DSMIL_DEVF_TOKEN_ABSENT |
+						    DSMIL_DEVF_TOKEN_FILTERED))
+				TH_LOG("DSMIL%dD%X", g, p);
+		}
+	}
+	EXPECT_EQ(0, xioctl(fd, DSMIL_IOC_SMI_RESCAN, NULL));
+	ASSERT_EQ(0, dev_info(fd, 18 + 6, &di));	/* 2:6, 0x049E */
+	EXPECT_TRUE(di.flags & DSMIL_DEVF_TOKEN_FILTERED);
+}
+
+/* Absent and filtered tokens: refused, and the firmware never called. */
+TEST(refused_never_reach_firmware)
+{
+	static const struct { int g, p, err; } cases[] = {
+		{ 1, 6, -ENOENT }, { 5, 3, -ENOENT },
+		{ 2, 6, -EACCES }, { 2, 9, -EACCES },
+	};
+	unsigned long long before, after;
+	struct dsmil_smi_status st0, st1;
+	unsigned int i;
+	__u32 v;
+	int fd;
+
+	NEED_FIRMWARE();
+	fd = dell_fd();
+	/* Their devices come up without a call: verification sends nothing. */
+	before = fw_calls();
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		int id = cases[i].g * 12 + cases[i].p;
+
+		ASSERT_EQ(0, bring_up(fd, id, !quarantined(cases[i].g, cases[i].p)))
+			TH_LOG("bring up DSMIL%dD%X", cases[i].g, cases[i].p);
+	}
+	smi_status(fd, &st0);
+	before = fw_calls();
+	ASSERT_NE(~0ULL >> 8, before);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		v = 1;
+		EXPECT_EQ(cases[i].err, token_rw(fd, false, cases[i].g,
+						 cases[i].p, &v, 0, NULL, NULL));
+		v = 1;
+		if (!quarantined(cases[i].g, cases[i].p))
+			EXPECT_EQ(cases[i].err,
+				  token_rw(fd, true, cases[i].g, cases[i].p,
+					   &v, 0, NULL, NULL));
+		v = 1;
+		if (!quarantined(cases[i].g, cases[i].p))
+			EXPECT_EQ(cases[i].err,
+				  token_rw(fd, true, cases[i].g, cases[i].p, &v,
+					   DSMIL_TOKEN_F_ACTIVATE, NULL, NULL));
+	}
+	after = fw_calls();
+	EXPECT_EQ(before, after) TH_LOG("firmware calls %llu -> %llu", before, after);
+	smi_status(fd, &st1);
+	EXPECT_EQ(st0.refused + 10, st1.refused);
+	EXPECT_EQ(st0.successes, st1.successes);
+	EXPECT_EQ(st0.errors, st1.errors);
+	EXPECT_TRUE(dmesg_has("refused-input: cmd=token-read pid=[0-9]+ token=0x049e dev=DSMIL2D6 why=dell-filter errno=-13"));
+	EXPECT_TRUE(dmesg_has("refused-input: cmd=token-write pid=[0-9]+ token=0x0492 dev=DSMIL1D6 why=token-absent errno=-2"));
+	printf("# refused: %llu token requests, firmware calls %llu -> %llu\n",
+	       (unsigned long long)(st1.refused - st0.refused), before, after);
+}
+
+/*
+ * Every healthy DSMIL token the filter lets through: dsmil's read equals
+ * the firmware's NV cell and libsmbios' read; a value dsmil writes is what
+ * both see; a value libsmbios writes is what dsmil reads; activation by
+ * either is seen by the other.
+ */
+TEST(cross_check_libsmbios)
+{
+	static char out[16384];
+	char ops[4096];
+	unsigned int i, n = 0, nw = 0;
+	size_t o = 0;
+	int fd;
+
+	NEED_FIRMWARE();
+	fd = dell_fd();
+	for (i = 0; i < ntoks; i++) {
+		struct tok *t = &toks[i];
+		bool w = !quarantined(t->group, t->pos);
+		__u32 v;
+
+		if (t->group < 0 || filtered(t->id) || !healthy(t))
+			continue;
+		ASSERT_EQ(0, bring_up(fd, t->group * 12 + t->pos, w))
+			TH_LOG("bring up %s", t->name);
+		ASSERT_EQ(0, token_rw(fd, false, t->group, t->pos, &v, 0, NULL,
+				      NULL)) TH_LOG("%s", t->name);
+		EXPECT_EQ(nv_value(t->loc), (long)v) TH_LOG("%s", t->name);
+		o += snprintf(ops + o, sizeof(ops) - o, "r:%u ", t->loc);
+		n++;
+		if (w) {
+			__u32 nv = (v + 1) % (t->max + 1), old = ~0U;
+
+			ASSERT_EQ(0, token_rw(fd, true, t->group, t->pos, &nv, 0,
+					      &old, NULL)) TH_LOG("%s", t->name);
+			EXPECT_EQ(v, old) TH_LOG("%s: old value", t->name);
+			EXPECT_EQ((long)nv, nv_value(t->loc)) TH_LOG("%s", t->name);
+			nw++;
+		}
+	}
+	ASSERT_LT(10, n);
+	ASSERT_EQ(0, witness(ops, out, sizeof(out))) TH_LOG("%s", out);
+	for (i = 0; i < ntoks; i++) {
+		struct tok *t = &toks[i];
+
+		if (t->group < 0 || filtered(t->id) || !healthy(t))
+			continue;
+		EXPECT_EQ(nv_value(t->loc), witness_cur(out, t->loc))
+			TH_LOG("%s: libsmbios read", t->name);
+	}
+
+	/* The reverse: libsmbios writes, dsmil reads. */
+	o = 0;
+	for (i = 0; i < ntoks; i++) {
+		struct tok *t = &toks[i];
+
+		if (t->group < 0 || filtered(t->id) || !healthy(t))
+			continue;
+		o += snprintf(ops + o, sizeof(ops) - o, "w:%u:%u ", t->loc,
+			      t->max / 2);
+	}
+	ASSERT_EQ(0, witness(ops, out, sizeof(out))) TH_LOG("%s", out);
+	for (i = 0; i < ntoks; i++) {
+		struct tok *t = &toks[i];
+		__u32 v = ~0U;
+
+		if (t->group < 0 || filtered(t->id) || !healthy(t))
+			continue;
+		EXPECT_EQ(0, token_rw(fd, false, t->group, t->pos, &v, 0, NULL,
+				      NULL));
+		EXPECT_EQ(t->max / 2, v) TH_LOG("%s after libsmbios wrote", t->name);
+	}
+
+	/* Activation: dsmil activates, libsmbios sees it active, and back. */
+	o = 0;
+	for (i = 0; i < ntoks; i++) {
+		struct tok *t = &toks[i];
+		__u32 v = 0;
+
+		if (t->group < 0 || filtered(t->id) || !healthy(t) ||
+		    quarantined(t->group, t->pos))
+			continue;
+		ASSERT_EQ(0, token_rw(fd, true, t->group, t->pos, &v,
+				      DSMIL_TOKEN_F_ACTIVATE, NULL, NULL));
+		EXPECT_EQ((long)t->value, nv_value(t->loc)) TH_LOG("%s", t->name);
+		o += snprintf(ops + o, sizeof(ops) - o, "t:%u ", t->id);
+	}
+	ASSERT_EQ(0, witness(ops, out, sizeof(out))) TH_LOG("%s", out);
+	for (i = 0; i < ntoks; i++) {
+		struct tok *t = &toks[i];
+
+		if (t->group < 0 || filtered(t->id) || !healthy(t) ||
+		    quarantined(t->group, t->pos))
+			continue;
+		EXPECT_EQ(1, witness_active(out, 't', t->id))
+			TH_LOG("%s: libsmbios isActive", t->name);
+	}
+	printf("# cross-checked with libsmbios: %u tokens read, %u written by dsmil, %u written by libsmbios, %u activated\n",
+	       n, nw, n, nw);
+}
+
+/* A value write outside the firmware's [min, max]: refused before writing. */
+TEST(value_range)
+{
+	struct tok *t;
+	unsigned long long c0, c1;
+	long before;
+	__u32 v, old = 0;
+	int fd;
+
+	NEED_FIRMWARE();
+	fd = dell_fd();
+	t = tok_at(0, 6);
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, bring_up(fd, 6, true));
+	before = nv_value(t->loc);
+	c0 = fw_calls();
+	v = t->max + 1;
+	EXPECT_EQ(-ERANGE, token_rw(fd, true, 0, 6, &v, 0, &old, NULL));
+	c1 = fw_calls();
+	EXPECT_EQ(c0 + 1, c1) TH_LOG("only the read reaches the firmware");
+	EXPECT_EQ(before, nv_value(t->loc));
+	v = 0xffffffff;
+	EXPECT_EQ(-ERANGE, token_rw(fd, true, 0, 6, &v, 0, &old, NULL));
+	EXPECT_EQ(before, nv_value(t->loc));
+	/* Flags a read does not take, and unknown flags. */
+	v = 0;
+	EXPECT_EQ(-EINVAL, token_rw(fd, false, 0, 6, &v,
+				    DSMIL_TOKEN_F_ACTIVATE, NULL, NULL));
+	EXPECT_EQ(-EINVAL, token_rw(fd, true, 0, 6, &v, 0x80, NULL, NULL));
+}
+
+/* Slow but healthy firmware (11-15 ms calls): never a hang, never FAULTED. */
+TEST(slow_firmware_is_healthy)
+{
+	struct dsmil_smi_status st0, st1;
+	unsigned int i, rounds, n = 0;
+	__u64 ns, max_ns = 0;
+	int fd, r;
+
+	NEED_FIRMWARE();
+	if (strcmp(mode, "smm") && strcmp(mode, "faults"))
+		SKIP(return, "firmware mode %s has no slow calls", mode);
+	fd = dell_fd();
+	smi_status(fd, &st0);
+	rounds = strcmp(mode, "smm") ? 5 : 2;
+	for (r = 0; r < (int)rounds; r++) {
+		for (i = 0; i < ntoks; i++) {
+			struct tok *t = &toks[i];
+			__u32 v;
+
+			if (t->group < 0 || filtered(t->id) ||
+			    (strncmp(t->fault, "sleep:", 6) &&
+			     strcmp(t->fault, "smm")))
+				continue;
+			ASSERT_EQ(0, bring_up(fd, t->group * 12 + t->pos, false));
+			EXPECT_EQ(0, token_rw(fd, false, t->group, t->pos, &v,
+					      0, NULL, &ns)) TH_LOG("%s", t->name);
+			if (ns > max_ns)
+				max_ns = ns;
+			n++;
+		}
+	}
+	smi_status(fd, &st1);
+	EXPECT_EQ(st0.hangs, st1.hangs);
+	EXPECT_EQ(st0.timeouts, st1.timeouts);
+	EXPECT_EQ(DSMIL_SMI_OK, st1.state);
+	EXPECT_LT(max_ns, 200 * MS);
+	printf("# slow firmware: %u reads, slowest %llu us, hangs %llu\n", n,
+	       (unsigned long long)(max_ns / 1000),
+	       (unsigned long long)(st1.hangs - st0.hangs));
+}
+
+/* Each firmware fault: its documented errno, in bound, the right counter. */
+TEST(firmware_faults)
+{
+	static const struct {
+		int g, p, err;
+		const char *fault;
+	} cases[] = {
+		{ 4, 0, -EIO, "status:-1" },
+		{ 4, 3, -ENXIO, "status:-2" },
+		{ 4, 6, -EINVAL, "status:-5" },
+		{ 4, 9, -EIO, "malformed" },
+		{ 5, 0, -ETIMEDOUT, "freeze:500" },
+	};
+	struct dsmil_smi_status st0, st1;
+	unsigned int i;
+	int fd;
+
+	NEED_FIRMWARE();
+	if (strcmp(mode, "faults"))
+		SKIP(return, "firmware mode %s has no faults", mode);
+	fd = dell_fd();
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct tok *t = tok_at(cases[i].g, cases[i].p);
+		__u64 t0, el;
+		__u32 v;
+
+		ASSERT_NE(NULL, t);
+		ASSERT_STREQ(cases[i].fault, t->fault);
+		/* The first call (verification) succeeds; then the fault. */
+		ASSERT_EQ(0, bring_up(fd, cases[i].g * 12 + cases[i].p, false));
+		smi_status(fd, &st0);
+		t0 = now_ns();
+		EXPECT_EQ(cases[i].err, token_rw(fd, false, cases[i].g,
+						 cases[i].p, &v, 0, NULL, NULL))
+			TH_LOG("%s", t->fault);
+		el = now_ns() - t0;
+		/* The caller's bound: smi_timeout_ms, plus scheduling. */
+		EXPECT_LT(el, 400 * MS) TH_LOG("%s took %llu ms", t->fault,
+					     (unsigned long long)(el / MS));
+		if (cases[i].err == -ETIMEDOUT)
+			usleep(600 * 1000);	/* the freeze ends; it is a hang */
+		smi_status(fd, &st1);
+		switch (i) {
+		case 0: case 1: case 2:
+			EXPECT_EQ(st0.error_status + 1, st1.error_status);
+			break;
+		case 3:
+			EXPECT_EQ(st0.garbage + 1, st1.garbage);
+			break;
+		case 4:
+			EXPECT_EQ(st0.hangs + 1, st1.hangs);
+			EXPECT_EQ(st0.abandoned + 1, st1.abandoned);
+			break;
+		}
+		EXPECT_EQ(DSMIL_SMI_OK, st1.state);
+		printf("# fault %s: errno %d in %llu ms\n", t->fault,
+		       cases[i].err, (unsigned long long)(el / MS));
+	}
+}
+
+TEST_HARNESS_MAIN
