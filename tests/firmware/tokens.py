@@ -85,8 +85,10 @@ FAULT_MODES = {
     "faults": {
         (3, 0): ("sleep", 11), (3, 3): ("sleep", 12),
         (3, 6): ("sleep", 13), (3, 9): ("sleep", 15),
-        (4, 0): ("status", -1), (4, 3): ("status", -2),
-        (4, 6): ("status", -5), (4, 9): ("malformed",),
-        (5, 0): ("freeze", 500),
+        # Not the groups' controllers (position 0): other devices need
+        # those up, and a fault there would keep them down.
+        (4, 3): ("status", -1), (4, 6): ("status", -2),
+        (4, 9): ("status", -5), (5, 6): ("malformed",),
+        (5, 9): ("freeze", 500),
     },
 }

@@ -255,21 +255,47 @@ static int xioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
-/* Load dsmil with the Dell backend once per test binary. */
+/*
+ * Extra module parameters, for a guest whose emulated firmware is much
+ * slower than a real machine's (the debug kernel: KASAN and lockdep under
+ * TCG make one call ~200 ms): then the timing defaults cannot be judged
+ * here, and the freeze is not told apart from a healthy call.
+ */
+static const char *extra_params(void)
+{
+	const char *p = getenv("DSMIL_DELL_PARAMS");
+
+	return p ? p : "";
+}
+
+static bool scaled(void)
+{
+	return *extra_params();
+}
+
+/* Load dsmil with the Dell backend once per test (each runs in a child). */
 static int dell_fd(void)
 {
 	static int fd = -1;
 	const char *ko = getenv("DSMIL_KO");
-	int kfd;
+	char params[256];
+	int kfd, i;
 
 	if (fd >= 0)
 		return fd;
-	syscall(__NR_delete_module, "dsmil", O_NONBLOCK);
+	/* A request a test left at the firmware pins the module a while. */
+	for (i = 0; i < 50; i++) {
+		if (!syscall(__NR_delete_module, "dsmil", O_NONBLOCK) ||
+		    errno == ENOENT)
+			break;
+		usleep(100 * 1000);
+	}
 	kfd = open(ko && *ko ? ko : "/lib/dsmil/dsmil.ko", O_RDONLY);
 	if (kfd < 0)
 		return -1;
-	if (syscall(__NR_finit_module, kfd,
-		    "smi_backend=dell-smbios allow_writes=1", 0)) {
+	snprintf(params, sizeof(params),
+		 "smi_backend=dell-smbios allow_writes=1 %s", extra_params());
+	if (syscall(__NR_finit_module, kfd, params, 0)) {
 		close(kfd);
 		return -1;
 	}
@@ -370,9 +396,15 @@ TEST(backend_and_timing)
 	smi_status(dell_fd(), &st);
 	EXPECT_STREQ("dell-smbios", (char *)st.backend);
 	/* The backend's own defaults (from measured figures), not the sim's. */
-	EXPECT_EQ(250, st.timeout_ms);
-	EXPECT_EQ(200, st.hang_ms);
-	EXPECT_EQ(250, read_ull("/sys/module/dsmil/parameters/smi_timeout_ms"));
+	if (!scaled()) {
+		EXPECT_EQ(250, st.timeout_ms);
+		EXPECT_EQ(200, st.hang_ms);
+	}
+	EXPECT_EQ(st.timeout_ms,
+		  read_ull("/sys/module/dsmil/parameters/smi_timeout_ms"));
+	EXPECT_EQ(st.hang_ms, read_ull("/sys/module/dsmil/parameters/smi_hang_ms"));
+	printf("# timing: timeout %u ms, hang %u ms%s\n", st.timeout_ms,
+	       st.hang_ms, scaled() ? " (scaled for this guest)" : " (defaults)");
 	EXPECT_TRUE(dmesg_has("using the dell-smbios backend: 22 of 24 DSMIL tokens in the firmware, 2 refused by the kernel's filter"));
 }
 
@@ -400,7 +432,7 @@ TEST(discovery)
 		}
 	}
 	EXPECT_EQ(0, xioctl(fd, DSMIL_IOC_SMI_RESCAN, NULL));
-	ASSERT_EQ(0, dev_info(fd, 18 + 6, &di));	/* 2:6, 0x049E */
+	ASSERT_EQ(0, dev_info(fd, 2 * 12 + 6, &di));	/* 0x049E */
 	EXPECT_TRUE(di.flags & DSMIL_DEVF_TOKEN_FILTERED);
 }
 
@@ -624,7 +656,7 @@ TEST(slow_firmware_is_healthy)
 	EXPECT_EQ(st0.hangs, st1.hangs);
 	EXPECT_EQ(st0.timeouts, st1.timeouts);
 	EXPECT_EQ(DSMIL_SMI_OK, st1.state);
-	EXPECT_LT(max_ns, 200 * MS);
+	EXPECT_LT(max_ns, (__u64)st1.hang_ms * MS);
 	printf("# slow firmware: %u reads, slowest %llu us, hangs %llu\n", n,
 	       (unsigned long long)(max_ns / 1000),
 	       (unsigned long long)(st1.hangs - st0.hangs));
@@ -637,11 +669,11 @@ TEST(firmware_faults)
 		int g, p, err;
 		const char *fault;
 	} cases[] = {
-		{ 4, 0, -EIO, "status:-1" },
-		{ 4, 3, -ENXIO, "status:-2" },
-		{ 4, 6, -EINVAL, "status:-5" },
-		{ 4, 9, -EIO, "malformed" },
-		{ 5, 0, -ETIMEDOUT, "freeze:500" },
+		{ 4, 3, -EIO, "status:-1" },
+		{ 4, 6, -ENXIO, "status:-2" },
+		{ 4, 9, -EINVAL, "status:-5" },
+		{ 5, 6, -EIO, "malformed" },
+		{ 5, 9, -ETIMEDOUT, "freeze:500" },
 	};
 	struct dsmil_smi_status st0, st1;
 	unsigned int i;
@@ -656,6 +688,11 @@ TEST(firmware_faults)
 		__u64 t0, el;
 		__u32 v;
 
+		if (cases[i].err == -ETIMEDOUT && scaled()) {
+			printf("# fault %s: not judged with scaled timing\n",
+			       cases[i].fault);
+			continue;
+		}
 		ASSERT_NE(NULL, t);
 		ASSERT_STREQ(cases[i].fault, t->fault);
 		/* The first call (verification) succeeds; then the fault. */
@@ -667,7 +704,8 @@ TEST(firmware_faults)
 			TH_LOG("%s", t->fault);
 		el = now_ns() - t0;
 		/* The caller's bound: smi_timeout_ms, plus scheduling. */
-		EXPECT_LT(el, 400 * MS) TH_LOG("%s took %llu ms", t->fault,
+		smi_status(fd, &st1);
+		EXPECT_LT(el, (st1.timeout_ms + 150) * MS) TH_LOG("%s took %llu ms", t->fault,
 					     (unsigned long long)(el / MS));
 		if (cases[i].err == -ETIMEDOUT)
 			usleep(600 * 1000);	/* the freeze ends; it is a hang */
