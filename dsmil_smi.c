@@ -1274,7 +1274,6 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_flags);
  */
 VISIBLE_IF_KUNIT int dsmil_smi_rescan(struct dsmil_smi *smi)
 {
-
 	if (!smi->ops->rescan)
 		return -EOPNOTSUPP;
 	return smi->ops->rescan(smi->priv);

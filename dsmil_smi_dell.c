@@ -68,9 +68,9 @@ static_assert(sizeof(struct calling_interface_buffer) == 36);
  * word at a time, which is all a single token's check needs.
  */
 struct dsmil_dell {
-	dsmil_dell_call_fn call;
-	dsmil_dell_find_fn find;
-	dsmil_dell_filter_fn filter;
+	int (*call)(struct calling_interface_buffer *buf);
+	struct calling_interface_token *(*find)(int id);
+	int (*filter)(struct device *d, struct calling_interface_buffer *buf);
 	bool held;
 	DECLARE_BITMAP(absent, DSMIL_NUM_TOKENS);
 	DECLARE_BITMAP(filtered, DSMIL_NUM_TOKENS);
@@ -308,9 +308,11 @@ static int dsmil_dell_reset(void *priv)
  *
  * Return: the private data, or NULL.
  */
-VISIBLE_IF_KUNIT void *dsmil_smi_dell_create(dsmil_dell_call_fn call,
-					     dsmil_dell_find_fn find,
-					     dsmil_dell_filter_fn filter)
+VISIBLE_IF_KUNIT void *
+dsmil_smi_dell_create(int (*call)(struct calling_interface_buffer *buf),
+		      struct calling_interface_token *(*find)(int id),
+		      int (*filter)(struct device *d,
+				    struct calling_interface_buffer *buf))
 {
 	struct dsmil_dell *d = kzalloc(sizeof(*d), GFP_KERNEL);
 
@@ -344,9 +346,9 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_dell_destroy);
 static int dsmil_dell_init(struct dsmil_smi *smi, struct dentry *debugfs,
 			   void **priv)
 {
-	dsmil_dell_filter_fn filter;
-	dsmil_dell_call_fn call;
-	dsmil_dell_find_fn find;
+	int (*filter)(struct device *d, struct calling_interface_buffer *buf);
+	int (*call)(struct calling_interface_buffer *buf);
+	struct calling_interface_token *(*find)(int id);
 	const char *vendor = dmi_get_system_info(DMI_SYS_VENDOR);
 	struct dsmil_dell *d;
 	unsigned int n;

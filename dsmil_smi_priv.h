@@ -222,11 +222,6 @@ struct calling_interface_token *dell_smbios_find_token(int tokenid);
 int dell_smbios_call_filter(struct device *d,
 			    struct calling_interface_buffer *buffer);
 
-typedef int (*dsmil_dell_call_fn)(struct calling_interface_buffer *buf);
-typedef struct calling_interface_token *(*dsmil_dell_find_fn)(int id);
-typedef int (*dsmil_dell_filter_fn)(struct device *d,
-				    struct calling_interface_buffer *buf);
-
 #if IS_ENABLED(CONFIG_KUNIT)
 int dsmil_smi_token_of(unsigned int group, unsigned int pos, u16 *token,
 		       unsigned int *dev_id);
@@ -242,8 +237,10 @@ int dsmil_smi_rescan(struct dsmil_smi *smi);
 void dsmil_smi_flush(struct dsmil_smi *smi);
 unsigned int dsmil_smi_hist_bucket(u64 ns);
 
-void *dsmil_smi_dell_create(dsmil_dell_call_fn call, dsmil_dell_find_fn find,
-			    dsmil_dell_filter_fn filter);
+void *dsmil_smi_dell_create(int (*call)(struct calling_interface_buffer *buf),
+			    struct calling_interface_token *(*find)(int id),
+			    int (*filter)(struct device *d,
+					  struct calling_interface_buffer *buf));
 void dsmil_smi_dell_destroy(void *priv);
 void dsmil_smi_dell_fill(struct calling_interface_buffer *buf, u16 class,
 			 u16 location, u32 value);

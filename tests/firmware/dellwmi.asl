@@ -76,8 +76,12 @@ DefinitionBlock ("", "SSDT", 2, "DSMIL", "DELLFW", 0x00000001)
             CreateDWordField (CBUF, 0x20, COU3)
 
             /* Index of location Arg0 in NLOC, or Ones. */
-            Method (CELL, 1, Serialized)
+            Method (CELL, 1, NotSerialized)
             {
+                If ((Arg0 >= DBAS) && ((Arg0 - DBAS) < SizeOf (DIDX)))
+                {
+                    Return (DerefOf (DIDX [Arg0 - DBAS]))
+                }
                 Local0 = Zero
                 While (Local0 < SizeOf (NLOC))
                 {
@@ -91,7 +95,7 @@ DefinitionBlock ("", "SSDT", 2, "DSMIL", "DELLFW", 0x00000001)
             }
 
             /* The witness value of NV cell Arg0. */
-            Method (NVST, 1, Serialized)
+            Method (NVST, 1, NotSerialized)
             {
                 Return ((DerefOf (NCUR [Arg0]) << 8) | 0x0F)
             }

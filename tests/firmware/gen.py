@@ -109,6 +109,13 @@ def nvtable(mode):
     s += pkg("FBAD", [f[l][3] for l in locs])
     s += pkg("FFRZ", [f[l][4] for l in locs])
     s += pkg("NCAL", [0 for l in locs])
+    # Direct lookup for the DSMIL block (location - DBAS -> cell, or Ones):
+    # under KASAN in TCG every AML operation costs, so no search for them.
+    base = T.dsmil_location(0, 0)
+    top = max(l for l in locs if l >= base) + 1
+    s += "Name (DBAS, 0x%X)\n" % base
+    s += pkg("DIDX", [locs.index(l) if l in locs else 0xFFFFFFFFFFFFFFFF
+                      for l in range(base, top)])
     return s
 
 
