@@ -16,6 +16,9 @@
  *       with the backend FAULTED, a read against the floor        <= 10x
  *   P5  two threads reading two different chunks against one thread,
  *       divided by the speedup two independent busy loops get  >= 0.8
+ *   P7  token read through dsmil's dell-smbios backend against the
+ *       in-tree /dev/wmi/dell-smbios ioctl reading the same location, same
+ *       firmware (only with it: tools/dsmil-vm --dell-firmware)  <= 1.1x
  *
  * Runs as root in the guest, normally on Debian's own kernel (lockdep and
  * KASAN distort timing): tools/dsmil-vm --kernel 6.12 -- dsmil-bench.  It
@@ -43,6 +46,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <linux/wmi.h>
 
 #include "dsmil_ioctl.h"
 
@@ -360,6 +364,82 @@ static double floor_us(int fd, unsigned int ops)
 		if (ioctl(fd, _IO(DSMIL_IOC_MAGIC, 0x0f), 0) != -1 || errno != ENOTTY)
 			die("floor ioctl did not get -ENOTTY");
 	return (now_ns() - t0) / 1e3 / ops;
+}
+
+/* ------------------------------------------------------------------ P7 */
+
+#define DELL_DEV	"/dev/wmi/dell-smbios"
+#define DELL_TOKENS	"/sys/devices/platform/dell-smbios.0/tokens"
+
+/* One class 0 read of @loc through the in-tree ioctl; 0 or -1. */
+static int wmi_token_read(int fd, struct dell_wmi_smbios_buffer *b,
+			  uint64_t len, unsigned int loc)
+{
+	memset(b, 0, len);
+	b->length = len;
+	b->std.cmd_class = CLASS_TOKEN_READ;
+	b->std.cmd_select = SELECT_TOKEN_STD;
+	b->std.input[0] = loc;
+	if (ioctl(fd, DELL_WMI_SMBIOS_CMD, b))
+		return -1;
+	return (int32_t)b->std.output[0] ? -1 : 0;
+}
+
+static void p7(void)
+{
+	struct row *r;
+	struct dell_wmi_smbios_buffer *b;
+	struct dsmil_token_req t;
+	unsigned int loc = 0, k, i;
+	const unsigned int ops = 50;
+	uint64_t len = 0, t0;
+	char path[128];
+	FILE *f;
+	int wfd, fd;
+
+	wfd = open(DELL_DEV, O_RDONLY);
+	if (wfd < 0) {
+		printf("dsmil-bench: P7 skipped: no %s (boot with --dell-firmware)\n",
+		       DELL_DEV);
+		return;
+	}
+	/* The buffer size the interface wants, and DSMIL0D0's location. */
+	if (read(wfd, &len, sizeof(len)) != sizeof(len) || len < sizeof(*b) ||
+	    len > 1 << 20)
+		die("P7: %s: no buffer size", DELL_DEV);
+	snprintf(path, sizeof(path), DELL_TOKENS "/%04x_location",
+		 DSMIL_TOKEN_BASE);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%x", &loc) != 1)
+		die("P7: no location for token %#x in %s", DSMIL_TOKEN_BASE, path);
+	fclose(f);
+	b = calloc(1, len);
+	if (!b)
+		die("out of memory");
+	r = new_row("P7", "token read via dell-smbios (DSMIL0D0)",
+		    "/dev/wmi/dell-smbios", "us", "<= 1.1x");
+	fd = reload("smi_backend=dell-smbios smi_min_interval_us=0");
+	dev_ready(fd, 0);
+	for (k = 0; k < repeats; k++) {
+		t0 = now_ns();
+		for (i = 0; i < ops; i++)
+			if (wmi_token_read(wfd, b, len, loc))
+				die("P7: %s read of %#x failed", DELL_DEV, loc);
+		add(&r->ref, (now_ns() - t0) / 1e3 / ops);
+		t0 = now_ns();
+		for (i = 0; i < ops; i++) {
+			memset(&t, 0, sizeof(t));
+			if (xioctl(fd, DSMIL_IOC_TOKEN_READ, &t))
+				die("P7 token read: %s", strerror(errno));
+		}
+		add(&r->meas, (now_ns() - t0) / 1e3 / ops);
+	}
+	r->figure = med(&r->meas) / med(&r->ref);
+	r->known = true;
+	r->pass = r->figure <= 1.1;
+	close(fd);
+	close(wfd);
+	free(b);
 }
 
 /* ------------------------------------------------------------------ P1 */
@@ -770,7 +850,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *only = "P1,P2,P3,P4,P5";
+	const char *only = "P1,P2,P3,P4,P5,P7";
 	struct utsname u;
 	struct bar bar;
 	bool have_bar;
@@ -828,6 +908,8 @@ int main(int argc, char **argv)
 		p4();
 	if (strstr(only, "P5"))
 		p5(&bar, have_bar);
+	if (strstr(only, "P7"))
+		p7();
 
 	/* Leave the module as dsmil-vm loaded it: default parameters. */
 	close(reload(""));
