@@ -34,13 +34,7 @@ static const struct dsmil_lookup_case dsmil_lookup_cases[] = {
 	{ "all-ones-command", ~0U, -ENOTTY },
 };
 
-static void dsmil_lookup_case_desc(const struct dsmil_lookup_case *c,
-				   char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(dsmil_lookup, dsmil_lookup_cases, dsmil_lookup_case_desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_lookup, dsmil_lookup_cases, desc);
 
 static void dsmil_test_lookup(struct kunit *test)
 {

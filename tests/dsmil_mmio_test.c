@@ -451,12 +451,7 @@ static const struct cfg_case cfg_cases[] = {
 	{ "idle-at-max", 0, CHUNK, 1, DSMIL_MMIO_IDLE_MAX_MS, 0 },
 };
 
-static void cfg_case_desc(const struct cfg_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(cfg, cfg_cases, cfg_case_desc);
+KUNIT_ARRAY_PARAM_DESC(cfg, cfg_cases, desc);
 
 /* Bad settings are refused at creation; good ones give that geometry. */
 static void mmio_test_config(struct kunit *test)
@@ -577,12 +572,7 @@ static const struct sweep_case sweep_cases[] = {
 	{ "128-chunks-cap-127", 128, 127 },
 };
 
-static void sweep_case_desc(const struct sweep_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(sweep, sweep_cases, sweep_case_desc);
+KUNIT_ARRAY_PARAM_DESC(sweep, sweep_cases, desc);
 
 /* Two full sweeps never exceed the cap and count every map and eviction. */
 static void mmio_test_cap_respected(struct kunit *test)
@@ -811,12 +801,7 @@ static const struct rw_case rw_cases[] = {
 	  71, -ENODEV },
 };
 
-static void rw_case_desc(const struct rw_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(rw, rw_cases, rw_case_desc);
+KUNIT_ARRAY_PARAM_DESC(rw, rw_cases, desc);
 
 /*
  * Every boundary, for reads and for writes: accepted accesses land on the
@@ -894,12 +879,7 @@ static const struct bulk_case bulk_cases[] = {
 	{ "length-u64-max", 0, U64_MAX, -EINVAL },
 };
 
-static void bulk_case_desc(const struct bulk_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(bulk, bulk_cases, bulk_case_desc);
+KUNIT_ARRAY_PARAM_DESC(bulk, bulk_cases, desc);
 
 /* Bulk ranges: all-or-nothing checks, the right bytes, page-sized pieces. */
 static void mmio_test_bulk_bounds(struct kunit *test)
@@ -1515,12 +1495,7 @@ static const struct win_case win_cases[] = {
 	{ "bulk-after-the-windows", WIN_END, CHUNK - WIN_END, 0 },
 };
 
-static void win_case_desc(const struct win_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(win, win_cases, win_case_desc);
+KUNIT_ARRAY_PARAM_DESC(win, win_cases, desc);
 
 /*
  * A raw write touching a device window passes the device-scoped write

@@ -437,12 +437,7 @@ static const struct smi_bad_token smi_bad_tokens[] = {
 	{ "position-255", 2, 255 },
 };
 
-static void smi_bad_token_desc(const struct smi_bad_token *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_bad_token, smi_bad_tokens, smi_bad_token_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_bad_token, smi_bad_tokens, desc);
 
 /* Out-of-range tokens are refused before anything reaches the backend. */
 static void smi_test_token_refused(struct kunit *test)
@@ -585,12 +580,7 @@ static const struct smi_errmap smi_errmaps[] = {
 	{ "code-63", DSMIL_SMI_ST_ERROR | 0x3f, -EIO },
 };
 
-static void smi_errmap_desc(const struct smi_errmap *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_errmap, smi_errmaps, smi_errmap_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_errmap, smi_errmaps, desc);
 
 /* An error status maps to its errno; it is an answer, not a fault. */
 static void smi_test_error_mapping(struct kunit *test)
@@ -1191,12 +1181,7 @@ static const struct smi_cfg_case smi_cfg_cases[] = {
 	{ "empty-backend", "", { 50, 20, 100, 3, 3 }, -EINVAL },
 };
 
-static void smi_cfg_case_desc(const struct smi_cfg_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_cfg, smi_cfg_cases, smi_cfg_case_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_cfg, smi_cfg_cases, desc);
 
 static void smi_test_config(struct kunit *test)
 {
@@ -1343,12 +1328,7 @@ static const struct smi_dell_map_case smi_dell_maps[] = {
 	{ "wmi-error", -EIO, -1, -EIO },
 };
 
-static void smi_dell_map_desc(const struct smi_dell_map_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_dell_map, smi_dell_maps, smi_dell_map_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_dell_map, smi_dell_maps, desc);
 
 static void smi_test_dell_map(struct kunit *test)
 {
@@ -1495,12 +1475,7 @@ static const struct smi_sim_case smi_sim_cases[] = {
 	{ "error-code-alone-harmless", "error_code", 3, 0, 0, 50, 0, 0, 0 },
 };
 
-static void smi_sim_case_desc(const struct smi_sim_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_sim, smi_sim_cases, smi_sim_case_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_sim, smi_sim_cases, desc);
 
 static void smi_test_sim_faults(struct kunit *test)
 {
