@@ -24,6 +24,7 @@
 #include <linux/vmalloc.h>
 
 #include "../dsmil_priv.h"
+#include "dsmil_test_util.h"
 
 #define CHUNK		DSMIL_CHUNK_SIZE
 #define FAKE_BASE	0x0f00000000000000UL
@@ -261,15 +262,7 @@ static const struct dsmil_mmio_ops fake_user_ops = {
 	.read_user = fake_read_user,
 };
 
-KUNIT_DEFINE_ACTION_WRAPPER(test_destroy, dsmil_destroy, struct dsmil *);
 KUNIT_DEFINE_ACTION_WRAPPER(test_vfree, vfree, const void *);
-
-static const struct dsmil_config base_cfg = {
-	.smi = { .backend = "sim", .timeout_ms = 50, .hang_ms = 20,
-		 .min_interval_us = 100, .fault_limit = 3, .busy_retries = 3 },
-	.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE, .max_resident = 8,
-		  .idle_ms = 0 },
-};
 
 /* An instance over fake backend @ops, destroyed when the test ends. */
 static struct dsmil_mmio *make_mm_ops(struct kunit *test,
@@ -277,10 +270,8 @@ static struct dsmil_mmio *make_mm_ops(struct kunit *test,
 				      struct fake_mmio **fp, unsigned int chunks,
 				      unsigned int cap, unsigned int idle_ms)
 {
-	struct dsmil_config cfg = base_cfg;
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct fake_mmio *f = NULL;
-	struct dsmil *dsm;
-	int ret;
 
 	if (fp) {
 		f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
@@ -294,11 +285,7 @@ static struct dsmil_mmio *make_mm_ops(struct kunit *test,
 	cfg.mmio.size = chunks * CHUNK;
 	cfg.mmio.max_resident = cap;
 	cfg.mmio.idle_ms = idle_ms;
-	dsm = dsmil_create(&cfg, NULL);
-	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
-	ret = kunit_add_action_or_reset(test, test_destroy, dsm);
-	KUNIT_ASSERT_EQ(test, ret, 0);
-	return &dsm->mmio;
+	return &dsmil_kunit_create(test, &cfg)->mmio;
 }
 
 /* An instance over the fake backend, destroyed when the test ends. */
@@ -311,7 +298,7 @@ static struct dsmil_mmio *make_mm(struct kunit *test, struct fake_mmio **fp,
 
 static void end_instance(struct kunit *test, struct dsmil_mmio *mm)
 {
-	kunit_release_action(test, test_destroy, dsmil_from_mmio(mm));
+	dsmil_kunit_destroy(test, dsmil_from_mmio(mm));
 }
 
 static void *test_vbuf(struct kunit *test, size_t len)
@@ -457,7 +444,7 @@ KUNIT_ARRAY_PARAM_DESC(cfg, cfg_cases, desc);
 static void mmio_test_config(struct kunit *test)
 {
 	const struct cfg_case *c = test->param_value;
-	struct dsmil_config cfg = base_cfg;
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct fake_mmio *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	struct dsmil *dsm;
 

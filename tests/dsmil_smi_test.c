@@ -22,6 +22,7 @@
 
 #include "../dsmil_priv.h"
 #include "../dsmil_smi_priv.h"
+#include "dsmil_test_util.h"
 
 #define FAKE_N		16
 #define MAX_CALLERS	8
@@ -187,7 +188,8 @@ static const struct dsmil_smi_ops fake_sync_ops = {
 };
 
 /* ------------------------------------------------------------------------
- * Fixture: one instance per case, torn down (and checked) by the suite exit.
+ * Fixture: one instance per case, checked by the suite exit, then torn down
+ * with the test's resources (the instance before its backend).
  */
 struct smi_caller {
 	struct dsmil_smi *smi;
@@ -205,8 +207,7 @@ struct smi_t {
 	struct dsmil_smi *smi;
 	struct smi_fake fake;
 	struct completion gate;
-	void *backend;		/* sim or dell data to free, if any */
-	void (*free_backend)(void *priv);
+	void *backend;		/* sim or dell data, if any */
 	struct smi_caller *callers[MAX_CALLERS];
 	unsigned int n_callers;
 };
@@ -225,25 +226,17 @@ static struct dsmil_smi *smi_start(struct kunit *test,
 				   const struct smi_params *p)
 {
 	struct smi_t *t = test->priv;
-	struct dsmil_config cfg = {
-		.smi = {
-			.backend = "sim",
-			.timeout_ms = p->timeout_ms,
-			.hang_ms = p->hang_ms,
-			.min_interval_us = p->interval_us,
-			.fault_limit = p->fault_limit,
-			.busy_retries = p->retries,
-			.ops = ops,
-			.ops_priv = priv ?: &t->fake,
-		},
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
-	struct dsmil *dsm = dsmil_create(&cfg, NULL);
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 
-	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
-	t->dsm = dsm;
-	t->smi = &dsm->smi;
+	cfg.smi.timeout_ms = p->timeout_ms;
+	cfg.smi.hang_ms = p->hang_ms;
+	cfg.smi.min_interval_us = p->interval_us;
+	cfg.smi.fault_limit = p->fault_limit;
+	cfg.smi.busy_retries = p->retries;
+	cfg.smi.ops = ops;
+	cfg.smi.ops_priv = priv ?: &t->fake;
+	t->dsm = dsmil_kunit_create(test, &cfg);
+	t->smi = &t->dsm->smi;
 	KUNIT_EXPECT_STREQ(test, t->smi->backend_name, ops->name);
 	return t->smi;
 }
@@ -306,10 +299,7 @@ static void smi_test_exit(struct kunit *test)
 	if (t->dsm) {
 		dsmil_smi_flush(t->smi);
 		smi_expect_identity(test, t->smi);
-		dsmil_destroy(t->dsm);
 	}
-	if (t->backend)
-		t->free_backend(t->backend);
 }
 
 static int smi_caller_fn(void *data)
@@ -1186,20 +1176,15 @@ KUNIT_ARRAY_PARAM_DESC(smi_cfg, smi_cfg_cases, desc);
 static void smi_test_config(struct kunit *test)
 {
 	const struct smi_cfg_case *c = test->param_value;
-	struct dsmil_config cfg = {
-		.smi = {
-			.timeout_ms = c->p.timeout_ms,
-			.hang_ms = c->p.hang_ms,
-			.min_interval_us = c->p.interval_us,
-			.fault_limit = c->p.fault_limit,
-			.busy_retries = c->p.retries,
-		},
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct dsmil *dsm;
 
 	strscpy(cfg.smi.backend, c->backend, sizeof(cfg.smi.backend));
+	cfg.smi.timeout_ms = c->p.timeout_ms;
+	cfg.smi.hang_ms = c->p.hang_ms;
+	cfg.smi.min_interval_us = c->p.interval_us;
+	cfg.smi.fault_limit = c->p.fault_limit;
+	cfg.smi.busy_retries = c->p.retries;
 	dsm = dsmil_create(&cfg, NULL);
 	if (c->err) {
 		KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
@@ -1217,16 +1202,12 @@ static void smi_test_config(struct kunit *test)
 /* dell-smbios is refused (cleanly) anywhere DMI does not say Dell. */
 static void smi_test_dell_refused_off_dell(struct kunit *test)
 {
-	struct dsmil_config cfg = {
-		.smi = { .backend = "dell-smbios", .timeout_ms = 50,
-			 .hang_ms = 20, .fault_limit = 3, .busy_retries = 3 },
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct dsmil *dsm;
 
 	if (dmi_match(DMI_SYS_VENDOR, "Dell Inc."))
 		kunit_skip(test, "running on a Dell");
+	strscpy(cfg.smi.backend, "dell-smbios", sizeof(cfg.smi.backend));
 	dsm = dsmil_create(&cfg, NULL);
 	KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
 	if (IS_ERR(dsm))
@@ -1281,8 +1262,10 @@ static struct dsmil_smi *smi_start_dell(struct kunit *test,
 	memset(&dell_stub, 0, sizeof(dell_stub));
 	d = dsmil_smi_dell_create(dell_stub_call, dell_stub_find);
 	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							dsmil_smi_dell_destroy,
+							d), 0);
 	t->backend = d;
-	t->free_backend = dsmil_smi_dell_destroy;
 	return smi_start(test, &dsmil_smi_dell_ops, d, p);
 }
 
@@ -1419,8 +1402,10 @@ static struct dsmil_smi *smi_start_sim(struct kunit *test,
 	void *sim = dsmil_smi_sim_create();
 
 	KUNIT_ASSERT_NOT_NULL(test, sim);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							dsmil_smi_sim_destroy,
+							sim), 0);
 	t->backend = sim;
-	t->free_backend = dsmil_smi_sim_destroy;
 	return smi_start(test, &dsmil_smi_sim_ops, sim, p);
 }
 

@@ -24,6 +24,7 @@
 #include <linux/uaccess.h>
 
 #include "../dsmil_priv.h"
+#include "dsmil_test_util.h"
 
 #define N_DEV		DSMIL_NUM_DEVICES
 #define DEV(g, i)	((g) * DSMIL_DEVS_PER_GROUP + (i))
@@ -147,12 +148,6 @@ static int fake_verify(struct dsmil_state *st, unsigned int id)
 
 static int dsmil_state_test_init(struct kunit *test)
 {
-	struct dsmil_config cfg = {
-		.smi = { .backend = "sim", .timeout_ms = 50, .hang_ms = 20,
-			 .fault_limit = 3, .busy_retries = 3 },
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
 	struct dsmil_state_test *ctx;
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -162,9 +157,7 @@ static int dsmil_state_test_init(struct kunit *test)
 	ctx->verify_block_id = -1;
 	init_completion(&ctx->verify_entered);
 	init_completion(&ctx->verify_release);
-	ctx->dsm = dsmil_create(&cfg, NULL);
-	if (IS_ERR(ctx->dsm))
-		return PTR_ERR(ctx->dsm);
+	ctx->dsm = dsmil_kunit_create(test, &dsmil_kunit_cfg);
 	ctx->st = &ctx->dsm->state;
 	ctx->st->verify = fake_verify;
 	test->priv = ctx;
@@ -172,12 +165,9 @@ static int dsmil_state_test_init(struct kunit *test)
 	return 0;
 }
 
+/* The instance goes after this, with the rest of the test's resources. */
 static void dsmil_state_test_exit(struct kunit *test)
 {
-	struct dsmil_state_test *ctx = test->priv;
-
-	if (ctx)
-		dsmil_destroy(ctx->dsm);
 	dsmil_state_test_ctx = NULL;
 }
 
