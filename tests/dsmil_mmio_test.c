@@ -1389,32 +1389,18 @@ static void mmio_test_device_window(struct kunit *test)
 #define WIN(g, i)	((g) * DSMIL_GROUP_STRIDE + (i) * DSMIL_WINDOW_SIZE)
 #define WIN_END		(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
 
-static int verify_ok(struct dsmil_state *st, unsigned int id)
-{
-	return 0;
-}
-
 /*
  * Devices 0:0..0:8 ACTIVE; 0:9..0:11 (quarantined) and every other group
- * OFFLINE.  The SMI verification is stubbed: only the states matter here.
+ * OFFLINE.  The SMI verification is faked: only the states matter here.
  */
 static void windows_setup(struct kunit *test, struct dsmil_mmio *mm)
 {
-	static const u8 steps[] = { DSMIL_DEV_INITIALIZING, DSMIL_DEV_READY,
-				    DSMIL_DEV_ACTIVE };
 	struct dsmil_state *st = &dsmil_from_mmio(mm)->state;
-	struct dsmil_state_result res;
-	unsigned int id, j;
+	unsigned int id;
 
-	st->verify = verify_ok;
-	for (id = 0; id <= 8; id++) {
-		for (j = 0; j < ARRAY_SIZE(steps); j++) {
-			int ret = dsmil_state_transition(st, id, steps[j], &res);
-
-			KUNIT_ASSERT_EQ_MSG(test, ret, 0, "device %u to state %u",
-					    id, steps[j]);
-		}
-	}
+	dsmil_kunit_verify_install(test, st);
+	for (id = 0; id <= 8; id++)
+		dsmil_kunit_drive(test, st, id, DSMIL_DEV_ACTIVE);
 }
 
 /*

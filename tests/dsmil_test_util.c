@@ -6,7 +6,10 @@
  * dsmil_kunit.ko with the suites (see Kbuild).
  */
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/err.h>
+#include <linux/jiffies.h>
+#include <linux/mutex.h>
 
 #include "dsmil_test_util.h"
 
@@ -58,4 +61,128 @@ struct dsmil *dsmil_kunit_create(struct kunit *test,
 void dsmil_kunit_destroy(struct kunit *test, struct dsmil *dsm)
 {
 	kunit_release_action(test, dsmil_kunit_destroy_action, dsm);
+}
+
+/* ---- device states ------------------------------------------------------ */
+
+/**
+ * dsmil_kunit_step - one transition that must be accepted.
+ * @test: the test; it fails at once (naming the refusal) if it is not.
+ * @st:   state machine.
+ * @id:   device.
+ * @to:   the state @id must be in afterwards.
+ */
+void dsmil_kunit_step(struct kunit *test, struct dsmil_state *st,
+		      unsigned int id, unsigned int to)
+{
+	struct dsmil_state_result res;
+	int ret = dsmil_state_transition(st, id, to, &res);
+
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "DSMIL%uD%X %s -> %s: reason %s",
+			    id / DSMIL_DEVS_PER_GROUP,
+			    id % DSMIL_DEVS_PER_GROUP,
+			    dsmil_dev_state_name(res.prev),
+			    dsmil_dev_state_name(to),
+			    dsmil_reason_name(res.reason));
+	KUNIT_ASSERT_EQ(test, READ_ONCE(st->dev[id].state), to);
+}
+
+/**
+ * dsmil_kunit_drive - take an OFFLINE device to a state by legal steps.
+ * @test:   the test; it fails at once if a step is refused.
+ * @st:     state machine.
+ * @id:     device, OFFLINE.
+ * @target: any state; ACTIVE needs what @id depends on ACTIVE already.
+ */
+void dsmil_kunit_drive(struct kunit *test, struct dsmil_state *st,
+		       unsigned int id, unsigned int target)
+{
+	switch (target) {
+	case DSMIL_DEV_OFFLINE:
+		break;
+	case DSMIL_DEV_INITIALIZING:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		break;
+	case DSMIL_DEV_READY:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_READY);
+		break;
+	case DSMIL_DEV_ACTIVE:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_READY);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_ACTIVE);
+		break;
+	case DSMIL_DEV_ERROR:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_ERROR);
+		break;
+	case DSMIL_DEV_LOCKED:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_LOCKED);
+		break;
+	}
+}
+
+/* ---- the verify hook ---------------------------------------------------- */
+
+/*
+ * The hook receives only the state machine, and is called from the test's
+ * threads as well as its own; tests run one at a time, so the fake of the
+ * running test is found here.
+ */
+static struct dsmil_kunit_verify *dsmil_kunit_verify_cur;
+
+static int dsmil_kunit_verify_fn(struct dsmil_state *st, unsigned int id)
+{
+	struct dsmil_kunit_verify *v = READ_ONCE(dsmil_kunit_verify_cur);
+
+	atomic_inc(&v->calls);
+	WRITE_ONCE(v->last_id, id);
+	if (v->check_lock && mutex_is_locked(&st->lock))
+		v->saw_lock = true;
+	if (READ_ONCE(v->block_id) == id) {
+		complete(&v->entered);
+		wait_for_completion_timeout(&v->release, 20 * HZ);
+	}
+	return READ_ONCE(v->err[id]);
+}
+
+static void dsmil_kunit_verify_remove(void *data)
+{
+	struct dsmil_kunit_verify *v = data;
+
+	v->st->verify = v->orig;
+	if (dsmil_kunit_verify_cur == v)
+		WRITE_ONCE(dsmil_kunit_verify_cur, NULL);
+}
+
+/**
+ * dsmil_kunit_verify_install - replace a state machine's verify hook with
+ * a fake the test programs.
+ * @test: the test; the real hook is put back when it ends.
+ * @st:   state machine of an instance that outlives @test
+ *        (dsmil_kunit_create(), not destroyed early).
+ *
+ * Until the test changes it, every device verifies (returns 0) at once.
+ * One fake at a time: installing another replaces this one.
+ *
+ * Return: the fake, zeroed but for block_id (-1).
+ */
+struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
+						      struct dsmil_state *st)
+{
+	struct dsmil_kunit_verify *v;
+	int ret;
+
+	v = kunit_kzalloc(test, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	v->block_id = -1;
+	init_completion(&v->entered);
+	init_completion(&v->release);
+	v->st = st;
+	v->orig = st->verify;
+	WRITE_ONCE(dsmil_kunit_verify_cur, v);
+	st->verify = dsmil_kunit_verify_fn;
+	ret = kunit_add_action_or_reset(test, dsmil_kunit_verify_remove, v);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return v;
 }
