@@ -16,7 +16,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
-#include <linux/mman.h>
+#include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
@@ -1092,9 +1092,7 @@ static void mmio_test_bulk_read_user(struct kunit *test)
 	u64 done;
 	size_t i;
 
-	u = kunit_vm_mmap(test, NULL, 0, 8 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE_MSG(test, u, 0, "no user memory for the test");
+	u = dsmil_kunit_user_buf(test, 8 * PAGE_SIZE);
 
 	/* Unaligned on both sides, across a chunk edge: 6 pieces. */
 	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, off, u + 1, len, &done), 0);
@@ -1420,9 +1418,7 @@ static void mmio_test_device_read_bounced(struct kunit *test)
 	u64 done;
 
 	windows_setup(test, mm);
-	u = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE_MSG(test, u, 0, "no user memory for the test");
+	u = dsmil_kunit_user_buf(test, PAGE_SIZE);
 
 	iov_iter_ubuf(&it, ITER_DEST, (void __user *)u, b.length);
 	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_read(mm, &b, &it), 0);

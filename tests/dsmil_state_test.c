@@ -16,7 +16,6 @@
 #include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
-#include <linux/mman.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -1188,21 +1187,11 @@ static void dsmil_test_ioctl_transition(struct kunit *test)
 	check_trail(test);
 }
 
-static unsigned long user_buf(struct kunit *test, size_t size)
-{
-	unsigned long addr;
-
-	addr = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
-			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
-	return addr;
-}
-
 static void dsmil_test_ioctl_dev_list(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	size_t size = (N_DEV + 1) * sizeof(struct dsmil_dev_info);
-	unsigned long ubuf = user_buf(test, size);
+	unsigned long ubuf = dsmil_kunit_user_buf(test, size);
 	struct dsmil_dev_list dl = { .buf = ubuf, .count = 5 };
 	struct dsmil_dev_info *di;
 	u8 states[N_DEV];
@@ -1250,7 +1239,7 @@ static void dsmil_test_ioctl_audit_read(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	size_t size = DSMIL_AUDIT_DEPTH * sizeof(struct dsmil_audit_entry);
-	unsigned long ubuf = user_buf(test, size);
+	unsigned long ubuf = dsmil_kunit_user_buf(test, size);
 	struct dsmil_audit_read ar = { .buf = ubuf, .count = 2 };
 	struct dsmil_audit_entry *e, *k;
 	unsigned int n;

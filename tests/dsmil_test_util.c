@@ -9,6 +9,7 @@
 #include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
+#include <linux/mman.h>
 #include <linux/mutex.h>
 
 #include "dsmil_test_util.h"
@@ -61,6 +62,27 @@ struct dsmil *dsmil_kunit_create(struct kunit *test,
 void dsmil_kunit_destroy(struct kunit *test, struct dsmil *dsm)
 {
 	kunit_release_action(test, dsmil_kunit_destroy_action, dsm);
+}
+
+/**
+ * dsmil_kunit_user_buf - user memory for a test, as an ioctl's caller has.
+ * @test: the test; it fails at once if there is none.
+ * @size: bytes, readable and writable.
+ *
+ * Anonymous, private and zero-filled, in an address space KUnit gives the
+ * test's thread (and tears down with the test).
+ *
+ * Return: the user address.
+ */
+unsigned long dsmil_kunit_user_buf(struct kunit *test, size_t size)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "no user memory for the test");
+	return addr;
 }
 
 /* ---- device states ------------------------------------------------------ */
