@@ -7,10 +7,13 @@
  */
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/mman.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 
 #include "dsmil_test_util.h"
 
@@ -207,4 +210,237 @@ struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
 	ret = kunit_add_action_or_reset(test, dsmil_kunit_verify_remove, v);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	return v;
+}
+
+/* ---- the scripted SMI backend ------------------------------------------- */
+
+/* The request at the hardware ends (under f->lock). */
+static void dsmil_kunit_smi_end(struct dsmil_kunit_smi *f)
+{
+	f->in_hw = 0;
+	if (f->submits && f->submits <= DSMIL_KUNIT_SMI_N)
+		f->end_t[f->submits - 1] = ktime_get();
+}
+
+static int dsmil_kunit_smi_submit(void *priv, const struct dsmil_smi_cmd *cmd)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret = 0;
+
+	spin_lock(&f->lock);
+	f->attempts++;
+	if (f->i_submit_ret < f->n_submit_ret)
+		ret = f->submit_ret[f->i_submit_ret++];
+	if (!ret) {
+		if (f->in_hw)
+			f->overlaps++;
+		f->in_hw = 1;
+		if (f->submits < DSMIL_KUNIT_SMI_N)
+			f->submit_t[f->submits] = ktime_get();
+		f->submits++;
+		f->last = *cmd;
+		f->req_polls = 0;
+	}
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+static u8 dsmil_kunit_smi_status(void *priv, u32 *value)
+{
+	struct dsmil_kunit_smi *f = priv;
+	u8 st;
+
+	spin_lock(&f->lock);
+	f->polls++;
+	if (f->forever || f->req_polls < f->busy_polls) {
+		f->req_polls++;
+		if (f->frozen) {
+			st = DSMIL_SMI_ST_BUSY | 1;
+		} else {
+			f->progress = (f->progress + 1) & DSMIL_SMI_ST_CODE;
+			st = DSMIL_SMI_ST_BUSY | f->progress;
+		}
+	} else {
+		st = f->final;
+		if (st == DSMIL_SMI_ST_DONE)
+			*value = f->value;
+		dsmil_kunit_smi_end(f);
+	}
+	spin_unlock(&f->lock);
+	return st;
+}
+
+static int dsmil_kunit_smi_abort(void *priv)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret;
+
+	spin_lock(&f->lock);
+	f->aborts++;
+	ret = f->abort_ret;
+	if (!ret)
+		dsmil_kunit_smi_end(f);
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+static int dsmil_kunit_smi_reset(void *priv)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret = 0;
+
+	spin_lock(&f->lock);
+	f->resets++;
+	if (f->i_reset_ret < f->n_reset_ret)
+		ret = f->reset_ret[f->i_reset_ret++];
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+/* A polled interface: submit starts the SMI, status reports on it. */
+const struct dsmil_smi_ops dsmil_kunit_smi_ops = {
+	.name = "fake",
+	.submit = dsmil_kunit_smi_submit,
+	.status = dsmil_kunit_smi_status,
+	.abort = dsmil_kunit_smi_abort,
+	.reset = dsmil_kunit_smi_reset,
+};
+
+/* Synchronous flavour: the whole SMI happens in submit. */
+static int dsmil_kunit_smi_sync_submit(void *priv,
+				       const struct dsmil_smi_cmd *cmd)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret = dsmil_kunit_smi_submit(priv, cmd);
+
+	if (ret)
+		return ret;
+	if (READ_ONCE(f->gated))
+		wait_for_completion(&f->gate);
+	if (f->sync_ms)
+		msleep(f->sync_ms);
+	spin_lock(&f->lock);
+	dsmil_kunit_smi_end(f);
+	spin_unlock(&f->lock);
+	return 0;
+}
+
+static u8 dsmil_kunit_smi_sync_status(void *priv, u32 *value)
+{
+	struct dsmil_kunit_smi *f = priv;
+	u8 st;
+
+	spin_lock(&f->lock);
+	f->polls++;
+	st = f->final;
+	if (st == DSMIL_SMI_ST_DONE)
+		*value = f->value;
+	spin_unlock(&f->lock);
+	return st;
+}
+
+/* No abort: a synchronous call cannot be stopped. */
+const struct dsmil_smi_ops dsmil_kunit_smi_sync_ops = {
+	.name = "fake-sync",
+	.synchronous = true,
+	.submit = dsmil_kunit_smi_sync_submit,
+	.status = dsmil_kunit_smi_sync_status,
+	.reset = dsmil_kunit_smi_reset,
+};
+
+/**
+ * dsmil_kunit_smi_init - set a scripted SMI backend up.
+ * @f: the fake, zeroed (e.g. by kunit_kzalloc()).
+ *
+ * Every request is then accepted and answers DSMIL_SMI_ST_DONE (reads: 0)
+ * at its first poll; aborts and resets succeed; synchronous calls return
+ * at once.  The test changes the script before, or between, requests.
+ */
+void dsmil_kunit_smi_init(struct dsmil_kunit_smi *f)
+{
+	spin_lock_init(&f->lock);
+	f->final = DSMIL_SMI_ST_DONE;
+	init_completion(&f->gate);
+}
+
+static void dsmil_kunit_smi_queue(struct kunit *test, struct dsmil_kunit_smi *f,
+				  int *answers, unsigned int *len, int ret,
+				  unsigned int n)
+{
+	unsigned int i, room;
+
+	spin_lock(&f->lock);
+	room = DSMIL_KUNIT_SMI_N - *len;
+	for (i = 0; i < n && i < room; i++)
+		answers[(*len)++] = ret;
+	spin_unlock(&f->lock);
+	KUNIT_ASSERT_LE_MSG(test, n, room, "more answers than the fake holds");
+}
+
+/**
+ * dsmil_kunit_smi_queue_submit - script the next submits' answers.
+ * @test: the test; it fails at once if the script would overflow.
+ * @f:    the fake.
+ * @ret:  what the submits answer: 0, -EBUSY (the engine retries) or an
+ *        errno (the request fails).
+ * @n:    how many submits, after those already scripted; at most
+ *        DSMIL_KUNIT_SMI_N in all.  Later submits answer 0.
+ */
+void dsmil_kunit_smi_queue_submit(struct kunit *test, struct dsmil_kunit_smi *f,
+				  int ret, unsigned int n)
+{
+	dsmil_kunit_smi_queue(test, f, f->submit_ret, &f->n_submit_ret, ret, n);
+}
+
+/**
+ * dsmil_kunit_smi_queue_reset - script the next resets' answers.
+ * @test: the test; it fails at once if the script would overflow.
+ * @f:    the fake.
+ * @ret:  what the resets answer: 0 or an errno (the recovery fails).
+ * @n:    how many resets, after those already scripted; at most
+ *        DSMIL_KUNIT_SMI_N in all.  Later resets answer 0.
+ */
+void dsmil_kunit_smi_queue_reset(struct kunit *test, struct dsmil_kunit_smi *f,
+				 int ret, unsigned int n)
+{
+	dsmil_kunit_smi_queue(test, f, f->reset_ret, &f->n_reset_ret, ret, n);
+}
+
+/**
+ * dsmil_kunit_smi_open_gate - let gated synchronous calls finish.
+ * @f: the fake.
+ *
+ * Calls waiting at the gate go on, and later ones pass it without waiting,
+ * whether or not @f->gated is still set.  Idempotent: a suite's exit may
+ * call it to release whatever a case left blocked.
+ */
+void dsmil_kunit_smi_open_gate(struct dsmil_kunit_smi *f)
+{
+	complete_all(&f->gate);
+}
+
+static unsigned int dsmil_kunit_smi_submits(struct dsmil_kunit_smi *f)
+{
+	unsigned int v;
+
+	spin_lock(&f->lock);
+	v = f->submits;
+	spin_unlock(&f->lock);
+	return v;
+}
+
+/**
+ * dsmil_kunit_smi_wait_submits - wait until the fake has accepted requests.
+ * @test: the test; it fails at once if they have not come in 1 to 2 s.
+ * @f:    the fake.
+ * @n:    submits accepted, in all, to wait for.
+ */
+void dsmil_kunit_smi_wait_submits(struct kunit *test, struct dsmil_kunit_smi *f,
+				  unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2000 && dsmil_kunit_smi_submits(f) < n; i++)
+		usleep_range(500, 1000);
+	KUNIT_ASSERT_GE(test, dsmil_kunit_smi_submits(f), n);
 }
