@@ -240,27 +240,24 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
 	return 0;
 }
 
-static const struct dsmil_mmio_ops fake_ops = {
-	.name = "fake",
-	.map = fake_map,
-	.unmap = fake_unmap,
-	.read = fake_read,
-	.write = fake_write,
-	.read_block = fake_read_block,
-	.write_block = fake_write_block,
-};
+/* The fake's ops, with or without a direct path for user buffers. */
+#define FAKE_MMIO_OPS(_name, _read_user)		\
+	{						\
+		.name = _name,				\
+		.map = fake_map,			\
+		.unmap = fake_unmap,			\
+		.read = fake_read,			\
+		.write = fake_write,			\
+		.read_block = fake_read_block,		\
+		.write_block = fake_write_block,	\
+		.read_user = _read_user,		\
+	}
 
-/* The same with a direct path for user buffers, as the iomem backend has. */
-static const struct dsmil_mmio_ops fake_user_ops = {
-	.name = "fake-user",
-	.map = fake_map,
-	.unmap = fake_unmap,
-	.read = fake_read,
-	.write = fake_write,
-	.read_block = fake_read_block,
-	.write_block = fake_write_block,
-	.read_user = fake_read_user,
-};
+static const struct dsmil_mmio_ops fake_ops = FAKE_MMIO_OPS("fake", NULL);
+
+/* With ->read_user, as the iomem backend has. */
+static const struct dsmil_mmio_ops fake_user_ops =
+	FAKE_MMIO_OPS("fake-user", fake_read_user);
 
 KUNIT_DEFINE_ACTION_WRAPPER(test_vfree, vfree, const void *);
 
