@@ -1457,6 +1457,7 @@ struct dsmil_race_thread {
 	int tolerated;		/* another errno allowed (0: none) */
 	bool fault;		/* report faults instead of deactivating */
 	bool may_starve;	/* need not succeed (others may win always) */
+	u8 settle;		/* state to leave the device in (0: as it is) */
 	unsigned int iters;
 	unsigned long ok, refused, tolerated_n, unexpected;
 	int last_unexpected;
@@ -1464,16 +1465,31 @@ struct dsmil_race_thread {
 	struct completion done;
 };
 
+static bool race_must_go_on(const struct dsmil_race_thread *t,
+			    unsigned long deadline)
+{
+	return !t->ok && !t->may_starve && time_before(jiffies, deadline);
+}
+
 static int dsmil_race_fn(void *data)
 {
 	struct dsmil_race_thread *t = data;
 	struct dsmil_state *st = t->ctx->st;
 	struct dsmil_state_result res;
+	unsigned long deadline;
 	unsigned int i;
 	int ret;
 
 	wait_for_completion(t->start);
-	for (i = 0; i < t->iters; i++) {
+	/*
+	 * Past its iterations, a thread that must succeed goes on until it
+	 * has (bounded in time): how often opposite requests meet depends on
+	 * how the vCPUs are scheduled, and a busy host can run one thread's
+	 * whole loop while another sits in the state that blocks it.  The
+	 * others settle in a state that lets it through.
+	 */
+	deadline = jiffies + 30 * HZ;
+	for (i = 0; i < t->iters || race_must_go_on(t, deadline); i++) {
 		u8 cur = READ_ONCE(st->dev[t->id].state);
 
 		if (t->fault && cur == ACT) {
@@ -1509,6 +1525,9 @@ static int dsmil_race_fn(void *data)
 		udelay(get_random_u32_below(20));
 		cond_resched();
 	}
+	if (t->settle && READ_ONCE(st->dev[t->id].state) != t->settle &&
+	    !dsmil_state_transition(st, t->id, t->settle, &res))
+		t->ok++;
 	kthread_complete_and_exit(&t->done, 0);
 }
 
@@ -1590,9 +1609,12 @@ static void dsmil_test_race_opposite(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	static const struct dsmil_race_thread init[3] = {
-		{ .id = DEV(0, 0), .a = ACT, .b = READY, .refusal = -EBUSY },
-		{ .id = DEV(0, 1), .a = READY, .b = ACT, .refusal = -ENOLINK },
-		{ .id = DEV(1, 0), .a = READY, .b = ACT, .refusal = -ENOLINK },
+		{ .id = DEV(0, 0), .a = ACT, .b = READY, .refusal = -EBUSY,
+		  .settle = ACT },
+		{ .id = DEV(0, 1), .a = READY, .b = ACT, .refusal = -ENOLINK,
+		  .settle = READY },
+		{ .id = DEV(1, 0), .a = READY, .b = ACT, .refusal = -ENOLINK,
+		  .settle = READY },
 	};
 	struct dsmil_race_thread *t;
 	unsigned long checks;
