@@ -41,6 +41,7 @@ clean:
 	@if [ -d "$(KDIR)/" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	rm -rf .build
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
+	@if [ -f tests/guest/Makefile ]; then $(MAKE) -C tests/guest clean; fi
 
 deps:
 	tools/deps --distro-kernels

@@ -7,6 +7,7 @@
 #include <linux/err.h>
 
 #include "../dsmil_priv.h"
+#include "dsmil_test_util.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 
@@ -34,13 +35,7 @@ static const struct dsmil_lookup_case dsmil_lookup_cases[] = {
 	{ "all-ones-command", ~0U, -ENOTTY },
 };
 
-static void dsmil_lookup_case_desc(const struct dsmil_lookup_case *c,
-				   char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(dsmil_lookup, dsmil_lookup_cases, dsmil_lookup_case_desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_lookup, dsmil_lookup_cases, desc);
 
 static void dsmil_test_lookup(struct kunit *test)
 {
@@ -116,13 +111,7 @@ static void dsmil_test_reserved(struct kunit *test)
 
 static void dsmil_test_create_destroy(struct kunit *test)
 {
-	struct dsmil_config cfg = {
-		.smi = { .backend = "sim", .timeout_ms = 50, .hang_ms = 20,
-			 .fault_limit = 3, .busy_retries = 3 },
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
-	struct dsmil *dsm = dsmil_create(&cfg, NULL);
+	struct dsmil *dsm = dsmil_create(&dsmil_kunit_cfg, NULL);
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
 	KUNIT_EXPECT_EQ(test, dsm->mmio.num_chunks, 90);

@@ -16,7 +16,7 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
-#include <linux/mman.h>
+#include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
@@ -24,6 +24,7 @@
 #include <linux/vmalloc.h>
 
 #include "../dsmil_priv.h"
+#include "dsmil_test_util.h"
 
 #define CHUNK		DSMIL_CHUNK_SIZE
 #define FAKE_BASE	0x0f00000000000000UL
@@ -239,37 +240,26 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
 	return 0;
 }
 
-static const struct dsmil_mmio_ops fake_ops = {
-	.name = "fake",
-	.map = fake_map,
-	.unmap = fake_unmap,
-	.read = fake_read,
-	.write = fake_write,
-	.read_block = fake_read_block,
-	.write_block = fake_write_block,
-};
+/* The fake's ops, with or without a direct path for user buffers. */
+#define FAKE_MMIO_OPS(_name, _read_user)		\
+	{						\
+		.name = _name,				\
+		.map = fake_map,			\
+		.unmap = fake_unmap,			\
+		.read = fake_read,			\
+		.write = fake_write,			\
+		.read_block = fake_read_block,		\
+		.write_block = fake_write_block,	\
+		.read_user = _read_user,		\
+	}
 
-/* The same with a direct path for user buffers, as the iomem backend has. */
-static const struct dsmil_mmio_ops fake_user_ops = {
-	.name = "fake-user",
-	.map = fake_map,
-	.unmap = fake_unmap,
-	.read = fake_read,
-	.write = fake_write,
-	.read_block = fake_read_block,
-	.write_block = fake_write_block,
-	.read_user = fake_read_user,
-};
+static const struct dsmil_mmio_ops fake_ops = FAKE_MMIO_OPS("fake", NULL);
 
-KUNIT_DEFINE_ACTION_WRAPPER(test_destroy, dsmil_destroy, struct dsmil *);
+/* With ->read_user, as the iomem backend has. */
+static const struct dsmil_mmio_ops fake_user_ops =
+	FAKE_MMIO_OPS("fake-user", fake_read_user);
+
 KUNIT_DEFINE_ACTION_WRAPPER(test_vfree, vfree, const void *);
-
-static const struct dsmil_config base_cfg = {
-	.smi = { .backend = "sim", .timeout_ms = 50, .hang_ms = 20,
-		 .min_interval_us = 100, .fault_limit = 3, .busy_retries = 3 },
-	.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE, .max_resident = 8,
-		  .idle_ms = 0 },
-};
 
 /* An instance over fake backend @ops, destroyed when the test ends. */
 static struct dsmil_mmio *make_mm_ops(struct kunit *test,
@@ -277,10 +267,8 @@ static struct dsmil_mmio *make_mm_ops(struct kunit *test,
 				      struct fake_mmio **fp, unsigned int chunks,
 				      unsigned int cap, unsigned int idle_ms)
 {
-	struct dsmil_config cfg = base_cfg;
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct fake_mmio *f = NULL;
-	struct dsmil *dsm;
-	int ret;
 
 	if (fp) {
 		f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
@@ -294,11 +282,7 @@ static struct dsmil_mmio *make_mm_ops(struct kunit *test,
 	cfg.mmio.size = chunks * CHUNK;
 	cfg.mmio.max_resident = cap;
 	cfg.mmio.idle_ms = idle_ms;
-	dsm = dsmil_create(&cfg, NULL);
-	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
-	ret = kunit_add_action_or_reset(test, test_destroy, dsm);
-	KUNIT_ASSERT_EQ(test, ret, 0);
-	return &dsm->mmio;
+	return &dsmil_kunit_create(test, &cfg)->mmio;
 }
 
 /* An instance over the fake backend, destroyed when the test ends. */
@@ -311,7 +295,7 @@ static struct dsmil_mmio *make_mm(struct kunit *test, struct fake_mmio **fp,
 
 static void end_instance(struct kunit *test, struct dsmil_mmio *mm)
 {
-	kunit_release_action(test, test_destroy, dsmil_from_mmio(mm));
+	dsmil_kunit_destroy(test, dsmil_from_mmio(mm));
 }
 
 static void *test_vbuf(struct kunit *test, size_t len)
@@ -451,18 +435,13 @@ static const struct cfg_case cfg_cases[] = {
 	{ "idle-at-max", 0, CHUNK, 1, DSMIL_MMIO_IDLE_MAX_MS, 0 },
 };
 
-static void cfg_case_desc(const struct cfg_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(cfg, cfg_cases, cfg_case_desc);
+KUNIT_ARRAY_PARAM_DESC(cfg, cfg_cases, desc);
 
 /* Bad settings are refused at creation; good ones give that geometry. */
 static void mmio_test_config(struct kunit *test)
 {
 	const struct cfg_case *c = test->param_value;
-	struct dsmil_config cfg = base_cfg;
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct fake_mmio *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	struct dsmil *dsm;
 
@@ -577,12 +556,7 @@ static const struct sweep_case sweep_cases[] = {
 	{ "128-chunks-cap-127", 128, 127 },
 };
 
-static void sweep_case_desc(const struct sweep_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(sweep, sweep_cases, sweep_case_desc);
+KUNIT_ARRAY_PARAM_DESC(sweep, sweep_cases, desc);
 
 /* Two full sweeps never exceed the cap and count every map and eviction. */
 static void mmio_test_cap_respected(struct kunit *test)
@@ -811,12 +785,7 @@ static const struct rw_case rw_cases[] = {
 	  71, -ENODEV },
 };
 
-static void rw_case_desc(const struct rw_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(rw, rw_cases, rw_case_desc);
+KUNIT_ARRAY_PARAM_DESC(rw, rw_cases, desc);
 
 /*
  * Every boundary, for reads and for writes: accepted accesses land on the
@@ -894,12 +863,7 @@ static const struct bulk_case bulk_cases[] = {
 	{ "length-u64-max", 0, U64_MAX, -EINVAL },
 };
 
-static void bulk_case_desc(const struct bulk_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(bulk, bulk_cases, bulk_case_desc);
+KUNIT_ARRAY_PARAM_DESC(bulk, bulk_cases, desc);
 
 /* Bulk ranges: all-or-nothing checks, the right bytes, page-sized pieces. */
 static void mmio_test_bulk_bounds(struct kunit *test)
@@ -1125,9 +1089,7 @@ static void mmio_test_bulk_read_user(struct kunit *test)
 	u64 done;
 	size_t i;
 
-	u = kunit_vm_mmap(test, NULL, 0, 8 * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE_MSG(test, u, 0, "no user memory for the test");
+	u = dsmil_kunit_user_buf(test, 8 * PAGE_SIZE);
 
 	/* Unaligned on both sides, across a chunk edge: 6 pieces. */
 	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, off, u + 1, len, &done), 0);
@@ -1422,32 +1384,18 @@ static void mmio_test_device_window(struct kunit *test)
 #define WIN(g, i)	((g) * DSMIL_GROUP_STRIDE + (i) * DSMIL_WINDOW_SIZE)
 #define WIN_END		(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
 
-static int verify_ok(struct dsmil_state *st, unsigned int id)
-{
-	return 0;
-}
-
 /*
  * Devices 0:0..0:8 ACTIVE; 0:9..0:11 (quarantined) and every other group
- * OFFLINE.  The SMI verification is stubbed: only the states matter here.
+ * OFFLINE.  The SMI verification is faked: only the states matter here.
  */
 static void windows_setup(struct kunit *test, struct dsmil_mmio *mm)
 {
-	static const u8 steps[] = { DSMIL_DEV_INITIALIZING, DSMIL_DEV_READY,
-				    DSMIL_DEV_ACTIVE };
 	struct dsmil_state *st = &dsmil_from_mmio(mm)->state;
-	struct dsmil_state_result res;
-	unsigned int id, j;
+	unsigned int id;
 
-	st->verify = verify_ok;
-	for (id = 0; id <= 8; id++) {
-		for (j = 0; j < ARRAY_SIZE(steps); j++) {
-			int ret = dsmil_state_transition(st, id, steps[j], &res);
-
-			KUNIT_ASSERT_EQ_MSG(test, ret, 0, "device %u to state %u",
-					    id, steps[j]);
-		}
-	}
+	dsmil_kunit_verify_install(test, st);
+	for (id = 0; id <= 8; id++)
+		dsmil_kunit_drive(test, st, id, DSMIL_DEV_ACTIVE);
 }
 
 /*
@@ -1467,9 +1415,7 @@ static void mmio_test_device_read_bounced(struct kunit *test)
 	u64 done;
 
 	windows_setup(test, mm);
-	u = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE_MSG(test, u, 0, "no user memory for the test");
+	u = dsmil_kunit_user_buf(test, PAGE_SIZE);
 
 	iov_iter_ubuf(&it, ITER_DEST, (void __user *)u, b.length);
 	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_read(mm, &b, &it), 0);
@@ -1515,12 +1461,7 @@ static const struct win_case win_cases[] = {
 	{ "bulk-after-the-windows", WIN_END, CHUNK - WIN_END, 0 },
 };
 
-static void win_case_desc(const struct win_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(win, win_cases, win_case_desc);
+KUNIT_ARRAY_PARAM_DESC(win, win_cases, desc);
 
 /*
  * A raw write touching a device window passes the device-scoped write

@@ -3,7 +3,8 @@
  * KUnit tests for the SMI engine (dsmil_smi.c) and its backends.
  *
  * Most cases drive the engine below the device-state check
- * (dsmil_smi_exec()) with a scripted fake backend in the style of
+ * (dsmil_smi_exec()) with the util's scripted fake backend, struct
+ * dsmil_kunit_smi, in the style of
  * drivers/platform/chrome/cros_ec_proto_test.c: the test says what submit,
  * status, abort and reset answer, and the fake records what the engine did
  * (calls, timestamps, overlapping requests), so every case checks behaviour
@@ -17,177 +18,17 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/slab.h>
-#include <linux/spinlock.h>
 #include <uapi/linux/wmi.h>
 
 #include "../dsmil_priv.h"
 #include "../dsmil_smi_priv.h"
+#include "dsmil_test_util.h"
 
-#define FAKE_N		16
 #define MAX_CALLERS	8
 
 /* ------------------------------------------------------------------------
- * The scripted fake backend.
- */
-struct smi_fake {
-	spinlock_t lock;	/* the fake is called from callers and the worker */
-	/* Script. */
-	int submit_ret[FAKE_N];		/* answers of successive submits... */
-	unsigned int n_submit_ret;	/* ...then 0 */
-	unsigned int busy_polls;	/* busy answers before the final one */
-	bool forever;			/* busy forever */
-	bool frozen;			/* busy status never changes */
-	u8 final;			/* final status */
-	u32 value;			/* value a read returns */
-	int abort_ret;
-	int reset_ret[FAKE_N];		/* answers of successive resets... */
-	unsigned int n_reset_ret;	/* ...then 0 */
-	unsigned int sync_ms;		/* synchronous call: takes this long */
-	struct completion *sync_gate;	/* synchronous call: waits for it */
-	/* Record. */
-	unsigned int i_submit_ret, i_reset_ret;
-	unsigned int attempts;		/* submit calls */
-	unsigned int submits;		/* accepted */
-	unsigned int polls, aborts, resets;
-	unsigned int in_hw, overlaps;
-	unsigned int req_polls;
-	u8 progress;
-	struct dsmil_smi_cmd last;
-	ktime_t submit_t[FAKE_N], end_t[FAKE_N];
-};
-
-static void fake_end(struct smi_fake *f)
-{
-	f->in_hw = 0;
-	if (f->submits && f->submits <= FAKE_N)
-		f->end_t[f->submits - 1] = ktime_get();
-}
-
-static int fake_submit(void *priv, const struct dsmil_smi_cmd *cmd)
-{
-	struct smi_fake *f = priv;
-	int ret = 0;
-
-	spin_lock(&f->lock);
-	f->attempts++;
-	if (f->i_submit_ret < f->n_submit_ret)
-		ret = f->submit_ret[f->i_submit_ret++];
-	if (!ret) {
-		if (f->in_hw)
-			f->overlaps++;
-		f->in_hw = 1;
-		if (f->submits < FAKE_N)
-			f->submit_t[f->submits] = ktime_get();
-		f->submits++;
-		f->last = *cmd;
-		f->req_polls = 0;
-	}
-	spin_unlock(&f->lock);
-	return ret;
-}
-
-static u8 fake_status(void *priv, u32 *value)
-{
-	struct smi_fake *f = priv;
-	u8 st;
-
-	spin_lock(&f->lock);
-	f->polls++;
-	if (f->forever || f->req_polls < f->busy_polls) {
-		f->req_polls++;
-		if (f->frozen) {
-			st = DSMIL_SMI_ST_BUSY | 1;
-		} else {
-			f->progress = (f->progress + 1) & DSMIL_SMI_ST_CODE;
-			st = DSMIL_SMI_ST_BUSY | f->progress;
-		}
-	} else {
-		st = f->final;
-		if (st == DSMIL_SMI_ST_DONE)
-			*value = f->value;
-		fake_end(f);
-	}
-	spin_unlock(&f->lock);
-	return st;
-}
-
-static int fake_abort(void *priv)
-{
-	struct smi_fake *f = priv;
-	int ret;
-
-	spin_lock(&f->lock);
-	f->aborts++;
-	ret = f->abort_ret;
-	if (!ret)
-		fake_end(f);
-	spin_unlock(&f->lock);
-	return ret;
-}
-
-static int fake_reset(void *priv)
-{
-	struct smi_fake *f = priv;
-	int ret = 0;
-
-	spin_lock(&f->lock);
-	f->resets++;
-	if (f->i_reset_ret < f->n_reset_ret)
-		ret = f->reset_ret[f->i_reset_ret++];
-	spin_unlock(&f->lock);
-	return ret;
-}
-
-static const struct dsmil_smi_ops fake_ops = {
-	.name = "fake",
-	.submit = fake_submit,
-	.status = fake_status,
-	.abort = fake_abort,
-	.reset = fake_reset,
-};
-
-/* Synchronous flavour: the whole SMI happens in submit. */
-static int fake_sync_submit(void *priv, const struct dsmil_smi_cmd *cmd)
-{
-	struct smi_fake *f = priv;
-	int ret = fake_submit(priv, cmd);
-
-	if (ret)
-		return ret;
-	if (f->sync_gate)
-		wait_for_completion(f->sync_gate);
-	if (f->sync_ms)
-		msleep(f->sync_ms);
-	spin_lock(&f->lock);
-	fake_end(f);
-	spin_unlock(&f->lock);
-	return 0;
-}
-
-static u8 fake_sync_status(void *priv, u32 *value)
-{
-	struct smi_fake *f = priv;
-	u8 st;
-
-	spin_lock(&f->lock);
-	f->polls++;
-	st = f->final;
-	if (st == DSMIL_SMI_ST_DONE)
-		*value = f->value;
-	spin_unlock(&f->lock);
-	return st;
-}
-
-static const struct dsmil_smi_ops fake_sync_ops = {
-	.name = "fake-sync",
-	.synchronous = true,
-	.submit = fake_sync_submit,
-	.status = fake_sync_status,
-	.reset = fake_reset,
-};
-
-/* ------------------------------------------------------------------------
- * Fixture: one instance per case, torn down (and checked) by the suite exit.
+ * Fixture: one instance per case, checked by the suite exit, then torn down
+ * with the test's resources (the instance before its backend).
  */
 struct smi_caller {
 	struct dsmil_smi *smi;
@@ -203,10 +44,8 @@ struct smi_caller {
 struct smi_t {
 	struct dsmil *dsm;
 	struct dsmil_smi *smi;
-	struct smi_fake fake;
-	struct completion gate;
-	void *backend;		/* sim or dell data to free, if any */
-	void (*free_backend)(void *priv);
+	struct dsmil_kunit_smi fake;
+	void *backend;		/* sim or dell data, if any */
 	struct smi_caller *callers[MAX_CALLERS];
 	unsigned int n_callers;
 };
@@ -225,25 +64,17 @@ static struct dsmil_smi *smi_start(struct kunit *test,
 				   const struct smi_params *p)
 {
 	struct smi_t *t = test->priv;
-	struct dsmil_config cfg = {
-		.smi = {
-			.backend = "sim",
-			.timeout_ms = p->timeout_ms,
-			.hang_ms = p->hang_ms,
-			.min_interval_us = p->interval_us,
-			.fault_limit = p->fault_limit,
-			.busy_retries = p->retries,
-			.ops = ops,
-			.ops_priv = priv ?: &t->fake,
-		},
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
-	struct dsmil *dsm = dsmil_create(&cfg, NULL);
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 
-	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(dsm));
-	t->dsm = dsm;
-	t->smi = &dsm->smi;
+	cfg.smi.timeout_ms = p->timeout_ms;
+	cfg.smi.hang_ms = p->hang_ms;
+	cfg.smi.min_interval_us = p->interval_us;
+	cfg.smi.fault_limit = p->fault_limit;
+	cfg.smi.busy_retries = p->retries;
+	cfg.smi.ops = ops;
+	cfg.smi.ops_priv = priv ?: &t->fake;
+	t->dsm = dsmil_kunit_create(test, &cfg);
+	t->smi = &t->dsm->smi;
 	KUNIT_EXPECT_STREQ(test, t->smi->backend_name, ops->name);
 	return t->smi;
 }
@@ -251,7 +82,7 @@ static struct dsmil_smi *smi_start(struct kunit *test,
 static struct dsmil_smi *smi_start_fake(struct kunit *test,
 					const struct smi_params *p)
 {
-	return smi_start(test, &fake_ops, NULL, p);
+	return smi_start(test, &dsmil_kunit_smi_ops, NULL, p);
 }
 
 static int smi_test_init(struct kunit *test)
@@ -260,9 +91,7 @@ static int smi_test_init(struct kunit *test)
 
 	if (!t)
 		return -ENOMEM;
-	spin_lock_init(&t->fake.lock);
-	t->fake.final = DSMIL_SMI_ST_DONE;
-	init_completion(&t->gate);
+	dsmil_kunit_smi_init(&t->fake);
 	test->priv = t;
 	return 0;
 }
@@ -300,16 +129,13 @@ static void smi_test_exit(struct kunit *test)
 	unsigned int i;
 
 	/* Let anything the case left blocked finish before tearing down. */
-	complete_all(&t->gate);
+	dsmil_kunit_smi_open_gate(&t->fake);
 	for (i = 0; i < t->n_callers; i++)
 		wait_for_completion(&t->callers[i]->done);
 	if (t->dsm) {
 		dsmil_smi_flush(t->smi);
 		smi_expect_identity(test, t->smi);
-		dsmil_destroy(t->dsm);
 	}
-	if (t->backend)
-		t->free_backend(t->backend);
 }
 
 static int smi_caller_fn(void *data)
@@ -364,27 +190,6 @@ static int smi_read(struct dsmil_smi *smi, u32 *value, u64 *ns)
 	return ret;
 }
 
-static unsigned int fake_get(struct smi_t *t, unsigned int *field)
-{
-	unsigned int v;
-
-	spin_lock(&t->fake.lock);
-	v = *field;
-	spin_unlock(&t->fake.lock);
-	return v;
-}
-
-/* Wait (bounded) until the fake has accepted @n submits. */
-static void fake_wait_submits(struct kunit *test, struct smi_t *t,
-			      unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < 2000 && fake_get(t, &t->fake.submits) < n; i++)
-		usleep_range(500, 1000);
-	KUNIT_ASSERT_GE(test, fake_get(t, &t->fake.submits), n);
-}
-
 #define MS	NSEC_PER_MSEC
 
 /* ------------------------------------------------------------------------
@@ -437,12 +242,7 @@ static const struct smi_bad_token smi_bad_tokens[] = {
 	{ "position-255", 2, 255 },
 };
 
-static void smi_bad_token_desc(const struct smi_bad_token *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_bad_token, smi_bad_tokens, smi_bad_token_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_bad_token, smi_bad_tokens, desc);
 
 /* Out-of-range tokens are refused before anything reaches the backend. */
 static void smi_test_token_refused(struct kunit *test)
@@ -585,12 +385,7 @@ static const struct smi_errmap smi_errmaps[] = {
 	{ "code-63", DSMIL_SMI_ST_ERROR | 0x3f, -EIO },
 };
 
-static void smi_errmap_desc(const struct smi_errmap *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_errmap, smi_errmaps, smi_errmap_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_errmap, smi_errmaps, desc);
 
 /* An error status maps to its errno; it is an answer, not a fault. */
 static void smi_test_error_mapping(struct kunit *test)
@@ -827,10 +622,10 @@ static void smi_test_faulted_drains_queue(struct kunit *test)
 	p.timeout_ms = 400;
 	p.hang_ms = 20;
 	p.fault_limit = 1;
-	smi = smi_start(test, &fake_sync_ops, NULL, &p);
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
 	t->fake.sync_ms = 80;	/* a hang: FAULTED when it returns */
 	a = smi_spawn(test, 1);
-	fake_wait_submits(test, t, 1);
+	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
 	/* A's call is still running; this one queues behind it. */
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ESHUTDOWN);
 	KUNIT_EXPECT_GE(test, ns, 20 * MS);
@@ -853,9 +648,7 @@ static void smi_test_recover_backoff(struct kunit *test)
 	p.fault_limit = 1;
 	smi = smi_start_fake(test, &p);
 	smi_fault(test, smi, 1);
-	t->fake.reset_ret[0] = -EIO;
-	t->fake.reset_ret[1] = -EIO;
-	t->fake.n_reset_ret = 2;
+	dsmil_kunit_smi_queue_reset(test, &t->fake, -EIO, 2);
 
 	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(smi), -EIO);
 	smi_status(smi, &st);
@@ -939,11 +732,8 @@ static void smi_test_retries_bounded(struct kunit *test)
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
 	struct dsmil_smi_status st;
-	unsigned int i;
 
-	for (i = 0; i < FAKE_N; i++)
-		t->fake.submit_ret[i] = -EBUSY;
-	t->fake.n_submit_ret = FAKE_N;
+	dsmil_kunit_smi_queue_submit(test, &t->fake, -EBUSY, DSMIL_KUNIT_SMI_N);
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EBUSY);
 	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1 + 3);
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 0);
@@ -959,9 +749,7 @@ static void smi_test_busy_then_accepted(struct kunit *test)
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
 
-	t->fake.submit_ret[0] = -EBUSY;
-	t->fake.submit_ret[1] = -EBUSY;
-	t->fake.n_submit_ret = 2;
+	dsmil_kunit_smi_queue_submit(test, &t->fake, -EBUSY, 2);
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
 	KUNIT_EXPECT_EQ(test, t->fake.attempts, 3);
 	KUNIT_EXPECT_EQ(test, smi->cnt.retries, 2);
@@ -974,8 +762,7 @@ static void smi_test_no_retry_on_error(struct kunit *test)
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
 
-	t->fake.submit_ret[0] = -EIO;
-	t->fake.n_submit_ret = 1;
+	dsmil_kunit_smi_queue_submit(test, &t->fake, -EIO, 1);
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EIO);
 	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);
 	t->fake.final = DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_FAILED;
@@ -1005,8 +792,8 @@ static void smi_test_abandoned_finishes_late(struct kunit *test)
 
 	p.timeout_ms = 50;
 	p.hang_ms = 20;
-	smi = smi_start(test, &fake_sync_ops, NULL, &p);
-	t->fake.sync_gate = &t->gate;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
 	t->fake.value = 7;
 
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
@@ -1018,7 +805,7 @@ static void smi_test_abandoned_finishes_late(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
 
 	msleep(100);
-	complete_all(&t->gate);
+	dsmil_kunit_smi_open_gate(&t->fake);
 	dsmil_smi_flush(smi);
 	smi_status(smi, &st);
 	KUNIT_EXPECT_EQ(test, st.in_flight, 0);
@@ -1028,7 +815,7 @@ static void smi_test_abandoned_finishes_late(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fake.polls, 0);	/* judged on its time */
 
 	/* And the engine is usable again. */
-	t->fake.sync_gate = NULL;
+	t->fake.gated = false;
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
 }
 
@@ -1044,10 +831,10 @@ static void smi_test_queue_bounded(struct kunit *test)
 
 	p.timeout_ms = 60;
 	p.hang_ms = 20;
-	smi = smi_start(test, &fake_sync_ops, NULL, &p);
-	t->fake.sync_gate = &t->gate;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
 	a = smi_spawn(test, 1);
-	fake_wait_submits(test, t, 1);
+	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
 
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
 	KUNIT_EXPECT_GE(test, ns, 60 * MS);
@@ -1058,7 +845,7 @@ static void smi_test_queue_bounded(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.queue_timeouts, 1);
 	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);	/* B never got there */
 
-	complete_all(&t->gate);
+	dsmil_kunit_smi_open_gate(&t->fake);
 	dsmil_smi_flush(smi);
 	KUNIT_EXPECT_EQ(test, smi->cnt.abandoned, 1);
 }
@@ -1109,11 +896,7 @@ static void smi_test_counter_identity(struct kunit *test)
 	t->fake.forever = true;
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
 	t->fake.forever = false;
-	t->fake.submit_ret[0] = -EBUSY;
-	t->fake.submit_ret[1] = -EBUSY;
-	t->fake.submit_ret[2] = -EBUSY;
-	t->fake.submit_ret[3] = -EBUSY;
-	t->fake.n_submit_ret = 4;
+	dsmil_kunit_smi_queue_submit(test, &t->fake, -EBUSY, 4);
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EBUSY);
 	KUNIT_EXPECT_EQ(test, dsmil_smi_token_rw(smi, &tr, false), -EINVAL);
 	smi_fault(test, smi, 1);	/* third fault in a row: FAULTED */
@@ -1191,30 +974,20 @@ static const struct smi_cfg_case smi_cfg_cases[] = {
 	{ "empty-backend", "", { 50, 20, 100, 3, 3 }, -EINVAL },
 };
 
-static void smi_cfg_case_desc(const struct smi_cfg_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_cfg, smi_cfg_cases, smi_cfg_case_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_cfg, smi_cfg_cases, desc);
 
 static void smi_test_config(struct kunit *test)
 {
 	const struct smi_cfg_case *c = test->param_value;
-	struct dsmil_config cfg = {
-		.smi = {
-			.timeout_ms = c->p.timeout_ms,
-			.hang_ms = c->p.hang_ms,
-			.min_interval_us = c->p.interval_us,
-			.fault_limit = c->p.fault_limit,
-			.busy_retries = c->p.retries,
-		},
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct dsmil *dsm;
 
 	strscpy(cfg.smi.backend, c->backend, sizeof(cfg.smi.backend));
+	cfg.smi.timeout_ms = c->p.timeout_ms;
+	cfg.smi.hang_ms = c->p.hang_ms;
+	cfg.smi.min_interval_us = c->p.interval_us;
+	cfg.smi.fault_limit = c->p.fault_limit;
+	cfg.smi.busy_retries = c->p.retries;
 	dsm = dsmil_create(&cfg, NULL);
 	if (c->err) {
 		KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
@@ -1232,16 +1005,12 @@ static void smi_test_config(struct kunit *test)
 /* dell-smbios is refused (cleanly) anywhere DMI does not say Dell. */
 static void smi_test_dell_refused_off_dell(struct kunit *test)
 {
-	struct dsmil_config cfg = {
-		.smi = { .backend = "dell-smbios", .timeout_ms = 50,
-			 .hang_ms = 20, .fault_limit = 3, .busy_retries = 3 },
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
+	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct dsmil *dsm;
 
 	if (dmi_match(DMI_SYS_VENDOR, "Dell Inc."))
 		kunit_skip(test, "running on a Dell");
+	strscpy(cfg.smi.backend, "dell-smbios", sizeof(cfg.smi.backend));
 	dsm = dsmil_create(&cfg, NULL);
 	KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
 	if (IS_ERR(dsm))
@@ -1319,8 +1088,10 @@ static struct dsmil_smi *smi_start_dell(struct kunit *test,
 	d = dsmil_smi_dell_create(dell_stub_call, dell_stub_find,
 				  dell_stub_filter);
 	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							dsmil_smi_dell_destroy,
+							d), 0);
 	t->backend = d;
-	t->free_backend = dsmil_smi_dell_destroy;
 	return smi_start(test, &dsmil_smi_dell_ops, d, p);
 }
 
@@ -1364,12 +1135,7 @@ static const struct smi_dell_map_case smi_dell_maps[] = {
 	{ "malformed-reply", -EIO, -1, -EIO },
 };
 
-static void smi_dell_map_desc(const struct smi_dell_map_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_dell_map, smi_dell_maps, smi_dell_map_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_dell_map, smi_dell_maps, desc);
 
 static void smi_test_dell_map(struct kunit *test)
 {
@@ -1621,8 +1387,10 @@ static struct dsmil_smi *smi_start_sim(struct kunit *test,
 	void *sim = dsmil_smi_sim_create();
 
 	KUNIT_ASSERT_NOT_NULL(test, sim);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							dsmil_smi_sim_destroy,
+							sim), 0);
 	t->backend = sim;
-	t->free_backend = dsmil_smi_sim_destroy;
 	return smi_start(test, &dsmil_smi_sim_ops, sim, p);
 }
 
@@ -1677,12 +1445,7 @@ static const struct smi_sim_case smi_sim_cases[] = {
 	{ "error-code-alone-harmless", "error_code", 3, 0, 0, 50, 0, 0, 0 },
 };
 
-static void smi_sim_case_desc(const struct smi_sim_case *c, char *desc)
-{
-	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(smi_sim, smi_sim_cases, smi_sim_case_desc);
+KUNIT_ARRAY_PARAM_DESC(smi_sim, smi_sim_cases, desc);
 
 static void smi_test_sim_faults(struct kunit *test)
 {

@@ -7,8 +7,8 @@
  * The model is written down a second time here, from the issue text
  * (spec_*() below), and the driver is checked against it rather than
  * against its own tables.  Every test gets a fresh instance whose SMI
- * verification is replaced by fake_verify(), which can fail, block or
- * record how it was called.
+ * verification is replaced by the util's fake (struct dsmil_kunit_verify),
+ * which can fail, block or record how it was called.
  */
 #include <kunit/test.h>
 #include <linux/completion.h>
@@ -16,7 +16,6 @@
 #include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
-#include <linux/mman.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -24,6 +23,7 @@
 #include <linux/uaccess.h>
 
 #include "../dsmil_priv.h"
+#include "dsmil_test_util.h"
 
 #define N_DEV		DSMIL_NUM_DEVICES
 #define DEV(g, i)	((g) * DSMIL_DEVS_PER_GROUP + (i))
@@ -110,75 +110,24 @@ static int invariant_violation(const u8 *s)
 /* ---- fixture -------------------------------------------------------------- */
 
 struct dsmil_state_test {
-	struct kunit *test;
 	struct dsmil *dsm;
 	struct dsmil_state *st;
-	/* fake verification */
-	int verify_err[N_DEV];
-	atomic_t verify_calls;
-	int verify_last_id;
-	bool verify_check_lock;
-	bool verify_saw_lock;
-	int verify_block_id;
-	struct completion verify_entered;
-	struct completion verify_release;
+	struct dsmil_kunit_verify *verify;
 };
 
-/*
- * The verify hook receives only the state machine; tests run one at a time,
- * so the current test's context is found here.
- */
-static struct dsmil_state_test *dsmil_state_test_ctx;
-
-static int fake_verify(struct dsmil_state *st, unsigned int id)
-{
-	struct dsmil_state_test *ctx = dsmil_state_test_ctx;
-
-	atomic_inc(&ctx->verify_calls);
-	WRITE_ONCE(ctx->verify_last_id, id);
-	if (ctx->verify_check_lock && mutex_is_locked(&st->lock))
-		ctx->verify_saw_lock = true;
-	if (READ_ONCE(ctx->verify_block_id) == id) {
-		complete(&ctx->verify_entered);
-		wait_for_completion_timeout(&ctx->verify_release, 20 * HZ);
-	}
-	return READ_ONCE(ctx->verify_err[id]);
-}
-
+/* The instance and the fake go when the test ends, as KUnit resources. */
 static int dsmil_state_test_init(struct kunit *test)
 {
-	struct dsmil_config cfg = {
-		.smi = { .backend = "sim", .timeout_ms = 50, .hang_ms = 20,
-			 .fault_limit = 3, .busy_retries = 3 },
-		.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE,
-			  .max_resident = 8, .idle_ms = 1000 },
-	};
 	struct dsmil_state_test *ctx;
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
-	ctx->test = test;
-	ctx->verify_block_id = -1;
-	init_completion(&ctx->verify_entered);
-	init_completion(&ctx->verify_release);
-	ctx->dsm = dsmil_create(&cfg, NULL);
-	if (IS_ERR(ctx->dsm))
-		return PTR_ERR(ctx->dsm);
+	ctx->dsm = dsmil_kunit_create(test, &dsmil_kunit_cfg);
 	ctx->st = &ctx->dsm->state;
-	ctx->st->verify = fake_verify;
+	ctx->verify = dsmil_kunit_verify_install(test, ctx->st);
 	test->priv = ctx;
-	dsmil_state_test_ctx = ctx;
 	return 0;
-}
-
-static void dsmil_state_test_exit(struct kunit *test)
-{
-	struct dsmil_state_test *ctx = test->priv;
-
-	if (ctx)
-		dsmil_destroy(ctx->dsm);
-	dsmil_state_test_ctx = NULL;
 }
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -200,42 +149,16 @@ static int req(struct dsmil_state_test *ctx, unsigned int id,
 static void step(struct kunit *test, unsigned int id, unsigned int to)
 {
 	struct dsmil_state_test *ctx = test->priv;
-	struct dsmil_state_result res;
-	int ret = req(ctx, id, to, &res);
 
-	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "DSMIL%uD%X %s -> %s: reason %s",
-			    id / 12, id % 12, dsmil_dev_state_name(res.prev),
-			    dsmil_dev_state_name(to),
-			    dsmil_reason_name(res.reason));
-	KUNIT_ASSERT_EQ(test, state_of(ctx, id), to);
+	dsmil_kunit_step(test, ctx->st, id, to);
 }
 
 /* From OFFLINE to @target along legal transitions (no dependency needed). */
 static void drive(struct kunit *test, unsigned int id, unsigned int target)
 {
-	switch (target) {
-	case OFF:
-		break;
-	case INIT:
-		step(test, id, INIT);
-		break;
-	case READY:
-		step(test, id, INIT);
-		step(test, id, READY);
-		break;
-	case ACT:
-		step(test, id, INIT);
-		step(test, id, READY);
-		step(test, id, ACT);
-		break;
-	case ERR:
-		step(test, id, INIT);
-		step(test, id, ERR);
-		break;
-	case LOCK:
-		step(test, id, LOCK);
-		break;
-	}
+	struct dsmil_state_test *ctx = test->priv;
+
+	dsmil_kunit_drive(test, ctx->st, id, target);
 }
 
 /* Make @id ACTIVE, bringing up what it needs (per the spec) first. */
@@ -414,7 +337,7 @@ static void dsmil_test_transition_pair(struct kunit *test)
 	drive(test, 0, from);
 	before = dsmil_state_transitions(ctx->st);
 	illegal = refusals(ctx, DSMIL_REASON_ILLEGAL);
-	calls = atomic_read(&ctx->verify_calls);
+	calls = atomic_read(&ctx->verify->calls);
 
 	ret = req(ctx, 0, to, &res);
 	a = last_audit(test, 0);
@@ -441,7 +364,7 @@ static void dsmil_test_transition_pair(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, a->reason, DSMIL_REASON_ILLEGAL);
 	}
 	/* Only INITIALIZING -> READY goes through the SMI layer. */
-	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->verify_calls) - calls,
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->verify->calls) - calls,
 			from == INIT && to == READY ? 1 : 0);
 	check_trail(test);
 }
@@ -846,7 +769,7 @@ static void dsmil_test_verify_failure(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		id = DEV(0, 0) + i;	/* OFFLINE -> INITIALIZING needs nothing */
-		ctx->verify_err[id] = cases[i].verr;
+		ctx->verify->err[id] = cases[i].verr;
 		step(test, id, INIT);
 		ret = req(ctx, id, READY, &res);
 		KUNIT_EXPECT_EQ_MSG(test, ret, cases[i].ret, "verify %d", cases[i].verr);
@@ -854,7 +777,7 @@ static void dsmil_test_verify_failure(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, res.prev, INIT);
 		KUNIT_EXPECT_EQ(test, res.state, cases[i].state);
 		KUNIT_EXPECT_EQ(test, state_of(ctx, id), cases[i].state);
-		KUNIT_EXPECT_EQ(test, ctx->verify_last_id, id);
+		KUNIT_EXPECT_EQ(test, ctx->verify->last_id, id);
 
 		if (cases[i].state == ERR) {
 			/* the refused request, then the driver's own step */
@@ -869,12 +792,12 @@ static void dsmil_test_verify_failure(struct kunit *test)
 			KUNIT_EXPECT_EQ(test, a->reason, DSMIL_REASON_VERIFY_FAILED);
 			KUNIT_EXPECT_EQ(test, a->source, DSMIL_SRC_INTERNAL);
 			/* and back once the device answers */
-			ctx->verify_err[id] = 0;
+			ctx->verify->err[id] = 0;
 			step(test, id, INIT);
 		} else {
 			a = last_audit(test, 0);
 			KUNIT_EXPECT_EQ(test, a->error, EINTR);
-			ctx->verify_err[id] = 0;
+			ctx->verify->err[id] = 0;
 		}
 		step(test, id, READY);
 	}
@@ -888,11 +811,11 @@ static void dsmil_test_verify_without_lock(struct kunit *test)
 	struct dsmil_state_test *ctx = test->priv;
 	unsigned int id;
 
-	ctx->verify_check_lock = true;
+	ctx->verify->check_lock = true;
 	for (id = DEV(4, 0); id < DEV(5, 0); id++)
 		drive(test, id, READY);
-	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->verify_calls), 12);
-	KUNIT_EXPECT_FALSE(test, ctx->verify_saw_lock);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->verify->calls), 12);
+	KUNIT_EXPECT_FALSE(test, ctx->verify->saw_lock);
 }
 
 struct dsmil_verify_thread {
@@ -921,10 +844,10 @@ static void start_blocked_verify(struct kunit *test,
 	t->ctx = ctx;
 	t->id = id;
 	init_completion(&t->done);
-	WRITE_ONCE(ctx->verify_block_id, id);
+	WRITE_ONCE(ctx->verify->block_id, id);
 	task = kthread_run(dsmil_verify_thread_fn, t, "dsmil-verify-test");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->verify_entered,
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->verify->entered,
 							  10 * HZ), 0);
 }
 
@@ -933,8 +856,8 @@ static void finish_blocked_verify(struct kunit *test,
 {
 	struct dsmil_state_test *ctx = test->priv;
 
-	WRITE_ONCE(ctx->verify_block_id, -1);
-	complete(&ctx->verify_release);
+	WRITE_ONCE(ctx->verify->block_id, -1);
+	complete(&ctx->verify->release);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&t->done, 10 * HZ), 0);
 }
 
@@ -979,7 +902,7 @@ static void dsmil_test_verify_vs_estop(struct kunit *test)
 
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	ctx->verify_err[DEV(2, 3)] = -EIO;
+	ctx->verify->err[DEV(2, 3)] = -EIO;
 	step(test, DEV(2, 3), INIT);
 	start_blocked_verify(test, t, DEV(2, 3));
 	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 2, &locked), 0);
@@ -1264,21 +1187,11 @@ static void dsmil_test_ioctl_transition(struct kunit *test)
 	check_trail(test);
 }
 
-static unsigned long user_buf(struct kunit *test, size_t size)
-{
-	unsigned long addr;
-
-	addr = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
-			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
-	return addr;
-}
-
 static void dsmil_test_ioctl_dev_list(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	size_t size = (N_DEV + 1) * sizeof(struct dsmil_dev_info);
-	unsigned long ubuf = user_buf(test, size);
+	unsigned long ubuf = dsmil_kunit_user_buf(test, size);
 	struct dsmil_dev_list dl = { .buf = ubuf, .count = 5 };
 	struct dsmil_dev_info *di;
 	u8 states[N_DEV];
@@ -1326,7 +1239,7 @@ static void dsmil_test_ioctl_audit_read(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	size_t size = DSMIL_AUDIT_DEPTH * sizeof(struct dsmil_audit_entry);
-	unsigned long ubuf = user_buf(test, size);
+	unsigned long ubuf = dsmil_kunit_user_buf(test, size);
 	struct dsmil_audit_read ar = { .buf = ubuf, .count = 2 };
 	struct dsmil_audit_entry *e, *k;
 	unsigned int n;
@@ -1544,6 +1457,7 @@ struct dsmil_race_thread {
 	int tolerated;		/* another errno allowed (0: none) */
 	bool fault;		/* report faults instead of deactivating */
 	bool may_starve;	/* need not succeed (others may win always) */
+	u8 settle;		/* state to leave the device in (0: as it is) */
 	unsigned int iters;
 	unsigned long ok, refused, tolerated_n, unexpected;
 	int last_unexpected;
@@ -1551,16 +1465,31 @@ struct dsmil_race_thread {
 	struct completion done;
 };
 
+static bool race_must_go_on(const struct dsmil_race_thread *t,
+			    unsigned long deadline)
+{
+	return !t->ok && !t->may_starve && time_before(jiffies, deadline);
+}
+
 static int dsmil_race_fn(void *data)
 {
 	struct dsmil_race_thread *t = data;
 	struct dsmil_state *st = t->ctx->st;
 	struct dsmil_state_result res;
+	unsigned long deadline;
 	unsigned int i;
 	int ret;
 
 	wait_for_completion(t->start);
-	for (i = 0; i < t->iters; i++) {
+	/*
+	 * Past its iterations, a thread that must succeed goes on until it
+	 * has (bounded in time): how often opposite requests meet depends on
+	 * how the vCPUs are scheduled, and a busy host can run one thread's
+	 * whole loop while another sits in the state that blocks it.  The
+	 * others settle in a state that lets it through.
+	 */
+	deadline = jiffies + 30 * HZ;
+	for (i = 0; i < t->iters || race_must_go_on(t, deadline); i++) {
 		u8 cur = READ_ONCE(st->dev[t->id].state);
 
 		if (t->fault && cur == ACT) {
@@ -1596,6 +1525,9 @@ static int dsmil_race_fn(void *data)
 		udelay(get_random_u32_below(20));
 		cond_resched();
 	}
+	if (t->settle && READ_ONCE(st->dev[t->id].state) != t->settle &&
+	    !dsmil_state_transition(st, t->id, t->settle, &res))
+		t->ok++;
 	kthread_complete_and_exit(&t->done, 0);
 }
 
@@ -1677,9 +1609,12 @@ static void dsmil_test_race_opposite(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	static const struct dsmil_race_thread init[3] = {
-		{ .id = DEV(0, 0), .a = ACT, .b = READY, .refusal = -EBUSY },
-		{ .id = DEV(0, 1), .a = READY, .b = ACT, .refusal = -ENOLINK },
-		{ .id = DEV(1, 0), .a = READY, .b = ACT, .refusal = -ENOLINK },
+		{ .id = DEV(0, 0), .a = ACT, .b = READY, .refusal = -EBUSY,
+		  .settle = ACT },
+		{ .id = DEV(0, 1), .a = READY, .b = ACT, .refusal = -ENOLINK,
+		  .settle = READY },
+		{ .id = DEV(1, 0), .a = READY, .b = ACT, .refusal = -ENOLINK,
+		  .settle = READY },
 	};
 	struct dsmil_race_thread *t;
 	unsigned long checks;
@@ -1771,7 +1706,6 @@ static struct kunit_case dsmil_state_cases[] = {
 static struct kunit_suite dsmil_state_suite = {
 	.name = "dsmil_state",
 	.init = dsmil_state_test_init,
-	.exit = dsmil_state_test_exit,
 	.test_cases = dsmil_state_cases,
 };
 

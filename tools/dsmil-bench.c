@@ -26,48 +26,26 @@
  * loaded with defaults.  Targets are reported (PASS/MISS), not asserted:
  * the exit status is 0 unless the tool itself failed.
  *
- * Every function but main() is static: tools/build-user links tools/lib into
- * every tool.
+ * Every function but main() is static: tools/Makefile links tools/lib into
+ * every tool, and this one with the guest-test library
+ * (tests/guest/lib/dsmil_test.c) too, for module loads, knobs and ioctls.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <linux/wmi.h>
 
-#include "dsmil_ioctl.h"
+#include "tests/guest/lib/dsmil_test.h"
 
-#define DEV		"/dev/dsmil"
-#define SIM_DIR		"/sys/kernel/debug/dsmil/sim"
 #define MAX_REPEATS	64
 #define BAR_GUARD	(64ULL << 20)	/* region starts 64 MiB into the BAR */
 
 static unsigned int repeats = 7;
 static bool verbose;
-static const char *ko_path = "/lib/dsmil/dsmil.ko";
 
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void die(const char *fmt, ...)
 {
@@ -94,103 +72,47 @@ static void note(const char *fmt, ...)
 	fprintf(stderr, "\n");
 }
 
-static bool loaded(void)
-{
-	return access("/sys/module/dsmil", F_OK) == 0;
-}
-
-static void unload(void)
-{
-	uint64_t end = now_ns() + 10000000000ULL;
-
-	while (loaded()) {
-		if (!syscall(SYS_delete_module, "dsmil", O_NONBLOCK))
-			return;
-		if (errno != EAGAIN && errno != EBUSY)
-			die("rmmod dsmil: %s", strerror(errno));
-		if (now_ns() > end)
-			die("rmmod dsmil: still busy after 10 s");
-		usleep(10000);
-	}
-}
-
 /* (Re)load dsmil.ko with @params and open it. */
 static int reload(const char *params)
 {
-	int ko, fd;
+	int ret, fd;
 
-	unload();
-	ko = open(ko_path, O_RDONLY | O_CLOEXEC);
-	if (ko < 0)
-		die("%s: %s", ko_path, strerror(errno));
-	if (syscall(SYS_finit_module, ko, params, 0))
-		die("insmod dsmil.ko %s: %s", params, strerror(errno));
-	close(ko);
-	fd = open(DEV, O_RDWR | O_CLOEXEC);
+	ret = dsmil_loaded() ? dsmil_unload_wait(10000) : 0;
+	if (ret)
+		die("rmmod dsmil: %s", strerror(-ret));
+	ret = dsmil_load(params);
+	if (ret)
+		die("insmod %s %s: %s", dsmil_ko(), params, strerror(-ret));
+	fd = dsmil_open();
 	if (fd < 0)
-		die("open " DEV ": %s", strerror(errno));
+		die("open " DSMIL_DEV ": %s", strerror(errno));
 	note("loaded dsmil.ko %s", params);
 	return fd;
 }
 
-static int knob(const char *name, const char *val)
+static void knob(const char *name, const char *val)
 {
-	char path[128];
-	int fd, ret = 0;
+	int ret = sim_knob_write(name, "%s", val);
 
-	snprintf(path, sizeof(path), SIM_DIR "/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
-
-static void dev_to(int fd, unsigned int id, unsigned int target)
-{
-	struct dsmil_transition t = { .id = id, .target = target };
-
-	if (xioctl(fd, DSMIL_IOC_DEV_TRANSITION, &t))
-		die("device %u -> state %u: %s", id, target, strerror(errno));
-}
-
-static unsigned int dev_state(int fd, unsigned int id)
-{
-	struct dsmil_dev_info d = { .id = id };
-
-	if (xioctl(fd, DSMIL_IOC_DEV_INFO, &d))
-		die("DEV_INFO %u: %s", id, strerror(errno));
-	return d.state;
+	if (ret)
+		die(DSMIL_SIM_DIR "/%s: %s", name, strerror(-ret));
 }
 
 /* Bring device @id to READY from wherever it is (SMI verification included). */
 static void dev_ready(int fd, unsigned int id)
 {
-	unsigned int s = dev_state(fd, id);
+	int ret = dev_bring_up(fd, id, false);
 
-	if (s == DSMIL_DEV_READY || s == DSMIL_DEV_ACTIVE)
-		return;
-	if (s == DSMIL_DEV_LOCKED) {
-		dev_to(fd, id, DSMIL_DEV_ERROR);
-		s = DSMIL_DEV_ERROR;
-	}
-	if (s != DSMIL_DEV_INITIALIZING)
-		dev_to(fd, id, DSMIL_DEV_INITIALIZING);
-	dev_to(fd, id, DSMIL_DEV_READY);
+	if (ret)
+		die("device %u -> READY: %s", id, strerror(-ret));
 }
 
-static void smi_status(int fd, struct dsmil_smi_status *s)
+static void smi_get(int fd, struct dsmil_smi_status *s)
 {
-	memset(s, 0, sizeof(*s));
-	if (xioctl(fd, DSMIL_IOC_SMI_STATUS, s))
-		die("SMI_STATUS: %s", strerror(errno));
+	int ret = smi_status(fd, s);
+
+	if (ret)
+		die("SMI_STATUS: %s", strerror(-ret));
 }
 
 /* Back to a healthy backend: faults off, recovered (waiting out backoff). */
@@ -198,17 +120,18 @@ static void smi_heal(int fd)
 {
 	struct dsmil_smi_status s;
 	uint64_t end = now_ns() + 15000000000ULL;
+	int ret;
 
 	knob("reset", "1");
 	for (;;) {
-		smi_status(fd, &s);
+		smi_get(fd, &s);
 		if (s.state == DSMIL_SMI_OK && !s.in_flight)
 			return;
 		if (now_ns() > end)
 			die("SMI backend did not recover");
-		if (ioctl(fd, DSMIL_IOC_SMI_RECOVER, 0) && errno != EAGAIN &&
-		    errno != EBUSY)
-			die("SMI_RECOVER: %s", strerror(errno));
+		ret = smi_recover(fd);
+		if (ret && ret != -EAGAIN && ret != -EBUSY)
+			die("SMI_RECOVER: %s", strerror(-ret));
 		usleep(20000);
 	}
 }
@@ -429,7 +352,7 @@ static void p7(void)
 		t0 = now_ns();
 		for (i = 0; i < ops; i++) {
 			memset(&t, 0, sizeof(t));
-			if (xioctl(fd, DSMIL_IOC_TOKEN_READ, &t))
+			if (dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t))
 				die("P7 token read: %s", strerror(errno));
 		}
 		add(&r->meas, (now_ns() - t0) / 1e3 / ops);
@@ -469,7 +392,7 @@ static void p1(void)
 		t0 = now_ns();
 		for (i = 0; i < ops; i++) {
 			memset(&t, 0, sizeof(t));
-			if (xioctl(fd, DSMIL_IOC_TOKEN_READ, &t))
+			if (dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t))
 				die("P1 token read: %s", strerror(errno));
 		}
 		add(&r->meas, (now_ns() - t0) / 1e3 / ops);
@@ -502,33 +425,16 @@ static void p1(void)
 /* ------------------------------------------------------------------ P2 */
 
 struct bar {
-	uint64_t phys, size;
-	char res[256];		/* sysfs resource2 file */
+	__u64 phys, size;
+	char res[300];		/* sysfs resource2 file */
 };
 
 static bool find_bar(struct bar *b)
 {
-	char dev[200] = "";
-	FILE *f = fopen("/run/dsmil-bar", "r");
-	unsigned long long s, z;
+	char dev[256];
 
-	if (!f)
+	if (bar_info(&b->phys, &b->size) || bar_sysfs_dir(dev, sizeof(dev)))
 		return false;
-	if (fscanf(f, "%lli %lli", &s, &z) != 2) {
-		fclose(f);
-		return false;
-	}
-	fclose(f);
-	b->phys = s;
-	b->size = z;
-	f = fopen("/run/dsmil-bar-dev", "r");
-	if (!f || !fgets(dev, sizeof(dev), f)) {
-		if (f)
-			fclose(f);
-		return false;
-	}
-	fclose(f);
-	dev[strcspn(dev, "\n")] = 0;
 	snprintf(b->res, sizeof(b->res), "%s/resource2", dev);
 	return b->size >= BAR_GUARD + DSMIL_DEFAULT_REGION_SIZE;
 }
@@ -544,14 +450,14 @@ static int load_bar(const struct bar *b, const char *extra)
 
 static uint64_t bulk_read(int fd, uint64_t off, uint64_t len, void *buf)
 {
-	struct dsmil_mmio_bulk bk = {
-		.offset = off, .length = len, .buf = (uintptr_t)buf,
-	};
+	__u64 done;
+	int ret = mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_READ, off, buf, len, 0, 0,
+			    &done);
 
-	if (xioctl(fd, DSMIL_IOC_MMIO_BULK_READ, &bk))
+	if (ret)
 		die("bulk read %#llx+%llu: %s", (unsigned long long)off,
-		    (unsigned long long)len, strerror(errno));
-	return bk.done;
+		    (unsigned long long)len, strerror(-ret));
+	return done;
 }
 
 static void p2(const struct bar *b, uint8_t *buf)
@@ -564,7 +470,7 @@ static void p2(const struct bar *b, uint8_t *buf)
 	unsigned int k, i;
 	uint8_t *map;
 	uint64_t t0;
-	int fd, rfd;
+	int fd;
 
 	/*
 	 * The reference reads the first 16 MiB of the BAR, in the guard below
@@ -574,11 +480,8 @@ static void p2(const struct bar *b, uint8_t *buf)
 	 * claims, sysfs resource files included: reading the region itself
 	 * through resource2 while the driver holds it ends in SIGBUS.
 	 */
-	rfd = open(b->res, O_RDWR | O_SYNC | O_CLOEXEC);
-	if (rfd < 0)
-		die("%s: %s", b->res, strerror(errno));
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, rfd, 0);
-	if (map == MAP_FAILED)
+	map = bar_map(len, false);
+	if (!map)
 		die("mmap %s: %s", b->res, strerror(errno));
 	fd = load_bar(b, "");
 	bulk_read(fd, 0, len, buf);	/* map the chunks once */
@@ -599,7 +502,6 @@ static void p2(const struct bar *b, uint8_t *buf)
 	r->known = true;
 	r->pass = r->figure >= 0.8;
 	munmap(map, len);
-	close(rfd);
 	close(fd);
 }
 
@@ -634,8 +536,7 @@ static void p3(const struct bar *b, uint8_t *buf)
 		close(fd);
 		fd = load_bar(b, "max_resident=90");
 		add(&r->ref, two_sweeps_ms(fd, buf));
-		memset(&st, 0, sizeof(st));
-		if (xioctl(fd, DSMIL_IOC_MMIO_STATUS, &st))
+		if (mmio_status(fd, &st))
 			die("MMIO_STATUS: %s", strerror(errno));
 		add(&bk->meas, st.bookkeeping);
 		close(fd);
@@ -672,7 +573,7 @@ static void p4(void)
 	int fd, e;
 
 	fd = reload("");
-	smi_status(fd, &s);
+	smi_get(fd, &s);
 	timeout_ms = s.timeout_ms;
 	dev_ready(fd, 0);
 	for (k = 0; k < repeats; k++) {
@@ -684,7 +585,7 @@ static void p4(void)
 		knob("fault", k % 2 ? "hang" : "stuck-busy");
 		memset(&t, 0, sizeof(t));
 		t0 = now_ns();
-		e = xioctl(fd, DSMIL_IOC_TOKEN_READ, &t);
+		e = -dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t);
 		add(&w->meas, (now_ns() - t0) / 1e6);
 		add(&w->ref, timeout_ms);
 		if (e != ETIMEDOUT)
@@ -715,15 +616,15 @@ static void p4(void)
 		dev_ready(fd, dev);
 	knob("fault", "stuck-busy");
 	for (dev = 3; dev <= 9; dev += 3) {
-		smi_status(fd, &s);
+		smi_get(fd, &s);
 		if (s.state == DSMIL_SMI_FAULTED)
 			break;
 		memset(&t, 0, sizeof(t));
 		t.position = dev;
-		xioctl(fd, DSMIL_IOC_TOKEN_READ, &t);
+		dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t);
 	}
 	knob("fault", "none");
-	smi_status(fd, &s);
+	smi_get(fd, &s);
 	if (s.state != DSMIL_SMI_FAULTED)
 		die("P4: the backend did not become FAULTED (fault_limit %u)",
 		    s.fault_limit);
@@ -732,7 +633,7 @@ static void p4(void)
 		t0 = now_ns();
 		for (i = 0; i < ops; i++) {
 			memset(&t, 0, sizeof(t));
-			e = xioctl(fd, DSMIL_IOC_TOKEN_READ, &t);
+			e = -dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t);
 			if (e != ESHUTDOWN)
 				die("P4: FAULTED read got %s", strerror(e));
 		}
@@ -866,7 +767,8 @@ int main(int argc, char **argv)
 			only = optarg;
 			break;
 		case 'm':
-			ko_path = optarg;
+			/* dsmil_ko() loads $DSMIL_KO. */
+			setenv("DSMIL_KO", optarg, 1);
 			break;
 		case 'v':
 			verbose = true;

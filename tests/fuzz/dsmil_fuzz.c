@@ -42,7 +42,7 @@
 #include <sys/mman.h>
 #include <linux/fs.h>
 
-#include "tests/guest/dsmil_suite.h"
+#include "tests/guest/lib/dsmil_test.h"
 
 #define PAGE		4096UL
 #define ARG_PAGES	4		/* room for any encodable size */
@@ -1463,8 +1463,7 @@ static int check_quiescent(int fd, const char *when, bool writes)
 	struct dsmil_stats st;
 	struct dsmil_info info;
 	const char *why;
-	uint64_t end = now_ns() + 5000000000ULL, hist = 0;
-	int ret = 0;
+	int ret = 0, w;
 	unsigned int i;
 
 	if (dsmil_info(fd, &info))
@@ -1476,18 +1475,15 @@ static int check_quiescent(int fd, const char *when, bool writes)
 		ret = check_fail(when, "FEAT_WRITES does not match allow_writes");
 
 	if (features & DSMIL_FEAT_SMI) {
-		do {
-			if (smi_status(fd, &s))
-				return check_fail(when, "SMI_STATUS failed");
-		} while (s.in_flight && now_ns() < end && !usleep(20000));
+		w = smi_wait_idle(fd, &s, 5000);
+		if (w && w != -ETIMEDOUT)
+			return check_fail(when, "SMI_STATUS failed");
 		if (s.in_flight)
 			ret = check_fail(when, "SMI requests still in flight after 5 s");
 		why = smi_identity(&s);
 		if (why)
 			ret = check_fail(when, why);
-		for (i = 0; i < DSMIL_SMI_HIST_BUCKETS; i++)
-			hist += s.latency_hist[i];
-		if (hist != s.requests - s.refused)
+		if (smi_hist_total(&s) != s.requests - s.refused)
 			ret = check_fail(when, "sum(latency_hist) != requests - refused");
 		printf("# %s: SMI requests=%llu successes=%llu errors=%llu timeouts=%llu hangs=%llu faulted_rejects=%llu refused=%llu aborts=%llu faulted_entries=%llu recoveries=%llu\n",
 		       when, (unsigned long long)s.requests,

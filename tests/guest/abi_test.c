@@ -6,87 +6,11 @@
  * Built twice: 64-bit, and 32-bit (abi_test32) to exercise compat_ioctl.
  * Expects dsmil.ko loaded with default parameters.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <linux/capability.h>
-#include <sys/syscall.h>
-#include <grp.h>
 
 #include "kselftest_harness.h"
-#include "dsmil_ioctl.h"
-
-#define DEV "/dev/dsmil"
-#define MOD "/lib/dsmil/dsmil.ko"
-
-static int module_loaded(void)
-{
-	return access("/sys/module/dsmil", F_OK) == 0;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Drop to uid/gid 1000 with no capabilities at all. */
-static int drop_privileges(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2] = {};
-
-	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) ||
-	    setresuid(1000, 1000, 1000))
-		return -1;
-	/* setresuid() from root to non-root clears the sets; make sure. */
-	return syscall(SYS_capset, &h, d);
-}
-
-/* Drop the capabilities in @mask, staying uid 0. */
-static int drop_caps(unsigned int mask)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2] = {};
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[0].effective &= ~mask;
-	d[0].permitted &= ~mask;
-	return syscall(SYS_capset, &h, d);
-}
-
-static int drop_rawio_admin(void)
-{
-	return drop_caps((1U << CAP_SYS_RAWIO) | (1U << CAP_SYS_ADMIN));
-}
-
-/* The sim backend's count of requests that reached it, or -1. */
-static long long sim_submits(void)
-{
-	FILE *f = fopen("/sys/kernel/debug/dsmil/sim/stats", "r");
-	long long n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "submits=%lld", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
+#include "lib/dsmil_test.h"
 
 FIXTURE(dsmil)
 {
@@ -95,23 +19,25 @@ FIXTURE(dsmil)
 
 FIXTURE_SETUP(dsmil)
 {
-	if (!module_loaded())
-		ASSERT_EQ(0, run("insmod " MOD));
-	self->fd = open(DEV, O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DEV, strerror(errno));
+	if (!dsmil_loaded())
+		ASSERT_EQ(0, dsmil_load(NULL));
+	self->fd = dsmil_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DSMIL_DEV, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(dsmil)
 {
 	if (self->fd >= 0)
 		close(self->fd);
+	/* allow_writes off, whatever info_follows_allow_writes_parameter did. */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 TEST_F(dsmil, node_is_root_only_char_device)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, stat(DEV, &st));
+	ASSERT_EQ(0, stat(DSMIL_DEV, &st));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
 	EXPECT_EQ(0600, st.st_mode & 07777);
 	EXPECT_EQ(0, st.st_uid);
@@ -149,7 +75,7 @@ TEST_F(dsmil, info_reports_documented_values)
 TEST_F(dsmil, info_follows_allow_writes_parameter)
 {
 	struct dsmil_info info;
-	int p = open("/sys/module/dsmil/parameters/allow_writes", O_WRONLY);
+	int p = open(DSMIL_PARAMS "/allow_writes", O_WRONLY);
 
 	ASSERT_LE(0, p);
 	ASSERT_EQ(1, write(p, "1", 1));
@@ -250,9 +176,9 @@ TEST(unprivileged_open_refused)
 
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (drop_privileges())
+		if (drop_to_user())
 			_exit(10);
-		if (open(DEV, O_RDWR) >= 0)
+		if (open(DSMIL_DEV, O_RDWR) >= 0)
 			_exit(11);
 		_exit(errno == EACCES ? 0 : 12);
 	}
@@ -275,7 +201,7 @@ TEST_F(dsmil, dropped_privileges_refused_privileged_commands)
 		struct dsmil_info info;
 		struct dsmil_transition tr = { .id = 0, .target = DSMIL_DEV_INITIALIZING };
 
-		if (drop_privileges())
+		if (drop_to_user())
 			_exit(10);
 		if (ioctl(self->fd, DSMIL_IOC_INFO, &info))
 			_exit(11);
@@ -302,7 +228,7 @@ TEST_F(dsmil, root_without_rawio_refused_hardware)
 		struct dsmil_token_req tr = { .group = 0, .position = 0 };
 		struct dsmil_info info;
 
-		if (drop_rawio_admin())
+		if (drop_cap(CAP_SYS_RAWIO) || drop_cap(CAP_SYS_ADMIN))
 			_exit(10);
 		if (ioctl(self->fd, DSMIL_IOC_INFO, &info))
 			_exit(11);
@@ -323,7 +249,7 @@ TEST_F(dsmil, root_without_rawio_refused_hardware)
 TEST_F(dsmil, verification_smi_needs_rawio)
 {
 	struct dsmil_transition tr = { .id = 0, .target = DSMIL_DEV_INITIALIZING };
-	long long before = sim_submits();
+	long long before = sim_stat("submits");
 	pid_t pid;
 	int st;
 
@@ -331,7 +257,7 @@ TEST_F(dsmil, verification_smi_needs_rawio)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (drop_caps(1U << CAP_SYS_RAWIO))
+		if (drop_cap(CAP_SYS_RAWIO))
 			_exit(10);
 		if (ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &tr))
 			_exit(11);
@@ -346,12 +272,12 @@ TEST_F(dsmil, verification_smi_needs_rawio)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
-	EXPECT_EQ(before, sim_submits());
+	EXPECT_EQ(before, sim_stat("submits"));
 	/* With CAP_SYS_RAWIO the same request verifies through the backend. */
 	tr.id = 0;
 	tr.target = DSMIL_DEV_READY;
 	EXPECT_EQ(0, ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &tr));
-	EXPECT_LT(before, sim_submits());
+	EXPECT_LT(before, sim_stat("submits"));
 }
 
 TEST(rmmod_refused_while_open_then_works)
@@ -359,52 +285,52 @@ TEST(rmmod_refused_while_open_then_works)
 	struct dsmil_info info;
 	int fd;
 
-	if (!module_loaded())
-		ASSERT_EQ(0, run("insmod " MOD));
-	fd = open(DEV, O_RDWR);
+	if (!dsmil_loaded())
+		ASSERT_EQ(0, dsmil_load(NULL));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
-	EXPECT_NE(0, run("rmmod dsmil 2>/dev/null"));
-	EXPECT_TRUE(module_loaded());
+	EXPECT_NE(0, dsmil_unload());
+	EXPECT_TRUE(dsmil_loaded());
 	/* The open file still works after the refused unload. */
 	EXPECT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
 	close(fd);
-	EXPECT_EQ(0, run("rmmod dsmil"));
-	EXPECT_FALSE(module_loaded());
-	EXPECT_NE(0, access(DEV, F_OK));
-	ASSERT_EQ(0, run("insmod " MOD));
+	EXPECT_EQ(0, dsmil_unload());
+	EXPECT_FALSE(dsmil_loaded());
+	EXPECT_NE(0, access(DSMIL_DEV, F_OK));
+	ASSERT_EQ(0, dsmil_load(NULL));
 }
 
 TEST(load_unload_cycles)
 {
 	int cycles = getenv("DSMIL_CYCLES") ? atoi(getenv("DSMIL_CYCLES")) : 50;
 
-	if (module_loaded())
-		ASSERT_EQ(0, run("rmmod dsmil"));
+	if (dsmil_loaded())
+		ASSERT_EQ(0, dsmil_unload());
 	for (int i = 0; i < cycles; i++) {
 		struct dsmil_info info;
 		int fd;
 
-		ASSERT_EQ(0, run("insmod " MOD)) TH_LOG("cycle %d", i);
-		fd = open(DEV, O_RDWR);
+		ASSERT_EQ(0, dsmil_load(NULL)) TH_LOG("cycle %d", i);
+		fd = dsmil_open();
 		ASSERT_LE(0, fd) TH_LOG("cycle %d", i);
 		EXPECT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
 		close(fd);
-		ASSERT_EQ(0, run("rmmod dsmil")) TH_LOG("cycle %d", i);
+		ASSERT_EQ(0, dsmil_unload()) TH_LOG("cycle %d", i);
 	}
-	ASSERT_EQ(0, run("insmod " MOD));
+	ASSERT_EQ(0, dsmil_load(NULL));
 }
 
 TEST(bad_parameters_refuse_load)
 {
-	if (module_loaded())
-		ASSERT_EQ(0, run("rmmod dsmil"));
+	if (dsmil_loaded())
+		ASSERT_EQ(0, dsmil_unload());
 	/* Not a multiple of the 4 MiB chunk. */
-	EXPECT_NE(0, run("insmod " MOD " mmio_size=1000 2>/dev/null"));
-	EXPECT_FALSE(module_loaded());
+	EXPECT_NE(0, dsmil_load("mmio_size=1000"));
+	EXPECT_FALSE(dsmil_loaded());
 	/* Unknown SMI backend. */
-	EXPECT_NE(0, run("insmod " MOD " smi_backend=bogus 2>/dev/null"));
-	EXPECT_FALSE(module_loaded());
-	ASSERT_EQ(0, run("insmod " MOD));
+	EXPECT_NE(0, dsmil_load("smi_backend=bogus"));
+	EXPECT_FALSE(dsmil_loaded());
+	ASSERT_EQ(0, dsmil_load(NULL));
 }
 
 TEST_HARNESS_MAIN

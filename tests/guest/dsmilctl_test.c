@@ -18,11 +18,12 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wclobbered"
 
-#include "kselftest_harness.h"
-
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
-#include "tool_test.h"
+#include "kselftest_harness.h"
+#include "lib/dsmil_test.h"
 
 #define CTL	"dsmilctl"
 
@@ -64,34 +65,22 @@ static void expect_words(struct __test_metadata *_metadata, struct tt_run *r,
 		}
 }
 
-static int stats_snapshot(struct dsmil_stats *st)
-{
-	int fd = tt_open(), ret;
-
-	if (fd < 0)
-		return -errno;
-	memset(st, 0, sizeof(*st));
-	ret = ioctl(fd, DSMIL_IOC_STATS, st) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 FIXTURE(ctl) {
 	unsigned int features;
 };
 
 FIXTURE_SETUP(ctl)
 {
-	int ret = tt_reload(NULL);
+	int ret = dsmil_reload(NULL);
 
 	ASSERT_EQ(0, ret) TH_LOG("loading dsmil.ko: %s", strerror(-ret));
-	self->features = tt_features();
+	self->features = dsmil_features();
 }
 
 FIXTURE_TEARDOWN(ctl)
 {
-	if (tt_exists(TT_WRITES))
-		tt_write_file(TT_WRITES, "0");
+	/* allow_writes, the sim's faults, the mapper's knobs, parameters. */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 #define NEED(feat, what) do {						\
@@ -227,7 +216,7 @@ TEST_F(ctl, usage_errors_exit_2_before_any_ioctl)
 	struct tt_run r;
 	unsigned int i;
 
-	ASSERT_EQ(0, stats_snapshot(&before));
+	ASSERT_EQ(0, dsmil_stats(-1, &before));
 	for (i = 0; i < ARRAY_SIZE(usage_cases); i++) {
 		ASSERT_EQ(0, tt_sh(&r, CTL " %s", usage_cases[i]));
 		EXPECT_EQ(2, r.status) {
@@ -241,7 +230,7 @@ TEST_F(ctl, usage_errors_exit_2_before_any_ioctl)
 		EXPECT_STREQ("", r.out) TH_LOG("'dsmilctl %s'", usage_cases[i]);
 		tt_run_free(&r);
 	}
-	ASSERT_EQ(0, stats_snapshot(&after));
+	ASSERT_EQ(0, dsmil_stats(-1, &after));
 	/*
 	 * Nothing reached the driver but INFO (the region's size, read for
 	 * the range checks): no refused input, no denial, no transition.
@@ -270,7 +259,7 @@ TEST_F(ctl, info_text_and_json_match_the_ioctl)
 	unsigned int i, k, seen = 0;
 	int fd;
 
-	fd = tt_open();
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	memset(&info, 0, sizeof(info));
 	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
@@ -329,16 +318,16 @@ TEST_F(ctl, stats_json_counts_what_happened)
 	int fd;
 
 	/* Three unknown commands: bad_input must grow by exactly 3. */
-	fd = tt_open();
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, stats_snapshot(&before));
+	ASSERT_EQ(0, dsmil_stats(-1, &before));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(-1, ioctl(fd, _IO(DSMIL_IOC_MAGIC, 0x0f)));
 	close(fd);
 
 	ASSERT_EQ(0, tt_sh(&r, CTL " --json stats"));
 	ASSERT_EXIT(&r, 0);
-	ASSERT_EQ(0, stats_snapshot(&after));
+	ASSERT_EQ(0, dsmil_stats(-1, &after));
 	j = must_parse(_metadata, &r);
 	EXPECT_EQ(before.bad_input + 3, tt_jnum(j, "bad_input"));
 	EXPECT_EQ(after.bad_input, tt_jnum(j, "bad_input"));
@@ -368,7 +357,7 @@ TEST_F(ctl, driver_not_loaded_exits_6)
 	struct tt_json *j;
 	struct tt_run r;
 
-	ASSERT_EQ(0, tt_unload());
+	ASSERT_EQ(0, dsmil_unload_wait(5000));
 	ASSERT_EQ(0, tt_sh(&r, CTL " info"));
 	EXPECT_EXIT(&r, 6);
 	expect_words(_metadata, &r, "driver not loaded");
@@ -386,7 +375,7 @@ TEST_F(ctl, driver_not_loaded_exits_6)
 	ASSERT_EQ(0, tt_sh(&r, CTL " token read 9 power"));
 	EXPECT_EXIT(&r, 2);
 	tt_run_free(&r);
-	ASSERT_EQ(0, tt_reload(NULL));
+	ASSERT_EQ(0, dsmil_reload(NULL));
 }
 
 TEST_F(ctl, unprivileged_user_is_refused_with_3)
@@ -405,7 +394,7 @@ TEST_F(ctl, unprivileged_user_is_refused_with_3)
 	struct tt_run r;
 	unsigned int i;
 
-	ASSERT_EQ(0, stats_snapshot(&before));
+	ASSERT_EQ(0, dsmil_stats(-1, &before));
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		ASSERT_EQ(0, tt_runv(&r, TT_USER, (char *const *)cmds[i]));
 		EXPECT_EQ(3, r.status) {
@@ -424,7 +413,7 @@ TEST_F(ctl, unprivileged_user_is_refused_with_3)
 		tt_run_free(&r);
 	}
 	/* The node's mode refused them: the driver saw no call at all. */
-	ASSERT_EQ(0, stats_snapshot(&after));
+	ASSERT_EQ(0, dsmil_stats(-1, &after));
 	EXPECT_EQ(before.ioctls + 1, after.ioctls);
 }
 
@@ -434,7 +423,7 @@ TEST_F(ctl, root_without_capabilities_is_refused_with_3)
 	struct tt_run r;
 
 	NEED(DSMIL_FEAT_DEVICES, "device");
-	ASSERT_EQ(0, stats_snapshot(&before));
+	ASSERT_EQ(0, dsmil_stats(-1, &before));
 	/* Listing is open to any opener... */
 	ASSERT_EQ(0, tt_run(&r, TT_ROOT_NOCAPS, CTL, "devices", NULL));
 	EXPECT_EXIT(&r, 0);
@@ -464,10 +453,10 @@ TEST_F(ctl, root_without_capabilities_is_refused_with_3)
 		EXPECT_EXIT(&r, 3);
 		tt_run_free(&r);
 	}
-	ASSERT_EQ(0, stats_snapshot(&after));
+	ASSERT_EQ(0, dsmil_stats(-1, &after));
 	EXPECT_LT(before.denied, after.denied);
 	EXPECT_EQ(before.transitions, after.transitions);
-	EXPECT_EQ(0, tt_dev_state(0));
+	EXPECT_EQ(0, dev_state(-1, 0));
 }
 
 /* --------------------------------------------------------------- devices */
@@ -567,7 +556,7 @@ TEST_F(ctl, device_activate_walks_the_state_table)
 	}
 	tt_json_free(j);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_ACTIVE, tt_dev_state(0));
+	EXPECT_EQ(DSMIL_DEV_ACTIVE, dev_state(-1, 0));
 
 	/* Names are case-insensitive; G:I and ids work too. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " device dsmil0d1 activate"));
@@ -577,8 +566,8 @@ TEST_F(ctl, device_activate_walks_the_state_table)
 	ASSERT_EQ(0, tt_sh(&r, CTL " device 0:2 activate"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_ACTIVE, tt_dev_state(1));
-	EXPECT_EQ(DSMIL_DEV_ACTIVE, tt_dev_state(2));
+	EXPECT_EQ(DSMIL_DEV_ACTIVE, dev_state(-1, 1));
+	EXPECT_EQ(DSMIL_DEV_ACTIVE, dev_state(-1, 2));
 
 	/* Already there: nothing to do, success, no transition. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " --json device 0x2 activate"));
@@ -592,7 +581,7 @@ TEST_F(ctl, device_activate_walks_the_state_table)
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D2 deactivate"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_READY, tt_dev_state(2));
+	EXPECT_EQ(DSMIL_DEV_READY, dev_state(-1, 2));
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D2 deactivate"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
@@ -606,7 +595,7 @@ TEST_F(ctl, device_activate_walks_the_state_table)
 	EXPECT_STREQ("offline", tt_jstr(j, "steps[1].to"));
 	tt_json_free(j);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_OFFLINE, tt_dev_state(2));
+	EXPECT_EQ(DSMIL_DEV_OFFLINE, dev_state(-1, 2));
 
 	/* deactivate of an OFFLINE device is refused by the tool: 4. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D2 deactivate"));
@@ -618,7 +607,7 @@ TEST_F(ctl, device_activate_walks_the_state_table)
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D3 lock"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_LOCKED, tt_dev_state(3));
+	EXPECT_EQ(DSMIL_DEV_LOCKED, dev_state(-1, 3));
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D3 activate"));
 	EXPECT_EXIT(&r, 4);
 	expect_words(_metadata, &r, "LOCKED");
@@ -630,24 +619,23 @@ TEST_F(ctl, device_activate_walks_the_state_table)
 	EXPECT_EQ(TJ_NULL, tt_jtype(j, "error.errno"));
 	tt_json_free(j);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_LOCKED, tt_dev_state(3));
+	EXPECT_EQ(DSMIL_DEV_LOCKED, dev_state(-1, 3));
 	/* reset: LOCKED -> ERROR -> OFFLINE, then activate works. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D3 reset"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_OFFLINE, tt_dev_state(3));
+	EXPECT_EQ(DSMIL_DEV_OFFLINE, dev_state(-1, 3));
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D2 activate"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D3 activate"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_ACTIVE, tt_dev_state(3));
+	EXPECT_EQ(DSMIL_DEV_ACTIVE, dev_state(-1, 3));
 }
 
 TEST_F(ctl, device_refusals_name_errno_and_reason)
 {
-	static const unsigned int g0[] = { 0, 1, 2 };
 	struct tt_json *j;
 	struct tt_run r;
 
@@ -668,16 +656,18 @@ TEST_F(ctl, device_refusals_name_errno_and_reason)
 	expect_words(_metadata, &r, "Link has been severed (ENOLINK)");
 	expect_words(_metadata, &r, "dependency");
 	tt_run_free(&r);
-	EXPECT_NE(DSMIL_DEV_ACTIVE, tt_dev_state(12));
+	EXPECT_NE(DSMIL_DEV_ACTIVE, dev_state(-1, 12));
 
 	/* A dependent still ACTIVE: EBUSY, reason dependent, exit 4. */
-	ASSERT_EQ(0, tt_bring_up(g0, 3, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 1, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 2, true));
 	ASSERT_EQ(0, tt_sh(&r, CTL " device DSMIL0D0 deactivate"));
 	EXPECT_EXIT(&r, 4);
 	expect_words(_metadata, &r, "(EBUSY)");
 	expect_words(_metadata, &r, "dependent");
 	tt_run_free(&r);
-	EXPECT_EQ(DSMIL_DEV_ACTIVE, tt_dev_state(0));
+	EXPECT_EQ(DSMIL_DEV_ACTIVE, dev_state(-1, 0));
 
 	/* Quarantined: the driver says EPERM with a reason: still exit 4. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " --json device DSMIL0D9 activate"));
@@ -688,18 +678,17 @@ TEST_F(ctl, device_refusals_name_errno_and_reason)
 	tt_json_free(j);
 	expect_words(_metadata, &r, "quarantined");
 	tt_run_free(&r);
-	EXPECT_NE(DSMIL_DEV_ACTIVE, tt_dev_state(9));
+	EXPECT_NE(DSMIL_DEV_ACTIVE, dev_state(-1, 9));
 }
 
 TEST_F(ctl, group_emergency_stop_locks_dependents)
 {
-	static const unsigned int g0[] = { 0 };
 	struct tt_json *j;
 	struct tt_run r;
 	unsigned int id;
 
 	NEED(DSMIL_FEAT_DEVICES, "device");
-	ASSERT_EQ(0, tt_bring_up(g0, 1, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
 	/* Group 1 is needed by 2 (0-1), 4 (0-2) and 5 (0-4); not by 3. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " --json group 1 emergency-stop"));
 	ASSERT_EXIT(&r, 0);
@@ -713,10 +702,10 @@ TEST_F(ctl, group_emergency_stop_locks_dependents)
 		unsigned int g = id / 12;
 		bool locked = g == 1 || g == 2 || g == 4 || g == 5;
 
-		EXPECT_EQ(locked, tt_dev_state(id) == DSMIL_DEV_LOCKED)
+		EXPECT_EQ(locked, dev_state(-1, id) == DSMIL_DEV_LOCKED)
 			TH_LOG("device %u", id);
 	}
-	EXPECT_EQ(DSMIL_DEV_ACTIVE, tt_dev_state(0));
+	EXPECT_EQ(DSMIL_DEV_ACTIVE, dev_state(-1, 0));
 
 	ASSERT_EQ(0, tt_sh(&r, CTL " group 3 estop"));
 	EXPECT_EXIT(&r, 0);
@@ -796,7 +785,6 @@ TEST_F(ctl, audit_shows_what_the_tool_did)
 
 TEST_F(ctl, token_read_and_write)
 {
-	static const unsigned int g0[] = { 0 };
 	struct dsmil_token_req tr;
 	struct tt_json *j;
 	struct tt_run r;
@@ -811,7 +799,7 @@ TEST_F(ctl, token_read_and_write)
 	expect_words(_metadata, &r, "DSMIL0D0 is OFFLINE");
 	tt_run_free(&r);
 
-	ASSERT_EQ(0, tt_bring_up(g0, 1, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
 	ASSERT_EQ(0, tt_sh(&r, CTL " token read 0 POWER --json"));
 	ASSERT_EXIT(&r, 0);
 	j = must_parse(_metadata, &r);
@@ -823,7 +811,7 @@ TEST_F(ctl, token_read_and_write)
 	EXPECT_EQ(TJ_NUM, tt_jtype(j, "value"));
 	EXPECT_EQ(TJ_NUM, tt_jtype(j, "duration_ns"));
 	/* The same value the ioctl reads. */
-	fd = tt_open();
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	memset(&tr, 0, sizeof(tr));
 	tr.group = 0;
@@ -838,7 +826,7 @@ TEST_F(ctl, token_read_and_write)
 	EXPECT_EXIT(&r, 3);
 	expect_words(_metadata, &r, "(EACCES)");
 	tt_run_free(&r);
-	ASSERT_EQ(0, tt_write_file(TT_WRITES, "1"));
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
 	ASSERT_EQ(0, tt_sh(&r, CTL " --json token write 0 power 0x1234"));
 	ASSERT_EXIT(&r, 0);
 	j = must_parse(_metadata, &r);
@@ -867,22 +855,10 @@ TEST_F(ctl, token_read_and_write)
 
 /* Set a sim knob; SKIP when the simulator does not have it. */
 #define SIM_SET(knob, fmt, ...) do {					\
-	if (!tt_exists(TT_SIM "/" knob))				\
-		SKIP(return, "no sim knob " TT_SIM "/" knob " (SMI part not landed)"); \
-	ASSERT_EQ(0, tt_write_file(TT_SIM "/" knob, fmt, ##__VA_ARGS__)); \
+	if (!file_exists(DSMIL_SIM_DIR "/" knob))			\
+		SKIP(return, "no sim knob " DSMIL_SIM_DIR "/" knob " (SMI part not landed)"); \
+	ASSERT_EQ(0, sim_knob_write(knob, fmt, ##__VA_ARGS__));		\
 } while (0)
-
-static int smi_snapshot(struct dsmil_smi_status *st)
-{
-	int fd = tt_open(), ret;
-
-	if (fd < 0)
-		return -errno;
-	memset(st, 0, sizeof(*st));
-	ret = ioctl(fd, DSMIL_IOC_SMI_STATUS, st) ? -errno : 0;
-	close(fd);
-	return ret;
-}
 
 TEST_F(ctl, smi_status_matches_the_ioctl)
 {
@@ -894,7 +870,7 @@ TEST_F(ctl, smi_status_matches_the_ioctl)
 	NEED(DSMIL_FEAT_SMI, "SMI");
 	ASSERT_EQ(0, tt_sh(&r, CTL " smi status --json"));
 	ASSERT_EXIT(&r, 0);
-	ASSERT_EQ(0, smi_snapshot(&st));
+	ASSERT_EQ(0, smi_status(-1, &st));
 	j = must_parse(_metadata, &r);
 	EXPECT_STREQ((char *)st.backend, tt_jstr(j, "backend"));
 	EXPECT_STREQ("ok", tt_jstr(j, "state"));
@@ -921,14 +897,13 @@ TEST_F(ctl, smi_status_matches_the_ioctl)
 
 TEST_F(ctl, smi_timeout_faulted_and_recover)
 {
-	static const unsigned int g0[] = { 0 };
 	struct tt_json *j;
 	struct tt_run r;
 	int i, shut = 0;
 
 	NEED(DSMIL_FEAT_SMI, "SMI");
 	NEED(DSMIL_FEAT_DEVICES, "device");
-	ASSERT_EQ(0, tt_bring_up(g0, 1, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
 	SIM_SET("fault", "hang");
 	/* The SMI hangs: ETIMEDOUT is a hardware fault, exit 5. */
 	ASSERT_EQ(0, tt_sh(&r, CTL " token read 0 power"));
@@ -936,7 +911,7 @@ TEST_F(ctl, smi_timeout_faulted_and_recover)
 	expect_words(_metadata, &r, "(ETIMEDOUT)");
 	tt_run_free(&r);
 	/* The timeout moved the device to ERROR. */
-	EXPECT_EQ(DSMIL_DEV_ERROR, tt_dev_state(0));
+	EXPECT_EQ(DSMIL_DEV_ERROR, dev_state(-1, 0));
 	/*
 	 * Activating again verifies the device through the hung SMI: more
 	 * faults, until the backend is FAULTED and fails fast (ESHUTDOWN).
@@ -979,7 +954,6 @@ TEST_F(ctl, smi_timeout_faulted_and_recover)
 
 TEST_F_TIMEOUT(ctl, smi_recover_failure_and_backoff, 60)
 {
-	static const unsigned int g0[] = { 0 };
 	struct dsmil_smi_status st;
 	struct tt_run r;
 	int fd, i;
@@ -987,14 +961,14 @@ TEST_F_TIMEOUT(ctl, smi_recover_failure_and_backoff, 60)
 	NEED(DSMIL_FEAT_SMI, "SMI");
 	NEED(DSMIL_FEAT_DEVICES, "device");
 	/* One fault makes it FAULTED: a hung read with smi_fault_limit=1. */
-	ASSERT_EQ(0, tt_reload("smi_fault_limit=1"));
-	ASSERT_EQ(0, tt_bring_up(g0, 1, true));
+	ASSERT_EQ(0, dsmil_reload("smi_fault_limit=1"));
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
 	SIM_SET("fault", "hang");
 	ASSERT_EQ(0, tt_sh(&r, CTL " token read 0 power"));
 	EXPECT_EXIT(&r, 5);
 	tt_run_free(&r);
 	SIM_SET("fault", "none");
-	ASSERT_EQ(0, smi_snapshot(&st));
+	ASSERT_EQ(0, smi_status(-1, &st));
 	ASSERT_EQ(DSMIL_SMI_FAULTED, st.state);
 
 	/* The backend reset fails: EIO, exit 5. */
@@ -1004,10 +978,10 @@ TEST_F_TIMEOUT(ctl, smi_recover_failure_and_backoff, 60)
 	expect_words(_metadata, &r, "(EIO)");
 	tt_run_free(&r);
 	/* Three more failures double the backoff to 800 ms... */
-	fd = tt_open();
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, smi_snapshot(&st));
+		ASSERT_EQ(0, smi_status(-1, &st));
 		usleep(st.recover_wait_ms * 1000 + 20000);
 		EXPECT_EQ(-1, ioctl(fd, DSMIL_IOC_SMI_RECOVER));
 		EXPECT_EQ(EIO, errno);
@@ -1019,12 +993,12 @@ TEST_F_TIMEOUT(ctl, smi_recover_failure_and_backoff, 60)
 	expect_words(_metadata, &r, "(EAGAIN)");
 	expect_words(_metadata, &r, "ms left");
 	tt_run_free(&r);
-	ASSERT_EQ(0, smi_snapshot(&st));
+	ASSERT_EQ(0, smi_status(-1, &st));
 	usleep(st.recover_wait_ms * 1000 + 20000);
 	ASSERT_EQ(0, tt_sh(&r, CTL " smi recover"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
-	ASSERT_EQ(0, smi_snapshot(&st));
+	ASSERT_EQ(0, smi_status(-1, &st));
 	EXPECT_EQ(DSMIL_SMI_OK, st.state);
 	EXPECT_EQ(4, st.recovery_failures);
 	EXPECT_EQ(1, st.recoveries);
@@ -1034,7 +1008,6 @@ TEST_F_TIMEOUT(ctl, smi_recover_failure_and_backoff, 60)
 
 TEST_F(ctl, mmio_read_write_and_device_windows)
 {
-	static const unsigned int g0[] = { 0, 1 };
 	struct dsmil_mmio_rw rw;
 	struct tt_json *j;
 	struct tt_run r;
@@ -1046,7 +1019,7 @@ TEST_F(ctl, mmio_read_write_and_device_windows)
 	expect_words(_metadata, &r, "(EACCES)");
 	tt_run_free(&r);
 
-	ASSERT_EQ(0, tt_write_file(TT_WRITES, "1"));
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
 	/*
 	 * 0x1000 is DSMIL0D1's window: while the device is OFFLINE, a raw
 	 * write there is refused like a device-scoped one (ENODEV, 4), and
@@ -1064,7 +1037,8 @@ TEST_F(ctl, mmio_read_write_and_device_windows)
 	if (!(self->features & DSMIL_FEAT_DEVICES))
 		return;
 	/* ACTIVE: raw and device-scoped access to its 4 KiB at 1 * 4K. */
-	ASSERT_EQ(0, tt_bring_up(g0, 2, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 1, true));
 	ASSERT_EQ(0, tt_sh(&r, CTL " mmio write 0x1000 0xdeadbeef"));
 	EXPECT_EXIT(&r, 0);
 	tt_run_free(&r);
@@ -1089,7 +1063,7 @@ TEST_F(ctl, mmio_read_write_and_device_windows)
 	EXPECT_NE(NULL, strstr(r.out, "0x0123")) { SHOW(&r); }
 	tt_run_free(&r);
 	/* The ioctl sees what the tool wrote. */
-	fd = tt_open();
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	memset(&rw, 0, sizeof(rw));
 	rw.offset = 0x1008;
@@ -1123,9 +1097,9 @@ TEST_F(ctl, mmio_map_failure_exits_5)
 	struct tt_run r;
 
 	NEED(DSMIL_FEAT_MMIO, "MMIO");
-	if (!tt_exists(TT_MMIO_DBG "/fail_next_maps"))
-		SKIP(return, "no " TT_MMIO_DBG "/fail_next_maps knob");
-	ASSERT_EQ(0, tt_write_file(TT_MMIO_DBG "/fail_next_maps", "1"));
+	if (!file_exists(DSMIL_MMIO_DIR "/fail_next_maps"))
+		SKIP(return, "no " DSMIL_MMIO_DIR "/fail_next_maps knob");
+	ASSERT_EQ(0, mmio_knob_write("fail_next_maps", "1"));
 	ASSERT_EQ(0, tt_sh(&r, CTL " mmio read 0x2000000"));
 	EXPECT_EXIT(&r, 5);
 	expect_words(_metadata, &r, "(EIO)");
@@ -1166,7 +1140,7 @@ TEST_F_TIMEOUT(ctl, mmio_dump_and_chunks, 120)
 	tt_json_free(j);
 	tt_run_free(&r);
 
-	ASSERT_EQ(0, tt_write_file(TT_WRITES, "1"));
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
 	ASSERT_EQ(0, tt_sh(&r, CTL " mmio write 0x400010 0x64636261"));	/* "abcd" */
 	ASSERT_EXIT(&r, 0);
 	tt_run_free(&r);
@@ -1239,7 +1213,7 @@ TEST_F_TIMEOUT(ctl, mmio_dump_progress_on_a_terminal, 120)
 
 	NEED(DSMIL_FEAT_MMIO, "MMIO");
 	/* The guest's /dev is a bare devtmpfs: terminals need devpts. */
-	if (!tt_exists("/dev/pts/ptmx")) {
+	if (!file_exists("/dev/pts/ptmx")) {
 		mkdir("/dev/pts", 0755);
 		if (mount("devpts", "/dev/pts", "devpts", 0, "ptmxmode=0666"))
 			SKIP(return, "cannot mount devpts: %s", strerror(errno));

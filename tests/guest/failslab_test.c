@@ -24,7 +24,7 @@
  * Needs root.  Leaves dsmil.ko loaded with default parameters.
  */
 #include "kselftest_harness.h"
-#include "dsmil_suite.h"
+#include "lib/dsmil_test.h"
 
 #define FAILSLAB	"/sys/kernel/debug/failslab"
 #define MAX_NTH		5000U
@@ -120,6 +120,7 @@ FIXTURE_TEARDOWN(fs)
 	close(self->fd);
 	write_text(FAILSLAB "/ignore-gfp-wait", "Y");
 	write_text(FAILSLAB "/verbose", "2");
+	/* A fresh load: parameters and knobs back to their defaults. */
 	dsmil_reload(NULL);
 }
 
@@ -264,7 +265,7 @@ static unsigned int map_chunk_failing(struct __test_metadata *_metadata,
 			TH_LOG("chunk %u n=%u: %s", ch, n, strerror(e));
 		EXPECT_EQ(m0.map_failures + 1, m1.map_failures);
 		EXPECT_EQ(m0.maps, m1.maps);
-		EXPECT_FALSE(!!(m1.resident_map[ch / 64] & (1ULL << (ch % 64))))
+		EXPECT_FALSE(map_bit(m1.resident_map, ch))
 			TH_LOG("chunk %u resident after a failed map", ch);
 	}
 	*ok_at = n;
@@ -289,7 +290,7 @@ TEST_F_TIMEOUT(fs, chunk_mapping, 1800)
 	}
 
 	/* The mapper's own knob: the next map fails. */
-	ASSERT_EQ(0, write_text(DSMIL_MMIO_DIR "/fail_next_maps", "1"));
+	ASSERT_EQ(0, mmio_knob_write("fail_next_maps", "1"));
 	{
 		struct dsmil_mmio_rw rw = { .offset = 70 * DSMIL_CHUNK_SIZE,
 					    .width = 4 };
@@ -526,7 +527,7 @@ TEST_F_TIMEOUT(fs, killed_caller_without_memory, 120)
 	self->fd = dsmil_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
-	ASSERT_EQ(0, write_text(DSMIL_SIM_DIR "/slow_ms", "300"));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "300"));
 	ASSERT_EQ(0, smi_status(self->fd, &s0));
 
 	child = fork();
@@ -564,7 +565,6 @@ TEST_F_TIMEOUT(fs, killed_caller_without_memory, 120)
 	EXPECT_EQ(s0.abandoned, s.abandoned);
 	EXPECT_EQ(s0.successes + 1, s.successes);
 	EXPECT_EQ(NULL, books(self->fd));
-	write_text(DSMIL_SIM_DIR "/slow_ms", "0");
 }
 
 TEST_HARNESS_MAIN

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "dsmil_suite.h"
+#include "lib/dsmil_test.h"
 
 static bool info_ok(int fd)
 {
@@ -37,19 +37,6 @@ static bool info_ok(int fd)
 static bool open_gone_errno(int e)
 {
 	return e == ENOENT || e == ENODEV || e == ENXIO;
-}
-
-static bool feature(unsigned int f)
-{
-	struct dsmil_info info;
-	int fd = dsmil_open();
-	bool has;
-
-	if (fd < 0)
-		return false;
-	has = !dsmil_info(fd, &info) && (info.features & f);
-	close(fd);
-	return has;
 }
 
 FIXTURE(life)
@@ -66,9 +53,8 @@ FIXTURE_SETUP(life)
 
 FIXTURE_TEARDOWN(life)
 {
-	/* Faults a test left behind must not leak into the next. */
-	if (access(DSMIL_SIM_DIR "/reset", W_OK) == 0)
-		write_text(DSMIL_SIM_DIR "/reset", "1");
+	/* Loaded, defaults, no faults: nothing leaks into the next test. */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 /* rmmod is refused while any struct file is open; refcount follows files. */
@@ -174,6 +160,7 @@ static void *hammer_main(void *arg)
 /* rmmod attempts while ioctls are in flight: all refused, all answered. */
 TEST_F_TIMEOUT(life, rmmod_while_ioctls_in_flight, 300)
 {
+	unsigned int features = dsmil_features();
 	volatile bool stop = false;
 	struct hammer h[4] = {};
 	unsigned int i, attempts = 0, refused = 0, nk = 1;
@@ -182,13 +169,13 @@ TEST_F_TIMEOUT(life, rmmod_while_ioctls_in_flight, 300)
 
 	fd = dsmil_open();
 	ASSERT_LE(0, fd);
-	if (feature(DSMIL_FEAT_SMI) && feature(DSMIL_FEAT_DEVICES)) {
+	if ((features & DSMIL_FEAT_SMI) && (features & DSMIL_FEAT_DEVICES)) {
 		/* Token reads of DSMIL0D0, each kept busy 5 ms by the sim. */
 		ASSERT_EQ(0, dev_bring_up(fd, 0, true));
-		ASSERT_EQ(0, write_text(DSMIL_SIM_DIR "/slow_ms", "5"));
+		ASSERT_EQ(0, sim_knob_write("slow_ms", "5"));
 		nk = 2;
 	}
-	if (feature(DSMIL_FEAT_MMIO))
+	if (features & DSMIL_FEAT_MMIO)
 		nk = 4;
 	for (i = 0; i < 4; i++) {
 		h[i].fd = dsmil_open();
@@ -216,8 +203,6 @@ TEST_F_TIMEOUT(life, rmmod_while_ioctls_in_flight, 300)
 	}
 	ksft_print_msg("%u rmmod attempts during traffic, %u refused\n",
 		       attempts, refused);
-	if (nk > 1)
-		write_text(DSMIL_SIM_DIR "/slow_ms", "0");
 	close(fd);
 	/* Every file closed: the module goes within a second. */
 	t0 = now_ns();
@@ -315,13 +300,14 @@ TEST_F_TIMEOUT(life, abandoned_smi_request_pins_module, 120)
 	uint64_t t0;
 	int fd, ret;
 
-	if (!feature(DSMIL_FEAT_SMI) || !feature(DSMIL_FEAT_DEVICES))
+	if (!(dsmil_features() & DSMIL_FEAT_SMI) ||
+	    !(dsmil_features() & DSMIL_FEAT_DEVICES))
 		SKIP(return, "SMI engine or device model not built");
 	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, dev_bring_up(fd, 0, true));
-	ASSERT_EQ(0, write_text(DSMIL_SIM_DIR "/abort_fails", "1"));
-	ASSERT_EQ(0, write_text(DSMIL_SIM_DIR "/fault", "stuck-busy"));
+	ASSERT_EQ(0, sim_knob_write("abort_fails", "1"));
+	ASSERT_EQ(0, sim_knob_write("fault", "stuck-busy"));
 	t0 = now_ns();
 	ret = ioctl(fd, DSMIL_IOC_TOKEN_READ, &t) ? errno : 0;
 	EXPECT_EQ(ETIMEDOUT, ret);
@@ -346,8 +332,8 @@ TEST_F_TIMEOUT(life, abandoned_smi_request_pins_module, 120)
 		return;
 	}
 	/* Let the hardware go and recover the backend. */
-	ASSERT_EQ(0, write_text(DSMIL_SIM_DIR "/abort_fails", "0"));
-	ASSERT_EQ(0, write_text(DSMIL_SIM_DIR "/fault", "none"));
+	ASSERT_EQ(0, sim_knob_write("abort_fails", "0"));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
 	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	t0 = now_ns();

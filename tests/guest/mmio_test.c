@@ -3,8 +3,8 @@
  * Guest tests of the chunk mapper through /dev/dsmil.
  *
  * Expects dsmil.ko loaded with default parameters (sim region, 360 MiB,
- * cap 8); tests that need other parameters reload the module, and the
- * defaults are restored when the binary exits.  Tests on the ivshmem BAR
+ * cap 8); tests that need other parameters reload the module, and each
+ * test's teardown puts the defaults back.  Tests on the ivshmem BAR
  * (/run/dsmil-bar, written by tools/dsmil-vm) use base = BAR + 64 MiB.
  *
  *   mmio_test                       the kselftest suite (TAP)
@@ -20,26 +20,12 @@
  *
  * The pattern (bar_word()) must match tests/host/mmio-bar-check's.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
-#include "dsmil_ioctl.h"
+#include "lib/dsmil_test.h"
 
 /*
  * EXPECT_EQ(8, st.max_resident) compares an int constant with a __u32; the
@@ -52,11 +38,6 @@
 #define CHUNK		DSMIL_CHUNK_SIZE
 #define REGION		DSMIL_DEFAULT_REGION_SIZE
 #define NCHUNKS		(REGION / CHUNK)
-#define DEV		"/dev/dsmil"
-#define KO		"/lib/dsmil/dsmil.ko"
-#define PARAMS		"/sys/module/dsmil/parameters/"
-#define MMIO_DBG	"/sys/kernel/debug/dsmil/mmio/"
-#define TRACEFS		"/sys/kernel/tracing/"
 #define BAR_GUARD	(64 * MIB)
 /* Device (g, i)'s window, and the end of the area holding the windows. */
 #define WIN(g, i)	((g) * DSMIL_GROUP_STRIDE + (i) * DSMIL_WINDOW_SIZE)
@@ -64,14 +45,6 @@
 #define DEV_ID(g, i)	((g) * DSMIL_DEVS_PER_GROUP + (i))
 
 /* ------------------------------------------------------------ helpers */
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static __u64 mix64(__u64 z)
 {
@@ -113,224 +86,30 @@ static __u64 count_mismatch(const void *buf, __u64 seed, __u64 off,
 	return bad;
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = 0;
-	n = n < 0 ? -errno : n;
-	close(fd);
-	return n;
-}
-
-static long long read_num(const char *path)
-{
-	char buf[64];
-
-	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	if (buf[0] == 'Y')
-		return 1;
-	if (buf[0] == 'N')
-		return 0;
-	return strtoll(buf, NULL, 0);
-}
-
-static bool loaded(void)
-{
-	return access("/sys/module/dsmil", F_OK) == 0;
-}
-
-/* finit_module(2), so the test sees the real errno.  0 or -errno. */
-static int load(const char *params)
-{
-	int fd = open(KO, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params ? params : "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int unload(void)
-{
-	int i, ret = 0;
-
-	for (i = 0; i < 500 && loaded(); i++) {
-		ret = syscall(SYS_delete_module, "dsmil", O_NONBLOCK) ? -errno : 0;
-		if (ret != -EAGAIN && ret != -EBUSY)
-			return ret;
-		usleep(10000);
-	}
-	return ret;
-}
-
-static int reload(const char *params)
-{
-	int ret = unload();
-
-	return ret ? ret : load(params);
-}
-
-/* Loaded with default parameters and writes off, knobs at defaults? */
-static bool at_defaults(void)
-{
-	return loaded() && read_num(PARAMS "mmio_base") == 0 &&
-	       read_num(PARAMS "mmio_size") == (long long)REGION &&
-	       read_num(PARAMS "max_resident") == 8 &&
-	       read_num(PARAMS "mmio_idle_ms") == 5000;
-}
-
-static void restore_defaults(void)
-{
-	if (!at_defaults())
-		reload(NULL);
-	write_file(PARAMS "allow_writes", "0");
-	write_file(MMIO_DBG "fail_next_maps", "0");
-	write_file(MMIO_DBG "busy_wait_ms", "100");
-}
-
-static int devfd(void)
-{
-	return open(DEV, O_RDWR | O_CLOEXEC);
-}
-
-static int rw_ioc(int fd, unsigned long cmd, __u64 off, __u8 width,
-		  __u32 flags, __u16 dev, __u64 *val)
-{
-	struct dsmil_mmio_rw rw = {
-		.offset = off, .width = width, .flags = flags, .device = dev,
-		.value = val ? *val : 0,
-	};
-
-	if (ioctl(fd, cmd, &rw))
-		return -errno;
-	if (val)
-		*val = rw.value;
-	return 0;
-}
-
 static int rd(int fd, __u64 off, __u8 width, __u64 *val)
 {
 	*val = 0;
-	return rw_ioc(fd, DSMIL_IOC_MMIO_READ, off, width, 0, 0, val);
+	return mmio_rw(fd, DSMIL_IOC_MMIO_READ, off, width, 0, 0, val);
 }
 
 static int wr(int fd, __u64 off, __u8 width, __u64 val)
 {
-	return rw_ioc(fd, DSMIL_IOC_MMIO_WRITE, off, width, 0, 0, &val);
-}
-
-static int bulk_ioc(int fd, unsigned long cmd, __u64 off, void *buf,
-		    __u64 len, __u32 flags, __u16 dev, __u64 *done)
-{
-	struct dsmil_mmio_bulk b = {
-		.offset = off, .length = len, .buf = (uintptr_t)buf,
-		.flags = flags, .device = dev, .done = 0xdeadbeef,
-	};
-	int ret = ioctl(fd, cmd, &b) ? -errno : 0;
-
-	if (done)
-		*done = b.done;
-	return ret;
+	return mmio_rw(fd, DSMIL_IOC_MMIO_WRITE, off, width, 0, 0, &val);
 }
 
 static int bread(int fd, __u64 off, void *buf, __u64 len, __u64 *done)
 {
-	return bulk_ioc(fd, DSMIL_IOC_MMIO_BULK_READ, off, buf, len, 0, 0, done);
+	return mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_READ, off, buf, len, 0, 0, done);
 }
 
-static int bwrite(int fd, __u64 off, void *buf, __u64 len,
-		  __u64 *done)
+static int bwrite(int fd, __u64 off, void *buf, __u64 len, __u64 *done)
 {
-	return bulk_ioc(fd, DSMIL_IOC_MMIO_BULK_WRITE, off, buf, len, 0, 0,
-			done);
-}
-
-static int status(int fd, struct dsmil_mmio_status *st,
-		  struct dsmil_chunk_stat *cs, __u32 n)
-{
-	memset(st, 0, sizeof(*st));
-	st->chunk_buf = (uintptr_t)cs;
-	st->chunk_count = n;
-	return ioctl(fd, DSMIL_IOC_MMIO_STATUS, st) ? -errno : 0;
-}
-
-static bool bit(const __u64 *map, unsigned int i)
-{
-	return map[i / 64] & (1ULL << (i % 64));
+	return mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_WRITE, off, buf, len, 0, 0, done);
 }
 
 static unsigned int popcount(const __u64 *map)
 {
-	return __builtin_popcountll(map[0]) + __builtin_popcountll(map[1]);
-}
-
-/* The documented identity and the bitmap agree with the counters. */
-static const char *identity(const struct dsmil_mmio_status *st)
-{
-	if (st->maps - st->unmaps != st->resident)
-		return "maps - unmaps != resident";
-	if (popcount(st->resident_map) != st->resident)
-		return "popcount(resident_map) != resident";
-	if (st->resident > st->max_resident)
-		return "resident > max_resident";
-	return NULL;
-}
-
-/* /dev/kmsg from "now": kmsg_open(), do things, kmsg_find(). */
-static int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* A record since kmsg_open() holding every one of @a, @b, @c (or NULL). */
-static bool kmsg_find(int fd, const char *a, const char *b, const char *c)
-{
-	char rec[2048];
-	ssize_t n;
-
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records: keep going */
-		if (n <= 0)
-			return false;
-		rec[n] = 0;
-		if (strstr(rec, a) && (!b || strstr(rec, b)) &&
-		    (!c || strstr(rec, c)))
-			return true;
-	}
-}
-
-static bool locked_down(void)
-{
-	char buf[128];
-
-	return read_file("/sys/kernel/security/lockdown", buf, sizeof(buf)) > 0 &&
-	       !strstr(buf, "[none]");
+	return popcount_map(map, DSMIL_MAX_CHUNKS / 64);
 }
 
 /*
@@ -340,16 +119,6 @@ static bool locked_down(void)
  */
 #define LOCKED_DOWN_SKIP \
 	"kernel locked down: raw access refused (see the lockdown test)"
-
-/* BAR 2 of the ivshmem device: physical base and size. */
-static int bar_info(__u64 *base, __u64 *size)
-{
-	char buf[128];
-
-	if (read_file("/run/dsmil-bar", buf, sizeof(buf)) <= 0)
-		return -1;
-	return sscanf(buf, "%llx %llu", base, size) == 2 ? 0 : -1;
-}
 
 /*
  * Single accesses through the BAR mapping, each exactly one load or store
@@ -375,38 +144,27 @@ static void st8(void *p, __u8 v)
 	__atomic_store_n((__u8 *)p, v, __ATOMIC_RELAXED);
 }
 
-/*
- * mmap of the BAR through sysfs (resource2), for an independent view.  No
- * driver owns the ivshmem device, so its memory decoding is off until
- * something enables it: without that, reads see zeros and writes vanish,
- * through the driver and through this mapping alike.
- */
-static void *bar_map(__u64 size, bool writable)
-{
-	char dir[256], path[300];
-	void *p;
-	int fd;
-
-	if (read_file("/run/dsmil-bar-dev", dir, sizeof(dir)) <= 0)
-		return NULL;
-	dir[strcspn(dir, "\n")] = 0;
-	snprintf(path, sizeof(path), "%s/enable", dir);
-	if (read_num(path) != 1 && write_file(path, "1"))
-		return NULL;
-	snprintf(path, sizeof(path), "%s/resource2", dir);
-	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	p = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0),
-		 MAP_SHARED, fd, 0);
-	close(fd);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* ------------------------------------------------------------- tests */
 
+/*
+ * The tests share one load of the module and reload it only for other
+ * parameters.  Whatever a test changes (parameters, allow_writes, the
+ * mapper's knobs, trace events) the teardown puts back, even after a failed
+ * ASSERT, so that the next test meets the defaults.
+ */
+FIXTURE(mmio) {};
+
+FIXTURE_SETUP(mmio)
+{
+}
+
+FIXTURE_TEARDOWN(mmio)
+{
+	EXPECT_EQ(0, dsmil_restore_defaults());
+}
+
 /* The default load: sim region geometry in INFO and STATUS. */
-TEST(defaults_info_and_status)
+TEST_F(mmio, defaults_info_and_status)
 {
 	struct dsmil_chunk_stat cs[NCHUNKS + 10];
 	struct dsmil_mmio_status st;
@@ -415,8 +173,8 @@ TEST(defaults_info_and_status)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, reload(NULL));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload(NULL));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
 	EXPECT_TRUE(info.features & DSMIL_FEAT_MMIO);
@@ -428,7 +186,7 @@ TEST(defaults_info_and_status)
 	EXPECT_EQ(0, info.region_base);
 
 	memset(cs, 0xff, sizeof(cs));
-	ASSERT_EQ(0, status(fd, &st, cs, NCHUNKS + 10));
+	ASSERT_EQ(0, mmio_status_chunks(fd, &st, cs, NCHUNKS + 10));
 	EXPECT_EQ(NCHUNKS, st.chunk_count);
 	EXPECT_EQ(NCHUNKS, st.num_chunks);
 	EXPECT_EQ(REGION, st.region_size);
@@ -451,11 +209,11 @@ TEST(defaults_info_and_status)
 	/* Entries past num_chunks are not touched. */
 	EXPECT_EQ(0xffffffffu, cs[NCHUNKS].index);
 
-	ASSERT_EQ(0, status(fd, &st, cs, 3));
+	ASSERT_EQ(0, mmio_status_chunks(fd, &st, cs, 3));
 	EXPECT_EQ(3, st.chunk_count);
-	ASSERT_EQ(0, status(fd, &st, NULL, 50));
+	ASSERT_EQ(0, mmio_status_chunks(fd, &st, NULL, 50));
 	EXPECT_EQ(0, st.chunk_count);
-	EXPECT_EQ(-EFAULT, status(fd, &st, (void *)16, 5));
+	EXPECT_EQ(-EFAULT, mmio_status_chunks(fd, &st, (void *)16, 5));
 	memset(&st, 0, sizeof(st));
 	st.reserved[3] = 1;
 	EXPECT_EQ(-1, ioctl(fd, DSMIL_IOC_MMIO_STATUS, &st));
@@ -464,7 +222,7 @@ TEST(defaults_info_and_status)
 }
 
 /* Widths 1..8, naturally aligned, write and read back; value masking. */
-TEST(widths_and_alignment)
+TEST_F(mmio, widths_and_alignment)
 {
 	static const __u8 widths[] = { 1, 2, 4, 8 };
 	/* Raw writes: outside the device windows (see raw_writes_and_windows). */
@@ -473,13 +231,13 @@ TEST(widths_and_alignment)
 	struct dsmil_mmio_status st0, st;
 	__u64 v;
 	unsigned int i, j;
-	int fd = devfd();
+	int fd = dsmil_open();
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, write_file(PARAMS "allow_writes", "1"));
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
 	for (i = 0; i < ARRAY_SIZE(offs); i++) {
 		ASSERT_EQ(0, wr(fd, offs[i], 8, 0x1111111111111111ULL));
 		for (j = 0; j < 4; j++) {
@@ -511,26 +269,25 @@ TEST(widths_and_alignment)
 	EXPECT_EQ(-EINVAL, rd(fd, 0, 3, &v));
 	EXPECT_EQ(-EINVAL, rd(fd, 0, 16, &v));
 	EXPECT_EQ(-EINVAL, wr(fd, 0, 5, 0));
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(8, st.refused - st0.refused);
 	EXPECT_EQ(6 * (8 + 15 + 8 + 7), st.bytes_written - st0.bytes_written);
-	EXPECT_EQ(NULL, identity(&st));
-	write_file(PARAMS "allow_writes", "0");
+	EXPECT_EQ(NULL, mmio_identity(&st));
 	close(fd);
 }
 
 /* Every boundary: 0, chunk edges, last byte, one past, near U64_MAX. */
-TEST(bounds)
+TEST_F(mmio, bounds)
 {
 	struct dsmil_mmio_status st0, st;
 	char buf[64];
 	__u64 v, done;
-	int fd = devfd(), kfd = kmsg_open();
+	int fd = dsmil_open(), kfd = kmsg_open_end();
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
 	EXPECT_EQ(0, rd(fd, 0, 1, &v));
 	EXPECT_EQ(0, rd(fd, CHUNK - 1, 1, &v));
 	EXPECT_EQ(0, rd(fd, CHUNK, 8, &v));
@@ -553,14 +310,14 @@ TEST(bounds)
 	EXPECT_EQ(-EINVAL, bread(fd, 0, buf, DSMIL_BULK_MAX + 1, &done));
 	EXPECT_EQ(-EINVAL, bread(fd, 0, buf, UINT64_MAX, &done));
 	/* Unknown flags and a device id without the flag. */
-	EXPECT_EQ(-EINVAL, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 8, 2, 0, &v));
-	EXPECT_EQ(-EINVAL, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 8, 0, 4, &v));
+	EXPECT_EQ(-EINVAL, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 8, 2, 0, &v));
+	EXPECT_EQ(-EINVAL, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 8, 0, 4, &v));
 	EXPECT_EQ(-EFAULT, bread(fd, 0, (void *)8, 64, &done));
 
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(13, st.refused - st0.refused);
 	EXPECT_TRUE(kmsg_find(kfd, "dsmil: refused-access: op=read",
-			      "reason=range", "errno=-34"));
+			      "reason=range", "errno=-34", NULL));
 	close(kfd);
 	close(fd);
 }
@@ -569,12 +326,12 @@ TEST(bounds)
  * A bulk read into a buffer that ends early: every whole page before the
  * hole arrives, then -EFAULT, and @done says how much.
  */
-TEST(bulk_read_partial_fault)
+TEST_F(mmio, bulk_read_partial_fault)
 {
 	__u8 ref[4096];
 	__u64 done = 0;
 	__u8 *m;
-	int fd = devfd();
+	int fd = dsmil_open();
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
@@ -593,23 +350,23 @@ TEST(bulk_read_partial_fault)
 }
 
 /* Without allow_writes, writes are refused and nothing changes. */
-TEST(writes_need_allow_writes)
+TEST_F(mmio, writes_need_allow_writes)
 {
 	char buf[256], back[256];
 	struct dsmil_mmio_status st0, st;
 	__u64 v, done;
-	int fd = devfd();
+	int fd = dsmil_open();
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, write_file(PARAMS "allow_writes", "1"));
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
 	ASSERT_EQ(0, wr(fd, 5 * CHUNK, 8, 0x0123456789abcdefULL));
 	memset(buf, 0x3c, sizeof(buf));
 	ASSERT_EQ(0, bwrite(fd, 6 * CHUNK, buf, sizeof(buf), &done));
-	ASSERT_EQ(0, write_file(PARAMS "allow_writes", "0"));
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "0"));
 
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
 	EXPECT_EQ(-EACCES, wr(fd, 5 * CHUNK, 8, 0));
 	memset(buf, 0xc3, sizeof(buf));
 	EXPECT_EQ(-EACCES, bwrite(fd, 6 * CHUNK, buf, sizeof(buf), &done));
@@ -618,13 +375,13 @@ TEST(writes_need_allow_writes)
 	ASSERT_EQ(0, bread(fd, 6 * CHUNK, back, sizeof(back), &done));
 	memset(buf, 0x3c, sizeof(buf));
 	EXPECT_EQ(0, memcmp(buf, back, sizeof(buf)));
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(st0.bytes_written, st.bytes_written);
 	close(fd);
 }
 
 /* A bulk write that does not fit is refused whole: not one byte lands. */
-TEST(bulk_write_all_or_nothing)
+TEST_F(mmio, bulk_write_all_or_nothing)
 {
 	size_t len = 3 * 4096;
 	char *old = malloc(len), *neu = malloc(len), *back = malloc(len), *m;
@@ -636,8 +393,8 @@ TEST(bulk_write_all_or_nothing)
 	ASSERT_NE(NULL, old);
 	ASSERT_NE(NULL, neu);
 	ASSERT_NE(NULL, back);
-	ASSERT_EQ(0, write_file(PARAMS "allow_writes", "1"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	memset(old, 0x11, len);
 	memset(neu, 0xee, len);
@@ -661,8 +418,8 @@ TEST(bulk_write_all_or_nothing)
 	close(fd);
 
 	/* Cap 1: a write across a chunk edge would need two: -E2BIG. */
-	ASSERT_EQ(0, reload("max_resident=1 allow_writes=1"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload("max_resident=1 allow_writes=1"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-E2BIG, bwrite(fd, CHUNK - 4096, neu, 2 * 4096, &done));
 	ASSERT_EQ(0, bread(fd, CHUNK - 4096, back, 2 * 4096, &done));
@@ -672,14 +429,13 @@ TEST(bulk_write_all_or_nothing)
 	EXPECT_EQ(0, memcmp(old, back, 2 * 4096));
 	EXPECT_EQ(0, bwrite(fd, CHUNK - 4096, neu, 4096, &done));
 	close(fd);
-	restore_defaults();
 	free(old);
 	free(neu);
 	free(back);
 }
 
 /* 16 MiB across four chunk edges: written and read back byte for byte. */
-TEST(bulk_roundtrip_16mib)
+TEST_F(mmio, bulk_roundtrip_16mib)
 {
 	const __u64 off = 3 * CHUNK - 12344, len = DSMIL_BULK_MAX;
 	char *buf = malloc(len), *back = malloc(len);
@@ -691,11 +447,11 @@ TEST(bulk_roundtrip_16mib)
 		SKIP(return, LOCKED_DOWN_SKIP);
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, back);
-	ASSERT_EQ(0, write_file(PARAMS "allow_writes", "1"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	fill_pattern(buf, 0x5eed, off, len);
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
 	t0 = now_ns();
 	ASSERT_EQ(0, bwrite(fd, off, buf, len, &done));
 	EXPECT_EQ(len, done);
@@ -705,18 +461,17 @@ TEST(bulk_roundtrip_16mib)
 	TH_LOG("16 MiB: write %.1f ms, read %.1f ms", (t1 - t0) / 1e6,
 	       (now_ns() - t1) / 1e6);
 	EXPECT_EQ(0, count_mismatch(back, 0x5eed, off, len, NULL));
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(len, st.bytes_written - st0.bytes_written);
 	EXPECT_EQ(len, st.bytes_read - st0.bytes_read);
-	EXPECT_EQ(NULL, identity(&st));
-	write_file(PARAMS "allow_writes", "0");
+	EXPECT_EQ(NULL, mmio_identity(&st));
 	close(fd);
 	free(buf);
 	free(back);
 }
 
 /* Cap 8 over 20 chunks: the 8 most recently used stay, LRU goes first. */
-TEST(lru_and_cap)
+TEST_F(mmio, lru_and_cap)
 {
 	struct dsmil_chunk_stat cs[NCHUNKS];
 	struct dsmil_mmio_status st;
@@ -726,35 +481,35 @@ TEST(lru_and_cap)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, reload(NULL));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload(NULL));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 20; i++)
 		ASSERT_EQ(0, rd(fd, i * CHUNK + 64, 8, &v));
-	ASSERT_EQ(0, status(fd, &st, cs, NCHUNKS));
+	ASSERT_EQ(0, mmio_status_chunks(fd, &st, cs, NCHUNKS));
 	EXPECT_EQ(8, st.resident);
 	EXPECT_EQ(20, st.maps);
 	EXPECT_EQ(12, st.evictions);
-	EXPECT_EQ(NULL, identity(&st));
+	EXPECT_EQ(NULL, mmio_identity(&st));
 	for (i = 0; i < NCHUNKS; i++) {
-		EXPECT_EQ(i >= 12 && i < 20, bit(st.resident_map, i));
-		EXPECT_EQ(i < 20, bit(st.ever_mapped, i));
-		EXPECT_EQ(bit(st.resident_map, i), cs[i].resident);
+		EXPECT_EQ(i >= 12 && i < 20, map_bit(st.resident_map, i));
+		EXPECT_EQ(i < 20, map_bit(st.ever_mapped, i));
+		EXPECT_EQ(map_bit(st.resident_map, i), cs[i].resident);
 		EXPECT_EQ(i < 20, cs[i].maps);
 	}
 	/* Refresh 12, then map 20: 13 is now the least recently used. */
 	ASSERT_EQ(0, rd(fd, 12 * CHUNK, 8, &v));
 	ASSERT_EQ(0, rd(fd, 20 * CHUNK, 8, &v));
-	ASSERT_EQ(0, status(fd, &st, cs, NCHUNKS));
-	EXPECT_TRUE(bit(st.resident_map, 12));
-	EXPECT_FALSE(bit(st.resident_map, 13));
-	EXPECT_TRUE(bit(st.resident_map, 20));
+	ASSERT_EQ(0, mmio_status_chunks(fd, &st, cs, NCHUNKS));
+	EXPECT_TRUE(map_bit(st.resident_map, 12));
+	EXPECT_FALSE(map_bit(st.resident_map, 13));
+	EXPECT_TRUE(map_bit(st.resident_map, 20));
 	EXPECT_EQ(1, cs[12].hits);
 	close(fd);
 }
 
 /* Idle chunks are unmapped by the reaper after mmio_idle_ms. */
-TEST(idle_reaper)
+TEST_F(mmio, idle_reaper)
 {
 	struct dsmil_mmio_status st;
 	__u64 v;
@@ -762,26 +517,25 @@ TEST(idle_reaper)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, reload("mmio_idle_ms=200"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload("mmio_idle_ms=200"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, rd(fd, 0, 8, &v));
 	ASSERT_EQ(0, rd(fd, 40 * CHUNK, 8, &v));
 	ASSERT_EQ(0, rd(fd, 89 * CHUNK, 8, &v));
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(3, st.maps);
 	usleep(1500 * 1000);
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(0, st.resident);
 	EXPECT_EQ(3, st.unmaps);
 	EXPECT_EQ(0, st.evictions);
 	EXPECT_EQ(3, popcount(st.ever_mapped));
 	close(fd);
-	restore_defaults();
 }
 
 /* The debugfs knob fails the next N maps; each is counted and logged. */
-TEST(map_failure_knob)
+TEST_F(mmio, map_failure_knob)
 {
 	struct dsmil_mmio_status st0, st;
 	__u64 v;
@@ -789,25 +543,25 @@ TEST(map_failure_knob)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, reload(NULL));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload(NULL));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
-	kfd = kmsg_open();
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
-	ASSERT_EQ(0, write_file(MMIO_DBG "fail_next_maps", "2"));
+	kfd = kmsg_open_end();
+	ASSERT_EQ(0, mmio_status(fd, &st0));
+	ASSERT_EQ(0, mmio_knob_write("fail_next_maps", "2"));
 	EXPECT_EQ(-EIO, rd(fd, 5 * CHUNK, 8, &v));
 	EXPECT_EQ(-EIO, rd(fd, 6 * CHUNK, 4, &v));
-	EXPECT_EQ(0, read_num(MMIO_DBG "fail_next_maps"));
+	EXPECT_EQ(0, mmio_knob_num("fail_next_maps"));
 	EXPECT_EQ(0, rd(fd, 7 * CHUNK, 8, &v));
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(2, st.map_failures - st0.map_failures);
 	EXPECT_EQ(1, st.resident);
-	EXPECT_FALSE(bit(st.ever_mapped, 5));
-	EXPECT_FALSE(bit(st.ever_mapped, 6));
-	EXPECT_TRUE(bit(st.resident_map, 7));
-	EXPECT_EQ(NULL, identity(&st));
+	EXPECT_FALSE(map_bit(st.ever_mapped, 5));
+	EXPECT_FALSE(map_bit(st.ever_mapped, 6));
+	EXPECT_TRUE(map_bit(st.resident_map, 7));
+	EXPECT_EQ(NULL, mmio_identity(&st));
 	EXPECT_TRUE(kmsg_find(kfd, "dsmil: map-failure: chunk=5", "errno=-5",
-			      "reason=injected"));
+			      "reason=injected", NULL));
 	close(kfd);
 	close(fd);
 }
@@ -844,7 +598,7 @@ static void *bulk_spinner(void *p)
  * Cap 1 and no busy wait: while another thread holds chunk 0 for 4 MiB
  * reads, reads of chunk 1 get -EBUSY, each counted in all_busy.
  */
-TEST(all_busy_is_ebusy_and_counted)
+TEST_F(mmio, all_busy_is_ebusy_and_counted)
 {
 	bool stop = false;
 	struct spin_arg a = { .chunk = 0, .stop = &stop };
@@ -856,9 +610,9 @@ TEST(all_busy_is_ebusy_and_counted)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, reload("max_resident=1"));
-	ASSERT_EQ(0, write_file(MMIO_DBG "busy_wait_ms", "0"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload("max_resident=1"));
+	ASSERT_EQ(0, mmio_knob_write("busy_wait_ms", "0"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	a.fd = fd;
 	ASSERT_EQ(0, pthread_create(&t, NULL, bulk_spinner, &a));
@@ -879,12 +633,11 @@ TEST(all_busy_is_ebusy_and_counted)
 	EXPECT_LT(0, busy);
 	EXPECT_EQ(0, other);
 	EXPECT_EQ(0, a.other);
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(busy + a.busy, st.all_busy);
-	EXPECT_EQ(NULL, identity(&st));
+	EXPECT_EQ(NULL, mmio_identity(&st));
 	EXPECT_GE(1, st.resident);
 	close(fd);
-	restore_defaults();
 }
 
 struct par_arg {
@@ -907,7 +660,7 @@ static void *par_reader(void *p)
 }
 
 /* Two threads on two chunks: every read answered, every hit counted. */
-TEST(two_threads_two_chunks)
+TEST_F(mmio, two_threads_two_chunks)
 {
 	struct par_arg a[2] = { { .chunk = 30, .loops = 20000 },
 				{ .chunk = 60, .loops = 20000 } };
@@ -917,10 +670,10 @@ TEST(two_threads_two_chunks)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, reload(NULL));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload(NULL));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
 	for (i = 0; i < 2; i++) {
 		a[i].fd = fd;
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, par_reader, &a[i]));
@@ -928,7 +681,7 @@ TEST(two_threads_two_chunks)
 	for (i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	EXPECT_EQ(0, a[0].errors + a[1].errors);
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(2, st.maps - st0.maps);
 	EXPECT_EQ(40000 - 2, st.hits - st0.hits);
 	EXPECT_EQ(40000 * 8, st.bytes_read - st0.bytes_read);
@@ -936,7 +689,7 @@ TEST(two_threads_two_chunks)
 }
 
 /* Bad module parameters and regions are refused at load, with a reason. */
-TEST(load_refusals)
+TEST_F(mmio, load_refusals)
 {
 	static const char *const bad[] = {
 		"mmio_size=0", "mmio_size=1000", "mmio_size=6291456",
@@ -955,55 +708,47 @@ TEST(load_refusals)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, dsmil_unload_wait(5000));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		int ret = load(bad[i]);
+		int ret = dsmil_load(bad[i]);
 
 		EXPECT_EQ(-EINVAL, ret);
 		if (ret != -EINVAL)
 			TH_LOG("params '%s': %d", bad[i], ret);
-		if (loaded())
-			unload();
+		if (dsmil_loaded())
+			dsmil_unload_wait(5000);
 	}
-	kfd = kmsg_open();
-	EXPECT_EQ(-EINVAL, load("mmio_base=0x1000000"));
+	kfd = kmsg_open_end();
+	EXPECT_EQ(-EINVAL, dsmil_load("mmio_base=0x1000000"));
 	EXPECT_TRUE(kmsg_find(kfd, "refusing MMIO region 0x1000000-0x177fffff",
 			      "lies in System RAM", NULL));
-	EXPECT_EQ(-EINVAL, load("mmio_base=0x7fc00000 mmio_size=8388608 max_resident=2"));
+	EXPECT_EQ(-EINVAL, dsmil_load("mmio_base=0x7fc00000 mmio_size=8388608 max_resident=2"));
 	EXPECT_TRUE(kmsg_find(kfd, "refusing MMIO region 0x7fc00000-0x803fffff",
 			      "overlaps System RAM", NULL));
 	/* Not RAM, but the IOAPIC and HPET hold it: cannot be claimed. */
-	EXPECT_EQ(-EBUSY, load("mmio_base=0xfec00000 mmio_size=4194304 max_resident=1"));
+	EXPECT_EQ(-EBUSY, dsmil_load("mmio_base=0xfec00000 mmio_size=4194304 max_resident=1"));
 	EXPECT_TRUE(kmsg_find(kfd, "cannot claim MMIO region 0xfec00000-0xfeffffff",
-			      NULL, NULL));
+			      NULL));
 	close(kfd);
-	EXPECT_FALSE(loaded());
-	ASSERT_EQ(0, load(NULL));
+	EXPECT_FALSE(dsmil_loaded());
+	ASSERT_EQ(0, dsmil_load(NULL));
 }
 
 /* Raw access needs CAP_SYS_RAWIO even for root; STATUS does not. */
-TEST(rawio_required)
+TEST_F(mmio, rawio_required)
 {
 	struct dsmil_mmio_status st;
-	int fd = devfd(), status_rc;
+	int fd = dsmil_open(), status_rc;
 	pid_t pid;
 
 	ASSERT_LE(0, fd);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct __user_cap_header_struct h = {
-			.version = _LINUX_CAPABILITY_VERSION_3,
-		};
-		struct __user_cap_data_struct d[2] = {};
 		char buf[16];
 		__u64 v, done;
 
-		if (syscall(SYS_capget, &h, d))
-			_exit(10);
-		d[0].effective &= ~(1U << CAP_SYS_RAWIO);
-		d[0].permitted &= ~(1U << CAP_SYS_RAWIO);
-		if (syscall(SYS_capset, &h, d))
+		if (drop_cap(CAP_SYS_RAWIO))
 			_exit(11);
 		if (rd(fd, 0, 8, &v) != -EPERM)
 			_exit(12);
@@ -1011,7 +756,7 @@ TEST(rawio_required)
 			_exit(13);
 		if (wr(fd, 0, 8, 0) != -EPERM)
 			_exit(14);
-		if (status(fd, &st, NULL, 0))
+		if (mmio_status(fd, &st))
 			_exit(15);
 		_exit(0);
 	}
@@ -1022,13 +767,13 @@ TEST(rawio_required)
 }
 
 /* Locked down like /dev/mem: raw access -EPERM; otherwise it works. */
-TEST(lockdown)
+TEST_F(mmio, lockdown)
 {
 	struct dsmil_mmio_status st;
 	struct dsmil_info info = {};
 	char buf[64];
 	__u64 v, done;
-	int fd = devfd();
+	int fd = dsmil_open();
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
@@ -1042,27 +787,8 @@ TEST(lockdown)
 		EXPECT_EQ(0, rd(fd, 0, 8, &v));
 		EXPECT_EQ(0, bread(fd, 0, buf, sizeof(buf), &done));
 	}
-	EXPECT_EQ(0, status(fd, &st, NULL, 0));
+	EXPECT_EQ(0, mmio_status(fd, &st));
 	close(fd);
-}
-
-static int dev_step(int fd, unsigned int id, unsigned int target)
-{
-	struct dsmil_transition t = { .id = id, .target = target };
-
-	return ioctl(fd, DSMIL_IOC_DEV_TRANSITION, &t) ? -errno : 0;
-}
-
-/* OFFLINE -> INITIALIZING -> READY [-> ACTIVE]. */
-static int dev_up(int fd, unsigned int id, bool active)
-{
-	int ret = dev_step(fd, id, DSMIL_DEV_INITIALIZING);
-
-	if (!ret)
-		ret = dev_step(fd, id, DSMIL_DEV_READY);
-	if (!ret && active)
-		ret = dev_step(fd, id, DSMIL_DEV_ACTIVE);
-	return ret;
 }
 
 /*
@@ -1070,7 +796,7 @@ static int dev_up(int fd, unsigned int id, bool active)
  * ACTIVE to write, never a quarantined device; and land at
  * g * 64 KiB + i * 4 KiB of the region.
  */
-TEST(device_windows)
+TEST_F(mmio, device_windows)
 {
 	struct dsmil_info info = {};
 	char page[4096];
@@ -1079,19 +805,19 @@ TEST(device_windows)
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	ASSERT_EQ(0, reload("allow_writes=1"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload("allow_writes=1"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
 	/* Out of the window first: the range check comes before the state. */
-	EXPECT_EQ(-ERANGE, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 4096, 1,
+	EXPECT_EQ(-ERANGE, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 4096, 1,
 				  DSMIL_MMIO_F_DEVICE, 1, &v));
-	EXPECT_EQ(-EINVAL, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 1,
+	EXPECT_EQ(-EINVAL, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 1,
 				  DSMIL_MMIO_F_DEVICE, DSMIL_NUM_DEVICES, &v));
 	/* Every device starts OFFLINE: no access. */
-	EXPECT_EQ(-ENODEV, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 8,
+	EXPECT_EQ(-ENODEV, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 8,
 				  DSMIL_MMIO_F_DEVICE, 0, &v));
-	EXPECT_EQ(-ENODEV, bulk_ioc(fd, DSMIL_IOC_MMIO_BULK_READ, 0, page,
+	EXPECT_EQ(-ENODEV, mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_READ, 0, page,
 				    sizeof(page), DSMIL_MMIO_F_DEVICE, 1,
 				    &done));
 	if (!(info.features & DSMIL_FEAT_DEVICES))
@@ -1099,31 +825,31 @@ TEST(device_windows)
 
 	/* A raw write into an OFFLINE device's window is refused too. */
 	EXPECT_EQ(-ENODEV, wr(fd, WIN(0, 0), 8, 0x1111));
-	ASSERT_EQ(0, dev_up(fd, 0, false));		/* READY */
+	ASSERT_EQ(0, dev_bring_up(fd, 0, false));		/* READY */
 	EXPECT_EQ(-ENODEV, wr(fd, WIN(0, 0), 8, 0x1111));
-	EXPECT_EQ(0, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 8,
+	EXPECT_EQ(0, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 8,
 			    DSMIL_MMIO_F_DEVICE, 0, &v));
 	EXPECT_EQ(0, v);				/* fresh sim memory */
 	v = 0x3333;
-	EXPECT_EQ(-ENODEV, rw_ioc(fd, DSMIL_IOC_MMIO_WRITE, 0, 8,
+	EXPECT_EQ(-ENODEV, mmio_rw(fd, DSMIL_IOC_MMIO_WRITE, 0, 8,
 				  DSMIL_MMIO_F_DEVICE, 0, &v));
-	ASSERT_EQ(0, dev_step(fd, 0, DSMIL_DEV_ACTIVE));
+	ASSERT_EQ(0, dev_transition(fd, 0, DSMIL_DEV_ACTIVE, NULL));
 	/* ACTIVE: the raw write lands where the device sees its offset 0. */
 	ASSERT_EQ(0, wr(fd, WIN(0, 0), 8, 0x1111));
-	EXPECT_EQ(0, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 8,
+	EXPECT_EQ(0, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 8,
 			    DSMIL_MMIO_F_DEVICE, 0, &v));
 	EXPECT_EQ(0x1111, v);
 	v = 0x4444;
-	EXPECT_EQ(0, rw_ioc(fd, DSMIL_IOC_MMIO_WRITE, 8, 8,
+	EXPECT_EQ(0, mmio_rw(fd, DSMIL_IOC_MMIO_WRITE, 8, 8,
 			    DSMIL_MMIO_F_DEVICE, 0, &v));
 	ASSERT_EQ(0, rd(fd, 8, 8, &v));
 	EXPECT_EQ(0x4444, v);
 	/* Device 1 (0:1) is OFFLINE: its window stays closed. */
-	EXPECT_EQ(-ENODEV, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 8,
+	EXPECT_EQ(-ENODEV, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 8,
 				  DSMIL_MMIO_F_DEVICE, 1, &v));
-	ASSERT_EQ(0, dev_up(fd, 1, true));
+	ASSERT_EQ(0, dev_bring_up(fd, 1, true));
 	memset(page, 0x7e, sizeof(page));
-	EXPECT_EQ(0, bulk_ioc(fd, DSMIL_IOC_MMIO_BULK_WRITE, 0, page,
+	EXPECT_EQ(0, mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_WRITE, 0, page,
 			      sizeof(page), DSMIL_MMIO_F_DEVICE, 1, &done));
 	EXPECT_EQ(sizeof(page), done);
 	ASSERT_EQ(0, rd(fd, WIN(0, 1), 8, &v));
@@ -1133,19 +859,18 @@ TEST(device_windows)
 
 	/* Quarantined 0:9 (wipe): readable when READY, never written. */
 	EXPECT_EQ(-EPERM, wr(fd, WIN(0, 9), 8, 0x9999));
-	ASSERT_EQ(0, dev_up(fd, 9, false));
-	EXPECT_EQ(0, rw_ioc(fd, DSMIL_IOC_MMIO_READ, 0, 8,
+	ASSERT_EQ(0, dev_bring_up(fd, 9, false));
+	EXPECT_EQ(0, mmio_rw(fd, DSMIL_IOC_MMIO_READ, 0, 8,
 			    DSMIL_MMIO_F_DEVICE, 9, &v));
 	EXPECT_EQ(0, v);
 	v = 0x9999;
-	EXPECT_EQ(-EPERM, rw_ioc(fd, DSMIL_IOC_MMIO_WRITE, 0, 8,
+	EXPECT_EQ(-EPERM, mmio_rw(fd, DSMIL_IOC_MMIO_WRITE, 0, 8,
 				 DSMIL_MMIO_F_DEVICE, 9, &v));
 	EXPECT_EQ(-EPERM, wr(fd, WIN(0, 9), 8, 0x9999));
 	ASSERT_EQ(0, rd(fd, WIN(0, 9), 8, &v));
 	EXPECT_EQ(0, v);
 out:
 	close(fd);
-	restore_defaults();
 }
 
 /*
@@ -1154,7 +879,7 @@ out:
  * not ACTIVE -> -ENODEV, counted and logged; raw reads stay allowed, and
  * raw writes outside the windows work as before.
  */
-TEST(raw_writes_and_windows)
+TEST_F(mmio, raw_writes_and_windows)
 {
 	const size_t len = WIN(0, 10);	/* 0:0 .. 0:9 */
 	struct dsmil_mmio_status st0, st;
@@ -1169,25 +894,25 @@ TEST(raw_writes_and_windows)
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, back);
 	ASSERT_NE(NULL, zero);
-	ASSERT_EQ(0, reload("allow_writes=1"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload("allow_writes=1"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
 	if (!(info.features & DSMIL_FEAT_DEVICES))
 		SKIP(goto out, "device model not built in");
-	kfd = kmsg_open();
+	kfd = kmsg_open_end();
 
 	/* Quarantined 0:9: -EPERM, nothing written, nothing mapped. */
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
 	EXPECT_EQ(-EPERM, wr(fd, WIN(0, 9), 8, 0x9999));
 	EXPECT_EQ(-EPERM, wr(fd, WIN(0, 9) + 0xff8, 8, 0x9999));
 	EXPECT_EQ(-EPERM, wr(fd, WIN(0, 11) + 4, 1, 0x99));
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(st0.bytes_written, st.bytes_written);
 	EXPECT_EQ(st0.maps, st.maps);
 	EXPECT_EQ(3, st.refused - st0.refused);
 	EXPECT_TRUE(kmsg_find(kfd, "dsmil: refused-access: op=write dev=DSMIL0D9 offset=0x9000",
-			      "reason=quarantined", "errno=-1"));
+			      "reason=quarantined", "errno=-1", NULL));
 	/* ... and readable. */
 	EXPECT_EQ(0, rd(fd, WIN(0, 9), 8, &v));
 	EXPECT_EQ(0, v);
@@ -1199,7 +924,7 @@ TEST(raw_writes_and_windows)
 	EXPECT_EQ(-ENODEV, bwrite(fd, WIN(4, 0) - 1, buf, 2, &done));
 	EXPECT_EQ(0, done);
 	EXPECT_TRUE(kmsg_find(kfd, "dsmil: refused-access: op=write dev=DSMIL3D4 offset=0x34010",
-			      "reason=window-state", "errno=-19"));
+			      "reason=window-state", "errno=-19", NULL));
 	/* Outside the windows: the gaps and everything past them. */
 	EXPECT_EQ(0, wr(fd, WIN(0, 12), 8, 0xc0c0));
 	EXPECT_EQ(0, wr(fd, WIN(1, 0) - 8, 8, 0xc1c1));
@@ -1210,18 +935,18 @@ TEST(raw_writes_and_windows)
 	EXPECT_EQ(0xc0c0, v);
 	ASSERT_EQ(0, rd(fd, WIN_END, 8, &v));
 	EXPECT_EQ(0xe0e0, v);
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(3 * 8 + WIN(5, 0) - WIN(4, 12),
 		  st.bytes_written - st0.bytes_written);
 	EXPECT_EQ(7, st.refused - st0.refused);
 
 	/* 0:0 ACTIVE, 0:9 quarantined in range: the whole bulk is refused. */
-	ASSERT_EQ(0, dev_up(fd, 0, true));
+	ASSERT_EQ(0, dev_bring_up(fd, 0, true));
 	ASSERT_EQ(0, wr(fd, WIN(0, 0), 8, 0));		/* now open */
 	for (i = 1; i <= 8; i++)
-		ASSERT_EQ(0, dev_up(fd, i, true));
+		ASSERT_EQ(0, dev_bring_up(fd, i, true));
 	memset(buf, 0xa7, len);
-	ASSERT_EQ(0, status(fd, &st0, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
 	EXPECT_EQ(-EPERM, bwrite(fd, 0, buf, len, &done));
 	EXPECT_EQ(0, done);
 	EXPECT_EQ(-EPERM, bwrite(fd, WIN(0, 9) - 4096, buf, 4097, &done));
@@ -1229,7 +954,7 @@ TEST(raw_writes_and_windows)
 	ASSERT_EQ(0, bread(fd, 0, back, len, &done));
 	EXPECT_EQ(len, done);
 	EXPECT_EQ(0, memcmp(zero, back, len));
-	ASSERT_EQ(0, status(fd, &st, NULL, 0));
+	ASSERT_EQ(0, mmio_status(fd, &st));
 	EXPECT_EQ(st0.bytes_written, st.bytes_written);
 	EXPECT_EQ(2, st.refused - st0.refused);
 	/* Up to the quarantined window it goes through, byte for byte. */
@@ -1241,81 +966,61 @@ TEST(raw_writes_and_windows)
 	close(kfd);
 out:
 	close(fd);
-	restore_defaults();
 	free(buf);
 	free(back);
 	free(zero);
 }
 
-static int trace_clear(void)
-{
-	int fd = open(TRACEFS "trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
-}
-
-static bool trace_has(const char *a, const char *b)
+static bool trace_has(const char *what)
 {
 	static char buf[1 << 16];
-	int fd = open(TRACEFS "trace", O_RDONLY);
-	ssize_t n, got = 0;
 
-	if (fd < 0)
-		return false;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = 0;
-	return strstr(buf, a) && (!b || strstr(buf, b));
+	return trace_read(buf, sizeof(buf)) >= 0 && strstr(buf, what);
 }
 
 /* map, evict and unmap tracepoints fire with the right chunks. */
-TEST(tracepoints)
+TEST_F(mmio, tracepoints)
 {
 	__u64 v;
 	int fd;
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
-	if (access(TRACEFS "events/dsmil/dsmil_mmio_map", F_OK))
+	if (access(DSMIL_TRACEFS "/events/dsmil/dsmil_mmio_map", F_OK))
 		SKIP(return, "no tracefs");
-	ASSERT_EQ(0, reload("max_resident=1"));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload("max_resident=1"));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, trace_clear());
-	ASSERT_EQ(0, write_file(TRACEFS "events/dsmil/dsmil_mmio_map/enable", "1"));
-	ASSERT_EQ(0, write_file(TRACEFS "events/dsmil/dsmil_mmio_evict/enable", "1"));
-	ASSERT_EQ(0, write_file(TRACEFS "events/dsmil/dsmil_mmio_unmap/enable", "1"));
+	ASSERT_EQ(0, trace_enable("dsmil/dsmil_mmio_map", true));
+	ASSERT_EQ(0, trace_enable("dsmil/dsmil_mmio_evict", true));
+	ASSERT_EQ(0, trace_enable("dsmil/dsmil_mmio_unmap", true));
 	ASSERT_EQ(0, rd(fd, 0, 8, &v));
 	ASSERT_EQ(0, rd(fd, 3 * CHUNK, 8, &v));
-	write_file(TRACEFS "events/dsmil/enable", "0");
-	EXPECT_TRUE(trace_has("dsmil_mmio_map: chunk=0 ", NULL));
-	EXPECT_TRUE(trace_has("dsmil_mmio_map: chunk=3 ", NULL));
-	EXPECT_TRUE(trace_has("dsmil_mmio_evict: victim=0 wanted=3", NULL));
-	EXPECT_TRUE(trace_has("dsmil_mmio_unmap: chunk=0 why=evict", NULL));
+	trace_enable("dsmil", false);
+	EXPECT_TRUE(trace_has("dsmil_mmio_map: chunk=0 "));
+	EXPECT_TRUE(trace_has("dsmil_mmio_map: chunk=3 "));
+	EXPECT_TRUE(trace_has("dsmil_mmio_evict: victim=0 wanted=3"));
+	EXPECT_TRUE(trace_has("dsmil_mmio_unmap: chunk=0 why=evict"));
 	close(fd);
-	restore_defaults();
 }
 
 /* debugfs: the chunk table and the knobs the tests use exist. */
-TEST(debugfs_knobs)
+TEST_F(mmio, debugfs_knobs)
 {
 	char buf[8192];
 	__u64 v;
-	int fd = devfd();
+	int fd = dsmil_open();
 
 	if (locked_down())
 		SKIP(return, LOCKED_DOWN_SKIP);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, rd(fd, 2 * CHUNK, 8, &v));
-	ASSERT_LT(0, read_file(MMIO_DBG "chunks", buf, sizeof(buf)));
+	ASSERT_LT(0, read_text(DSMIL_MMIO_DIR "/chunks", buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "backend=sim"));
 	EXPECT_NE(NULL, strstr(buf, "    2 resident"));
-	EXPECT_EQ(0, read_num(MMIO_DBG "fail_next_maps"));
-	EXPECT_EQ(100, read_num(MMIO_DBG "busy_wait_ms"));
+	EXPECT_EQ(0, mmio_knob_num("fail_next_maps"));
+	EXPECT_EQ(100, mmio_knob_num("busy_wait_ms"));
 	close(fd);
 }
 
@@ -1328,7 +1033,7 @@ TEST(debugfs_knobs)
  * with CONFIG_IO_STRICT_DEVMEM (Debian's kernels) claiming a range revokes
  * userspace mappings of it, and touching one then raises SIGBUS.
  */
-TEST(iomem_bar_window)
+TEST_F(mmio, iomem_bar_window)
 {
 	static const __u64 offs[] = { WIN_END, WIN_END + 8, CHUNK - 8, CHUNK,
 				      45 * CHUNK, REGION - 8 };
@@ -1367,13 +1072,13 @@ TEST(iomem_bar_window)
 	/* 2: through the driver only. */
 	snprintf(params, sizeof(params), "mmio_base=0x%llx allow_writes=1",
 		 bar + BAR_GUARD);
-	ASSERT_EQ(0, reload(params));
-	fd = devfd();
+	ASSERT_EQ(0, dsmil_reload(params));
+	fd = dsmil_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
 	EXPECT_STREQ("iomem", (char *)info.mmio_backend);
 	EXPECT_EQ(bar + BAR_GUARD, info.region_base);
-	ASSERT_LT(0, read_file("/proc/iomem", iomem, sizeof(iomem)));
+	ASSERT_LT(0, read_text("/proc/iomem", iomem, sizeof(iomem)));
 	snprintf(want, sizeof(want), "%llx-%llx : dsmil", bar + BAR_GUARD,
 		 bar + BAR_GUARD + REGION - 1);
 	EXPECT_NE(NULL, strstr(iomem, want));
@@ -1420,8 +1125,8 @@ TEST(iomem_bar_window)
 	EXPECT_EQ(-ERANGE, rd(fd, REGION, 1, &v));
 	EXPECT_EQ(-ERANGE, bwrite(fd, REGION - 4, buf, 8, &done));
 	close(fd);
-	restore_defaults();
-	EXPECT_TRUE(at_defaults());
+	dsmil_restore_defaults();
+	EXPECT_TRUE(dsmil_params_default());
 
 	/* 3: the BAR's view once the driver let go of the window. */
 	map = bar_map(size, false);
@@ -1537,7 +1242,7 @@ static int sweep_devices(int fd, __u64 seed_b, __u8 *buf, size_t piece)
 		fails += r[0] != -EPERM || r[1] != -ENODEV || done ||
 			 r[2] != (pass ? -EPERM : -ENODEV);
 		for (id = 0; !pass && id < DSMIL_NUM_DEVICES; id++) {
-			int ret = sweep_closed_dev[id] ? 0 : dev_up(fd, id, true);
+			int ret = sweep_closed_dev[id] ? 0 : dev_bring_up(fd, id, true);
 
 			if (ret) {
 				printf("bar-sweep: DSMIL%uD%X up: %s\n",
@@ -1577,8 +1282,8 @@ static int bar_sweep(__u64 seed_a, __u64 seed_b)
 
 	snprintf(params, sizeof(params), "mmio_base=0x%llx allow_writes=1",
 		 bar + BAR_GUARD);
-	ret = reload(params);
-	fd = devfd();
+	ret = dsmil_reload(params);
+	fd = dsmil_open();
 	if (ret || fd < 0 || ioctl(fd, DSMIL_IOC_INFO, &info)) {
 		printf("bar-sweep: load with %s failed: %s\n", params,
 		       strerror(ret ? -ret : errno));
@@ -1654,7 +1359,7 @@ static int bar_sweep(__u64 seed_a, __u64 seed_b)
 	printf("bar-sweep: readback-b mismatches=%llu\n", bad);
 	fails += !!bad;
 
-	if (status(fd, &st, NULL, 0) || identity(&st)) {
+	if (mmio_status(fd, &st) || mmio_identity(&st)) {
 		printf("bar-sweep: status identity broken\n");
 		fails++;
 	}
@@ -1663,7 +1368,7 @@ static int bar_sweep(__u64 seed_a, __u64 seed_b)
 	printf("bar-sweep: bytes_read=%llu bytes_written=%llu\n",
 	       st.bytes_read, st.bytes_written);
 	close(fd);
-	if (unload()) {
+	if (dsmil_unload_wait(5000)) {
 		printf("bar-sweep: unload failed\n");
 		fails++;
 	}
@@ -1696,7 +1401,5 @@ int main(int argc, char **argv)
 		return bar_sweep(strtoull(argv[2], NULL, 0),
 				 strtoull(argv[3], NULL, 0));
 	}
-	/* Whatever a test left behind, the next binary gets the defaults. */
-	atexit(restore_defaults);
 	return test_harness_run(argc, argv);
 }

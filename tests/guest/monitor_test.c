@@ -14,11 +14,12 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wclobbered"
 
-#include "kselftest_harness.h"
-
+#include <poll.h>
+#include <signal.h>
 #include <sys/klog.h>
 
-#include "tool_test.h"
+#include "kselftest_harness.h"
+#include "lib/dsmil_test.h"
 
 #define MON	"dsmil-monitor"
 
@@ -63,31 +64,41 @@ static long long once_count(struct __test_metadata *_metadata, const char *kind)
 
 static int bad_ioctl(void)
 {
-	int fd = tt_open(), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = ioctl(fd, _IO(DSMIL_IOC_MAGIC, 0x0f)) ? -errno : 0;
-	close(fd);
-	return ret;
+	return dsmil_ioc(-1, _IO(DSMIL_IOC_MAGIC, 0x0f), NULL);
 }
 
 FIXTURE(mon) {
 	unsigned int features;
+	/* A sysctl the test changed, and its value before (see sysctl_save()). */
+	const char *sysctl;
+	char sysctl_old[32];
 };
+
+/* Remember @path's value: the teardown writes it back. */
+static int sysctl_save(FIXTURE_DATA(mon) *self, const char *path)
+{
+	int ret = read_text(path, self->sysctl_old, sizeof(self->sysctl_old));
+
+	if (ret <= 0)
+		return ret ? ret : -ENODATA;
+	self->sysctl = path;
+	return 0;
+}
 
 FIXTURE_SETUP(mon)
 {
-	int ret = tt_reload(NULL);
+	int ret = dsmil_reload(NULL);
 
 	ASSERT_EQ(0, ret) TH_LOG("loading dsmil.ko: %s", strerror(-ret));
-	self->features = tt_features();
+	self->features = dsmil_features();
 }
 
 FIXTURE_TEARDOWN(mon)
 {
-	if (tt_exists(TT_SIM "/reset"))
-		tt_write_file(TT_SIM "/reset", "1");
+	if (self->sysctl)
+		EXPECT_EQ(0, write_text(self->sysctl, self->sysctl_old));
+	/* The sim's faults, the mapper's knobs, parameters: defaults. */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 /* --------------------------------------------------------- command line */
@@ -131,7 +142,7 @@ TEST_F(mon, list_kinds_covers_every_incident_kind)
 	ASSERT_EQ(0, tt_run(&r, TT_ROOT, MON, "--list-kinds", "--json", NULL));
 	ASSERT_EQ(0, r.status);
 	j = parse_or_die(_metadata, r.out);
-	n = tt_jlen(j, "");
+	n = tt_jlen(j, "%s", "");	/* the root */
 	ASSERT_LT(0, n);
 	for (i = 0; i < ARRAY_SIZE(incident_kinds); i++) {
 		bool found = false;
@@ -154,17 +165,11 @@ TEST_F(mon, list_kinds_covers_every_incident_kind)
 
 TEST_F(mon, unreadable_log_is_unknown_3)
 {
-	char old[16] = "";
 	struct tt_run r;
-	FILE *f;
 
-	f = fopen("/proc/sys/kernel/dmesg_restrict", "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
-	fclose(f);
-	ASSERT_EQ(0, tt_write_file("/proc/sys/kernel/dmesg_restrict", "1"));
+	ASSERT_EQ(0, sysctl_save(self, "/proc/sys/kernel/dmesg_restrict"));
+	ASSERT_EQ(0, write_text("/proc/sys/kernel/dmesg_restrict", "1"));
 	ASSERT_EQ(0, tt_run(&r, TT_USER, MON, "--once", NULL));
-	tt_write_file("/proc/sys/kernel/dmesg_restrict", "%s", old);
 	EXPECT_EQ(3, r.status) { SHOW(&r); }
 	EXPECT_NE(NULL, strstr(r.err, "cannot open /dev/kmsg")) { SHOW(&r); }
 	tt_run_free(&r);
@@ -268,12 +273,12 @@ static pid_t spawn(struct reader *rd, char *const argv[])
 static char *next_line(struct reader *rd, int ms)
 {
 	static char line[65536];
-	uint64_t end = tt_now_ms() + ms;
+	uint64_t end = now_ms() + ms;
 
 	for (;;) {
 		char *nl = memchr(rd->buf, '\n', rd->len);
 		struct pollfd p = { .fd = rd->fd, .events = POLLIN };
-		int left = end - tt_now_ms();
+		int left = end - now_ms();
 		ssize_t n;
 
 		if (nl) {
@@ -303,10 +308,10 @@ static char *next_line(struct reader *rd, int ms)
 static struct tt_json *wait_for(struct reader *rd, const char *type,
 				const char *kind, long long after, int ms)
 {
-	uint64_t end = tt_now_ms() + ms;
+	uint64_t end = now_ms() + ms;
 
-	while (tt_now_ms() < end) {
-		char *l = next_line(rd, end - tt_now_ms());
+	while (now_ms() < end) {
+		char *l = next_line(rd, end - now_ms());
 		struct tt_json *j;
 
 		if (!l)
@@ -336,7 +341,7 @@ static int stop_child(pid_t pid)
 TEST_F_TIMEOUT(mon, follow_prints_incidents_as_they_happen, 90)
 {
 	char *argv[] = { MON, "--json", "--all", NULL };
-	long long start = tt_kmsg_last_seq();
+	long long start = kmsg_last_seq();
 	struct tt_json *j;
 	struct reader rd;
 	struct tt_run r;
@@ -362,10 +367,10 @@ TEST_F_TIMEOUT(mon, follow_prints_incidents_as_they_happen, 90)
 	EXPECT_EQ(0, waitpid(pid, NULL, WNOHANG));
 
 	if (self->features & DSMIL_FEAT_DEVICES) {
-		fd = tt_open();
+		fd = dsmil_open();
 		ASSERT_LE(0, fd);
 		/* OFFLINE -> ACTIVE is not in the table. */
-		EXPECT_EQ(-EINVAL, tt_transition(fd, 0, DSMIL_DEV_ACTIVE));
+		EXPECT_EQ(-EINVAL, dev_transition(fd, 0, DSMIL_DEV_ACTIVE, NULL));
 		close(fd);
 		j = wait_for(&rd, "incident", "refused-transition", start, 30000);
 		ASSERT_NE(NULL, j);
@@ -381,7 +386,7 @@ TEST_F_TIMEOUT(mon, follow_prints_incidents_as_they_happen, 90)
 	if (self->features & DSMIL_FEAT_DEVICES) {
 		struct dsmil_group_stop gs = { .group = 5 };
 
-		fd = tt_open();
+		fd = dsmil_open();
 		ASSERT_LE(0, fd);
 		char count[32], mine[64], *last;
 
@@ -407,22 +412,18 @@ TEST_F_TIMEOUT(mon, follow_prints_incidents_as_they_happen, 90)
 TEST_F_TIMEOUT(mon, ring_buffer_overrun_is_reported_and_survived, 120)
 {
 	char *argv[] = { MON, "--json", "--all", NULL };
-	char old[32] = "", msg[1024];
-	long long start = tt_kmsg_last_seq(), lost;
+	long long start = kmsg_last_seq(), lost;
 	struct tt_json *j;
 	struct reader rd;
 	int size, i, kfd, n;
+	char msg[1024];
 	pid_t pid;
-	FILE *f;
 
 	size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
 	ASSERT_LT(0, size);
-	f = fopen("/proc/sys/kernel/printk_devkmsg", "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
-	fclose(f);
+	ASSERT_EQ(0, sysctl_save(self, "/proc/sys/kernel/printk_devkmsg"));
 	/* Userspace writes to /dev/kmsg are rate-limited unless "on". */
-	if (tt_write_file("/proc/sys/kernel/printk_devkmsg", "on\n"))
+	if (write_text("/proc/sys/kernel/printk_devkmsg", "on\n"))
 		SKIP(return, "printk_devkmsg is locked (set on the command line)");
 
 	pid = spawn(&rd, argv);
@@ -445,7 +446,6 @@ TEST_F_TIMEOUT(mon, ring_buffer_overrun_is_reported_and_survived, 120)
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(sizeof(msg) - 1, write(kfd, msg, sizeof(msg) - 1));
 	close(kfd);
-	tt_write_file("/proc/sys/kernel/printk_devkmsg", "%s", old);
 	ASSERT_EQ(-ENOTTY, bad_ioctl());
 	ASSERT_EQ(0, kill(pid, SIGCONT));
 
@@ -482,7 +482,7 @@ typedef int (*provoke_fn)(struct provoke_ctx *pc);
 } while (0)
 
 #define NEED_FILE(path) do {						\
-	if (!tt_exists(path)) {						\
+	if (!file_exists(path)) {						\
 		snprintf(pc->why, sizeof(pc->why), "no %s (part not landed)", path); \
 		return 1;						\
 	}								\
@@ -504,9 +504,9 @@ static int p_denied(struct provoke_ctx *pc)
 		struct dsmil_group_stop gs = { .group = 5 };
 		int fd;
 
-		if (tt_drop_bounding(CAP_SYS_ADMIN))
+		if (drop_cap(CAP_SYS_ADMIN))
 			_exit(2);
-		fd = tt_open();
+		fd = dsmil_open();
 		_exit(fd >= 0 && ioctl(fd, DSMIL_IOC_GROUP_ESTOP, &gs) &&
 		      errno == EPERM ? 0 : 1);
 	}
@@ -519,8 +519,8 @@ static int p_refused_transition(struct provoke_ctx *pc)
 	int fd, ret;
 
 	NEED_FEAT(DSMIL_FEAT_DEVICES, "device");
-	fd = tt_open();
-	ret = tt_transition(fd, 0, DSMIL_DEV_ACTIVE);
+	fd = dsmil_open();
+	ret = dev_transition(fd, 0, DSMIL_DEV_ACTIVE, NULL);
 	close(fd);
 	return ret == -EINVAL ? 0 : -1;
 }
@@ -531,7 +531,7 @@ static int p_emergency_stop(struct provoke_ctx *pc)
 	int fd, ret;
 
 	NEED_FEAT(DSMIL_FEAT_DEVICES, "device");
-	fd = tt_open();
+	fd = dsmil_open();
 	ret = ioctl(fd, DSMIL_IOC_GROUP_ESTOP, &gs);
 	close(fd);
 	return ret;
@@ -540,27 +540,26 @@ static int p_emergency_stop(struct provoke_ctx *pc)
 /* DSMIL0D0 ACTIVE, the sim in @fault, one token read: its errno. */
 static int token_read_with_fault(struct provoke_ctx *pc, const char *fault)
 {
-	static const unsigned int g0[] = { 0 };
 	struct dsmil_token_req tr;
 	int fd, ret;
 
-	if (tt_bring_up(g0, 1, true))
+	if (dev_bring_up(-1, 0, true))
 		return -EPROTO;
-	if (tt_write_file(TT_SIM "/fault", "%s", fault))
+	if (sim_knob_write("fault", "%s", fault))
 		return -EPROTO;
-	fd = tt_open();
+	fd = dsmil_open();
 	memset(&tr, 0, sizeof(tr));
 	tr.position = DSMIL_TOKEN_POWER;
 	ret = ioctl(fd, DSMIL_IOC_TOKEN_READ, &tr) ? -errno : 0;
 	close(fd);
-	tt_write_file(TT_SIM "/fault", "none");
+	sim_knob_write("fault", "none");
 	return ret;
 }
 
 #define NEED_SIM() do {							\
 	NEED_FEAT(DSMIL_FEAT_SMI, "SMI");				\
 	NEED_FEAT(DSMIL_FEAT_DEVICES, "device");			\
-	NEED_FILE(TT_SIM "/fault");					\
+	NEED_FILE(DSMIL_SIM_DIR "/fault");					\
 } while (0)
 
 static int p_device_error(struct provoke_ctx *pc)
@@ -568,7 +567,7 @@ static int p_device_error(struct provoke_ctx *pc)
 	NEED_SIM();
 	if (token_read_with_fault(pc, "hang") != -ETIMEDOUT)
 		return -1;
-	return tt_dev_state(0) == DSMIL_DEV_ERROR ? 0 : -1;
+	return dev_state(-1, 0) == DSMIL_DEV_ERROR ? 0 : -1;
 }
 
 static int p_smi_timeout(struct provoke_ctx *pc)
@@ -600,7 +599,7 @@ static int p_smi_error(struct provoke_ctx *pc)
 /* Reload with a fault limit of 1 and fault once: FAULTED. */
 static int make_faulted(struct provoke_ctx *pc)
 {
-	if (tt_reload("smi_fault_limit=1"))
+	if (dsmil_reload("smi_fault_limit=1"))
 		return -1;
 	return token_read_with_fault(pc, "hang") == -ETIMEDOUT ? 0 : -1;
 }
@@ -618,7 +617,7 @@ static int p_smi_recovered(struct provoke_ctx *pc)
 	NEED_SIM();
 	if (make_faulted(pc))
 		return -1;
-	fd = tt_open();
+	fd = dsmil_open();
 	ret = ioctl(fd, DSMIL_IOC_SMI_RECOVER);
 	close(fd);
 	return ret;
@@ -629,10 +628,10 @@ static int p_smi_recover_failed(struct provoke_ctx *pc)
 	int fd, ret;
 
 	NEED_SIM();
-	NEED_FILE(TT_SIM "/reset_fails");
-	if (make_faulted(pc) || tt_write_file(TT_SIM "/reset_fails", "1"))
+	NEED_FILE(DSMIL_SIM_DIR "/reset_fails");
+	if (make_faulted(pc) || sim_knob_write("reset_fails", "1"))
 		return -1;
-	fd = tt_open();
+	fd = dsmil_open();
 	ret = ioctl(fd, DSMIL_IOC_SMI_RECOVER) ? -errno : 0;
 	close(fd);
 	return ret == -EIO ? 0 : -1;
@@ -644,10 +643,10 @@ static int p_map_failure(struct provoke_ctx *pc)
 	int fd, ret;
 
 	NEED_FEAT(DSMIL_FEAT_MMIO, "MMIO");
-	NEED_FILE(TT_MMIO_DBG "/fail_next_maps");
-	if (tt_write_file(TT_MMIO_DBG "/fail_next_maps", "1"))
+	NEED_FILE(DSMIL_MMIO_DIR "/fail_next_maps");
+	if (mmio_knob_write("fail_next_maps", "1"))
 		return -1;
-	fd = tt_open();
+	fd = dsmil_open();
 	memset(&rw, 0, sizeof(rw));
 	rw.offset = 0x3000000;
 	rw.width = 4;
@@ -662,7 +661,7 @@ static int p_refused_access(struct provoke_ctx *pc)
 	int fd, ret;
 
 	NEED_FEAT(DSMIL_FEAT_MMIO, "MMIO");
-	fd = tt_open();
+	fd = dsmil_open();
 	memset(&rw, 0, sizeof(rw));
 	rw.offset = DSMIL_DEFAULT_REGION_SIZE;	/* one past the end */
 	rw.width = 4;
@@ -678,16 +677,16 @@ FIXTURE(kinds) {
 
 FIXTURE_SETUP(kinds)
 {
-	int ret = tt_reload(NULL);
+	int ret = dsmil_reload(NULL);
 
 	ASSERT_EQ(0, ret) TH_LOG("loading dsmil.ko: %s", strerror(-ret));
-	self->features = tt_features();
+	self->features = dsmil_features();
 }
 
 FIXTURE_TEARDOWN(kinds)
 {
-	if (tt_exists(TT_SIM "/reset"))
-		tt_write_file(TT_SIM "/reset", "1");
+	/* The sim's faults, the mapper's knobs, parameters: defaults. */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 FIXTURE_VARIANT(kinds) {
@@ -730,7 +729,7 @@ TEST_F_TIMEOUT(kinds, seen_and_every_line_is_known, 60)
 	FILE *f;
 
 	live_before = once_count(_metadata, variant->kind);
-	kfd = tt_kmsg_open_end();
+	kfd = kmsg_open_end();
 	ASSERT_LE(0, kfd);
 	ret = variant->provoke(&pc);
 	if (ret == 1) {
@@ -742,7 +741,7 @@ TEST_F_TIMEOUT(kinds, seen_and_every_line_is_known, 60)
 	usleep(100000);
 	f = fopen(path, "w");
 	ASSERT_NE(NULL, f);
-	ASSERT_LE(0, tt_kmsg_collect(kfd, f, &dsmil_lines));
+	ASSERT_LE(0, kmsg_collect(kfd, f, &dsmil_lines));
 	fclose(f);
 	close(kfd);
 

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "dsmil_suite.h"
+#include "lib/dsmil_test.h"
 
 enum ident { ROOT, NORAWIO, USER, NIDENT };
 
@@ -149,47 +149,18 @@ struct snap {
 	struct dsmil_stats st;
 };
 
-static long long stat_field(const char *text, const char *key)
-{
-	const char *p = strstr(text, key);
-
-	return p ? strtoll(p + strlen(key), NULL, 0) : -1;
-}
-
-static void token_counts(const char *text, unsigned int token,
-			 long long *reads, long long *writes)
-{
-	char key[16];
-	const char *p;
-
-	snprintf(key, sizeof(key), "%#06x ", token);
-	p = strstr(text, key);
-	*reads = *writes = -1;
-	if (!p)
-		return;
-	*reads = stat_field(p, "reads=");
-	*writes = stat_field(p, "writes=");
-}
-
 static void take_snap(int fd, struct snap *s)
 {
 	static char buf[16384];
 	char *line;
 
 	memset(s, 0, sizeof(*s));
-	s->sim_submits = s->sim_resets = -1;
-	if (read_text(DSMIL_SIM_DIR "/stats", buf, sizeof(buf)) > 0) {
-		s->sim_submits = stat_field(buf, "submits=");
-		s->sim_resets = stat_field(buf, "\nresets=");
-	}
-	s->tok_reads[0] = s->tok_reads[1] = -1;
-	s->tok_writes[0] = s->tok_writes[1] = -1;
-	if (read_text(DSMIL_SIM_DIR "/tokens", buf, sizeof(buf)) > 0) {
-		token_counts(buf, token_of(0, DSMIL_TOKEN_POWER),
-			     &s->tok_reads[0], &s->tok_writes[0]);
-		token_counts(buf, token_of(0, DSMIL_TOKEN_SENSOR),
-			     &s->tok_reads[1], &s->tok_writes[1]);
-	}
+	s->sim_submits = sim_stat("submits");
+	s->sim_resets = sim_stat("resets");
+	s->tok_reads[0] = sim_reads(token_of(0, DSMIL_TOKEN_POWER));
+	s->tok_writes[0] = sim_writes(token_of(0, DSMIL_TOKEN_POWER));
+	s->tok_reads[1] = sim_reads(token_of(0, DSMIL_TOKEN_SENSOR));
+	s->tok_writes[1] = sim_writes(token_of(0, DSMIL_TOKEN_SENSOR));
 	smi_status(fd, &s->smi);
 	mmio_status(fd, &s->mm);
 	dsmil_stats(fd, &s->st);
@@ -378,7 +349,7 @@ FIXTURE(priv)
 {
 	int fd;
 	unsigned int features;
-	enum suite_lockdown ld;
+	enum dsmil_lockdown ld;
 };
 
 FIXTURE_VARIANT(priv)
@@ -394,14 +365,9 @@ FIXTURE_VARIANT_ADD(priv, root_writes) { .id = ROOT, .writes = true };
 FIXTURE_VARIANT_ADD(priv, norawio_writes) { .id = NORAWIO, .writes = true };
 FIXTURE_VARIANT_ADD(priv, uid1000_writes) { .id = USER, .writes = true };
 
-#define ALLOW_WRITES	"/sys/module/dsmil/parameters/allow_writes"
-
 static bool writes_param(void)
 {
-	char buf[8];
-
-	return read_text(ALLOW_WRITES, buf,
-			 sizeof(buf)) > 0 && (buf[0] == 'Y' || buf[0] == '1');
+	return dsmil_param_num("allow_writes") == 1;
 }
 
 FIXTURE_SETUP(priv)
@@ -420,7 +386,7 @@ FIXTURE_SETUP(priv)
 		ASSERT_EQ(0, ret) TH_LOG("loading %s: %s", dsmil_ko(),
 					 strerror(-ret));
 	} else if (writes_param() != variant->writes) {
-		ASSERT_EQ(0, write_text(ALLOW_WRITES, variant->writes ? "1" : "0"));
+		ASSERT_EQ(0, dsmil_param_write("allow_writes", "%d", variant->writes));
 	}
 	ASSERT_EQ(variant->writes, writes_param());
 	self->fd = dsmil_open();
@@ -443,6 +409,8 @@ FIXTURE_SETUP(priv)
 FIXTURE_TEARDOWN(priv)
 {
 	close(self->fd);
+	/* allow_writes off again (its variant's setup turns it on). */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 static const struct row *row_of(enum op op)
@@ -616,7 +584,7 @@ TEST_F(final, restore_defaults)
 	if (lockdown_mode() == LD_NONE) {
 		ASSERT_EQ(0, dsmil_reload(NULL));
 	} else {
-		ASSERT_EQ(0, write_text(ALLOW_WRITES, "0"));
+		ASSERT_EQ(0, dsmil_param_write("allow_writes", "0"));
 	}
 	fd = dsmil_open();
 	ASSERT_LE(0, fd);

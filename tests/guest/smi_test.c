@@ -21,28 +21,13 @@
  * under lockdown unless the module is signed ($DSMIL_KO, default
  * /lib/dsmil/dsmil.ko).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <regex.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "dsmil_ioctl.h"
+#include "lib/dsmil_test.h"
 
-#define MODULE_PATH	"/lib/dsmil/dsmil.ko"
-#define WRITES_PARAM	"/sys/module/dsmil/parameters/allow_writes"
-#define SIM_DIR		"/sys/kernel/debug/dsmil/sim/"
-#define TRACE_DIR	"/sys/kernel/tracing/"
-#define TRACE_EVENT_DIR	TRACE_DIR "events/dsmil/dsmil_smi_request/"
+#define TRACE_EVENT	"dsmil/dsmil_smi_request"
 
 #define MS		1000000ULL
 #define DEF_TIMEOUT_MS	50
@@ -53,237 +38,8 @@
 /* Initial value of every simulated token. */
 #define SIM_VALUE(tok)	(0xd5000000U | (tok))
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/* Does a kernel log line match @a followed by @b (POSIX extended regex)? */
-static bool dmesg_has2(const char *a, const char *b)
-{
-	FILE *f = popen("dmesg", "r");
-	char line[512], pattern[512];
-	bool found = false;
-	regex_t re;
-
-	if (!f)
-		return false;
-	snprintf(pattern, sizeof(pattern), "%s%s", a, b);
-	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) {
-		pclose(f);
-		return false;
-	}
-	while (!found && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;		/* so that $ ends the line */
-		found = !regexec(&re, line, 0, NULL, 0);
-	}
-	regfree(&re);
-	pclose(f);
-	return found;
-}
-
-static bool dmesg_has(const char *pattern)
-{
-	return dmesg_has2(pattern, "");
-}
-
 /* The request part of an SMI incident line, for a read on the sim. */
 #define REQ(tok, dev)	"token=" tok " op=read backend=sim dev=" dev
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static unsigned int token_of(unsigned int g, unsigned int pos)
-{
-	return DSMIL_TOKEN_BASE + 12 * g + pos;
-}
-
-static bool locked_down(void)
-{
-	char buf[128] = "";
-	FILE *f = fopen("/sys/kernel/security/lockdown", "r");
-
-	if (!f)
-		return false;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return buf[0] && !strstr(buf, "[none]");
-}
-
-static const char *module_path(void)
-{
-	const char *p = getenv("DSMIL_KO");
-
-	return p && *p ? p : MODULE_PATH;
-}
-
-/* Can insmod work here: no lockdown, or a signed module? */
-static bool can_reload(void)
-{
-	static const char magic[] = "~Module signature appended~\n";
-	char tail[sizeof(magic) - 1];
-	bool ok = false;
-	int fd;
-
-	if (!locked_down())
-		return true;
-	fd = open(module_path(), O_RDONLY);
-	if (fd < 0)
-		return false;
-	if (lseek(fd, -(off_t)sizeof(tail), SEEK_END) >= 0 &&
-	    read(fd, tail, sizeof(tail)) == (ssize_t)sizeof(tail))
-		ok = !memcmp(tail, magic, sizeof(tail));
-	close(fd);
-	return ok;
-}
-
-static bool module_loaded(void)
-{
-	return system("grep -q '^dsmil ' /proc/modules") == 0;
-}
-
-/* rmmod (retrying while an abandoned SMI still pins it) and insmod. */
-static int reload(const char *params)
-{
-	char cmd[512];
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		if (!module_loaded())
-			break;
-		if (system("rmmod dsmil 2>/dev/null") == 0)
-			break;
-		sleep_ms(100);
-	}
-	snprintf(cmd, sizeof(cmd), "insmod %s %s", module_path(), params);
-	return system(cmd);
-}
-
-static int sim_write(const char *knob, const char *val)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), SIM_DIR "%s", knob);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
-static int sim_set(const char *knob, unsigned long val)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%lu", val);
-	return sim_write(knob, buf);
-}
-
-/* Reads/writes of @token the simulator saw, from sim/tokens. */
-static int sim_token(unsigned int token, unsigned long long *reads,
-		     unsigned long long *writes, unsigned int *value)
-{
-	FILE *f = fopen(SIM_DIR "tokens", "r");
-	char line[160];
-	int ret = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned int tok, v;
-		unsigned long long r, w;
-		char name[16];
-
-		if (sscanf(line, "%x %15s value=%x reads=%llu writes=%llu",
-			   &tok, name, &v, &r, &w) != 5 || tok != token)
-			continue;
-		if (reads)
-			*reads = r;
-		if (writes)
-			*writes = w;
-		if (value)
-			*value = v;
-		ret = 0;
-	}
-	fclose(f);
-	return ret;
-}
-
-static unsigned long long sim_reads(unsigned int token)
-{
-	unsigned long long r = ~0ULL;
-
-	sim_token(token, &r, NULL, NULL);
-	return r;
-}
-
-static unsigned long long sim_writes(unsigned int token)
-{
-	unsigned long long w = ~0ULL;
-
-	sim_token(token, NULL, &w, NULL);
-	return w;
-}
-
-/* One counter from sim/stats ("name=value" lines). */
-static unsigned long long sim_stat(const char *name)
-{
-	FILE *f = fopen(SIM_DIR "stats", "r");
-	unsigned long long v = ~0ULL;
-	char line[80];
-	size_t n = strlen(name);
-
-	if (!f)
-		return v;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == '=')
-			v = strtoull(line + n + 1, NULL, 0);
-	fclose(f);
-	return v;
-}
-
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int transition(int fd, unsigned int id, unsigned int target)
-{
-	struct dsmil_transition tr = { .id = id, .target = target };
-
-	return xioctl(fd, DSMIL_IOC_DEV_TRANSITION, &tr);
-}
-
-/* OFFLINE -> INITIALIZING -> READY (-> ACTIVE); 0 or the failing errno. */
-static int dev_up(int fd, unsigned int id, unsigned int target)
-{
-	int ret = transition(fd, id, DSMIL_DEV_INITIALIZING);
-
-	if (!ret)
-		ret = transition(fd, id, DSMIL_DEV_READY);
-	if (!ret && target == DSMIL_DEV_ACTIVE)
-		ret = transition(fd, id, DSMIL_DEV_ACTIVE);
-	return ret;
-}
-
-static int dev_state(int fd, unsigned int id)
-{
-	struct dsmil_dev_info di = { .id = id };
-	int ret = xioctl(fd, DSMIL_IOC_DEV_INFO, &di);
-
-	return ret ? ret : di.state;
-}
 
 /* A token read; @ms gets the wall-clock time of the call. */
 static int token_rw(int fd, bool write, unsigned int g, unsigned int pos,
@@ -296,8 +52,8 @@ static int token_rw(int fd, bool write, unsigned int g, unsigned int pos,
 	if (write)
 		tr.value = *value;
 	t0 = now_ns();
-	ret = xioctl(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
-		     &tr);
+	ret = dsmil_ioc(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
+			&tr);
 	if (ns)
 		*ns = now_ns() - t0;
 	if (!ret && !write && value)
@@ -319,42 +75,74 @@ static int token_write(int fd, unsigned int g, unsigned int pos,
 	return token_rw(fd, true, g, pos, &value, NULL, NULL);
 }
 
-static int smi_status(int fd, struct dsmil_smi_status *st)
+/*
+ * The module as the runner loaded it, no reload per test; whatever a test
+ * changes is put back by the teardown.
+ */
+FIXTURE(module) {
+	int fd;
+};
+
+FIXTURE_SETUP(module)
 {
-	memset(st, 0, sizeof(*st));
-	return xioctl(fd, DSMIL_IOC_SMI_STATUS, st);
+	self->fd = -1;
 }
 
-static int smi_recover(int fd)
+FIXTURE_TEARDOWN(module)
 {
-	return ioctl(fd, DSMIL_IOC_SMI_RECOVER) ? -errno : 0;
+	if (self->fd >= 0)
+		close(self->fd);
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
-/* Wait (bounded) until no request is in flight. */
-static int smi_quiesce(int fd, struct dsmil_smi_status *st)
+/*
+ * First, so that it meets the module as the runner loaded it.  With
+ * allow_writes on, only lockdown stands between a write and the hardware:
+ * it must be refused by the dispatcher, before the SMI engine (whose request
+ * counter does not move) and the simulator (whose write counter does not).
+ */
+TEST_F(module, writes_refused_under_lockdown)
 {
-	int i;
+	struct dsmil_smi_status st0, st;
+	struct dsmil_stats s0 = {}, s = {};
+	unsigned long long w0;
+	unsigned int v = 0;
+	int fd;
 
-	for (i = 0; i < 300; i++) {
-		if (smi_status(fd, st))
-			return -1;
-		if (!st->in_flight)
-			return 0;
-		sleep_ms(10);
-	}
-	return -1;
+	if (!locked_down())
+		SKIP(return, "kernel not locked down (boot with lockdown=integrity)");
+	if (!dsmil_loaded())
+		ASSERT_EQ(0, dsmil_load(NULL));
+	fd = self->fd = dsmil_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
+	ASSERT_EQ(0, dev_bring_up(fd, 0, true));
+	ASSERT_EQ(0, smi_status(fd, &st0));
+	ASSERT_EQ(0, dsmil_stats(fd, &s0));
+	w0 = sim_writes(token_of(0, 0));
+	EXPECT_NE(~0ULL, w0);		/* the counters stay readable */
+
+	EXPECT_EQ(-EPERM, token_write(fd, 0, 0, 0x1234));
+
+	ASSERT_EQ(0, smi_status(fd, &st));
+	EXPECT_EQ(st0.requests, st.requests);
+	ASSERT_EQ(0, dsmil_stats(fd, &s));
+	EXPECT_EQ(s0.denied + 1, s.denied);
+	EXPECT_EQ(w0, sim_writes(token_of(0, 0)));
+	/* Reads are still allowed, and show the value unchanged. */
+	EXPECT_EQ(0, token_read(fd, 0, 0, &v, NULL));
+	EXPECT_NE(0x1234, v);
 }
 
 FIXTURE(smi) {
 	int fd;
-	bool custom;
 	bool lockdown;
 };
 
 static void smi_open(struct __test_metadata *_metadata,
 		     struct _test_data_smi *self)
 {
-	self->fd = open("/dev/dsmil", O_RDWR);
+	self->fd = dsmil_open();
 	ASSERT_LE(0, self->fd) TH_LOG("open /dev/dsmil: %s", strerror(errno));
 }
 
@@ -365,116 +153,40 @@ static void smi_reload(struct __test_metadata *_metadata,
 	if (self->fd >= 0)
 		close(self->fd);
 	self->fd = -1;
-	self->custom = true;
-	ASSERT_EQ(0, reload(params)) TH_LOG("insmod dsmil.ko %s", params);
+	ASSERT_EQ(0, dsmil_reload(params)) TH_LOG("insmod dsmil.ko %s", params);
 	smi_open(_metadata, self);
 }
 
 FIXTURE_SETUP(smi)
 {
 	self->fd = -1;
-	self->custom = false;
 	self->lockdown = locked_down();
-	if (!can_reload())
+	if (!dsmil_can_reload())
 		SKIP(return, "lockdown and an unsigned module: cannot reload it");
-	ASSERT_EQ(0, reload(""));
+	ASSERT_EQ(0, dsmil_reload(NULL));
 	smi_open(_metadata, self);
 }
 
 FIXTURE_TEARDOWN(smi)
 {
 	struct dsmil_smi_status st;
-	unsigned long long hist = 0;
-	int i;
 
 	/* Whatever the test did, the counters must add up once it is quiet. */
-	if (self->fd >= 0 && !smi_quiesce(self->fd, &st)) {
+	if (self->fd >= 0 && !smi_wait_idle(self->fd, &st, 3000)) {
 		EXPECT_EQ(st.requests, st.successes + st.errors + st.timeouts +
 			  st.hangs + st.faulted_rejects + st.refused);
 		EXPECT_EQ(st.errors, st.error_status + st.garbage +
 			  st.busy_failures + st.submit_failures + st.cancelled);
-		for (i = 0; i < DSMIL_SMI_HIST_BUCKETS; i++)
-			hist += st.latency_hist[i];
-		EXPECT_EQ(hist, st.requests - st.refused);
+		EXPECT_EQ(smi_hist_total(&st), st.requests - st.refused);
 	}
 	if (self->fd >= 0)
 		close(self->fd);
-	if (self->custom)
-		EXPECT_EQ(0, reload(""));
+	/* Parameters (smi_reload()), allow_writes and the sim's faults. */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 /* Tests that inject faults need writable knobs: not under lockdown. */
 #define KNOBS_LOCKED	"lockdown: debugfs knobs are not writable"
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
-/* Bring @id to ACTIVE from wherever an earlier test left it. */
-static int make_active(int fd, unsigned int id)
-{
-	switch (dev_state(fd, id)) {
-	case DSMIL_DEV_ACTIVE:
-		return 0;
-	case DSMIL_DEV_READY:
-		return transition(fd, id, DSMIL_DEV_ACTIVE);
-	case DSMIL_DEV_ERROR:
-		if (transition(fd, id, DSMIL_DEV_OFFLINE))
-			return -1;
-		return dev_up(fd, id, DSMIL_DEV_ACTIVE);
-	default:
-		return dev_up(fd, id, DSMIL_DEV_ACTIVE);
-	}
-}
-
-/*
- * First, so that it meets the module as the runner loaded it.  With
- * allow_writes on, only lockdown stands between a write and the hardware:
- * it must be refused by the dispatcher, before the SMI engine (whose request
- * counter does not move) and the simulator (whose write counter does not).
- */
-TEST(writes_refused_under_lockdown)
-{
-	struct dsmil_smi_status st0, st;
-	struct dsmil_stats s0 = {}, s = {};
-	unsigned long long w0;
-	unsigned int v = 0;
-	int fd;
-
-	if (!locked_down())
-		SKIP(return, "kernel not locked down (boot with lockdown=integrity)");
-	if (!module_loaded())
-		ASSERT_EQ(0, system("insmod ${DSMIL_KO:-" MODULE_PATH "}"));
-	fd = open("/dev/dsmil", O_RDWR);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, write_file(WRITES_PARAM, "1"));
-	ASSERT_EQ(0, make_active(fd, 0));
-	ASSERT_EQ(0, smi_status(fd, &st0));
-	ASSERT_EQ(0, xioctl(fd, DSMIL_IOC_STATS, &s0));
-	w0 = sim_writes(token_of(0, 0));
-	EXPECT_NE(~0ULL, w0);		/* the counters stay readable */
-
-	EXPECT_EQ(-EPERM, token_write(fd, 0, 0, 0x1234));
-
-	ASSERT_EQ(0, smi_status(fd, &st));
-	EXPECT_EQ(st0.requests, st.requests);
-	ASSERT_EQ(0, xioctl(fd, DSMIL_IOC_STATS, &s));
-	EXPECT_EQ(s0.denied + 1, s.denied);
-	EXPECT_EQ(w0, sim_writes(token_of(0, 0)));
-	/* Reads are still allowed, and show the value unchanged. */
-	EXPECT_EQ(0, token_read(fd, 0, 0, &v, NULL));
-	EXPECT_NE(0x1234, v);
-	EXPECT_EQ(0, write_file(WRITES_PARAM, "0"));
-	close(fd);
-}
 
 TEST_F(smi, status_and_info)
 {
@@ -490,7 +202,7 @@ TEST_F(smi, status_and_info)
 	EXPECT_EQ(3, st.fault_limit);
 	EXPECT_EQ(3, st.busy_retries);
 	EXPECT_EQ(0, st.requests);
-	ASSERT_EQ(0, xioctl(self->fd, DSMIL_IOC_INFO, &info));
+	ASSERT_EQ(0, dsmil_info(self->fd, &info));
 	EXPECT_TRUE(info.features & DSMIL_FEAT_SMI);
 	EXPECT_STREQ("sim", (char *)info.smi_backend);
 }
@@ -513,10 +225,10 @@ TEST_F(smi, read_ok)
 	struct dsmil_token_req tr = { .group = 2, .position = DSMIL_TOKEN_STORAGE };
 	struct dsmil_smi_status st;
 
-	ASSERT_EQ(0, dev_up(self->fd, 2 * 12 + 6, DSMIL_DEV_READY));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 2 * 12 + 6, false));
 	/* INITIALIZING -> READY verified the device by reading its token. */
 	EXPECT_EQ(1, sim_reads(token_of(2, 6)));
-	ASSERT_EQ(0, xioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
 	EXPECT_EQ(token_of(2, 6), tr.token);
 	EXPECT_EQ(SIM_VALUE(token_of(2, 6)), tr.value);
 	EXPECT_LT(0, tr.duration_ns);
@@ -542,10 +254,10 @@ TEST_F(smi, bad_token_refused_before_hardware)
 	}
 	/* Non-zero reserved fields: refused by the dispatcher. */
 	tr.reserved[0] = 1;
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
 	tr.reserved[0] = 0;
 	tr.reserved[1] = 1;
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
 
 	EXPECT_EQ(0, sim_stat("submits"));
 	ASSERT_EQ(0, smi_status(self->fd, &st));
@@ -561,8 +273,8 @@ TEST_F(smi, hang_times_out_and_device_goes_error)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_ACTIVE));
-	ASSERT_EQ(0, sim_write("fault", "hang"));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, true));
+	ASSERT_EQ(0, sim_knob_write("fault", "hang"));
 	EXPECT_EQ(-ETIMEDOUT, token_read(self->fd, 0, 0, &v, &ns));
 	/* The hang is declared at hang_ms, before the timeout. */
 	EXPECT_LE(DEF_HANG_MS * MS, ns);
@@ -575,7 +287,7 @@ TEST_F(smi, hang_times_out_and_device_goes_error)
 	EXPECT_EQ(DSMIL_DEV_ERROR, dev_state(self->fd, 0));
 
 	/* An ERROR device's token is refused without reaching the hardware. */
-	ASSERT_EQ(0, sim_write("fault", "none"));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
 	EXPECT_EQ(-ENODEV, token_read(self->fd, 0, 0, &v, NULL));
 	EXPECT_EQ(2, sim_reads(token_of(0, 0)));	/* verify + the hung one */
 }
@@ -588,8 +300,8 @@ TEST_F(smi, stuck_busy_times_out)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 12 * 1 + 3, DSMIL_DEV_READY));
-	ASSERT_EQ(0, sim_write("fault", "stuck-busy"));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 12 * 1 + 3, false));
+	ASSERT_EQ(0, sim_knob_write("fault", "stuck-busy"));
 	EXPECT_EQ(-ETIMEDOUT, token_read(self->fd, 1, 3, &v, &ns));
 	/* Busy but changing: no hang, the full timeout. */
 	EXPECT_LE(DEF_TIMEOUT_MS * MS, ns);
@@ -601,9 +313,9 @@ TEST_F(smi, stuck_busy_times_out)
 	EXPECT_EQ(DSMIL_DEV_ERROR, dev_state(self->fd, 12 + 3));
 
 	/* The incident line, in its documented shape. */
-	EXPECT_TRUE(dmesg_has("dsmil: smi-timeout: " REQ("0x048f", "DSMIL1D3")
+	EXPECT_TRUE(kmsg_grep("dsmil: smi-timeout: " REQ("0x048f", "DSMIL1D3")
 			      " waited_us=[0-9]+ reason=deadline errno=-110$"));
-	EXPECT_TRUE(dmesg_has("dsmil: smi-abort: " REQ("0x048f", "DSMIL1D3")
+	EXPECT_TRUE(kmsg_grep("dsmil: smi-abort: " REQ("0x048f", "DSMIL1D3")
 			      " reason=timeout result=ok$"));
 }
 
@@ -614,12 +326,12 @@ TEST_F(smi, error_status_maps_to_errno)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
-	ASSERT_EQ(0, sim_write("fault", "error"));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, sim_knob_write("fault", "error"));
 	EXPECT_EQ(-EIO, token_read(self->fd, 0, 0, &v, NULL));
-	ASSERT_EQ(0, sim_set("error_code", 2));
+	ASSERT_EQ(0, sim_knob_write("error_code", "2"));
 	EXPECT_EQ(-ENXIO, token_read(self->fd, 0, 0, &v, NULL));
-	ASSERT_EQ(0, sim_set("error_code", 3));
+	ASSERT_EQ(0, sim_knob_write("error_code", "3"));
 	EXPECT_EQ(-EOPNOTSUPP, token_read(self->fd, 0, 0, &v, NULL));
 	ASSERT_EQ(0, smi_status(self->fd, &st));
 	EXPECT_EQ(3, st.errors);
@@ -628,7 +340,7 @@ TEST_F(smi, error_status_maps_to_errno)
 	EXPECT_EQ(0, st.consecutive_faults);
 	EXPECT_EQ(0, st.aborts);
 	EXPECT_EQ(DSMIL_DEV_READY, dev_state(self->fd, 0));
-	EXPECT_TRUE(dmesg_has("dsmil: smi-error: " REQ("0x0480", "DSMIL0D0")
+	EXPECT_TRUE(kmsg_grep("dsmil: smi-error: " REQ("0x0480", "DSMIL0D0")
 			      " status=0x41 reason=error-status errno=-5$"));
 }
 
@@ -639,8 +351,8 @@ TEST_F(smi, garbage_status_is_a_fault)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
-	ASSERT_EQ(0, sim_write("fault", "garbage"));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, sim_knob_write("fault", "garbage"));
 	EXPECT_EQ(-EIO, token_read(self->fd, 0, 0, &v, NULL));
 	ASSERT_EQ(0, smi_status(self->fd, &st));
 	EXPECT_EQ(1, st.garbage);
@@ -657,15 +369,15 @@ TEST_F(smi, slow_requests)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
-	ASSERT_EQ(0, dev_up(self->fd, 3, DSMIL_DEV_READY));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 3, false));
 	/* Slow but within the timeout: fine. */
-	ASSERT_EQ(0, sim_set("slow_ms", 10));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "10"));
 	EXPECT_EQ(0, token_read(self->fd, 0, 0, &v, &ns));
 	EXPECT_EQ(SIM_VALUE(token_of(0, 0)), v);
 	EXPECT_LE(10 * MS, ns);
 	/* Slower than the timeout: cut at the timeout, not after 400 ms. */
-	ASSERT_EQ(0, sim_set("slow_ms", 400));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "400"));
 	EXPECT_EQ(-ETIMEDOUT, token_read(self->fd, 0, 3, &v, &ns));
 	EXPECT_LE(DEF_TIMEOUT_MS * MS, ns);
 	EXPECT_GT(BOUND * DEF_TIMEOUT_MS * MS, ns);
@@ -683,9 +395,9 @@ TEST_F(smi, latency_lands_in_histogram)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
 	ASSERT_EQ(0, smi_status(self->fd, &st0));
-	ASSERT_EQ(0, sim_set("latency_us", 3000));
+	ASSERT_EQ(0, sim_knob_write("latency_us", "3000"));
 	EXPECT_EQ(0, token_rw(self->fd, false, 0, 0, &v, NULL, &kns));
 	EXPECT_LE(3 * MS, kns);
 	ASSERT_EQ(0, smi_status(self->fd, &st));
@@ -703,8 +415,8 @@ TEST_F(smi, flaky_every_third)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
-	ASSERT_EQ(0, sim_set("flaky_every", 3));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, sim_knob_write("flaky_every", "3"));
 	for (i = 1; i <= 6; i++)
 		EXPECT_EQ(i % 3 ? 0 : -EIO, token_read(self->fd, 0, 0, &v, NULL))
 			TH_LOG("request %u", i);
@@ -717,12 +429,12 @@ TEST_F(smi, busy_at_submit_retried_bounded)
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
-	ASSERT_EQ(0, sim_set("busy_submits", 2));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, sim_knob_write("busy_submits", "2"));
 	EXPECT_EQ(0, token_read(self->fd, 0, 0, &v, NULL));
 	ASSERT_EQ(0, smi_status(self->fd, &st));
 	EXPECT_EQ(2, st.retries);
-	ASSERT_EQ(0, sim_set("busy_submits", 100));
+	ASSERT_EQ(0, sim_knob_write("busy_submits", "100"));
 	EXPECT_EQ(-EBUSY, token_read(self->fd, 0, 0, &v, NULL));
 	ASSERT_EQ(0, smi_status(self->fd, &st));
 	EXPECT_EQ(2 + 3, st.retries);
@@ -739,7 +451,7 @@ static void devs_up(struct __test_metadata *_metadata, int fd, unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		ASSERT_EQ(0, dev_up(fd, token_devs[i], DSMIL_DEV_READY))
+		ASSERT_EQ(0, dev_bring_up(fd, token_devs[i], false))
 			TH_LOG("device %u", token_devs[i]);
 }
 
@@ -760,17 +472,17 @@ TEST_F(smi, faulted_fails_fast_then_recovers)
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
 	devs_up(_metadata, self->fd, 5);
-	ASSERT_EQ(0, sim_write("fault", "hang"));
+	ASSERT_EQ(0, sim_knob_write("fault", "hang"));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(-ETIMEDOUT, read_dev(self->fd, token_devs[i], NULL));
 	ASSERT_EQ(0, smi_status(self->fd, &st));
 	EXPECT_EQ(DSMIL_SMI_FAULTED, st.state);
 	EXPECT_EQ(1, st.faulted_entries);
-	EXPECT_TRUE(dmesg_has2("dsmil: smi-faulted: backend=sim token=0x0486 ",
-			       "dev=DSMIL0D6 consecutive=3 limit=3 reason=hang errno=-108$"));
+	EXPECT_TRUE(kmsg_grep("dsmil: smi-faulted: backend=sim token=0x0486 "
+			      "dev=DSMIL0D6 consecutive=3 limit=3 reason=hang errno=-108$"));
 
 	/* The simulator would answer now; nothing may reach it. */
-	ASSERT_EQ(0, sim_write("fault", "none"));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
 	submits = sim_stat("submits");
 	EXPECT_EQ(-ESHUTDOWN, read_dev(self->fd, token_devs[3], &ns));
 	EXPECT_GT(20 * MS, ns);
@@ -784,7 +496,7 @@ TEST_F(smi, faulted_fails_fast_then_recovers)
 	EXPECT_EQ(1, st.recoveries);
 	EXPECT_EQ(1, sim_stat("resets"));
 	EXPECT_EQ(0, read_dev(self->fd, token_devs[3], NULL));
-	EXPECT_TRUE(dmesg_has("dsmil: smi-recovered: backend=sim faulted_ms=[0-9]+$"));
+	EXPECT_TRUE(kmsg_grep("dsmil: smi-recovered: backend=sim faulted_ms=[0-9]+$"));
 }
 
 TEST_F(smi, recover_backoff)
@@ -796,10 +508,10 @@ TEST_F(smi, recover_backoff)
 		SKIP(return, KNOBS_LOCKED);
 	smi_reload(_metadata, self, "smi_fault_limit=1");
 	devs_up(_metadata, self->fd, 2);
-	ASSERT_EQ(0, sim_write("fault", "hang"));
+	ASSERT_EQ(0, sim_knob_write("fault", "hang"));
 	EXPECT_EQ(-ETIMEDOUT, read_dev(self->fd, 0, NULL));
-	ASSERT_EQ(0, sim_write("fault", "none"));
-	ASSERT_EQ(0, sim_set("reset_fails", 2));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
+	ASSERT_EQ(0, sim_knob_write("reset_fails", "2"));
 
 	EXPECT_EQ(-EIO, smi_recover(self->fd));
 	EXPECT_EQ(-EAGAIN, smi_recover(self->fd));
@@ -807,8 +519,8 @@ TEST_F(smi, recover_backoff)
 	EXPECT_EQ(100, st.recover_backoff_ms);
 	EXPECT_LT(0, st.recover_wait_ms);
 	EXPECT_EQ(1, sim_stat("reset_failures"));
-	EXPECT_TRUE(dmesg_has2("dsmil: smi-recover-failed: backend=sim backoff_ms=100 ",
-			       "reset_errno=-5 errno=-5$"));
+	EXPECT_TRUE(kmsg_grep("dsmil: smi-recover-failed: backend=sim backoff_ms=100 "
+			      "reset_errno=-5 errno=-5$"));
 	wait = st.recover_wait_ms;
 	sleep_ms(wait + 20);
 
@@ -834,17 +546,17 @@ TEST_F(smi, abort_failure_faults_at_once)
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
 	devs_up(_metadata, self->fd, 2);
-	ASSERT_EQ(0, sim_set("abort_fails", 1));
-	ASSERT_EQ(0, sim_write("fault", "hang"));
+	ASSERT_EQ(0, sim_knob_write("abort_fails", "1"));
+	ASSERT_EQ(0, sim_knob_write("fault", "hang"));
 	EXPECT_EQ(-ETIMEDOUT, read_dev(self->fd, 0, NULL));
 	ASSERT_EQ(0, smi_status(self->fd, &st));
 	EXPECT_EQ(1, st.abort_failures);
 	EXPECT_EQ(DSMIL_SMI_FAULTED, st.state);
-	EXPECT_TRUE(dmesg_has("dsmil: smi-abort: " REQ("0x0480", "DSMIL0D0")
+	EXPECT_TRUE(kmsg_grep("dsmil: smi-abort: " REQ("0x0480", "DSMIL0D0")
 			      " reason=hang result=failed errno=-5$"));
 	EXPECT_EQ(-ESHUTDOWN, read_dev(self->fd, 3, NULL));
 	/* The reset clears the stuck request in the simulator. */
-	ASSERT_EQ(0, sim_write("fault", "none"));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
 	EXPECT_EQ(0, smi_recover(self->fd));
 	EXPECT_EQ(0, read_dev(self->fd, 3, NULL));
 }
@@ -856,7 +568,7 @@ static int as_nobody(int fd, int (*fn)(int fd))
 	int status;
 
 	if (pid == 0) {
-		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
+		if (drop_to_user())
 			_exit(100);
 		_exit(fn(fd));
 	}
@@ -883,7 +595,7 @@ TEST_F(smi, unprivileged_refused)
 {
 	struct dsmil_smi_status st;
 
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
 	EXPECT_EQ(0, as_nobody(self->fd, nobody_calls));
 	EXPECT_EQ(1, sim_reads(token_of(0, 0)));	/* the verify only */
 	ASSERT_EQ(0, smi_status(self->fd, &st));
@@ -894,7 +606,7 @@ TEST_F(smi, writes_refused_by_default)
 {
 	struct dsmil_smi_status st;
 
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_ACTIVE));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, true));
 	/* allow_writes is off by default (lockdown refuses first: -EPERM). */
 	EXPECT_EQ(self->lockdown ? -EPERM : -EACCES,
 		  token_write(self->fd, 0, 0, 0x1234));
@@ -910,8 +622,8 @@ TEST_F(smi, writes_when_allowed)
 	if (self->lockdown)
 		SKIP(return, "lockdown refuses every write (see writes_refused_under_lockdown)");
 	smi_reload(_metadata, self, "allow_writes=1");
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_ACTIVE));
-	ASSERT_EQ(0, dev_up(self->fd, 3, DSMIL_DEV_READY));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, true));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 3, false));
 	EXPECT_EQ(0, token_write(self->fd, 0, 0, 0x00123456));
 	EXPECT_EQ(0, token_read(self->fd, 0, 0, &v, NULL));
 	EXPECT_EQ(0x00123456, v);
@@ -930,8 +642,8 @@ TEST_F(smi, quarantined_tokens_never_written)
 	smi_reload(_metadata, self, "allow_writes=1");
 	for (i = 0; i < 3; i++) {
 		/* Quarantined devices can be brought to READY and read... */
-		ASSERT_EQ(0, dev_up(self->fd, q[i], DSMIL_DEV_READY));
-		EXPECT_NE(0, transition(self->fd, q[i], DSMIL_DEV_ACTIVE));
+		ASSERT_EQ(0, dev_bring_up(self->fd, q[i], false));
+		EXPECT_NE(0, dev_transition(self->fd, q[i], DSMIL_DEV_ACTIVE, NULL));
 		EXPECT_EQ(0, token_read(self->fd, q[i] / 12, 9, &v, NULL));
 		EXPECT_EQ(SIM_VALUE(token_of(q[i] / 12, 9)), v);
 		/* ...but never written. */
@@ -942,21 +654,6 @@ TEST_F(smi, quarantined_tokens_never_written)
 	}
 }
 
-static int read_trace(char *buf, size_t size)
-{
-	int fd = open(TRACE_DIR "trace", O_RDONLY);
-	ssize_t n, len = 0;
-
-	if (fd < 0)
-		return -errno;
-	while ((size_t)len < size - 1 &&
-	       (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += n;
-	buf[len] = 0;
-	close(fd);
-	return 0;
-}
-
 #define EVENT	"dsmil_smi_request: "
 
 TEST_F(smi, tracepoint_events)
@@ -964,15 +661,15 @@ TEST_F(smi, tracepoint_events)
 	static char buf[1 << 16];
 	unsigned int v;
 
-	if (access(TRACE_EVENT_DIR "enable", W_OK))
-		SKIP(return, "no tracefs event %s", TRACE_EVENT_DIR);
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
-	ASSERT_EQ(0, write_file(TRACE_DIR "trace", ""));
-	ASSERT_EQ(0, write_file(TRACE_EVENT_DIR "enable", "1"));
+	if (access(DSMIL_TRACEFS "/events/" TRACE_EVENT "/enable", W_OK))
+		SKIP(return, "no tracefs event %s", TRACE_EVENT);
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, trace_clear());
+	ASSERT_EQ(0, trace_enable(TRACE_EVENT, true));
 	EXPECT_EQ(0, token_read(self->fd, 0, 0, &v, NULL));
 	EXPECT_EQ(-EINVAL, token_read(self->fd, 7, 0, &v, NULL));
-	EXPECT_EQ(0, write_file(TRACE_EVENT_DIR "enable", "0"));
-	ASSERT_EQ(0, read_trace(buf, sizeof(buf)));
+	EXPECT_EQ(0, trace_enable(TRACE_EVENT, false));
+	ASSERT_LE(0, trace_read(buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, EVENT "token=0x0480 op=read backend=sim result=0 "))
 		TH_LOG("trace:\n%s", buf);
 	EXPECT_NE(NULL, strstr(buf, EVENT "token=0x0000 op=read backend=sim result=-22 "))
@@ -993,7 +690,7 @@ TEST_F(smi, queued_caller_bounded_by_timeout)
 	 * A holds the hardware until its own deadline, however late B
 	 * arrives under a loaded host, so B always queues behind it.
 	 */
-	ASSERT_EQ(0, sim_set("slow_ms", 4 * DEF_TIMEOUT_MS));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "%d", 4 * DEF_TIMEOUT_MS));
 	submits = sim_stat("submits");
 	a = fork();
 	if (a == 0)
@@ -1022,8 +719,8 @@ TEST_F(smi, fatal_signal_ends_wait_at_hardware)
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
 	smi_reload(_metadata, self, "smi_timeout_ms=1000 smi_hang_ms=900");
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
-	ASSERT_EQ(0, sim_set("slow_ms", 700));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "700"));
 	submits = sim_stat("submits");
 	child = fork();
 	if (child == 0)
@@ -1040,7 +737,7 @@ TEST_F(smi, fatal_signal_ends_wait_at_hardware)
 	EXPECT_GT(300 * MS, now_ns() - t0);
 
 	/* The engine kept the request and finishes it. */
-	ASSERT_EQ(0, smi_quiesce(self->fd, &st));
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
 	EXPECT_EQ(1, st.abandoned);
 	EXPECT_EQ(2, st.successes);	/* verify + the abandoned read */
 }
@@ -1057,7 +754,7 @@ TEST_F(smi, fatal_signal_ends_wait_in_queue)
 		SKIP(return, KNOBS_LOCKED);
 	smi_reload(_metadata, self, "smi_timeout_ms=1000 smi_hang_ms=900");
 	devs_up(_metadata, self->fd, 2);
-	ASSERT_EQ(0, sim_set("slow_ms", 400));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "400"));
 	submits = sim_stat("submits");
 	a = fork();
 	if (a == 0)
@@ -1077,7 +774,7 @@ TEST_F(smi, fatal_signal_ends_wait_in_queue)
 	ASSERT_EQ(a, waitpid(a, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
-	ASSERT_EQ(0, smi_quiesce(self->fd, &st));
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
 	EXPECT_EQ(1, st.cancelled);
 	/* B never reached the simulator. */
 	EXPECT_EQ(submits + 1, sim_stat("submits"));
@@ -1091,7 +788,7 @@ TEST_F(smi, spacing_between_smis)
 	unsigned int i;
 
 	smi_reload(_metadata, self, "smi_min_interval_us=20000");
-	ASSERT_EQ(0, dev_up(self->fd, 0, DSMIL_DEV_READY));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
 	t0 = now_ns();
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(0, read_dev(self->fd, 0, NULL));
@@ -1104,7 +801,7 @@ TEST_F(smi, spacing_between_smis)
 	EXPECT_EQ(20000, st.min_interval_us);
 }
 
-TEST(bad_parameters_refused_at_load)
+TEST_F(module, bad_parameters_refused_at_load)
 {
 	static const char *const bad[] = {
 		"smi_timeout_ms=0",
@@ -1119,20 +816,20 @@ TEST(bad_parameters_refused_at_load)
 	};
 	unsigned int i;
 
-	if (!can_reload())
+	if (!dsmil_can_reload())
 		SKIP(return, "lockdown and an unsigned module: cannot reload it");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		EXPECT_NE(0, reload(bad[i])) TH_LOG("%s loaded", bad[i]);
-		EXPECT_NE(0, system("grep -q '^dsmil ' /proc/modules"));
+		EXPECT_NE(0, dsmil_reload(bad[i])) TH_LOG("%s loaded", bad[i]);
+		EXPECT_FALSE(dsmil_loaded());
 	}
-	EXPECT_TRUE(dmesg_has("dsmil: smi_timeout_ms=5000 is outside 1\\.\\.1000$"));
-	EXPECT_TRUE(dmesg_has2("dsmil: smi_backend=dell-smbios refused: ",
-			       "DMI sys_vendor is 'QEMU', not 'Dell Inc\\.'$"));
+	EXPECT_TRUE(kmsg_grep("dsmil: smi_timeout_ms=5000 is outside 1\\.\\.1000$"));
+	EXPECT_TRUE(kmsg_grep("dsmil: smi_backend=dell-smbios refused: "
+			      "DMI sys_vendor is 'QEMU', not 'Dell Inc\\.'$"));
 	/* The extremes of each range load. */
-	EXPECT_EQ(0, reload("smi_timeout_ms=1000 smi_hang_ms=999 smi_fault_limit=1000"));
-	EXPECT_EQ(0, reload("smi_timeout_ms=2 smi_hang_ms=1 smi_min_interval_us=1999"));
-	EXPECT_EQ(0, reload("smi_min_interval_us=0 smi_fault_limit=1 smi_busy_retries=16"));
-	EXPECT_EQ(0, reload(""));
+	EXPECT_EQ(0, dsmil_reload("smi_timeout_ms=1000 smi_hang_ms=999 smi_fault_limit=1000"));
+	EXPECT_EQ(0, dsmil_reload("smi_timeout_ms=2 smi_hang_ms=1 smi_min_interval_us=1999"));
+	EXPECT_EQ(0, dsmil_reload("smi_min_interval_us=0 smi_fault_limit=1 smi_busy_retries=16"));
+	EXPECT_EQ(0, dsmil_reload(NULL));
 }
 
 TEST_HARNESS_MAIN

@@ -10,35 +10,23 @@
  * counters and the log rate limit start from zero.  Run alone with
  * `tools/dsmil-vm -- /tests/state_test`.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 /*
  * The harness's EXPECT_*()/ASSERT_*() compare their two arguments as given;
  * with literals against the uapi's unsigned fields that is a sign-compare
- * warning everywhere under tools/build-user's -Wextra -Werror.
+ * warning everywhere under tests/guest/Makefile's -Wextra -Werror.
  */
 #pragma GCC diagnostic ignored "-Wsign-compare"
 /* TEST_F()'s own wrapper keeps a local across its setjmp(). */
 #pragma GCC diagnostic ignored "-Wclobbered"
 
 #include "kselftest_harness.h"
-#include "dsmil_ioctl.h"
+#include "lib/dsmil_test.h"
 
-#define DEV		"/dev/dsmil"
 #define SUMMARY		"/sys/class/misc/dsmil/summary"
-#define SIM		"/sys/kernel/debug/dsmil/sim/"
 #define N_DEV		DSMIL_NUM_DEVICES
 #define ID(g, i)	((g) * DSMIL_DEVS_PER_GROUP + (i))
 
@@ -57,76 +45,6 @@ static const char *const group_state_names[] = {
 	"DISABLED", "INITIALIZING", "READY", "ACTIVE", "ERROR",
 	"EMERGENCY_STOP",
 };
-
-static const char *module_path(void)
-{
-	const char *p = getenv("DSMIL_KO");
-
-	return p && *p ? p : "/lib/dsmil/dsmil.ko";
-}
-
-/* Unload (if loaded) and load dsmil.ko with default parameters. */
-static int reload_module(void)
-{
-	int fd, ret;
-
-	if (access("/sys/module/dsmil", F_OK) == 0 &&
-	    syscall(SYS_delete_module, "dsmil", O_NONBLOCK))
-		return -errno;
-	fd = open(module_path(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int transition(int fd, unsigned int id, unsigned int target,
-		      struct dsmil_transition *out)
-{
-	struct dsmil_transition t = { .id = id, .target = target };
-	int ret = ioctl(fd, DSMIL_IOC_DEV_TRANSITION, &t) ? -errno : 0;
-
-	if (out)
-		*out = t;
-	return ret;
-}
-
-static int dev_info(int fd, unsigned int id, struct dsmil_dev_info *di)
-{
-	memset(di, 0, sizeof(*di));
-	di->id = id;
-	return ioctl(fd, DSMIL_IOC_DEV_INFO, di) ? -errno : 0;
-}
-
-static int dev_list(int fd, struct dsmil_dev_info *di, unsigned int count)
-{
-	struct dsmil_dev_list dl = {
-		.buf = (uintptr_t)di, .count = count,
-	};
-
-	if (ioctl(fd, DSMIL_IOC_DEV_LIST, &dl))
-		return -errno;
-	return dl.total == N_DEV ? (int)dl.count : -EPROTO;
-}
-
-static int estop(int fd, unsigned int group, unsigned int *locked)
-{
-	struct dsmil_group_stop gs = { .group = group };
-	int ret = ioctl(fd, DSMIL_IOC_GROUP_ESTOP, &gs) ? -errno : 0;
-
-	if (locked)
-		*locked = gs.locked;
-	return ret;
-}
-
-static int state_of(int fd, unsigned int id)
-{
-	struct dsmil_dev_info di;
-	int ret = dev_info(fd, id, &di);
-
-	return ret ? ret : di.state;
-}
 
 /* The model, from the issue: does device @d need device @x ACTIVE? */
 static int needs(unsigned int d, unsigned int x)
@@ -154,7 +72,7 @@ static void step(struct __test_metadata *_metadata, int fd, unsigned int id,
 		 unsigned int to)
 {
 	struct dsmil_transition t;
-	int ret = transition(fd, id, to, &t);
+	int ret = dev_transition(fd, id, to, &t);
 
 	ASSERT_EQ(0, ret) TH_LOG("DSMIL%uD%X -> %s: %s, reason %u", id / 12,
 				 id % 12, state_names[to], strerror(-ret),
@@ -175,7 +93,7 @@ static void bring_up(struct __test_metadata *_metadata, int fd,
 	for (x = 0; x < id; x++)
 		if (needs(id, x))
 			bring_up(_metadata, fd, x);
-	s = state_of(fd, id);
+	s = dev_state(fd, id);
 	ASSERT_GE(s, 0);
 	if (s == ACT)
 		return;
@@ -186,66 +104,6 @@ static void bring_up(struct __test_metadata *_metadata, int fd,
 	STEP(fd, id, ACT);
 }
 
-/* Set a knob of the SMI simulator (see dsmil_smi_sim.c): 0 or -errno. */
-static int sim_set(const char *knob, const char *value)
-{
-	char path[128];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), SIM "%s", knob);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, strlen(value)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* ---- /dev/kmsg: the driver's incident lines ---------------------------- */
-
-/* Open the kernel log positioned after everything logged so far. */
-static int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/* The next record's message into @line: 1, or 0 when there is none. */
-static int kmsg_next(int fd, char *line, size_t size)
-{
-	char rec[1024], *msg;
-	size_t len;
-	ssize_t n;
-
-	do {
-		n = read(fd, rec, sizeof(rec) - 1);
-	} while (n < 0 && errno == EPIPE);	/* overwritten: go on */
-	if (n <= 0)
-		return 0;
-	rec[n] = '\0';
-	msg = strchr(rec, ';');
-	msg = msg ? msg + 1 : rec;
-	len = strcspn(msg, "\n");
-	if (len >= size)
-		len = size - 1;
-	memcpy(line, msg, len);
-	line[len] = '\0';
-	return 1;
-}
-
-/* Is a record containing @needle logged since kmsg_open()?  (Copies it.) */
-static int kmsg_find(int fd, const char *needle, char *line, size_t size)
-{
-	while (kmsg_next(fd, line, size))
-		if (strstr(line, needle))
-			return 1;
-	return 0;
-}
-
 /* ---- fixture ------------------------------------------------------------------ */
 
 FIXTURE(state) {
@@ -254,18 +112,20 @@ FIXTURE(state) {
 
 FIXTURE_SETUP(state)
 {
-	int ret = reload_module();
+	int ret = dsmil_reload(NULL);
 
-	ASSERT_EQ(0, ret) TH_LOG("reloading %s: %s", module_path(),
+	ASSERT_EQ(0, ret) TH_LOG("reloading %s: %s", dsmil_ko(),
 				 strerror(-ret));
-	self->fd = open(DEV, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DEV, strerror(errno));
+	self->fd = dsmil_open();
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DSMIL_DEV, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(state)
 {
 	if (self->fd >= 0)
 		close(self->fd);
+	/* The SMI simulator's faults off, whatever the test did. */
+	EXPECT_EQ(0, dsmil_restore_defaults());
 }
 
 /* ---- tests -------------------------------------------------------------------- */
@@ -339,15 +199,15 @@ TEST_F(state, bring_group0_up_in_order_and_down_again)
 	for (i = 0; i < 12; i++) {
 		unsigned int id = ID(0, i);
 
-		ASSERT_EQ(0, transition(self->fd, id, INIT, &t));
+		ASSERT_EQ(0, dev_transition(self->fd, id, INIT, &t));
 		EXPECT_EQ(OFF, t.prev);
 		EXPECT_EQ(INIT, t.state);
-		ASSERT_EQ(0, transition(self->fd, id, READY, &t));
+		ASSERT_EQ(0, dev_transition(self->fd, id, READY, &t));
 		EXPECT_EQ(INIT, t.prev);
 		EXPECT_EQ(READY, t.state);
 		if (quarantined(id))
 			continue;
-		ASSERT_EQ(0, transition(self->fd, id, ACT, &t))
+		ASSERT_EQ(0, dev_transition(self->fd, id, ACT, &t))
 			TH_LOG("DSMIL0D%X: reason %u", i, t.reason);
 		EXPECT_EQ(READY, t.prev);
 		EXPECT_EQ(ACT, t.state);
@@ -365,7 +225,7 @@ TEST_F(state, bring_group0_up_in_order_and_down_again)
 	for (i = 12; i-- > 0; ) {
 		if (quarantined(i))
 			continue;
-		ASSERT_EQ(0, transition(self->fd, i, READY, &t))
+		ASSERT_EQ(0, dev_transition(self->fd, i, READY, &t))
 			TH_LOG("DSMIL0D%X down: reason %u", i, t.reason);
 	}
 	ASSERT_EQ(N_DEV, dev_list(self->fd, list, N_DEV));
@@ -375,13 +235,13 @@ TEST_F(state, bring_group0_up_in_order_and_down_again)
 TEST_F(state, group0_out_of_order_is_refused)
 {
 	struct dsmil_transition t;
-	char line[512], want[256];
-	int kfd = kmsg_open();
+	char want[256];
+	int kfd = kmsg_open_end();
 
 	ASSERT_LE(0, kfd);
 
 	/* straight to ACTIVE: not in the table */
-	EXPECT_EQ(-EINVAL, transition(self->fd, ID(0, 1), ACT, &t));
+	EXPECT_EQ(-EINVAL, dev_transition(self->fd, ID(0, 1), ACT, &t));
 	EXPECT_EQ(DSMIL_REASON_ILLEGAL, t.reason);
 	EXPECT_EQ(OFF, t.prev);
 	EXPECT_EQ(OFF, t.state);
@@ -389,13 +249,13 @@ TEST_F(state, group0_out_of_order_is_refused)
 	/* device 1 before device 0 */
 	STEP(self->fd, ID(0, 1), INIT);
 	STEP(self->fd, ID(0, 1), READY);
-	EXPECT_EQ(-ENOLINK, transition(self->fd, ID(0, 1), ACT, &t));
+	EXPECT_EQ(-ENOLINK, dev_transition(self->fd, ID(0, 1), ACT, &t));
 	EXPECT_EQ(DSMIL_REASON_DEPENDENCY, t.reason);
 	EXPECT_EQ(READY, t.state);
 	/* the group 1 controller before group 0 is up */
 	STEP(self->fd, ID(1, 0), INIT);
 	STEP(self->fd, ID(1, 0), READY);
-	EXPECT_EQ(-ENOLINK, transition(self->fd, ID(1, 0), ACT, &t));
+	EXPECT_EQ(-ENOLINK, dev_transition(self->fd, ID(1, 0), ACT, &t));
 
 	/* device 3 with 0 and 1 up but not 2 */
 	bring_up(_metadata, self->fd, ID(0, 1));
@@ -403,36 +263,36 @@ TEST_F(state, group0_out_of_order_is_refused)
 	STEP(self->fd, ID(0, 2), READY);
 	STEP(self->fd, ID(0, 3), INIT);
 	STEP(self->fd, ID(0, 3), READY);
-	EXPECT_EQ(-ENOLINK, transition(self->fd, ID(0, 3), ACT, &t));
+	EXPECT_EQ(-ENOLINK, dev_transition(self->fd, ID(0, 3), ACT, &t));
 	EXPECT_EQ(DSMIL_REASON_DEPENDENCY, t.reason);
 	STEP(self->fd, ID(0, 2), ACT);
 	STEP(self->fd, ID(0, 3), ACT);
 
 	/* the controller cannot leave while its dependents are ACTIVE */
-	EXPECT_EQ(-EBUSY, transition(self->fd, ID(0, 0), READY, &t));
+	EXPECT_EQ(-EBUSY, dev_transition(self->fd, ID(0, 0), READY, &t));
 	EXPECT_EQ(DSMIL_REASON_DEPENDENT, t.reason);
 	EXPECT_EQ(ACT, t.state);
-	EXPECT_EQ(-EBUSY, transition(self->fd, ID(0, 0), LOCK, &t));
-	EXPECT_EQ(-EBUSY, transition(self->fd, ID(0, 2), ERR, &t));
-	EXPECT_EQ(ACT, state_of(self->fd, ID(0, 0)));
+	EXPECT_EQ(-EBUSY, dev_transition(self->fd, ID(0, 0), LOCK, &t));
+	EXPECT_EQ(-EBUSY, dev_transition(self->fd, ID(0, 2), ERR, &t));
+	EXPECT_EQ(ACT, dev_state(self->fd, ID(0, 0)));
 
 	/* every refusal is one documented line */
 	snprintf(want, sizeof(want),
 		 "dsmil: refused-transition: dev=DSMIL0D1 from=OFFLINE to=ACTIVE reason=illegal errno=%d pid=%d uid=0",
 		 -EINVAL, getpid());
-	EXPECT_TRUE(kmsg_find(kfd, want, line, sizeof(line))) TH_LOG("no '%s'", want);
+	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 	snprintf(want, sizeof(want),
 		 "dsmil: refused-transition: dev=DSMIL0D1 from=READY to=ACTIVE reason=dependency errno=%d pid=%d uid=0 blocker=DSMIL0D0",
 		 -ENOLINK, getpid());
-	EXPECT_TRUE(kmsg_find(kfd, want, line, sizeof(line))) TH_LOG("no '%s'", want);
+	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 	snprintf(want, sizeof(want),
 		 "dsmil: refused-transition: dev=DSMIL0D3 from=READY to=ACTIVE reason=dependency errno=%d pid=%d uid=0 blocker=DSMIL0D2",
 		 -ENOLINK, getpid());
-	EXPECT_TRUE(kmsg_find(kfd, want, line, sizeof(line))) TH_LOG("no '%s'", want);
+	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 	snprintf(want, sizeof(want),
 		 "dsmil: refused-transition: dev=DSMIL0D0 from=ACTIVE to=READY reason=dependent errno=%d pid=%d uid=0 blocker=DSMIL0D1",
 		 -EBUSY, getpid());
-	EXPECT_TRUE(kmsg_find(kfd, want, line, sizeof(line))) TH_LOG("no '%s'", want);
+	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 	close(kfd);
 }
 
@@ -440,8 +300,8 @@ TEST_F(state, emergency_stop_locks_the_group_and_its_dependents)
 {
 	struct dsmil_dev_info before[N_DEV], after[N_DEV];
 	unsigned int g, id, locked;
-	char line[512], want[128];
-	int kfd = kmsg_open();
+	char want[128];
+	int kfd = kmsg_open_end();
 
 	ASSERT_LE(0, kfd);
 	for (g = 0; g < DSMIL_NUM_GROUPS; g++) {
@@ -452,7 +312,7 @@ TEST_F(state, emergency_stop_locks_the_group_and_its_dependents)
 	ASSERT_EQ(N_DEV, dev_list(self->fd, before, N_DEV));
 
 	/* group 1: 2, 4 and 5 need it; 0 and 3 do not */
-	ASSERT_EQ(0, estop(self->fd, 1, &locked));
+	ASSERT_EQ(0, group_estop(self->fd, 1, &locked));
 	EXPECT_EQ(48, locked);
 	ASSERT_EQ(N_DEV, dev_list(self->fd, after, N_DEV));
 	for (id = 0; id < N_DEV; id++) {
@@ -468,26 +328,26 @@ TEST_F(state, emergency_stop_locks_the_group_and_its_dependents)
 	snprintf(want, sizeof(want),
 		 "dsmil: emergency-stop: group=1 groups=1,2,4,5 locked=48 pid=%d uid=0",
 		 getpid());
-	EXPECT_TRUE(kmsg_find(kfd, want, line, sizeof(line))) TH_LOG("no '%s'", want);
+	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 
 	/* a stopped device comes back only through ERROR */
-	EXPECT_EQ(-EINVAL, transition(self->fd, ID(1, 0), ACT, NULL));
-	EXPECT_EQ(-EINVAL, transition(self->fd, ID(1, 0), OFF, NULL));
+	EXPECT_EQ(-EINVAL, dev_transition(self->fd, ID(1, 0), ACT, NULL));
+	EXPECT_EQ(-EINVAL, dev_transition(self->fd, ID(1, 0), OFF, NULL));
 	STEP(self->fd, ID(1, 0), ERR);
 	STEP(self->fd, ID(1, 0), INIT);
 	STEP(self->fd, ID(1, 0), READY);
 	STEP(self->fd, ID(1, 0), ACT);
 
 	/* stopping again counts only what was not locked yet */
-	ASSERT_EQ(0, estop(self->fd, 2, &locked));
+	ASSERT_EQ(0, group_estop(self->fd, 2, &locked));
 	EXPECT_EQ(0, locked);
-	ASSERT_EQ(0, estop(self->fd, 0, &locked));
+	ASSERT_EQ(0, group_estop(self->fd, 0, &locked));
 	EXPECT_EQ(12 + 1 + 12, locked);		/* groups 0, 3 and DSMIL1D0 */
 	ASSERT_EQ(N_DEV, dev_list(self->fd, after, N_DEV));
 	for (id = 0; id < N_DEV; id++)
 		EXPECT_EQ(LOCK, after[id].state);
-	EXPECT_EQ(-EINVAL, estop(self->fd, DSMIL_NUM_GROUPS, NULL));
-	EXPECT_EQ(-EINVAL, estop(self->fd, 255, NULL));
+	EXPECT_EQ(-EINVAL, group_estop(self->fd, DSMIL_NUM_GROUPS, NULL));
+	EXPECT_EQ(-EINVAL, group_estop(self->fd, 255, NULL));
 	close(kfd);
 }
 
@@ -505,28 +365,13 @@ TEST_F(state, quarantined_devices_never_become_active)
 				bring_up(_metadata, self->fd, x);
 		STEP(self->fd, q[i], INIT);
 		STEP(self->fd, q[i], READY);
-		EXPECT_EQ(-EPERM, transition(self->fd, q[i], ACT, &t));
+		EXPECT_EQ(-EPERM, dev_transition(self->fd, q[i], ACT, &t));
 		EXPECT_EQ(DSMIL_REASON_QUARANTINED, t.reason);
 		EXPECT_EQ(READY, t.state);
 		ASSERT_EQ(0, dev_info(self->fd, q[i], &di));
 		EXPECT_TRUE(di.flags & DSMIL_DEVF_QUARANTINED);
 		EXPECT_EQ(READY, di.state);
 	}
-}
-
-/* Drop to uid/gid 1000 with no capabilities, keeping open files. */
-static int drop_privileges(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2] = {};
-
-	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) ||
-	    setresuid(1000, 1000, 1000))
-		return -1;
-	/* setresuid() from root to non-root clears the sets; make sure. */
-	return syscall(SYS_capset, &h, d);
 }
 
 TEST_F(state, unprivileged_caller_is_refused_changes)
@@ -544,10 +389,10 @@ TEST_F(state, unprivileged_caller_is_refused_changes)
 		struct dsmil_dev_info di, list[N_DEV];
 		int fails = 0;
 
-		if (drop_privileges())
+		if (drop_to_user())
 			_exit(100);
 		/* the node itself stays root-only */
-		if (open(DEV, O_RDWR) >= 0 || errno != EACCES)
+		if (open(DSMIL_DEV, O_RDWR) >= 0 || errno != EACCES)
 			fails |= 1;
 		/* with the root-opened fd: reading is allowed... */
 		if (dev_info(self->fd, ID(0, 0), &di) || di.state != OFF)
@@ -555,9 +400,9 @@ TEST_F(state, unprivileged_caller_is_refused_changes)
 		if (dev_list(self->fd, list, N_DEV) != N_DEV)
 			fails |= 4;
 		/* ...changing and reading the audit trail are not */
-		if (transition(self->fd, ID(0, 0), INIT, NULL) != -EPERM)
+		if (dev_transition(self->fd, ID(0, 0), INIT, NULL) != -EPERM)
 			fails |= 8;
-		if (estop(self->fd, 0, NULL) != -EPERM)
+		if (group_estop(self->fd, 0, NULL) != -EPERM)
 			fails |= 16;
 		if (ioctl(self->fd, DSMIL_IOC_AUDIT_READ, &ar) == 0 ||
 		    errno != EPERM)
@@ -570,7 +415,7 @@ TEST_F(state, unprivileged_caller_is_refused_changes)
 						 WEXITSTATUS(status));
 
 	/* nothing changed, nothing audited, three denials counted */
-	EXPECT_EQ(OFF, state_of(self->fd, ID(0, 0)));
+	EXPECT_EQ(OFF, dev_state(self->fd, ID(0, 0)));
 	ar.count = 4;
 	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_AUDIT_READ, &ar));
 	EXPECT_EQ(0, ar.count);
@@ -616,10 +461,10 @@ TEST_F(state, audit_trail_matches_what_was_done)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t0 = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	for (i = 0; i < n; i++)
-		ASSERT_EQ(-steps[i].err, transition(self->fd, steps[i].id,
+		ASSERT_EQ(-steps[i].err, dev_transition(self->fd, steps[i].id,
 						    steps[i].target, NULL))
 			TH_LOG("step %u", i);
-	ASSERT_EQ(0, estop(self->fd, 4, &locked));
+	ASSERT_EQ(0, group_estop(self->fd, 4, &locked));
 	EXPECT_EQ(23, locked);	/* 4:0-4:B, 5:0-5:A; 5:B was locked */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t1 = ts.tv_sec * 1000000000ull + ts.tv_nsec;
@@ -684,7 +529,7 @@ TEST_F(state, audit_trail_wraps_at_256)
 
 	/* 300 entries: LOCKED -> LOCKED is accepted every time */
 	for (i = 0; i < 300; i++)
-		ASSERT_EQ(0, transition(self->fd, ID(3, 3), LOCK, NULL));
+		ASSERT_EQ(0, dev_transition(self->fd, ID(3, 3), LOCK, NULL));
 	ar.count = DSMIL_AUDIT_DEPTH;
 	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_AUDIT_READ, &ar));
 	EXPECT_EQ(DSMIL_AUDIT_DEPTH, ar.count);
@@ -719,7 +564,7 @@ TEST_F(state, sysfs_summary_matches_the_ioctl_view)
 	STEP(self->fd, ID(2, 4), INIT);
 	STEP(self->fd, ID(3, 8), INIT);
 	STEP(self->fd, ID(3, 8), ERR);
-	ASSERT_EQ(0, estop(self->fd, 4, &locked));
+	ASSERT_EQ(0, group_estop(self->fd, 4, &locked));
 
 	ASSERT_EQ(N_DEV, dev_list(self->fd, list, N_DEV));
 	fd = open(SUMMARY, O_RDONLY);
@@ -767,17 +612,17 @@ TEST_F(state, counters_match_what_was_done)
 	unsigned int locked;
 
 	bring_up(_metadata, self->fd, ID(0, 2));		/* 9 transitions */
-	EXPECT_EQ(-EBUSY, transition(self->fd, ID(0, 1), READY, NULL));
-	EXPECT_EQ(-EBUSY, transition(self->fd, ID(0, 0), ERR, NULL));
-	EXPECT_EQ(-EINVAL, transition(self->fd, ID(2, 0), ACT, NULL));
+	EXPECT_EQ(-EBUSY, dev_transition(self->fd, ID(0, 1), READY, NULL));
+	EXPECT_EQ(-EBUSY, dev_transition(self->fd, ID(0, 0), ERR, NULL));
+	EXPECT_EQ(-EINVAL, dev_transition(self->fd, ID(2, 0), ACT, NULL));
 	STEP(self->fd, ID(2, 0), INIT);				/* 10 */
 	STEP(self->fd, ID(2, 0), READY);			/* 11 */
-	EXPECT_EQ(-ENOLINK, transition(self->fd, ID(2, 0), ACT, NULL));
-	EXPECT_EQ(-EINVAL, transition(self->fd, N_DEV, INIT, NULL));
+	EXPECT_EQ(-ENOLINK, dev_transition(self->fd, ID(2, 0), ACT, NULL));
+	EXPECT_EQ(-EINVAL, dev_transition(self->fd, N_DEV, INIT, NULL));
 	STEP(self->fd, ID(1, 9), INIT);				/* 12 */
 	STEP(self->fd, ID(1, 9), READY);			/* 13 */
-	EXPECT_EQ(-EPERM, transition(self->fd, ID(1, 9), ACT, NULL));
-	ASSERT_EQ(0, estop(self->fd, 5, &locked));		/* 25 */
+	EXPECT_EQ(-EPERM, dev_transition(self->fd, ID(1, 9), ACT, NULL));
+	ASSERT_EQ(0, group_estop(self->fd, 5, &locked));		/* 25 */
 	EXPECT_EQ(12, locked);
 
 	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_STATS, &st));
@@ -813,11 +658,11 @@ TEST_F(state, bad_arguments_are_refused)
 	t.reserved1 = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &t));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(OFF, state_of(self->fd, 0));
+	EXPECT_EQ(OFF, dev_state(self->fd, 0));
 	gs.reserved[0] = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_GROUP_ESTOP, &gs));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(OFF, state_of(self->fd, 0));
+	EXPECT_EQ(OFF, dev_state(self->fd, 0));
 	di.reserved0 = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_DEV_INFO, &di));
 	EXPECT_EQ(EINVAL, errno);
@@ -848,31 +693,31 @@ TEST_F(state, verification_and_faults_through_the_smi_layer)
 	struct dsmil_audit_entry e[DSMIL_AUDIT_DEPTH];
 	struct dsmil_audit_read ar = { .buf = (uintptr_t)e };
 	struct dsmil_transition t;
-	char line[512], want[256];
+	char want[256];
 	int kfd, ret;
 
-	if (access(SIM "fault", W_OK))
-		SKIP(return, "no SMI simulator knobs at " SIM);
-	kfd = kmsg_open();
+	if (access(DSMIL_SIM_DIR "/fault", W_OK))
+		SKIP(return, "no SMI simulator knobs at " DSMIL_SIM_DIR);
+	kfd = kmsg_open_end();
 	ASSERT_LE(0, kfd);
 
 	/* the SMI answers with an error status: -EIO, device ERROR */
-	ASSERT_EQ(0, sim_set("fault", "error"));
+	ASSERT_EQ(0, sim_knob_write("fault", "error"));
 	STEP(self->fd, ID(0, 0), INIT);
-	EXPECT_EQ(-EIO, transition(self->fd, ID(0, 0), READY, &t));
+	EXPECT_EQ(-EIO, dev_transition(self->fd, ID(0, 0), READY, &t));
 	EXPECT_EQ(DSMIL_REASON_VERIFY_FAILED, t.reason);
 	EXPECT_EQ(ERR, t.state);
-	EXPECT_EQ(ERR, state_of(self->fd, ID(0, 0)));
+	EXPECT_EQ(ERR, dev_state(self->fd, ID(0, 0)));
 	/* a device without a token verifies trivially */
 	STEP(self->fd, ID(0, 1), INIT);
 	STEP(self->fd, ID(0, 1), READY);
 	snprintf(want, sizeof(want),
 		 "dsmil: device-error: dev=DSMIL0D0 from=INITIALIZING to=ERROR reason=verify-failed errno=%d demoted=0",
 		 -EIO);
-	EXPECT_TRUE(kmsg_find(kfd, want, line, sizeof(line))) TH_LOG("no '%s'", want);
+	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 
 	/* it answers again: back up */
-	ASSERT_EQ(0, sim_set("fault", "none"));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
 	STEP(self->fd, ID(0, 0), INIT);
 	STEP(self->fd, ID(0, 0), READY);
 	STEP(self->fd, ID(0, 0), ACT);
@@ -881,18 +726,18 @@ TEST_F(state, verification_and_faults_through_the_smi_layer)
 	bring_up(_metadata, self->fd, ID(0, 2));
 
 	/* the controller's token hangs: it fails, its dependents step back */
-	ASSERT_EQ(0, sim_set("fault", "hang"));
+	ASSERT_EQ(0, sim_knob_write("fault", "hang"));
 	ret = ioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr) ? -errno : 0;
 	EXPECT_EQ(-ETIMEDOUT, ret);
-	ASSERT_EQ(0, sim_set("fault", "none"));
-	EXPECT_EQ(ERR, state_of(self->fd, ID(0, 0)));
-	EXPECT_EQ(READY, state_of(self->fd, ID(0, 1)));
-	EXPECT_EQ(READY, state_of(self->fd, ID(0, 2)));
-	EXPECT_EQ(READY, state_of(self->fd, ID(1, 0)));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
+	EXPECT_EQ(ERR, dev_state(self->fd, ID(0, 0)));
+	EXPECT_EQ(READY, dev_state(self->fd, ID(0, 1)));
+	EXPECT_EQ(READY, dev_state(self->fd, ID(0, 2)));
+	EXPECT_EQ(READY, dev_state(self->fd, ID(1, 0)));
 	snprintf(want, sizeof(want),
 		 "dsmil: device-error: dev=DSMIL0D0 from=ACTIVE to=ERROR reason=smi-fault errno=%d demoted=3",
 		 -ETIMEDOUT);
-	EXPECT_TRUE(kmsg_find(kfd, want, line, sizeof(line))) TH_LOG("no '%s'", want);
+	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 
 	/* audited as the SMI layer's doing, dependents first */
 	ar.count = DSMIL_AUDIT_DEPTH;
@@ -936,7 +781,7 @@ TEST_F(state, unload_with_everything_up_is_clean)
 	close(self->fd);
 	self->fd = -1;
 
-	kfd = kmsg_open();
+	kfd = kmsg_open_end();
 	ASSERT_LE(0, kfd);
 	ASSERT_EQ(0, syscall(SYS_delete_module, "dsmil", O_NONBLOCK))
 		TH_LOG("rmmod: %s", strerror(errno));
@@ -953,9 +798,9 @@ TEST_F(state, unload_with_everything_up_is_clean)
 	close(kfd);
 
 	/* back: everything OFFLINE again */
-	ret = reload_module();
+	ret = dsmil_reload(NULL);
 	ASSERT_EQ(0, ret) TH_LOG("%s", strerror(-ret));
-	self->fd = open(DEV, O_RDWR | O_CLOEXEC);
+	self->fd = dsmil_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(N_DEV, dev_list(self->fd, list, N_DEV));
 	for (id = 0; id < N_DEV; id++)

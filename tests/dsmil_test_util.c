@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers and fakes shared by the dsmil KUnit suites (the *_test.c files
+ * beside this one), in the manner of
+ * drivers/platform/chrome/cros_ec_proto_test_util.c.  Linked into
+ * dsmil_kunit.ko with the suites (see Kbuild).
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/mman.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+
+#include "dsmil_test_util.h"
+
+/* ---- instances ---------------------------------------------------------- */
+
+/*
+ * The configuration the suites build instances from: the sim backends, with
+ * settings any module load would accept.  A suite copies it and changes
+ * what its case is about (timeouts, region geometry, a fake backend).
+ */
+const struct dsmil_config dsmil_kunit_cfg = {
+	.smi = { .backend = "sim", .timeout_ms = 50, .hang_ms = 20,
+		 .fault_limit = 3, .busy_retries = 3 },
+	.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE, .max_resident = 8,
+		  .idle_ms = 1000 },
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(dsmil_kunit_destroy_action, dsmil_destroy,
+			    struct dsmil *);
+
+/**
+ * dsmil_kunit_create - a driver instance that lives as long as the test.
+ * @test: the test; it fails at once if the instance cannot be made.
+ * @cfg:  configuration, e.g. a modified copy of &dsmil_kunit_cfg.
+ *
+ * The instance is destroyed when @test ends, after the suite's exit
+ * function (which may still look at it) and before anything the test
+ * registered with KUnit earlier (such as a backend the instance uses).
+ *
+ * Return: the instance; never an error.
+ */
+struct dsmil *dsmil_kunit_create(struct kunit *test,
+				 const struct dsmil_config *cfg)
+{
+	struct dsmil *dsm = dsmil_create(cfg, NULL);
+	int ret;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dsm);
+	ret = kunit_add_action_or_reset(test, dsmil_kunit_destroy_action, dsm);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return dsm;
+}
+
+/**
+ * dsmil_kunit_destroy - destroy an instance of dsmil_kunit_create() early.
+ * @test: the test that created it.
+ * @dsm:  the instance; gone on return, and not destroyed again at the end.
+ */
+void dsmil_kunit_destroy(struct kunit *test, struct dsmil *dsm)
+{
+	kunit_release_action(test, dsmil_kunit_destroy_action, dsm);
+}
+
+/**
+ * dsmil_kunit_user_buf - user memory for a test, as an ioctl's caller has.
+ * @test: the test; it fails at once if there is none.
+ * @size: bytes, readable and writable.
+ *
+ * Anonymous, private and zero-filled, in an address space KUnit gives the
+ * test's thread (and tears down with the test).
+ *
+ * Return: the user address.
+ */
+unsigned long dsmil_kunit_user_buf(struct kunit *test, size_t size)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, size, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "no user memory for the test");
+	return addr;
+}
+
+/* ---- device states ------------------------------------------------------ */
+
+/**
+ * dsmil_kunit_step - one transition that must be accepted.
+ * @test: the test; it fails at once (naming the refusal) if it is not.
+ * @st:   state machine.
+ * @id:   device.
+ * @to:   the state @id must be in afterwards.
+ */
+void dsmil_kunit_step(struct kunit *test, struct dsmil_state *st,
+		      unsigned int id, unsigned int to)
+{
+	struct dsmil_state_result res;
+	int ret = dsmil_state_transition(st, id, to, &res);
+
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "DSMIL%uD%X %s -> %s: reason %s",
+			    id / DSMIL_DEVS_PER_GROUP,
+			    id % DSMIL_DEVS_PER_GROUP,
+			    dsmil_dev_state_name(res.prev),
+			    dsmil_dev_state_name(to),
+			    dsmil_reason_name(res.reason));
+	KUNIT_ASSERT_EQ(test, READ_ONCE(st->dev[id].state), to);
+}
+
+/**
+ * dsmil_kunit_drive - take an OFFLINE device to a state by legal steps.
+ * @test:   the test; it fails at once if a step is refused.
+ * @st:     state machine.
+ * @id:     device, OFFLINE.
+ * @target: any state; ACTIVE needs what @id depends on ACTIVE already.
+ */
+void dsmil_kunit_drive(struct kunit *test, struct dsmil_state *st,
+		       unsigned int id, unsigned int target)
+{
+	switch (target) {
+	case DSMIL_DEV_OFFLINE:
+		break;
+	case DSMIL_DEV_INITIALIZING:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		break;
+	case DSMIL_DEV_READY:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_READY);
+		break;
+	case DSMIL_DEV_ACTIVE:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_READY);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_ACTIVE);
+		break;
+	case DSMIL_DEV_ERROR:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_INITIALIZING);
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_ERROR);
+		break;
+	case DSMIL_DEV_LOCKED:
+		dsmil_kunit_step(test, st, id, DSMIL_DEV_LOCKED);
+		break;
+	}
+}
+
+/* ---- the verify hook ---------------------------------------------------- */
+
+/*
+ * The hook receives only the state machine, and is called from the test's
+ * threads as well as its own; tests run one at a time, so the fake of the
+ * running test is found here.
+ */
+static struct dsmil_kunit_verify *dsmil_kunit_verify_cur;
+
+static int dsmil_kunit_verify_fn(struct dsmil_state *st, unsigned int id)
+{
+	struct dsmil_kunit_verify *v = READ_ONCE(dsmil_kunit_verify_cur);
+
+	atomic_inc(&v->calls);
+	WRITE_ONCE(v->last_id, id);
+	if (v->check_lock && mutex_is_locked(&st->lock))
+		v->saw_lock = true;
+	if (READ_ONCE(v->block_id) == id) {
+		complete(&v->entered);
+		wait_for_completion_timeout(&v->release, 20 * HZ);
+	}
+	return READ_ONCE(v->err[id]);
+}
+
+static void dsmil_kunit_verify_remove(void *data)
+{
+	struct dsmil_kunit_verify *v = data;
+
+	v->st->verify = v->orig;
+	if (dsmil_kunit_verify_cur == v)
+		WRITE_ONCE(dsmil_kunit_verify_cur, NULL);
+}
+
+/**
+ * dsmil_kunit_verify_install - replace a state machine's verify hook with
+ * a fake the test programs.
+ * @test: the test; the real hook is put back when it ends.
+ * @st:   state machine of an instance that outlives @test
+ *        (dsmil_kunit_create(), not destroyed early).
+ *
+ * Until the test changes it, every device verifies (returns 0) at once.
+ * One fake at a time: installing another replaces this one.
+ *
+ * Return: the fake, zeroed but for block_id (-1).
+ */
+struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
+						      struct dsmil_state *st)
+{
+	struct dsmil_kunit_verify *v;
+	int ret;
+
+	v = kunit_kzalloc(test, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	v->block_id = -1;
+	init_completion(&v->entered);
+	init_completion(&v->release);
+	v->st = st;
+	v->orig = st->verify;
+	WRITE_ONCE(dsmil_kunit_verify_cur, v);
+	st->verify = dsmil_kunit_verify_fn;
+	ret = kunit_add_action_or_reset(test, dsmil_kunit_verify_remove, v);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return v;
+}
+
+/* ---- the scripted SMI backend ------------------------------------------- */
+
+/* The request at the hardware ends (under f->lock). */
+static void dsmil_kunit_smi_end(struct dsmil_kunit_smi *f)
+{
+	f->in_hw = 0;
+	if (f->submits && f->submits <= DSMIL_KUNIT_SMI_N)
+		f->end_t[f->submits - 1] = ktime_get();
+}
+
+static int dsmil_kunit_smi_submit(void *priv, const struct dsmil_smi_cmd *cmd)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret = 0;
+
+	spin_lock(&f->lock);
+	f->attempts++;
+	if (f->i_submit_ret < f->n_submit_ret)
+		ret = f->submit_ret[f->i_submit_ret++];
+	if (!ret) {
+		if (f->in_hw)
+			f->overlaps++;
+		f->in_hw = 1;
+		if (f->submits < DSMIL_KUNIT_SMI_N)
+			f->submit_t[f->submits] = ktime_get();
+		f->submits++;
+		f->last = *cmd;
+		f->req_polls = 0;
+	}
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+static u8 dsmil_kunit_smi_status(void *priv, u32 *value)
+{
+	struct dsmil_kunit_smi *f = priv;
+	u8 st;
+
+	spin_lock(&f->lock);
+	f->polls++;
+	if (f->forever || f->req_polls < f->busy_polls) {
+		f->req_polls++;
+		if (f->frozen) {
+			st = DSMIL_SMI_ST_BUSY | 1;
+		} else {
+			f->progress = (f->progress + 1) & DSMIL_SMI_ST_CODE;
+			st = DSMIL_SMI_ST_BUSY | f->progress;
+		}
+	} else {
+		st = f->final;
+		if (st == DSMIL_SMI_ST_DONE)
+			*value = f->value;
+		dsmil_kunit_smi_end(f);
+	}
+	spin_unlock(&f->lock);
+	return st;
+}
+
+static int dsmil_kunit_smi_abort(void *priv)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret;
+
+	spin_lock(&f->lock);
+	f->aborts++;
+	ret = f->abort_ret;
+	if (!ret)
+		dsmil_kunit_smi_end(f);
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+static int dsmil_kunit_smi_reset(void *priv)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret = 0;
+
+	spin_lock(&f->lock);
+	f->resets++;
+	if (f->i_reset_ret < f->n_reset_ret)
+		ret = f->reset_ret[f->i_reset_ret++];
+	spin_unlock(&f->lock);
+	return ret;
+}
+
+/* A polled interface: submit starts the SMI, status reports on it. */
+const struct dsmil_smi_ops dsmil_kunit_smi_ops = {
+	.name = "fake",
+	.submit = dsmil_kunit_smi_submit,
+	.status = dsmil_kunit_smi_status,
+	.abort = dsmil_kunit_smi_abort,
+	.reset = dsmil_kunit_smi_reset,
+};
+
+/* Synchronous flavour: the whole SMI happens in submit. */
+static int dsmil_kunit_smi_sync_submit(void *priv,
+				       const struct dsmil_smi_cmd *cmd)
+{
+	struct dsmil_kunit_smi *f = priv;
+	int ret = dsmil_kunit_smi_submit(priv, cmd);
+
+	if (ret)
+		return ret;
+	if (READ_ONCE(f->gated))
+		wait_for_completion(&f->gate);
+	if (f->sync_ms)
+		msleep(f->sync_ms);
+	spin_lock(&f->lock);
+	dsmil_kunit_smi_end(f);
+	spin_unlock(&f->lock);
+	return 0;
+}
+
+static u8 dsmil_kunit_smi_sync_status(void *priv, u32 *value)
+{
+	struct dsmil_kunit_smi *f = priv;
+	u8 st;
+
+	spin_lock(&f->lock);
+	f->polls++;
+	st = f->final;
+	if (st == DSMIL_SMI_ST_DONE)
+		*value = f->value;
+	spin_unlock(&f->lock);
+	return st;
+}
+
+/* No abort: a synchronous call cannot be stopped. */
+const struct dsmil_smi_ops dsmil_kunit_smi_sync_ops = {
+	.name = "fake-sync",
+	.synchronous = true,
+	.submit = dsmil_kunit_smi_sync_submit,
+	.status = dsmil_kunit_smi_sync_status,
+	.reset = dsmil_kunit_smi_reset,
+};
+
+/**
+ * dsmil_kunit_smi_init - set a scripted SMI backend up.
+ * @f: the fake, zeroed (e.g. by kunit_kzalloc()).
+ *
+ * Every request is then accepted and answers DSMIL_SMI_ST_DONE (reads: 0)
+ * at its first poll; aborts and resets succeed; synchronous calls return
+ * at once.  The test changes the script before, or between, requests.
+ */
+void dsmil_kunit_smi_init(struct dsmil_kunit_smi *f)
+{
+	spin_lock_init(&f->lock);
+	f->final = DSMIL_SMI_ST_DONE;
+	init_completion(&f->gate);
+}
+
+static void dsmil_kunit_smi_queue(struct kunit *test, struct dsmil_kunit_smi *f,
+				  int *answers, unsigned int *len, int ret,
+				  unsigned int n)
+{
+	unsigned int i, room;
+
+	spin_lock(&f->lock);
+	room = DSMIL_KUNIT_SMI_N - *len;
+	for (i = 0; i < n && i < room; i++)
+		answers[(*len)++] = ret;
+	spin_unlock(&f->lock);
+	KUNIT_ASSERT_LE_MSG(test, n, room, "more answers than the fake holds");
+}
+
+/**
+ * dsmil_kunit_smi_queue_submit - script the next submits' answers.
+ * @test: the test; it fails at once if the script would overflow.
+ * @f:    the fake.
+ * @ret:  what the submits answer: 0, -EBUSY (the engine retries) or an
+ *        errno (the request fails).
+ * @n:    how many submits, after those already scripted; at most
+ *        DSMIL_KUNIT_SMI_N in all.  Later submits answer 0.
+ */
+void dsmil_kunit_smi_queue_submit(struct kunit *test, struct dsmil_kunit_smi *f,
+				  int ret, unsigned int n)
+{
+	dsmil_kunit_smi_queue(test, f, f->submit_ret, &f->n_submit_ret, ret, n);
+}
+
+/**
+ * dsmil_kunit_smi_queue_reset - script the next resets' answers.
+ * @test: the test; it fails at once if the script would overflow.
+ * @f:    the fake.
+ * @ret:  what the resets answer: 0 or an errno (the recovery fails).
+ * @n:    how many resets, after those already scripted; at most
+ *        DSMIL_KUNIT_SMI_N in all.  Later resets answer 0.
+ */
+void dsmil_kunit_smi_queue_reset(struct kunit *test, struct dsmil_kunit_smi *f,
+				 int ret, unsigned int n)
+{
+	dsmil_kunit_smi_queue(test, f, f->reset_ret, &f->n_reset_ret, ret, n);
+}
+
+/**
+ * dsmil_kunit_smi_open_gate - let gated synchronous calls finish.
+ * @f: the fake.
+ *
+ * Calls waiting at the gate go on, and later ones pass it without waiting,
+ * whether or not @f->gated is still set.  Idempotent: a suite's exit may
+ * call it to release whatever a case left blocked.
+ */
+void dsmil_kunit_smi_open_gate(struct dsmil_kunit_smi *f)
+{
+	complete_all(&f->gate);
+}
+
+static unsigned int dsmil_kunit_smi_submits(struct dsmil_kunit_smi *f)
+{
+	unsigned int v;
+
+	spin_lock(&f->lock);
+	v = f->submits;
+	spin_unlock(&f->lock);
+	return v;
+}
+
+/**
+ * dsmil_kunit_smi_wait_submits - wait until the fake has accepted requests.
+ * @test: the test; it fails at once if they have not come in 1 to 2 s.
+ * @f:    the fake.
+ * @n:    submits accepted, in all, to wait for.
+ */
+void dsmil_kunit_smi_wait_submits(struct kunit *test, struct dsmil_kunit_smi *f,
+				  unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2000 && dsmil_kunit_smi_submits(f) < n; i++)
+		usleep_range(500, 1000);
+	KUNIT_ASSERT_GE(test, dsmil_kunit_smi_submits(f), n);
+}

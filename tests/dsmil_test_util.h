@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the dsmil KUnit suites share: instances built and torn down for a
+ * test, and the fakes that stand in for the layers below the code under
+ * test.  In the manner of drivers/platform/chrome/cros_ec_proto_test_util.h;
+ * see tests/dsmil_test_util.c.
+ */
+#ifndef _DSMIL_TEST_UTIL_H
+#define _DSMIL_TEST_UTIL_H
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/ktime.h>
+#include <linux/spinlock_types.h>
+#include <linux/types.h>
+
+#include "../dsmil_priv.h"
+#include "../dsmil_smi_priv.h"
+
+struct kunit;
+
+/* ---- instances ---------------------------------------------------------- */
+
+extern const struct dsmil_config dsmil_kunit_cfg;
+
+struct dsmil *dsmil_kunit_create(struct kunit *test,
+				 const struct dsmil_config *cfg);
+void dsmil_kunit_destroy(struct kunit *test, struct dsmil *dsm);
+unsigned long dsmil_kunit_user_buf(struct kunit *test, size_t size);
+
+/* ---- device states ------------------------------------------------------ */
+
+void dsmil_kunit_step(struct kunit *test, struct dsmil_state *st,
+		      unsigned int id, unsigned int to);
+void dsmil_kunit_drive(struct kunit *test, struct dsmil_state *st,
+		       unsigned int id, unsigned int target);
+
+/* ---- the verify hook ---------------------------------------------------- */
+
+/**
+ * struct dsmil_kunit_verify - stand-in for the state machine's verify hook
+ * (the SMI read of INITIALIZING -> READY), see dsmil_kunit_verify_install().
+ * @err:        what verifying each device returns (0: it answers).
+ * @calls:      verifications made.
+ * @last_id:    device of the last one.
+ * @check_lock: look at the state machine's lock during each verification...
+ * @saw_lock:   ...and note here if it was held.
+ * @block_id:   verifying this device waits for @release (after completing
+ *              @entered) for up to 20 s; -1: none.
+ * @entered:    completed when a verification of @block_id starts.
+ * @release:    lets a blocked verification go on.
+ * @st:         the state machine whose hook this replaces...
+ * @orig:       ...and the hook it had, put back when the test ends.
+ */
+struct dsmil_kunit_verify {
+	int err[DSMIL_NUM_DEVICES];
+	atomic_t calls;
+	int last_id;
+	bool check_lock;
+	bool saw_lock;
+	int block_id;
+	struct completion entered;
+	struct completion release;
+	struct dsmil_state *st;
+	int (*orig)(struct dsmil_state *st, unsigned int id);
+};
+
+struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
+						      struct dsmil_state *st);
+
+/* ---- the scripted SMI backend ------------------------------------------- */
+
+/* Answers a script holds; requests whose times are kept. */
+#define DSMIL_KUNIT_SMI_N	16
+
+/**
+ * struct dsmil_kunit_smi - a scripted SMI backend: the test says what
+ * submit, status, abort and reset answer, the fake records what the engine
+ * did.  Set up by dsmil_kunit_smi_init(); the ops are
+ * &dsmil_kunit_smi_ops (polled) and &dsmil_kunit_smi_sync_ops (the whole
+ * SMI in ->submit(), as dell-smbios does).
+ * @lock:         the fake is called from callers and the engine's worker;
+ *                taken for every call and by dsmil_kunit_smi_queue_*().
+ * @submit_ret:   answers of successive submits (queued with
+ *                dsmil_kunit_smi_queue_submit())...
+ * @n_submit_ret: ...how many; once used up, submits answer 0.
+ * @busy_polls:   busy status answers before the final one, per request.
+ * @forever:      busy forever.
+ * @frozen:       while busy, the status never changes (a hang); else it
+ *                changes on every poll (progress).
+ * @final:        final status (initially DSMIL_SMI_ST_DONE).
+ * @value:        value a read returns.
+ * @abort_ret:    what abort answers; 0 also ends the request.
+ * @reset_ret:    answers of successive resets...
+ * @n_reset_ret:  ...how many; once used up, resets answer 0.
+ * @sync_ms:      synchronous flavour: each call takes this long...
+ * @gated:        ...and, if set, waits for @gate first.
+ * @gate:         opened (for good) by dsmil_kunit_smi_open_gate().
+ * @i_submit_ret: submit answers used.
+ * @i_reset_ret:  reset answers used.
+ * @attempts:     submit calls.
+ * @submits:      submits accepted.
+ * @polls:        status calls.
+ * @aborts:       abort calls.
+ * @resets:       reset calls.
+ * @in_hw:        a request is at the "hardware".
+ * @overlaps:     submits accepted while another request was at it.
+ * @req_polls:    busy answers given to the current request.
+ * @progress:     the changing busy code.
+ * @last:         the last command accepted.
+ * @submit_t:     when each of the first DSMIL_KUNIT_SMI_N requests was
+ *                accepted...
+ * @end_t:        ...and when it ended.
+ *
+ * Read the record under @lock while the engine may still call the fake,
+ * directly once it is quiet (the test's own calls have returned).
+ */
+struct dsmil_kunit_smi {
+	spinlock_t lock;	/* the whole fake */
+	/* Script. */
+	int submit_ret[DSMIL_KUNIT_SMI_N];
+	unsigned int n_submit_ret;
+	unsigned int busy_polls;
+	bool forever;
+	bool frozen;
+	u8 final;
+	u32 value;
+	int abort_ret;
+	int reset_ret[DSMIL_KUNIT_SMI_N];
+	unsigned int n_reset_ret;
+	unsigned int sync_ms;
+	bool gated;
+	struct completion gate;
+	/* Record. */
+	unsigned int i_submit_ret, i_reset_ret;
+	unsigned int attempts;
+	unsigned int submits;
+	unsigned int polls, aborts, resets;
+	unsigned int in_hw, overlaps;
+	unsigned int req_polls;
+	u8 progress;
+	struct dsmil_smi_cmd last;
+	ktime_t submit_t[DSMIL_KUNIT_SMI_N], end_t[DSMIL_KUNIT_SMI_N];
+};
+
+extern const struct dsmil_smi_ops dsmil_kunit_smi_ops;
+extern const struct dsmil_smi_ops dsmil_kunit_smi_sync_ops;
+
+void dsmil_kunit_smi_init(struct dsmil_kunit_smi *f);
+void dsmil_kunit_smi_queue_submit(struct kunit *test, struct dsmil_kunit_smi *f,
+				  int ret, unsigned int n);
+void dsmil_kunit_smi_queue_reset(struct kunit *test, struct dsmil_kunit_smi *f,
+				 int ret, unsigned int n);
+void dsmil_kunit_smi_open_gate(struct dsmil_kunit_smi *f);
+void dsmil_kunit_smi_wait_submits(struct kunit *test, struct dsmil_kunit_smi *f,
+				  unsigned int n);
+
+#endif /* _DSMIL_TEST_UTIL_H */
