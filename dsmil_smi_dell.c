@@ -274,10 +274,20 @@ static int dsmil_dell_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 	d->value = buf.output[1];	/* the old value, for the caller */
 	min = buf.output[2];
 	max = buf.output[3];
-	value = cmd->flags & DSMIL_SMI_CMD_ACTIVATE ? tok->value : cmd->value;
-	if (value < min || value > max) {
-		d->status = DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_RANGE;
-		return 0;
+	/*
+	 * Activation writes the token's own value, as dell-laptop and
+	 * smbios-token-ctl --activate do, without a range check: tokens that
+	 * share a location, and on/off tokens, need not report a meaningful
+	 * [min, max].  A value of the caller's must lie in the range.
+	 */
+	if (cmd->flags & DSMIL_SMI_CMD_ACTIVATE) {
+		value = tok->value;
+	} else {
+		value = cmd->value;
+		if (value < min || value > max) {
+			d->status = DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_RANGE;
+			return 0;
+		}
 	}
 	dsmil_smi_dell_fill(&buf, CLASS_TOKEN_WRITE, tok->location, value);
 	d->status = dsmil_dell_call(d, &buf);

@@ -1298,6 +1298,17 @@ static void smi_test_dell_write_semantics(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dell_stub.calls, 6);
 	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 0);
 	KUNIT_EXPECT_FALSE(test, smi->faulted);
+
+	/*
+	 * Activation is not range-checked (as dell-laptop and smbios-token-ctl
+	 * do): the token's own value 0x5 outside a reported [0, 1] is written.
+	 */
+	dell_stub.res = 0;
+	dell_stub.max = 1;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &act, 3, 0, &value, &ns), 0);
+	KUNIT_EXPECT_EQ(test, dell_stub.calls, 8);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.cmd_class, 1);
+	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[1], 0x5);
 }
 
 /* A malformed reply (the transport's -EIO) is a fault: FAULTED at the limit. */
