@@ -1399,13 +1399,6 @@ int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 		c.timeout_ms = ops->timeout_ms;
 	if (c.backend_hang && ops->hang_ms)
 		c.hang_ms = ops->hang_ms;
-	/*
-	 * A timeout given alone must not fail the load over a hang threshold
-	 * nobody gave: keep the default one just below it.
-	 */
-	if (c.backend_hang && !c.backend_timeout && c.hang_ms >= c.timeout_ms &&
-	    c.timeout_ms > 1)
-		c.hang_ms = c.timeout_ms - 1;
 	ret = dsmil_smi_check_config(&c);
 	if (ret)
 		return ret;

@@ -1311,45 +1311,6 @@ static void smi_test_dell_write_semantics(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dell_stub.seen.input[1], 0x5);
 }
 
-/*
- * Timing not given at load comes from the backend's figures; a timeout
- * given alone keeps the default hang threshold below it instead of
- * failing the load (smi_backend=dell-smbios smi_timeout_ms=150).
- */
-static void smi_test_dell_timing_defaults(struct kunit *test)
-{
-	struct smi_t *t = test->priv;
-	struct dsmil_config cfg = dsmil_kunit_cfg;
-	struct dsmil *dsm;
-	void *d;
-
-	memset(&dell_stub, 0, sizeof(dell_stub));
-	d = dsmil_smi_dell_create(dell_stub_call, dell_stub_find,
-				  dell_stub_filter);
-	KUNIT_ASSERT_NOT_NULL(test, d);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-							dsmil_smi_dell_destroy,
-							d), 0);
-	t->backend = d;
-	cfg.smi.ops = &dsmil_smi_dell_ops;
-	cfg.smi.ops_priv = d;
-	cfg.smi.timeout_ms = 150;
-	cfg.smi.hang_ms = 20;		/* the module's default, not given */
-	cfg.smi.backend_hang = true;
-	dsm = dsmil_kunit_create(test, &cfg);
-	KUNIT_EXPECT_EQ(test, dsm->smi.cfg.timeout_ms, 150);
-	KUNIT_EXPECT_LT(test, dsm->smi.cfg.hang_ms, 150);
-	KUNIT_EXPECT_GE(test, dsm->smi.cfg.hang_ms, 20);
-	dsmil_kunit_destroy(test, dsm);
-
-	/* Neither given: both from the backend, hang below timeout. */
-	cfg.smi.backend_timeout = true;
-	dsm = dsmil_kunit_create(test, &cfg);
-	KUNIT_EXPECT_GT(test, dsm->smi.cfg.timeout_ms, 150);
-	KUNIT_EXPECT_LT(test, dsm->smi.cfg.hang_ms, dsm->smi.cfg.timeout_ms);
-	KUNIT_EXPECT_GT(test, dsm->smi.cfg.hang_ms, 15);	/* SMM calls 11-15 ms */
-}
-
 /* A malformed reply (the transport's -EIO) is a fault: FAULTED at the limit. */
 static void smi_test_dell_malformed(struct kunit *test)
 {
@@ -1598,7 +1559,6 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(smi_test_dell_filter),
 	KUNIT_CASE(smi_test_dell_absent),
 	KUNIT_CASE(smi_test_dell_write_semantics),
-	KUNIT_CASE(smi_test_dell_timing_defaults),
 	KUNIT_CASE(smi_test_dell_malformed),
 	KUNIT_CASE(smi_test_dell_smm_speed_healthy),
 	KUNIT_CASE(smi_test_dell_slow_calls),
