@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
@@ -26,6 +27,40 @@
 #ifndef __X32_SYSCALL_BIT
 #define __X32_SYSCALL_BIT	0x40000000
 #endif
+
+/*
+ * execvp() without its fallback: on ENOEXEC glibc's execvp() runs the file
+ * as a shell script, so an i386 binary on a host without IA32 emulation
+ * would end as a /bin/sh syntax error (exit 2) instead of "cannot execute".
+ * Returns only on failure, errno set (ENOENT if no PATH entry had it).
+ */
+static void run(char **argv)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+	int err = ENOENT;
+
+	if (strchr(argv[0], '/')) {
+		execv(argv[0], argv);
+		return;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path,
+			     argv[0]) < (int)sizeof(buf)) {
+			execv(buf, argv);
+			if (errno != ENOENT && errno != ENOTDIR)
+				err = errno;
+		}
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	errno = err;
+}
 
 int main(int argc, char **argv)
 {
@@ -54,7 +89,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "no-ia32: seccomp: %s\n", strerror(errno));
 		return 126;
 	}
-	execvp(argv[1], argv + 1);
+	run(argv + 1);
 	fprintf(stderr, "no-ia32: %s: %s\n", argv[1], strerror(errno));
-	return 127;
+	/* As a shell reports it: 126 found but not runnable, 127 not found. */
+	return errno == ENOENT ? 127 : 126;
 }
