@@ -234,13 +234,20 @@ struct dsmil_transition {
  * @group:    group to stop.
  * @reserved0: zero.
  * @locked:   out: devices moved to LOCKED (those already LOCKED not counted).
+ * @in_doubt: out: writes that were already at the hardware of those devices
+ *            when the stop began and had not come back when it returned
+ *            (it waits up to 2 s for them): 0 means nothing more will be
+ *            written to any device it locked.
+ * @reserved1: zero.
  * @reserved: zero.
  */
 struct dsmil_group_stop {
 	__u8  group;
 	__u8  reserved0[3];
 	__u32 locked;
-	__u64 reserved[2];
+	__u32 in_doubt;
+	__u32 reserved1;
+	__u64 reserved;
 };
 
 /* struct dsmil_audit_entry.source */

@@ -144,6 +144,19 @@ static bool dsmil_locked_down(void)
 	return security_locked_down(LOCKDOWN_DEV_MEM) != 0;
 }
 
+/*
+ * The write policy again, for the hand-off (dsmil_state_handoff_begin()):
+ * allow_writes can be cleared and lockdown raised while a request waits.
+ */
+static int dsmil_write_policy(struct dsmil_state *st)
+{
+	if (!READ_ONCE(allow_writes))
+		return -EACCES;
+	if (dsmil_locked_down())
+		return -EPERM;
+	return 0;
+}
+
 static int dsmil_ioc_info(struct dsmil *dsm, void *arg)
 {
 	struct dsmil_info *info = arg;
@@ -470,6 +483,8 @@ static int __init dsmil_init(void)
 		ret = PTR_ERR(dsm);
 		goto remove_debugfs;
 	}
+	/* KUnit instances have no module parameters to consult: NULL there. */
+	dsm->state.write_policy = dsmil_write_policy;
 	smi_timeout_ms = dsm->smi.cfg.timeout_ms;
 	smi_hang_ms = dsm->smi.cfg.hang_ms;
 

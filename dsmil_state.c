@@ -311,7 +311,10 @@ static void dsmil_set_state(struct dsmil_state *st, unsigned int id,
 	struct dsmil_state_dev *d = &st->dev[id];
 	u8 from = d->state;
 
+	/* Hand-offs see the old state and are counted, or see this one. */
+	spin_lock(&st->fence);
 	WRITE_ONCE(d->state, to);
+	spin_unlock(&st->fence);
 	d->gen++;
 	WRITE_ONCE(d->transitions, d->transitions + 1);
 	atomic64_inc(&st->transitions);
@@ -487,25 +490,48 @@ refuse:
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_transition);
 
+/* Writes at the hardware on the devices of @groups (under the fence). */
+static unsigned int dsmil_writing(struct dsmil_state *st, u8 groups)
+{
+	unsigned int id, n = 0;
+
+	spin_lock(&st->fence);
+	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
+		if (groups & BIT(DSMIL_DEV_GROUP(id)))
+			n += st->writing[id];
+	spin_unlock(&st->fence);
+	return n;
+}
+
 /**
  * dsmil_state_estop - emergency stop: lock every device of @group and of
  * every group that depends on it, in one step.
  * @st:     state machine.
  * @group:  group 0..5.
  * @locked: out: devices moved to LOCKED (those already LOCKED not counted).
+ * @in_doubt: out: writes that were already at the hardware of those devices
+ *          and still had not come back after DSMIL_ESTOP_DRAIN_MS (or when
+ *          the caller was killed): they may still land.
+ *
+ * The devices are LOCKED under the fence, so no write passes a hand-off to
+ * them afterwards; then the stop waits for the writes that passed before,
+ * so that when it returns with *@in_doubt == 0 nothing more is written to
+ * any device it locked.  "LOCKED leaves only for ERROR" keeps it so.
  *
  * Return: 0, -EINVAL (bad group) or -ENODEV (after dsmil_state_exit()).
  */
 VISIBLE_IF_KUNIT int dsmil_state_estop(struct dsmil_state *st,
 				       unsigned int group,
-				       unsigned int *locked)
+				       unsigned int *locked,
+				       unsigned int *in_doubt)
 {
 	char list[2 * DSMIL_NUM_GROUPS] = "";
-	unsigned int id, g, n = 0, len = 0;
+	unsigned int id, g, n = 0, len = 0, left;
 	u32 pid, uid;
 	u8 groups;
 
 	*locked = 0;
+	*in_doubt = 0;
 	if (group >= DSMIL_NUM_GROUPS)
 		return -EINVAL;
 	groups = dsmil_estop_groups(group);
@@ -529,60 +555,153 @@ VISIBLE_IF_KUNIT int dsmil_state_estop(struct dsmil_state *st,
 	mutex_unlock(&st->lock);
 	*locked = n;
 
-	if (__ratelimit(&st->rs_event)) {
+	/* Writes that passed their hand-off before the stop: wait them out. */
+	wait_event_killable_timeout(st->drained, !dsmil_writing(st, groups),
+				    msecs_to_jiffies(DSMIL_ESTOP_DRAIN_MS));
+	left = dsmil_writing(st, groups);
+	*in_doubt = left;
+	atomic64_add(left, &st->in_doubt);
+
+	if (__ratelimit(&st->rs_event) || left) {
 		for (g = 0; g < DSMIL_NUM_GROUPS; g++)
 			if (groups & BIT(g))
 				len += scnprintf(list + len, sizeof(list) - len,
 						 "%s%u", len ? "," : "", g);
 		dsmil_who(&pid, &uid);
-		pr_warn("emergency-stop: group=%u groups=%s locked=%u pid=%u uid=%u\n",
-			group, list, n, pid, uid);
+		pr_warn("emergency-stop: group=%u groups=%s locked=%u in_doubt=%u pid=%u uid=%u\n",
+			group, list, n, left, pid, uid);
 	}
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_estop);
 
-int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
-			     bool write)
+/*
+ * The access rule: a read needs READY or ACTIVE; a write needs ACTIVE and a
+ * device that is not quarantined.  Returns 0 or the errno, with *@reason.
+ */
+static int dsmil_access_verdict(u8 state, unsigned int id, bool write,
+				enum dsmil_reason *reason)
 {
-	enum dsmil_reason reason;
-	const char *access = write ? "write" : "read";
-	u32 pid, uid;
-	u8 state = 0;
-	int ret;
-
-	if (id >= DSMIL_NUM_DEVICES) {
-		reason = DSMIL_REASON_BAD_ARG;
-		ret = -EINVAL;
-		goto refuse;
-	}
-	state = dsmil_dev_state(st, id);
 	if (write && dsmil_dev_quarantined(id)) {
-		reason = DSMIL_REASON_QUARANTINED;
-		ret = -EPERM;
-		goto refuse;
+		*reason = DSMIL_REASON_QUARANTINED;
+		return -EPERM;
 	}
 	if (state == DSMIL_DEV_ACTIVE || (!write && state == DSMIL_DEV_READY))
 		return 0;
-	reason = DSMIL_REASON_STATE;
-	ret = -ENODEV;
+	*reason = DSMIL_REASON_STATE;
+	return -ENODEV;
+}
 
-refuse:
+/* Count and log (rate-limited) a refused access; @where: "" or "handoff". */
+static int dsmil_refuse_access(struct dsmil_state *st, unsigned int id,
+			       bool write, u8 state, enum dsmil_reason reason,
+			       const char *where, int ret)
+{
+	const char *access = write ? "write" : "read";
+	u32 pid, uid;
+
 	dsmil_count_refusal(dsmil_from_state(st), reason);
 	if (!__ratelimit(&st->rs_refusal))
 		return ret;
 	dsmil_who(&pid, &uid);
 	if (id >= DSMIL_NUM_DEVICES)
-		pr_notice("refused-access: id=%u access=%s reason=%s errno=%d pid=%u uid=%u\n",
-			  id, access, dsmil_reason_name(reason), ret, pid, uid);
+		pr_notice("refused-access: id=%u access=%s reason=%s errno=%d pid=%u uid=%u%s\n",
+			  id, access, dsmil_reason_name(reason), ret, pid, uid,
+			  where);
 	else
-		pr_notice("refused-access: dev=DSMIL%uD%X access=%s state=%s reason=%s errno=%d pid=%u uid=%u\n",
+		pr_notice("refused-access: dev=DSMIL%uD%X access=%s state=%s reason=%s errno=%d pid=%u uid=%u%s\n",
 			  DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), access,
 			  dsmil_dev_state_name(state),
-			  dsmil_reason_name(reason), ret, pid, uid);
+			  dsmil_reason_name(reason), ret, pid, uid, where);
 	return ret;
 }
+
+int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
+			     bool write)
+{
+	enum dsmil_reason reason;
+	u8 state;
+	int ret;
+
+	if (id >= DSMIL_NUM_DEVICES)
+		return dsmil_refuse_access(st, id, write, 0,
+					   DSMIL_REASON_BAD_ARG, "", -EINVAL);
+	state = dsmil_dev_state(st, id);
+	ret = dsmil_access_verdict(state, id, write, &reason);
+	if (ret)
+		return dsmil_refuse_access(st, id, write, state, reason, "",
+					   ret);
+	return 0;
+}
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_check_access);
+
+int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
+			      bool write)
+{
+	enum dsmil_reason reason;
+	u32 pid, uid;
+	u8 state;
+	int ret;
+
+	atomic64_inc(&st->handoffs);
+	if (id >= DSMIL_NUM_DEVICES) {
+		atomic64_inc(&st->handoff_refused);
+		return dsmil_refuse_access(st, id, write, 0,
+					   DSMIL_REASON_BAD_ARG, " at=handoff",
+					   -EINVAL);
+	}
+	/*
+	 * Lockdown and allow_writes can change while a request waits.  Both
+	 * are asked before taking the fence, to keep the LSM hook out of the
+	 * spinlock; neither is part of a stop's guarantee.
+	 */
+	if (write && st->write_policy) {
+		ret = st->write_policy(st);
+		if (ret) {
+			atomic64_inc(&st->handoff_refused);
+			atomic64_inc(&dsmil_from_state(st)->denied);
+			if (__ratelimit(&st->rs_refusal)) {
+				dsmil_who(&pid, &uid);
+				pr_notice("refused-access: dev=DSMIL%uD%X access=write reason=policy errno=%d pid=%u uid=%u at=handoff\n",
+					  DSMIL_DEV_GROUP(id),
+					  DSMIL_DEV_INDEX(id), ret, pid, uid);
+			}
+			return ret;
+		}
+	}
+
+	spin_lock(&st->fence);
+	state = st->dev[id].state;
+	ret = dsmil_access_verdict(state, id, write, &reason);
+	if (!ret && write)
+		st->writing[id]++;
+	spin_unlock(&st->fence);
+	if (!ret)
+		return 0;
+	atomic64_inc(&st->handoff_refused);
+	return dsmil_refuse_access(st, id, write, state, reason, " at=handoff",
+				   ret);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_handoff_begin);
+
+void dsmil_state_handoff_end(struct dsmil_state *st, unsigned int id,
+			     bool write)
+{
+	bool wake;
+
+	if (!write || WARN_ON_ONCE(id >= DSMIL_NUM_DEVICES))
+		return;
+	spin_lock(&st->fence);
+	if (WARN_ON_ONCE(!st->writing[id]))
+		wake = false;
+	else
+		wake = !--st->writing[id];
+	spin_unlock(&st->fence);
+	if (wake)
+		wake_up_all(&st->drained);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_handoff_end);
+
 
 void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 			      enum dsmil_reason reason, int err)
@@ -922,15 +1041,16 @@ static int dsmil_ioc_dev_transition(struct dsmil *dsm, void *arg)
 static int dsmil_ioc_group_estop(struct dsmil *dsm, void *arg)
 {
 	struct dsmil_group_stop *gs = arg;
-	unsigned int locked;
+	unsigned int locked, in_doubt;
 	int ret;
 
 	if (gs->group >= DSMIL_NUM_GROUPS)
 		return dsmil_state_bad_input(dsm, DSMIL_IOC_GROUP_ESTOP,
 					     "group-estop", "group-out-of-range",
 					     -EINVAL);
-	ret = dsmil_state_estop(&dsm->state, gs->group, &locked);
+	ret = dsmil_state_estop(&dsm->state, gs->group, &locked, &in_doubt);
 	gs->locked = locked;
+	gs->in_doubt = in_doubt;
 	return ret;
 }
 
@@ -994,6 +1114,7 @@ static const struct dsmil_ioctl_desc dsmil_state_ioctl_desc[] = {
 		.handler = dsmil_ioc_group_estop,
 		.rsvd = {
 			DSMIL_RSVD(struct dsmil_group_stop, reserved0),
+			DSMIL_RSVD(struct dsmil_group_stop, reserved1),
 			DSMIL_RSVD(struct dsmil_group_stop, reserved),
 		},
 		.name = "group-estop",
@@ -1035,6 +1156,8 @@ int dsmil_state_init(struct dsmil_state *st)
 
 	mutex_init(&st->lock);
 	seqcount_mutex_init(&st->seq, &st->lock);
+	spin_lock_init(&st->fence);
+	init_waitqueue_head(&st->drained);
 	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
 		st->dev[id].state = DSMIL_DEV_OFFLINE;
 	st->verify = dsmil_state_smi_verify;

@@ -7,8 +7,10 @@
 #include <linux/mutex.h>
 #include <linux/ratelimit_types.h>
 #include <linux/seqlock.h>
+#include <linux/spinlock.h>
 #include <linux/sysfs.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include "dsmil_ioctl.h"
 
@@ -50,6 +52,23 @@ struct dsmil_state_dev {
  * @audit_next:  sequence number of the next audit entry (from 1).
  * @audit:       the last DSMIL_AUDIT_DEPTH entries; entry with sequence
  *               number s lives at (s - 1) % DSMIL_AUDIT_DEPTH.
+ * @fence:       makes the hand-off check and a state change exclusive: a
+ *               write passes dsmil_state_handoff_begin() either before a
+ *               change (and is then counted in @writing, which an emergency
+ *               stop waits for) or after it (and sees the new state).
+ *               Taken inside @lock by state changes; a leaf, never held
+ *               while calling anything that sleeps.
+ * @writing:     per device, writes between handoff_begin and handoff_end
+ *               (under @fence).
+ * @drained:     woken when a device's @writing count drops to zero.
+ * @write_policy: the dispatcher's write policy (lockdown, allow_writes),
+ *               asked again at every write hand-off because both can
+ *               change while a request waits; NULL allows.  Set by
+ *               dsmil_create().
+ * @handoffs:    dsmil_state_handoff_begin() calls.
+ * @handoff_refused: hand-offs refused (state, quarantine or policy) after
+ *               the request's first check had passed.
+ * @in_doubt:    writes an emergency stop gave up waiting for.
  */
 struct dsmil_state {
 	struct mutex lock;		/* state changes, their checks, audit */
@@ -62,7 +81,22 @@ struct dsmil_state {
 	struct ratelimit_state rs_event;
 	u64 audit_next;
 	struct dsmil_audit_entry audit[DSMIL_AUDIT_DEPTH];
+	spinlock_t fence;		/* hand-off vs state change */
+	unsigned int writing[DSMIL_NUM_DEVICES];
+	wait_queue_head_t drained;
+	int (*write_policy)(struct dsmil_state *st);
+	atomic64_t handoffs;
+	atomic64_t handoff_refused;
+	atomic64_t in_doubt;
 };
+
+/*
+ * How long an emergency stop waits for writes already at the hardware: more
+ * than any SMI the engine lets a caller wait for (smi_timeout_ms <= 1000)
+ * and any page copy.  A write still running after that (a synchronous
+ * firmware call that does not return) is reported as in doubt.
+ */
+#define DSMIL_ESTOP_DRAIN_MS	2000
 
 /**
  * struct dsmil_state_result - outcome of dsmil_state_transition().
@@ -119,6 +153,33 @@ int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
 void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 			      enum dsmil_reason reason, int err);
 
+/**
+ * dsmil_state_handoff_begin - the last check before device @id's hardware
+ * is touched, made where the request is handed to a backend.
+ * @st:    state machine.
+ * @id:    global device id.
+ * @write: the access writes (token write, MMIO write chunk or page).
+ *
+ * A request is checked when it arrives (dsmil_state_check_access()), but
+ * it may wait (queued behind other SMIs, SMI spacing, busy retries, chunk
+ * mapping) while the device is stopped, faulted or deactivated, lockdown
+ * is raised or allow_writes is cleared.  This check is the one that holds:
+ * the device's state is read under @st->fence, the lock every state change
+ * takes, and a write that passes is counted until dsmil_state_handoff_end()
+ * so that an emergency stop waits for it: once the stop has returned,
+ * nothing more is written to the devices it locked.  Refusals are counted
+ * (@st->handoff_refused and the reason) and logged, rate-limited.  Does not
+ * sleep.
+ *
+ * Return: 0 (the caller must call dsmil_state_handoff_end()), -EINVAL (bad
+ * id), -ENODEV (state), -EPERM (quarantined write, lockdown) or -EACCES
+ * (allow_writes cleared).
+ */
+int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
+			      bool write);
+void dsmil_state_handoff_end(struct dsmil_state *st, unsigned int id,
+			     bool write);
+
 extern const struct attribute_group dsmil_state_attr_group;
 
 #if IS_ENABLED(CONFIG_KUNIT)
@@ -127,7 +188,7 @@ extern const struct attribute_group dsmil_state_attr_group;
 int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 			   unsigned int target, struct dsmil_state_result *res);
 int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
-		      unsigned int *locked);
+		      unsigned int *locked, unsigned int *in_doubt);
 void dsmil_state_shutdown(struct dsmil_state *st);
 void dsmil_state_snapshot(struct dsmil_state *st, u8 *states);
 u8 dsmil_group_state(const u8 *states, unsigned int group);

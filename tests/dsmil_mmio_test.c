@@ -1530,12 +1530,12 @@ static void mmio_test_raw_write_locked(struct kunit *test)
 	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
 	struct dsmil_state *st = &dsmil_from_mmio(mm)->state;
 	struct dsmil_mmio_rw rw = { .offset = WIN(0, 1) + 8, .width = 8 };
-	unsigned int locked = 0;
+	unsigned int locked = 0, in_doubt = 0;
 
 	windows_setup(test, mm);
 	KUNIT_ASSERT_EQ(test, dsmil_mmio_write(mm, &rw), 0);
 	KUNIT_ASSERT_EQ(test, atomic_read(&f->writes), 1);
-	KUNIT_ASSERT_EQ(test, dsmil_state_estop(st, 0, &locked), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_state_estop(st, 0, &locked, &in_doubt), 0);
 	KUNIT_EXPECT_GT(test, locked, 0);
 	KUNIT_EXPECT_EQ(test, dsmil_mmio_write(mm, &rw), -ENODEV);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 1);

@@ -648,7 +648,7 @@ static void dsmil_test_estop(struct kunit *test)
 	const struct dsmil_estop_case *c = test->param_value;
 	struct dsmil_audit_entry *e;
 	u8 before[N_DEV], after[N_DEV];
-	unsigned int id, g, locked, n, i, expect = 0;
+	unsigned int id, g, locked, in_doubt, n, i, expect = 0;
 	u64 next, dropped, seq0;
 	int ret;
 
@@ -666,7 +666,7 @@ static void dsmil_test_estop(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, expect, 12 * hweight8(c->locked_groups));
 	seq0 = ctx->st->audit_next;
 
-	ret = dsmil_state_estop(ctx->st, c->group, &locked);
+	ret = dsmil_state_estop(ctx->st, c->group, &locked, &in_doubt);
 	KUNIT_EXPECT_EQ(test, ret, 0);
 	KUNIT_EXPECT_EQ(test, locked, expect);
 
@@ -700,16 +700,16 @@ static void dsmil_test_estop(struct kunit *test)
 static void dsmil_test_estop_repeat_and_recover(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
-	unsigned int locked, id;
+	unsigned int locked, in_doubt, id;
 
 	bring_up(test, DEV(5, 0));
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 3, &locked), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 3, &locked, &in_doubt), 0);
 	KUNIT_EXPECT_EQ(test, locked, 24);
 	/* Already locked devices are not counted again. */
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 5, &locked), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 5, &locked, &in_doubt), 0);
 	KUNIT_EXPECT_EQ(test, locked, 0);
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 6, &locked), -EINVAL);
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, ~0U, &locked), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 6, &locked, &in_doubt), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, ~0U, &locked, &in_doubt), -EINVAL);
 
 	/* LOCKED is left only for ERROR; from there the device comes back. */
 	for (id = DEV(3, 0); id < N_DEV; id++) {
@@ -898,14 +898,14 @@ static void dsmil_test_verify_vs_estop(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_verify_thread *t;
-	unsigned int locked;
+	unsigned int locked, in_doubt;
 
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	ctx->verify->err[DEV(2, 3)] = -EIO;
 	step(test, DEV(2, 3), INIT);
 	start_blocked_verify(test, t, DEV(2, 3));
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 2, &locked), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 2, &locked, &in_doubt), 0);
 	KUNIT_EXPECT_EQ(test, locked, 36);
 	finish_blocked_verify(test, t);
 	KUNIT_EXPECT_EQ(test, t->ret, -EAGAIN);
@@ -1280,7 +1280,7 @@ static void dsmil_test_group_state(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	u8 s[N_DEV] = {};
-	unsigned int i, locked;
+	unsigned int i, locked, in_doubt;
 
 	/* synthetic member states of group 1 */
 	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_DISABLED);
@@ -1317,7 +1317,7 @@ static void dsmil_test_group_state(struct kunit *test)
 	step(test, DEV(3, 4), ERR);
 	dsmil_state_snapshot(ctx->st, s);
 	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_ERROR);
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 3, &locked), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 3, &locked, &in_doubt), 0);
 	dsmil_state_snapshot(ctx->st, s);
 	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_EMERGENCY_STOP);
 	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 5), DSMIL_GROUP_EMERGENCY_STOP);
@@ -1379,12 +1379,12 @@ static void dsmil_test_counters(struct kunit *test)
 	struct dsmil_dev_info di;
 	u8 s[N_DEV];
 	u64 sum = 0;
-	unsigned int id, locked;
+	unsigned int id, locked, in_doubt;
 
 	bring_up(test, DEV(5, 2));	/* 0:0 1:0 2:0 3:0 4:0 5:2: 18 */
 	KUNIT_EXPECT_EQ(test, req(ctx, DEV(0, 0), ERR, NULL), -EBUSY);
 	KUNIT_EXPECT_EQ(test, req(ctx, DEV(0, 3), ACT, NULL), -EINVAL);
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 4, &locked), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 4, &locked, &in_doubt), 0);
 	KUNIT_EXPECT_EQ(test, dsmil_state_transitions(ctx->st), 18 + 24);
 	KUNIT_EXPECT_EQ(test, refusals(ctx, DSMIL_REASON_DEPENDENT), 1);
 	KUNIT_EXPECT_EQ(test, refusals(ctx, DSMIL_REASON_ILLEGAL), 1);
@@ -1406,7 +1406,7 @@ static void dsmil_test_unload(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_audit_entry *e;
-	unsigned int i, n, locked, prev_dev = N_DEV;
+	unsigned int i, n, locked, in_doubt, prev_dev = N_DEV;
 	u64 next, dropped, seq0;
 	u8 s[N_DEV];
 
@@ -1415,7 +1415,7 @@ static void dsmil_test_unload(struct kunit *test)
 	drive(test, DEV(0, 9), READY);
 	drive(test, DEV(3, 7), INIT);
 	drive(test, DEV(4, 7), ERR);
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 5, &locked), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 5, &locked, &in_doubt), 0);
 	seq0 = ctx->st->audit_next;
 
 	dsmil_state_shutdown(ctx->st);
@@ -1440,7 +1440,7 @@ static void dsmil_test_unload(struct kunit *test)
 
 	/* afterwards nothing moves, and doing it again changes nothing */
 	KUNIT_EXPECT_EQ(test, req(ctx, 0, INIT, NULL), -ENODEV);
-	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 0, &locked), -ENODEV);
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 0, &locked, &in_doubt), -ENODEV);
 	seq0 = ctx->st->audit_next;
 	dsmil_state_report_fault(ctx->st, 0, DSMIL_REASON_SMI_FAULT, -EIO);
 	dsmil_state_shutdown(ctx->st);
@@ -1673,6 +1673,158 @@ static void dsmil_test_race_fault(struct kunit *test)
 	KUNIT_EXPECT_GT(test, t[0].ok, 1000);
 }
 
+/* ---- the hand-off fence ----------------------------------------------------- */
+
+struct estop_thread {
+	struct dsmil_state *st;
+	unsigned int group, locked, in_doubt;
+	bool *ended;		/* set by the test just before handoff_end */
+	bool saw_ended;
+	int ret;
+	struct completion done;
+};
+
+static int estop_thread_fn(void *data)
+{
+	struct estop_thread *t = data;
+
+	t->ret = dsmil_state_estop(t->st, t->group, &t->locked, &t->in_doubt);
+	t->saw_ended = READ_ONCE(*t->ended);
+	complete(&t->done);
+	return 0;
+}
+
+static int fake_policy_err;
+
+static int fake_write_policy(struct dsmil_state *st)
+{
+	return READ_ONCE(fake_policy_err);
+}
+
+static unsigned int first_unquarantined(unsigned int group)
+{
+	unsigned int i;
+
+	for (i = 0; i < DSMIL_DEVS_PER_GROUP; i++)
+		if (!spec_quarantined(DEV(group, i)))
+			return DEV(group, i);
+	return N_DEV;
+}
+
+/*
+ * A write that passed its hand-off before an emergency stop holds the stop
+ * until it is done; a hand-off after the stop sees LOCKED.  So when the stop
+ * returns (in_doubt 0) nothing more is written to the devices it locked.
+ */
+static void dsmil_test_handoff_fence(struct kunit *test)
+{
+	struct dsmil_state_test *ctx = test->priv;
+	unsigned int a = first_unquarantined(0);
+	struct estop_thread t = { .st = ctx->st, .group = 0 };
+	struct task_struct *task;
+	bool ended = false;
+	u64 refused;
+
+	KUNIT_ASSERT_LT(test, a, N_DEV);
+	bring_up(test, a);
+	KUNIT_ASSERT_EQ(test, state_of(ctx, a), ACT);
+	KUNIT_ASSERT_EQ(test, dsmil_state_handoff_begin(ctx->st, a, true), 0);
+	KUNIT_EXPECT_EQ(test, ctx->st->writing[a], 1U);
+
+	t.ended = &ended;
+	init_completion(&t.done);
+	task = kthread_run(estop_thread_fn, &t, "dsmil-kunit-estop");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+
+	/* The stop has locked the devices but waits for the write. */
+	while (state_of(ctx, a) != LOCK)
+		msleep(1);
+	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&t.done,
+							     msecs_to_jiffies(200)));
+	refused = atomic64_read(&ctx->st->handoff_refused);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, a, true),
+			-ENODEV);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, a, false),
+			-ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->st->handoff_refused),
+			refused + 2);
+	KUNIT_EXPECT_EQ(test, ctx->st->writing[a], 1U);
+
+	WRITE_ONCE(ended, true);
+	dsmil_state_handoff_end(ctx->st, a, true);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t.done,
+							    msecs_to_jiffies(5000)));
+	KUNIT_EXPECT_EQ(test, t.ret, 0);
+	KUNIT_EXPECT_TRUE(test, t.saw_ended);
+	KUNIT_EXPECT_EQ(test, t.in_doubt, 0U);
+	KUNIT_EXPECT_GT(test, t.locked, 0U);
+	KUNIT_EXPECT_EQ(test, ctx->st->writing[a], 0U);
+}
+
+/* A write that never comes back: the stop gives up and says so. */
+static void dsmil_test_handoff_in_doubt(struct kunit *test)
+{
+	struct dsmil_state_test *ctx = test->priv;
+	unsigned int b = first_unquarantined(5), locked, in_doubt;
+	unsigned long t0;
+
+	KUNIT_ASSERT_LT(test, b, N_DEV);
+	bring_up(test, b);
+	KUNIT_ASSERT_EQ(test, dsmil_state_handoff_begin(ctx->st, b, true), 0);
+	t0 = jiffies;
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 5, &locked,
+						&in_doubt), 0);
+	KUNIT_EXPECT_GE(test, jiffies_to_msecs(jiffies - t0),
+			DSMIL_ESTOP_DRAIN_MS - jiffies_to_msecs(1));
+	KUNIT_EXPECT_EQ(test, in_doubt, 1U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->st->in_doubt), 1);
+	dsmil_state_handoff_end(ctx->st, b, true);
+	KUNIT_EXPECT_EQ(test, ctx->st->writing[b], 0U);
+
+	/* Reads are not counted: a stop never waits for them. */
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, 0, false),
+			state_of(ctx, 0) == ACT || state_of(ctx, 0) == READY ?
+			0 : -ENODEV);
+	KUNIT_EXPECT_EQ(test, ctx->st->writing[0], 0U);
+}
+
+/* The rest of the rule at the hand-off: quarantine, ids, the write policy. */
+static void dsmil_test_handoff_rules(struct kunit *test)
+{
+	struct dsmil_state_test *ctx = test->priv;
+	unsigned int a = first_unquarantined(0), id;
+
+	bring_up(test, a);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, N_DEV, false),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, ~0U, true),
+			-EINVAL);
+	for (id = 0; id < N_DEV; id++) {
+		if (!spec_quarantined(id))
+			continue;
+		KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, id,
+								true),
+				-EPERM);
+		KUNIT_EXPECT_EQ(test, ctx->st->writing[id], 0U);
+	}
+
+	/* allow_writes cleared or lockdown raised while the request waited */
+	ctx->st->write_policy = fake_write_policy;
+	WRITE_ONCE(fake_policy_err, -EACCES);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, a, true),
+			-EACCES);
+	WRITE_ONCE(fake_policy_err, -EPERM);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, a, true),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, ctx->st->writing[a], 0U);
+	/* the policy is about writes */
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, a, false), 0);
+	WRITE_ONCE(fake_policy_err, 0);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, a, true), 0);
+	dsmil_state_handoff_end(ctx->st, a, true);
+	ctx->st->write_policy = NULL;
+}
+
 static struct kunit_case dsmil_state_cases[] = {
 	KUNIT_CASE_PARAM(dsmil_test_transition_pair, dsmil_pair_gen_params),
 	KUNIT_CASE(dsmil_test_device_table),
@@ -1698,6 +1850,9 @@ static struct kunit_case dsmil_state_cases[] = {
 	KUNIT_CASE(dsmil_test_summary),
 	KUNIT_CASE(dsmil_test_counters),
 	KUNIT_CASE(dsmil_test_unload),
+	KUNIT_CASE(dsmil_test_handoff_fence),
+	KUNIT_CASE_SLOW(dsmil_test_handoff_in_doubt),
+	KUNIT_CASE(dsmil_test_handoff_rules),
 	KUNIT_CASE_SLOW(dsmil_test_race_opposite),
 	KUNIT_CASE_SLOW(dsmil_test_race_fault),
 	{}
