@@ -46,6 +46,7 @@ struct dsmil_config {
  * @bad_input: calls refused for their argument.
  * @denied:   calls refused by capability, lockdown or allow_writes.
  * @refusals: refused transitions and accesses, by enum dsmil_reason.
+ * @request_ids: last request id handed out (dsmil_next_request_id()).
  */
 struct dsmil {
 	struct miscdevice misc;
@@ -58,7 +59,18 @@ struct dsmil {
 	atomic64_t bad_input;
 	atomic64_t denied;
 	atomic64_t refusals[DSMIL_REASON_COUNT];
+	atomic64_t request_ids;
 };
+
+/*
+ * One id per hardware request (an SMI, an MMIO write), from 1, unique for
+ * the instance's life: replies, the write audit and log lines name it, so
+ * that an outcome learned late can be matched to the request.
+ */
+static inline u64 dsmil_next_request_id(struct dsmil *dsm)
+{
+	return atomic64_inc_return(&dsm->request_ids);
+}
 
 struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 			   struct dentry *debugfs);
