@@ -749,7 +749,11 @@ struct dsmil_stats {
  *            maps every chunk it touches before the first byte lands)
  *   -ENODEV  device-scoped access to a device not READY/ACTIVE (read) or not
  *            ACTIVE (write); or a raw write (without DSMIL_MMIO_F_DEVICE,
- *            single or bulk) touching the window of a device not ACTIVE
+ *            single or bulk) touching the window of a device not ACTIVE.
+ *            Checked again where each page reaches the hardware: a bulk
+ *            write whose window is stopped meanwhile (emergency stop) ends
+ *            at that page, @done counting the bytes that landed (likewise
+ *            -EPERM/-EACCES when lockdown or allow_writes change)
  *   -EPERM   device-scoped write to a quarantined device, or a raw write
  *            touching a quarantined device's window.  A raw write must pass
  *            the device-scoped write check for every window it touches,

@@ -2,18 +2,32 @@
 /*
  * dsmil: simulated region for the chunk mapper (mmio_base=0, the default).
  *
- * Each chunk is backed by pages allocated the first time the chunk is
- * mapped, so memory use follows use, and kept until unload, so that the
- * region keeps its contents across evictions like device memory does.  A
+ * A chunk is backed by pages allocated (zeroed) when it is mapped.  A
  * mapping is a vmap() of those pages, torn down by vunmap() on eviction: an
  * access through a stale mapping faults instead of silently working, which
  * is what the tests of the mapping policy want to see.
+ *
+ * Memory follows the mapping, bounded: when a chunk is unmapped, its pages
+ * that hold only zeros are freed (a fresh page reads zero anyway), and the
+ * others are kept so that the region keeps its contents across evictions,
+ * like device memory does.  The pages kept by chunks that are not mapped
+ * are capped at max_resident chunks' worth; past the cap the chunk unmapped
+ * longest ago loses its pages (it reads zero again when next mapped),
+ * counted in "dropped".  So the sim holds at most 2 * max_resident chunks of
+ * memory: a sweep over the whole region (which used to keep every page it
+ * touched until unload) leaves only the resident chunks and what was written
+ * recently.
+ *
+ * Everything here runs under mm->lock (the core calls ->map and ->unmap
+ * with it held; ->remove runs when nothing else can).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -22,18 +36,101 @@
 
 #define DSMIL_SIM_PAGES	(DSMIL_CHUNK_SIZE >> PAGE_SHIFT)
 
-/* mm->priv: per chunk, its page array or NULL before first touch. */
+/**
+ * struct dsmil_sim - mm->priv of the sim backend; every field under mm->lock.
+ * @pages:    per chunk, its page array (NULL entries: pages not held), or
+ *            NULL when the chunk holds no page.
+ * @kept:     per chunk that is not mapped, the pages it keeps.
+ * @order:    per chunk, when it was last unmapped (@seq then).
+ * @mapped:   per chunk, whether it is mapped.
+ * @seq:      unmaps so far.
+ * @total:    pages held, all chunks.
+ * @kept_all: pages kept by chunks that are not mapped (sum of @kept).
+ * @budget:   cap on @kept_all: max_resident chunks' worth.
+ * @dropped:  chunks whose kept pages were freed to stay under @budget.
+ */
 struct dsmil_sim {
 	struct page **pages[DSMIL_MAX_CHUNKS];
+	unsigned int kept[DSMIL_MAX_CHUNKS];
+	u64 order[DSMIL_MAX_CHUNKS];
+	bool mapped[DSMIL_MAX_CHUNKS];
+	u64 seq;
+	unsigned long total;
+	unsigned long kept_all;
+	unsigned long budget;
+	u64 dropped;
 };
 
-static void dsmil_sim_free_pages(struct page **pages)
+/* Free every page chunk @idx holds, and its page array. */
+static void dsmil_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
+{
+	struct page **pages = sim->pages[idx];
+	unsigned int i;
+
+	if (!pages)
+		return;
+	for (i = 0; i < DSMIL_SIM_PAGES; i++) {
+		if (pages[i]) {
+			__free_page(pages[i]);
+			sim->total--;
+		}
+	}
+	kvfree(pages);
+	sim->pages[idx] = NULL;
+}
+
+/* Keep at most @budget pages in chunks that are not mapped: oldest go. */
+static void dsmil_sim_enforce_budget(struct dsmil_sim *sim)
 {
 	unsigned int i;
 
-	for (i = 0; i < DSMIL_SIM_PAGES && pages[i]; i++)
+	while (sim->kept_all > sim->budget) {
+		int oldest = -1;
+
+		for (i = 0; i < DSMIL_MAX_CHUNKS; i++)
+			if (!sim->mapped[i] && sim->kept[i] &&
+			    (oldest < 0 || sim->order[i] < sim->order[oldest]))
+				oldest = i;
+		if (WARN_ON_ONCE(oldest < 0))
+			return;
+		sim->kept_all -= sim->kept[oldest];
+		sim->kept[oldest] = 0;
+		dsmil_sim_free_chunk(sim, oldest);
+		sim->dropped++;
+	}
+}
+
+/*
+ * Chunk @idx is no longer mapped: free its pages that hold only zeros,
+ * keep the others (within the budget).
+ */
+static void dsmil_sim_release(struct dsmil_sim *sim, unsigned int idx)
+{
+	struct page **pages = sim->pages[idx];
+	unsigned int i, n = 0;
+
+	sim->mapped[idx] = false;
+	if (!pages)
+		return;
+	for (i = 0; i < DSMIL_SIM_PAGES; i++) {
+		if (!pages[i])
+			continue;
+		if (memchr_inv(page_address(pages[i]), 0, PAGE_SIZE)) {
+			n++;
+			continue;
+		}
 		__free_page(pages[i]);
-	kvfree(pages);
+		pages[i] = NULL;
+		sim->total--;
+	}
+	if (!n) {
+		kvfree(pages);
+		sim->pages[idx] = NULL;
+	}
+	sim->kept[idx] = n;
+	sim->kept_all += n;
+	sim->order[idx] = ++sim->seq;
+	dsmil_sim_enforce_budget(sim);
 }
 
 static int dsmil_sim_probe(struct dsmil_mmio *mm)
@@ -42,6 +139,7 @@ static int dsmil_sim_probe(struct dsmil_mmio *mm)
 
 	if (!sim)
 		return -ENOMEM;
+	sim->budget = (unsigned long)mm->max_resident * DSMIL_SIM_PAGES;
 	mm->priv = sim;
 	return 0;
 }
@@ -52,8 +150,7 @@ static void dsmil_sim_remove(struct dsmil_mmio *mm)
 	unsigned int i;
 
 	for (i = 0; i < DSMIL_MAX_CHUNKS; i++)
-		if (sim->pages[i])
-			dsmil_sim_free_pages(sim->pages[i]);
+		dsmil_sim_free_chunk(sim, i);
 	kfree(sim);
 	mm->priv = NULL;
 }
@@ -65,30 +162,42 @@ static void *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 	unsigned int i;
 	void *addr;
 
+	lockdep_assert_held(&mm->lock);
 	if (!pages) {
-		/* First touch: a zeroed chunk, like fresh device memory. */
 		pages = kvcalloc(DSMIL_SIM_PAGES, sizeof(*pages),
 				 GFP_KERNEL | __GFP_NOWARN);
 		if (!pages)
 			return ERR_PTR(-ENOMEM);
-		for (i = 0; i < DSMIL_SIM_PAGES; i++) {
-			pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO |
-					      __GFP_NOWARN);
-			if (!pages[i]) {
-				dsmil_sim_free_pages(pages);
-				return ERR_PTR(-ENOMEM);
-			}
-		}
 		sim->pages[idx] = pages;
 	}
+	/* Mapped now: what it kept no longer counts against the budget. */
+	sim->mapped[idx] = true;
+	sim->kept_all -= sim->kept[idx];
+	sim->kept[idx] = 0;
+	for (i = 0; i < DSMIL_SIM_PAGES; i++) {
+		if (pages[i])
+			continue;
+		/* A zeroed page, like fresh device memory. */
+		pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+		if (!pages[i])
+			goto release;
+		sim->total++;
+	}
 	addr = vmap(pages, DSMIL_SIM_PAGES, VM_MAP, PAGE_KERNEL);
-	return addr ?: ERR_PTR(-ENOMEM);
+	if (addr)
+		return addr;
+release:
+	/* Not mapped after all: back to what it kept before. */
+	dsmil_sim_release(sim, idx);
+	return ERR_PTR(-ENOMEM);
 }
 
 static void dsmil_sim_unmap(struct dsmil_mmio *mm, unsigned int idx,
 			    void *addr)
 {
+	lockdep_assert_held(&mm->lock);
 	vunmap(addr);
+	dsmil_sim_release(mm->priv, idx);
 }
 
 static u64 dsmil_sim_read(struct dsmil_mmio *mm, const void *addr,
@@ -137,6 +246,48 @@ static void dsmil_sim_write_block(struct dsmil_mmio *mm, void *addr,
 	memcpy(addr, src, len);
 }
 
+/**
+ * dsmil_mmio_sim_usage - the sim backend's memory, for tests.
+ * @mm:    a mapper on the sim backend.
+ * @u:     out: pages held, kept by chunks not mapped, the cap on those,
+ *         and chunks that lost their kept pages to the cap.
+ *
+ * Return: 0, or -EINTR (fatal signal while waiting for the mapper's lock).
+ */
+VISIBLE_IF_KUNIT int dsmil_mmio_sim_usage(struct dsmil_mmio *mm,
+					  struct dsmil_sim_usage *u)
+{
+	struct dsmil_sim *sim = mm->priv;
+
+	if (mutex_lock_killable(&mm->lock))
+		return -EINTR;
+	u->pages = sim->total;
+	u->kept = sim->kept_all;
+	u->budget = sim->budget;
+	u->dropped = sim->dropped;
+	mutex_unlock(&mm->lock);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_sim_usage);
+
+/* debugfs "mmio/sim": the same, one line. */
+static int dsmil_sim_show(struct seq_file *s, void *unused)
+{
+	struct dsmil_sim_usage u;
+
+	if (dsmil_mmio_sim_usage(s->private, &u))
+		return -EINTR;
+	seq_printf(s, "pages=%lu kept=%lu budget=%lu dropped=%llu\n",
+		   u.pages, u.kept, u.budget, u.dropped);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dsmil_sim);
+
+static void dsmil_sim_debugfs(struct dsmil_mmio *mm, struct dentry *dir)
+{
+	debugfs_create_file("sim", 0400, dir, mm, &dsmil_sim_fops);
+}
+
 const struct dsmil_mmio_ops dsmil_mmio_sim_ops = {
 	.name = "sim",
 	.probe = dsmil_sim_probe,
@@ -147,4 +298,5 @@ const struct dsmil_mmio_ops dsmil_mmio_sim_ops = {
 	.write = dsmil_sim_write,
 	.read_block = dsmil_sim_read_block,
 	.write_block = dsmil_sim_write_block,
+	.debugfs = dsmil_sim_debugfs,
 };
