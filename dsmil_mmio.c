@@ -1047,6 +1047,25 @@ static size_t dsmil_mmio_copy_from_nofault(void *dst, size_t n,
 	return got;
 }
 
+/*
+ * One piece straight from the user buffer of @from (ITER_UBUF) into the
+ * mapping, as dsmil_mmio_read_direct() does the other way: without taking
+ * a page fault, and advancing @from only if the whole piece landed.
+ */
+static bool dsmil_mmio_write_direct(struct dsmil_mmio *mm, void *dst,
+				    size_t n, struct iov_iter *from)
+{
+	size_t left;
+
+	pagefault_disable();
+	left = mm->ops->write_user(mm, dst, from->ubuf + from->iov_offset, n);
+	pagefault_enable();
+	if (left)
+		return false;
+	iov_iter_advance(from, n);
+	return true;
+}
+
 /**
  * dsmil_mmio_bulk_read - copy up to DSMIL_BULK_MAX bytes out of the region.
  * @mm: mapper.
@@ -1164,6 +1183,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_bulk_read);
  * @from: source (the user buffer, or a kernel buffer in tests), at least
  *        @b->length bytes.
  *
+ * A raw-region piece from a user buffer goes straight into the mapping when
+ * the backend has ->write_user (the iomem backend), outside device windows.
  * Before the first byte: the range is checked, the source faulted in, and
  * every chunk the range touches mapped and held, all together or none
  * (dsmil_mmio_span_get(): no chunk is held while waiting for another), so
@@ -1188,9 +1209,9 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 {
 	void *addrs[DSMIL_MMIO_SPAN_MAX];
 	unsigned int first, last, idx;
-	bool held = false;
+	bool direct, held = false;
+	void *bounce, *dst;
 	size_t n, got;
-	void *bounce;
 	u64 pos, end;
 	int ret;
 
@@ -1211,6 +1232,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 					 -EFAULT);
 	if (fatal_signal_pending(current))
 		return -EINTR;
+	direct = mm->ops->write_user && iter_is_ubuf(from);
 	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
@@ -1222,6 +1244,29 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 	while (pos < end) {
 		n = dsmil_mmio_piece(pos, end);
 		idx = pos >> DSMIL_CHUNK_SHIFT;
+		dst = addrs[idx - first] + (pos & DSMIL_CHUNK_MASK);
+		if (direct && !dsmil_mmio_in_windows(pos, n)) {
+			if (!dsmil_mmio_write_direct(mm, dst, n, from)) {
+				/* The source faulted: fault it in unpinned. */
+				dsmil_mmio_span_put(mm, first, last - first + 1);
+				held = false;
+				if (fault_in_iov_iter_readable(from, n)) {
+					ret = -EFAULT;
+					break;
+				}
+				ret = dsmil_mmio_span_get(mm, first, last, addrs);
+				if (ret)
+					break;
+				held = true;
+				continue;	/* and write the piece again */
+			}
+			atomic64_add(n, &mm->chunks[idx].bytes_written);
+			dsmil_mmio_write_delay(mm);
+			pos += n;
+			b->done += n;
+			cond_resched();
+			continue;
+		}
 		got = dsmil_mmio_copy_from_nofault(bounce, n, from);
 		if (got != n) {
 			/* Take the source's fault holding no chunk. */
@@ -1240,8 +1285,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 		ret = dsmil_mmio_handoff_begin(mm, pos, n, true);
 		if (ret)
 			break;
-		dsmil_mmio_write_piece(mm, addrs[idx - first] +
-				       (pos & DSMIL_CHUNK_MASK), bounce, pos, n);
+		dsmil_mmio_write_piece(mm, dst, bounce, pos, n);
 		atomic64_add(n, &mm->chunks[idx].bytes_written);
 		dsmil_mmio_write_delay(mm);
 		dsmil_mmio_handoff_end(mm, pos, n, true);

@@ -50,6 +50,11 @@ struct dsmil_mmio;
  *               into user memory at @dst (one pass, no bounce page); returns
  *               the number of bytes not copied, as copy_to_user() does.
  *               Called with page faults disabled: a fault ends the copy.
+ * @write_user:  optional: copy @len bytes from user memory at @src straight
+ *               to @addr, as @write_block does from a bounce page; returns
+ *               the number of bytes not copied.  Called with page faults
+ *               disabled: a fault ends the copy (the core takes it and
+ *               copies the piece again).
  * @debugfs:     optional: add the backend's files to the mapper's debugfs
  *               directory @dir (removed before @remove is called).
  *
@@ -71,6 +76,8 @@ struct dsmil_mmio_ops {
 			    size_t len);
 	size_t (*read_user)(struct dsmil_mmio *mm, void __user *dst,
 			    const void *addr, size_t len);
+	size_t (*write_user)(struct dsmil_mmio *mm, void *addr,
+			     const void __user *src, size_t len);
 	void (*debugfs)(struct dsmil_mmio *mm, struct dentry *dir);
 };
 

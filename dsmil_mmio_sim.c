@@ -11,12 +11,13 @@
  * that hold only zeros are freed (a fresh page reads zero anyway), and the
  * others are kept so that the region keeps its contents across evictions,
  * like device memory does.  The pages kept by chunks that are not mapped
- * are capped at max_resident chunks' worth; past the cap the chunk unmapped
+ * are capped at max_resident chunks' worth (one chunk more between an
+ * eviction and the map that follows it); past the cap the chunk unmapped
  * longest ago loses its pages (it reads zero again when next mapped),
- * counted in "dropped".  So the sim holds at most 2 * max_resident chunks of
- * memory: a sweep over the whole region (which used to keep every page it
- * touched until unload) leaves only the resident chunks and what was written
- * recently.
+ * counted in "dropped".  So the sim holds at most 2 * max_resident + 1
+ * chunks of memory: a sweep over the whole region (which used to keep every
+ * page it touched until unload) leaves only the resident chunks and what was
+ * written recently.
  *
  * Everything here runs under mm->lock (the core calls ->map and ->unmap
  * with it held; ->remove runs when nothing else can).
@@ -46,7 +47,7 @@
  * @seq:      unmaps so far.
  * @total:    pages held, all chunks.
  * @kept_all: pages kept by chunks that are not mapped (sum of @kept).
- * @budget:   cap on @kept_all: max_resident chunks' worth.
+ * @budget:   cap on @kept_all after a map: max_resident chunks' worth.
  * @dropped:  chunks whose kept pages were freed to stay under @budget.
  */
 struct dsmil_sim {
@@ -79,12 +80,15 @@ static void dsmil_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
 	sim->pages[idx] = NULL;
 }
 
-/* Keep at most @budget pages in chunks that are not mapped: oldest go. */
-static void dsmil_sim_enforce_budget(struct dsmil_sim *sim)
+/*
+ * Keep at most @limit pages in chunks that are not mapped: the chunk
+ * unmapped longest ago goes first.
+ */
+static void dsmil_sim_enforce_budget(struct dsmil_sim *sim, unsigned long limit)
 {
 	unsigned int i;
 
-	while (sim->kept_all > sim->budget) {
+	while (sim->kept_all > limit) {
 		int oldest = -1;
 
 		for (i = 0; i < DSMIL_MAX_CHUNKS; i++)
@@ -130,7 +134,12 @@ static void dsmil_sim_release(struct dsmil_sim *sim, unsigned int idx)
 	sim->kept[idx] = n;
 	sim->kept_all += n;
 	sim->order[idx] = ++sim->seq;
-	dsmil_sim_enforce_budget(sim);
+	/*
+	 * One chunk of slack: the core unmaps an eviction's victim before it
+	 * maps the chunk wanted, which may be one that keeps pages; the cap
+	 * proper is applied when that map has taken them back.
+	 */
+	dsmil_sim_enforce_budget(sim, sim->budget + DSMIL_SIM_PAGES);
 }
 
 static int dsmil_sim_probe(struct dsmil_mmio *mm)
@@ -174,6 +183,7 @@ static void *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 	sim->mapped[idx] = true;
 	sim->kept_all -= sim->kept[idx];
 	sim->kept[idx] = 0;
+	dsmil_sim_enforce_budget(sim, sim->budget);
 	for (i = 0; i < DSMIL_SIM_PAGES; i++) {
 		if (pages[i])
 			continue;

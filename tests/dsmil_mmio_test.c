@@ -48,6 +48,7 @@ struct fake_mmio {
 	atomic_t writes;
 	atomic_t read_blocks;
 	atomic_t read_users;
+	atomic_t write_users;
 	atomic_t write_blocks;
 	atomic64_t written_bytes;
 	atomic_t write_mismatches;
@@ -297,8 +298,34 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
 	return 0;
 }
 
+/* ->write_user: user bytes checked against the pattern, piece by piece. */
+static size_t fake_write_user(struct dsmil_mmio *mm, void *addr,
+			      const void __user *src, size_t len)
+{
+	struct fake_mmio *f = mm->priv;
+	u64 off = fake_off(addr);
+	u8 piece[64];
+	size_t i, n, done;
+
+	fake_check_access(mm, addr, len);
+	fake_check_block(f, addr, len);
+	if (len > PAGE_SIZE)
+		atomic_inc(&f->violations);
+	atomic_inc(&f->write_users);
+	for (done = 0; done < len; done += n) {
+		n = min(len - done, sizeof(piece));
+		if (copy_from_user(piece, src + done, n))
+			return len - done;
+		for (i = 0; i < n; i++)
+			if (piece[i] != fake_byte(off + done + i))
+				atomic_inc(&f->write_mismatches);
+		atomic64_add(n, &f->written_bytes);
+	}
+	return 0;
+}
+
 /* The fake's ops, with or without a direct path for user buffers. */
-#define FAKE_MMIO_OPS(_name, _read_user)		\
+#define FAKE_MMIO_OPS(_name, _read_user, _write_user)	\
 	{						\
 		.name = _name,				\
 		.map = fake_map,			\
@@ -308,13 +335,14 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
 		.read_block = fake_read_block,		\
 		.write_block = fake_write_block,	\
 		.read_user = _read_user,		\
+		.write_user = _write_user,		\
 	}
 
-static const struct dsmil_mmio_ops fake_ops = FAKE_MMIO_OPS("fake", NULL);
+static const struct dsmil_mmio_ops fake_ops = FAKE_MMIO_OPS("fake", NULL, NULL);
 
 /* With ->read_user, as the iomem backend has. */
 static const struct dsmil_mmio_ops fake_user_ops =
-	FAKE_MMIO_OPS("fake-user", fake_read_user);
+	FAKE_MMIO_OPS("fake-user", fake_read_user, fake_write_user);
 
 KUNIT_DEFINE_ACTION_WRAPPER(test_vfree, vfree, const void *);
 
@@ -1577,6 +1605,60 @@ static void mmio_test_device_read_bounced(struct kunit *test)
 	expect_consistent(test, mm, f);
 }
 
+/*
+ * A backend with ->write_user takes a raw-region bulk write straight from
+ * the user buffer, piece by piece; window pieces still go register by
+ * register from the bounce page.
+ */
+static void mmio_test_bulk_write_user(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
+	const size_t len = 5 * PAGE_SIZE;
+	const u64 off = CHUNK - 2 * PAGE_SIZE - 5;
+	u8 *kbuf = test_vbuf(test, WIN(1, 0));
+	struct dsmil_mmio_bulk b = { .offset = off, .length = len };
+	struct iov_iter it;
+	unsigned long u;
+	size_t i;
+
+	windows_setup(test, mm);
+	u = dsmil_kunit_user_buf(test, 8 * PAGE_SIZE);
+	for (i = 0; i < len; i++)
+		kbuf[i] = fake_byte(off + i);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)u + 1, kbuf, len), 0);
+	iov_iter_ubuf(&it, ITER_SOURCE, (void __user *)u + 1, len);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), 0);
+	KUNIT_EXPECT_EQ(test, b.done, len);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_users), 6);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), len);
+
+	/* Windows 0:7 and 0:8: register by register; then a window gap, direct. */
+	for (i = 0; i < WIN(1, 0); i++)
+		kbuf[i] = fake_byte(i);
+	b = (struct dsmil_mmio_bulk){ .offset = WIN(0, 7),
+				      .length = WIN(0, 9) - WIN(0, 7) };
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)u, kbuf + WIN(0, 7),
+					   b.length), 0);
+	iov_iter_ubuf(&it, ITER_SOURCE, (void __user *)u, b.length);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), 0);
+	KUNIT_EXPECT_EQ(test, b.done, 2 * DSMIL_WINDOW_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_width[4]),
+			2 * DSMIL_WINDOW_SIZE / 4);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_users), 6);
+	b = (struct dsmil_mmio_bulk){ .offset = WIN(0, 12),
+				      .length = WIN(1, 0) - WIN(0, 12) };
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)u, kbuf + WIN(0, 12),
+					   b.length), 0);
+	iov_iter_ubuf(&it, ITER_SOURCE, (void __user *)u, b.length);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_users), 6 + 4);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+	expect_consistent(test, mm, f);
+}
+
 struct win_case {
 	const char *desc;
 	u64 off;
@@ -1953,6 +2035,7 @@ static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE(mmio_test_hit_path_lockless),
 	KUNIT_CASE_SLOW(mmio_test_concurrent_churn),
 	KUNIT_CASE(mmio_test_bulk_read_user),
+	KUNIT_CASE(mmio_test_bulk_write_user),
 	KUNIT_CASE(mmio_test_device_read_bounced),
 	KUNIT_CASE(mmio_test_status),
 	KUNIT_CASE(mmio_test_device_window),
