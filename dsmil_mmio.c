@@ -59,6 +59,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -991,10 +992,27 @@ static size_t dsmil_mmio_piece(u64 pos, u64 end)
 }
 
 /*
+ * A direct write (->write_user) past the device windows needs no hand-off
+ * and no bounce page, so it goes in pieces of up to 64 KiB (never across a
+ * chunk): fewer calls per byte, and still short enough for cond_resched()
+ * between them.  Below the end of the windows, page by page.
+ */
+#define DSMIL_MMIO_DIRECT_PIECE	SZ_64K
+static_assert(DSMIL_CHUNK_SIZE % DSMIL_MMIO_DIRECT_PIECE == 0);
+
+static size_t dsmil_mmio_direct_piece(u64 pos, u64 end)
+{
+	if (pos < DSMIL_WINDOWS_END)
+		return dsmil_mmio_piece(pos, end);
+	return min_t(u64, end - pos, DSMIL_MMIO_DIRECT_PIECE -
+		     (pos & (DSMIL_MMIO_DIRECT_PIECE - 1)));
+}
+
+/*
  * Whether a bulk read may go straight from the mapping into @to: a user
  * buffer (the ioctl's ITER_UBUF), a backend that can, and a raw-region read.
- * Pieces inside device windows still take the bounce page and register-width
- * reads: the direct path makes 64-bit ones.
+ * Pieces inside device windows need ->read_user_regs (->read_user makes
+ * 64-bit reads), or take the bounce page and register-width reads.
  */
 static bool dsmil_mmio_direct(const struct dsmil_mmio *mm,
 			      const struct dsmil_mmio_bulk *b,
@@ -1011,12 +1029,16 @@ static bool dsmil_mmio_direct(const struct dsmil_mmio *mm,
  * and advances @to if the whole piece landed.
  */
 static bool dsmil_mmio_read_direct(struct dsmil_mmio *mm, const void *src,
-				   size_t n, struct iov_iter *to)
+				   size_t n, struct iov_iter *to, bool regs)
 {
+	void __user *dst = to->ubuf + to->iov_offset;
 	size_t left;
 
 	pagefault_disable();
-	left = mm->ops->read_user(mm, to->ubuf + to->iov_offset, src, n);
+	if (regs)
+		left = mm->ops->read_user_regs(mm, dst, src, n);
+	else
+		left = mm->ops->read_user(mm, dst, src, n);
 	pagefault_enable();
 	if (left)
 		return false;
@@ -1076,9 +1098,10 @@ static bool dsmil_mmio_write_direct(struct dsmil_mmio *mm, void *dst,
  * Copies page by page, holding one chunk at a time, and stops at a fatal
  * signal with @b->done telling how far it got.  A raw-region read into a
  * user buffer is filled straight from the mapping when the backend has
- * ->read_user (the ioctl's case on real hardware), except inside device
- * windows, which are read at the registers' width into a bounce page, as
- * is everything on other backends (as drivers/char/mem.c does).  A
+ * ->read_user (the ioctl's case on real hardware); inside device windows
+ * with ->read_user_regs, at the registers' width.  Everything else goes
+ * through a bounce page (as drivers/char/mem.c does), window bytes read
+ * register by register.  A
  * device-scoped read passes the read hand-off for every page.  The copy to
  * the user never takes a page fault while a chunk is held: a fault is
  * taken after the chunk is released, so that a fault userspace stalls
@@ -1091,7 +1114,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 					  struct dsmil_mmio_bulk *b,
 					  struct iov_iter *to)
 {
-	bool direct, fenced = b->flags & DSMIL_MMIO_F_DEVICE;
+	bool direct, regs, fenced = b->flags & DSMIL_MMIO_F_DEVICE;
 	unsigned int idx, cur = UINT_MAX;
 	void *bounce = NULL, *addr = NULL, *src;
 	u64 pos, end;
@@ -1104,7 +1127,8 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 		return ret;
 	end = pos + b->length;
 	direct = dsmil_mmio_direct(mm, b, to);
-	if (!direct || dsmil_mmio_in_windows(pos, b->length)) {
+	if (!direct || (!mm->ops->read_user_regs &&
+			dsmil_mmio_in_windows(pos, b->length))) {
 		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
 		if (!bounce)
 			return -ENOMEM;
@@ -1132,8 +1156,9 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			cur = idx;
 		}
 		src = addr + (pos & DSMIL_CHUNK_MASK);
-		if (direct && !dsmil_mmio_in_windows(pos, n)) {
-			if (!dsmil_mmio_read_direct(mm, src, n, to)) {
+		regs = dsmil_mmio_in_windows(pos, n);
+		if (direct && (!regs || mm->ops->read_user_regs)) {
+			if (!dsmil_mmio_read_direct(mm, src, n, to, regs)) {
 				/* The user buffer faulted: fault it in unpinned. */
 				dsmil_mmio_chunk_put(mm, cur);
 				cur = UINT_MAX;
@@ -1242,7 +1267,8 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 		goto free_bounce;
 	held = true;
 	while (pos < end) {
-		n = dsmil_mmio_piece(pos, end);
+		n = direct ? dsmil_mmio_direct_piece(pos, end) :
+			     dsmil_mmio_piece(pos, end);
 		idx = pos >> DSMIL_CHUNK_SHIFT;
 		dst = addrs[idx - first] + (pos & DSMIL_CHUNK_MASK);
 		if (direct && !dsmil_mmio_in_windows(pos, n)) {

@@ -50,16 +50,21 @@ struct dsmil_mmio;
  *               into user memory at @dst (one pass, no bounce page); returns
  *               the number of bytes not copied, as copy_to_user() does.
  *               Called with page faults disabled: a fault ends the copy.
- * @write_user:  optional: copy @len bytes from user memory at @src straight
- *               to @addr, as @write_block does from a bounce page; returns
+ * @read_user_regs: optional: as @read_user, inside a device window: only
+ *               32-bit reads at 4-byte aligned addresses, single bytes at
+ *               unaligned ends (the core's register width).
+ * @write_user:  optional: copy @len bytes (up to 64 KiB, never crossing a
+ *               chunk) from user memory at @src straight to @addr, as
+ *               @write_block does from a bounce page; returns
  *               the number of bytes not copied.  Called with page faults
  *               disabled: a fault ends the copy (the core takes it and
  *               copies the piece again).
  * @debugfs:     optional: add the backend's files to the mapper's debugfs
  *               directory @dir (removed before @remove is called).
  *
- * The block accessors are used outside device windows only; inside them
- * the core calls @read and @write at the registers' width.
+ * The block accessors and @read_user/@write_user are used outside device
+ * windows only; inside them the core calls @read and @write at the
+ * registers' width, or @read_user_regs.
  */
 struct dsmil_mmio_ops {
 	const char *name;
@@ -76,6 +81,8 @@ struct dsmil_mmio_ops {
 			    size_t len);
 	size_t (*read_user)(struct dsmil_mmio *mm, void __user *dst,
 			    const void *addr, size_t len);
+	size_t (*read_user_regs)(struct dsmil_mmio *mm, void __user *dst,
+				 const void *addr, size_t len);
 	size_t (*write_user)(struct dsmil_mmio *mm, void *addr,
 			     const void __user *src, size_t len);
 	void (*debugfs)(struct dsmil_mmio *mm, struct dentry *dir);

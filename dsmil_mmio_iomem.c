@@ -176,6 +176,36 @@ fault:
 }
 
 /*
+ * The same inside device windows: 32-bit register reads (bytes at
+ * unaligned ends), stored to the user buffer as they come.
+ */
+static size_t dsmil_iomem_read_user_regs(struct dsmil_mmio *mm,
+					 void __user *dst, const void *addr,
+					 size_t len)
+{
+	const void __iomem *src = (__force const void __iomem *)addr;
+	size_t done = 0;
+
+	might_fault();
+	if (should_fail_usercopy())
+		return len;
+	if (!user_access_begin(dst, len))
+		return len;
+	for (; done < len && !IS_ALIGNED((unsigned long)(src + done), 4); done++)
+		unsafe_put_user(__raw_readb(src + done), (u8 __user *)(dst + done),
+				fault);
+	for (; len - done >= 4; done += 4)
+		unsafe_put_user(__raw_readl(src + done),
+				(u32 __user *)(dst + done), fault);
+	for (; done < len; done++)
+		unsafe_put_user(__raw_readb(src + done), (u8 __user *)(dst + done),
+				fault);
+fault:
+	user_access_end();
+	return len - done;
+}
+
+/*
  * The other way: a raw-region bulk write from the user buffer straight into
  * the mapping, 64-bit loads from the user and 64-bit uncached stores, one
  * pass instead of copy_from_user() into a bounce page and memcpy_toio()
@@ -250,6 +280,7 @@ const struct dsmil_mmio_ops dsmil_mmio_iomem_ops = {
 	.write_block = dsmil_iomem_write_block,
 #ifdef DSMIL_IOMEM_READ_USER
 	.read_user = dsmil_iomem_read_user,
+	.read_user_regs = dsmil_iomem_read_user_regs,
 	.write_user = dsmil_iomem_write_user,
 #endif
 };
