@@ -139,9 +139,28 @@ static struct dsmil *file_to_dsmil(struct file *file)
 	return container_of(misc, struct dsmil, misc);
 }
 
+/*
+ * Set once lockdown was seen: security/lockdown only ever raises the level,
+ * so the answer cannot go back to "no".
+ */
+static bool dsmil_lockdown_seen;
+
+/*
+ * Is /dev/mem-class access locked down?  The lockdown LSM logs "Lockdown:
+ * <comm>: /dev/mem,kmem,port is restricted" on every positive answer, so
+ * ask only until the answer is yes, then remember it: INFO, the policy and
+ * every write hand-off call this, and each would add a line to the kernel
+ * log.  An LSM that answers per caller (SELinux's lockdown class) is then
+ * taken at its strictest answer for everyone: refusing more, never less.
+ */
 static bool dsmil_locked_down(void)
 {
-	return security_locked_down(LOCKDOWN_DEV_MEM) != 0;
+	if (READ_ONCE(dsmil_lockdown_seen))
+		return true;
+	if (!security_locked_down(LOCKDOWN_DEV_MEM))
+		return false;
+	WRITE_ONCE(dsmil_lockdown_seen, true);
+	return true;
 }
 
 /*

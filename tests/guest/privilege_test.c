@@ -15,6 +15,8 @@
  * one did.  The unprivileged caller uses a file the test opened as root
  * before dropping privileges, as a leaked descriptor would be.
  *
+ * Also: under lockdown, INFO does not add a kernel log line per call.
+ *
  * Needs root.  Switches allow_writes through its module parameter file
  * and leaves it off (without lockdown: reloads dsmil.ko with defaults).
  */
@@ -565,6 +567,47 @@ TEST(matrix_covers_every_command)
 	EXPECT_EQ(ARRAY_SIZE(cmds), n);
 	/* 16 commands + open + 4 quarantine rows. */
 	EXPECT_EQ(ARRAY_SIZE(cmds) + 5, ARRAY_SIZE(matrix));
+}
+
+/* ------------------------------------------------------------ lockdown */
+
+/*
+ * Under lockdown, asking it logs "Lockdown: <comm>: /dev/mem,kmem,port is
+ * restricted" each time (rate-limited to 10 per 5 s).  INFO asked at every
+ * call: a line per call.  The driver now remembers the answer: N calls add
+ * at most one line.  Spread over 6 s, so that the kernel's rate limit
+ * (which an earlier test may have used up) cannot hide a line per call.
+ */
+TEST(lockdown_is_asked_without_a_log_line_per_call)
+{
+	uint64_t end;
+	char line[512];
+	int kfd, fd, lines = 0, calls = 0;
+
+	if (!locked_down())
+		SKIP(return, "not locked down (run-suites has the lockdown boots)");
+	fd = dsmil_open();
+	ASSERT_LE(0, fd);
+	kfd = kmsg_open_end();
+	ASSERT_LE(0, kfd);
+	end = now_ns() + 6 * NSEC_PER_SEC;
+	while (now_ns() < end) {
+		struct dsmil_info info;
+
+		ASSERT_EQ(0, dsmil_info(fd, &info));
+		EXPECT_TRUE(info.features & DSMIL_FEAT_LOCKDOWN);
+		calls++;
+		usleep(100000);
+	}
+	while (kmsg_next(kfd, line, sizeof(line)) == 1)
+		if (strstr(line, "Lockdown: ") &&
+		    strstr(line, "/dev/mem,kmem,port"))
+			lines++;
+	ksft_print_msg("%d INFO calls under lockdown=%s: %d \"Lockdown: ... /dev/mem,kmem,port\" line(s)\n",
+		       calls, lockdown_name(lockdown_mode()), lines);
+	EXPECT_LE(lines, 1);
+	close(kfd);
+	close(fd);
 }
 
 /*
