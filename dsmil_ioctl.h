@@ -128,7 +128,8 @@ enum dsmil_reason {
  * @chunk_size:     bytes per chunk.
  * @max_resident:   cap on chunks mapped at once.
  * @region_size:    bytes in the region.
- * @region_base:    physical base (0 for the simulated region).
+ * @region_base:    physical base (0 for the simulated region); 0 for a
+ *                  caller without CAP_SYS_ADMIN, as /proc/iomem shows it.
  * @smi_backend:    NUL-terminated name of the SMI backend.
  * @mmio_backend:   NUL-terminated name of the MMIO backend.
  * @reserved:       zero.
@@ -545,7 +546,8 @@ struct dsmil_chunk_stat {
 
 /**
  * struct dsmil_mmio_status - DSMIL_IOC_MMIO_STATUS: the mapper's state.
- * @region_base:   physical base (0 for the simulated region).
+ * @region_base:   physical base (0 for the simulated region); 0 for a
+ *                 caller without CAP_SYS_ADMIN, as in struct dsmil_info.
  * @region_size:   bytes in the region.
  * @chunk_size:    DSMIL_CHUNK_SIZE.
  * @num_chunks:    chunks in the region.
