@@ -232,6 +232,9 @@ static int dsmil_ioc_stats(struct dsmil *dsm, void *arg)
 	st->transitions = dsmil_state_transitions(&dsm->state);
 	for (i = 0; i < DSMIL_REASON_COUNT; i++)
 		st->refusals[i] = atomic64_read(&dsm->refusals[i]);
+	st->handoffs = atomic64_read(&dsm->state.handoffs);
+	st->handoff_refused = atomic64_read(&dsm->state.handoff_refused);
+	st->in_doubt = atomic64_read(&dsm->state.in_doubt);
 	return 0;
 }
 
