@@ -1741,37 +1741,57 @@ static int reload(const char *params)
 	return 0;
 }
 
-static int replay(const char *spec)
-{
+struct replay_spec {
 	unsigned int phase, thread;
 	uint64_t idx;
+};
+
+/* PHASE:THREAD:CALL, checked before anything touches the module. */
+static int parse_replay(const char *spec, struct replay_spec *r)
+{
+	char end;
+
+	if (sscanf(spec, "%u:%u:%" SCNu64 "%c", &r->phase, &r->thread,
+		   &r->idx, &end) != 3 || r->phase > 1 ||
+	    r->thread >= MAX_THREADS) {
+		fprintf(stderr, "--replay PHASE:THREAD:CALL (phase 0 or 1, thread < %d)\n",
+			MAX_THREADS);
+		return -1;
+	}
+	return 0;
+}
+
+static int replay(const struct replay_spec *r)
+{
 	struct worker *w = &workers[0];
-	struct call *c = calloc(1, sizeof(*c));
+	struct call *c;
 	int fd;
 
-	if (!c || sscanf(spec, "%u:%u:%" SCNu64, &phase, &thread, &idx) != 3) {
-		fprintf(stderr, "--replay PHASE:THREAD:CALL\n");
-		return 2;
-	}
-	if (phase == 1 && reload("allow_writes=1"))
+	if (r->phase == 1 && reload("allow_writes=1"))
 		return 1;
-	writes_on = phase == 1;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		perror("replay");
+		return 1;
+	}
+	writes_on = r->phase == 1;
 	for (fd = 0; fd < (int)nfiles; fd++)
 		fds[fd] = dsmil_open();
-	w->idx = thread;
-	w->phase = phase;
+	w->idx = r->thread;
+	w->phase = r->phase;
 	verbose = 2;
 	printf("# replaying call %u:%u:%" PRIu64 " of seed 0x%016" PRIx64 "\n",
-	       phase, thread, idx, fuzz_seed);
-	gen_call(c, phase, thread, idx, &w->a);
+	       r->phase, r->thread, r->idx, fuzz_seed);
+	gen_call(c, r->phase, r->thread, r->idx, &w->a);
 	printf("# generated: cmd=0x%08x (%s, %s) size=%zu arg=%s nested=%s\n",
 	       c->cmd, cmd_name(c), kind_names[c->kind], c->size,
 	       ptr_names[c->akind], c->nested ? ptr_names[c->nkind] : "-");
 	fprintf(stderr, "#   payload: ");
 	hexdump(c->payload, c->size);
 	fails = 0;
-	do_op(w, idx, c);
-	if (phase == 1)
+	do_op(w, r->idx, c);
+	free(c);
+	if (r->phase == 1)
 		reload(NULL);
 	return fails ? 1 : 0;
 }
@@ -1808,8 +1828,9 @@ int main(int argc, char **argv)
 	};
 	uint64_t calls = env_ulong("DSMIL_FUZZ_CALLS", 100000);
 	unsigned int share = 50, i;
-	const char *seed_arg = NULL, *replay_spec = NULL;
-	bool do_reload = true, chaos = true;
+	const char *seed_arg = NULL;
+	struct replay_spec rspec;
+	bool do_reload = true, chaos = true, do_replay = false;
 	struct dsmil_info info;
 	uint64_t t0 = now_ns();
 	int opt, fd;
@@ -1829,7 +1850,11 @@ int main(int argc, char **argv)
 		case 'w': share = strtoul(optarg, NULL, 0); break;
 		case 'R': do_reload = false; break;
 		case 'C': chaos = false; break;
-		case 'r': replay_spec = optarg; break;
+		case 'r':
+			if (parse_replay(optarg, &rspec))
+				return 2;
+			do_replay = true;
+			break;
 		case 'v': verbose++; break;
 		default:
 			printf("usage: %s [--seed N] [--calls N] [--threads N] [--files N]\n"
@@ -1873,8 +1898,8 @@ int main(int argc, char **argv)
 	       features & DSMIL_FEAT_SMI ? " smi" : "",
 	       features & DSMIL_FEAT_MMIO ? " mmio" : "");
 
-	if (replay_spec)
-		return replay(replay_spec);
+	if (do_replay)
+		return replay(&rspec);
 
 	/* Phase 0: as loaded (allow_writes off). */
 	if (run_phase(0, do_reload ? calls - calls * share / 100 : calls, false))
