@@ -1518,6 +1518,7 @@ static const struct dsmil_ioctl_desc dsmil_mmio_ioctl_desc[] = {
 		.rsvd = {
 			DSMIL_RSVD(struct dsmil_mmio_status, reserved),
 		},
+		.paddr = DSMIL_SPAN(struct dsmil_mmio_status, region_base),
 		.name = "mmio-status",
 	},
 };

@@ -20,10 +20,15 @@
  * written recently.
  *
  * Everything here runs under mm->lock (the core calls ->map and ->unmap
- * with it held; ->remove runs when nothing else can).
+ * with it held; ->remove runs when nothing else can), except the accessors.
+ *
+ * The model also counts, per device window, the writes that reached it
+ * (debugfs mmio/windows, read-only): the backend's own witness that a
+ * refused or fenced write never landed, whatever the driver returned.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
@@ -36,6 +41,15 @@
 #include "dsmil_priv.h"
 
 #define DSMIL_SIM_PAGES	(DSMIL_CHUNK_SIZE >> PAGE_SHIFT)
+/* The device windows: the start of chunk 0. */
+#define DSMIL_SIM_WIN_END	(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
+#define DSMIL_SIM_WIN_PAGES	DIV_ROUND_UP(DSMIL_SIM_WIN_END, PAGE_SIZE)
+
+/* Writes that reached one device window. */
+struct dsmil_sim_window {
+	atomic64_t writes;	/* write operations touching it */
+	atomic64_t bytes;	/* bytes of them inside it */
+};
 
 /**
  * struct dsmil_sim - mm->priv of the sim backend; every field under mm->lock.
@@ -49,6 +63,8 @@
  * @kept_all: pages kept by chunks that are not mapped (sum of @kept).
  * @budget:   cap on @kept_all after a map: max_resident chunks' worth.
  * @dropped:  chunks whose kept pages were freed to stay under @budget.
+ * @windows:  per device, the writes that reached its window (atomics: the
+ *            accessors do not take mm->lock).
  */
 struct dsmil_sim {
 	struct page **pages[DSMIL_MAX_CHUNKS];
@@ -60,7 +76,15 @@ struct dsmil_sim {
 	unsigned long kept_all;
 	unsigned long budget;
 	u64 dropped;
+	struct dsmil_sim_window windows[DSMIL_NUM_DEVICES];
 };
+
+/* A page of the model goes back; chunk 0's window pages carry a tag. */
+static void dsmil_sim_put_page(struct page *page)
+{
+	set_page_private(page, 0);
+	__free_page(page);
+}
 
 /* Free every page chunk @idx holds, and its page array. */
 static void dsmil_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
@@ -72,7 +96,7 @@ static void dsmil_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
 		return;
 	for (i = 0; i < DSMIL_SIM_PAGES; i++) {
 		if (pages[i]) {
-			__free_page(pages[i]);
+			dsmil_sim_put_page(pages[i]);
 			sim->total--;
 		}
 	}
@@ -123,7 +147,7 @@ static void dsmil_sim_release(struct dsmil_sim *sim, unsigned int idx)
 			n++;
 			continue;
 		}
-		__free_page(pages[i]);
+		dsmil_sim_put_page(pages[i]);
 		pages[i] = NULL;
 		sim->total--;
 	}
@@ -192,6 +216,9 @@ static void *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 		if (!pages[i])
 			goto release;
 		sim->total++;
+		/* Where a window page is (dsmil_sim_count_write()). */
+		if (!idx && i < DSMIL_SIM_WIN_PAGES)
+			set_page_private(pages[i], i + 1);
 	}
 	addr = vmap(pages, DSMIL_SIM_PAGES, VM_MAP, PAGE_KERNEL);
 	if (addr)
@@ -209,6 +236,62 @@ static void dsmil_sim_unmap(struct dsmil_mmio *mm, unsigned int idx,
 	vunmap(addr);
 	dsmil_sim_release(mm->priv, idx);
 }
+
+/*
+ * Count a write of @len bytes at @addr (a mapping of one chunk) against the
+ * windows it touches.  The backend is handed mapping addresses, not region
+ * offsets: chunk 0's window pages carry their page index + 1 in
+ * page_private() (set when they are allocated), so the page under @addr
+ * says where it is, whatever was mapped or unmapped meanwhile.
+ */
+static void dsmil_sim_count_write(struct dsmil_sim *sim, const void *addr,
+				  size_t len)
+{
+	while (len) {
+		size_t in_page = min_t(size_t, len,
+				       PAGE_SIZE - offset_in_page(addr));
+		unsigned long k = page_private(vmalloc_to_page(addr));
+		u64 off, end;
+
+		if (k) {
+			off = (k - 1) * PAGE_SIZE + offset_in_page(addr);
+			end = min_t(u64, off + in_page, DSMIL_SIM_WIN_END);
+			while (off < end) {
+				unsigned int g = off / DSMIL_GROUP_STRIDE;
+				unsigned int i = off % DSMIL_GROUP_STRIDE /
+						 DSMIL_WINDOW_SIZE;
+				u64 next = min_t(u64, end,
+						 round_down(off, DSMIL_WINDOW_SIZE) +
+						 DSMIL_WINDOW_SIZE);
+				struct dsmil_sim_window *w;
+
+				if (i < DSMIL_DEVS_PER_GROUP) {
+					w = &sim->windows[g * DSMIL_DEVS_PER_GROUP + i];
+					atomic64_inc(&w->writes);
+					atomic64_add(next - off, &w->bytes);
+				}
+				off = next;
+			}
+		}
+		addr += in_page;
+		len -= in_page;
+	}
+}
+
+/* debugfs mmio/windows: "id name writes=N bytes=N", one per device. */
+static int dsmil_sim_windows_show(struct seq_file *m, void *unused)
+{
+	struct dsmil_sim *sim = m->private;
+	unsigned int id;
+
+	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
+		seq_printf(m, "%u DSMIL%uD%X writes=%lld bytes=%lld\n", id,
+			   id / DSMIL_DEVS_PER_GROUP, id % DSMIL_DEVS_PER_GROUP,
+			   atomic64_read(&sim->windows[id].writes),
+			   atomic64_read(&sim->windows[id].bytes));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dsmil_sim_windows);
 
 static u64 dsmil_sim_read(struct dsmil_mmio *mm, const void *addr,
 			  unsigned int width)
@@ -242,6 +325,7 @@ static void dsmil_sim_write(struct dsmil_mmio *mm, void *addr,
 		WRITE_ONCE(*(u64 *)addr, val);
 		break;
 	}
+	dsmil_sim_count_write(mm->priv, addr, width);
 }
 
 static void dsmil_sim_read_block(struct dsmil_mmio *mm, void *dst,
@@ -254,6 +338,7 @@ static void dsmil_sim_write_block(struct dsmil_mmio *mm, void *addr,
 				  const void *src, size_t len)
 {
 	memcpy(addr, src, len);
+	dsmil_sim_count_write(mm->priv, addr, len);
 }
 
 /**
@@ -296,6 +381,12 @@ DEFINE_SHOW_ATTRIBUTE(dsmil_sim);
 static void dsmil_sim_debugfs(struct dsmil_mmio *mm, struct dentry *dir)
 {
 	debugfs_create_file("sim", 0400, dir, mm, &dsmil_sim_fops);
+	/*
+	 * Read-only for everyone: debugfs under lockdown still serves such
+	 * files, and the counters are what the lockdown tests compare.
+	 */
+	debugfs_create_file("windows", 0444, dir, mm->priv,
+			    &dsmil_sim_windows_fops);
 }
 
 const struct dsmil_mmio_ops dsmil_mmio_sim_ops = {

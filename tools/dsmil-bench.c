@@ -334,10 +334,11 @@ static void p7(void)
 	    len > 1 << 20)
 		die("P7: %s: no buffer size", DELL_DEV);
 	snprintf(path, sizeof(path), DELL_TOKENS "/%04x_location",
-		 DSMIL_TOKEN_BASE);
+		 (unsigned int)DSMIL_TOKEN_BASE);
 	f = fopen(path, "r");
 	if (!f || fscanf(f, "%x", &loc) != 1)
-		die("P7: no location for token %#x in %s", DSMIL_TOKEN_BASE, path);
+		die("P7: no location for token %#x in %s",
+		    (unsigned int)DSMIL_TOKEN_BASE, path);
 	fclose(f);
 	b = calloc(1, len);
 	if (!b)
