@@ -357,6 +357,7 @@ int dsmil_waudit_ioc_read(struct dsmil *dsm, void *arg)
 	n = dsmil_waudit_copy(&dsm->waudit, ar->since_seq, buf, n,
 			      &ar->next_seq, &ar->dropped);
 	ar->mismatches = atomic64_read(&dsm->waudit.mismatches);
+	ar->reads = atomic64_read(&dsm->waudit.reads);
 	if (copy_to_user(u64_to_user_ptr(ar->buf), buf, n * sizeof(*buf)))
 		ret = dsmil_waudit_bad_input(dsm, "fault", -EFAULT);
 	kvfree(buf);
@@ -380,6 +381,7 @@ int dsmil_waudit_init(struct dsmil_write_audit *wa)
 	spin_lock_init(&wa->lock);
 	wa->next = 1;
 	atomic64_set(&wa->mismatches, 0);
+	atomic64_set(&wa->reads, 0);
 	ratelimit_state_init(&wa->rs, DSMIL_WAUDIT_RL_INTERVAL,
 			     DSMIL_WAUDIT_RL_BURST);
 	return 0;

@@ -40,6 +40,7 @@ struct dsmil_waudit_dev {
  *              sequence number s lives at (s - 1) % DSMIL_WRITE_AUDIT_DEPTH.
  * @dev:        per device: token writes running now.
  * @mismatches: write-mismatch incidents since load.
+ * @reads:      token reads the audited writes made (before and back).
  * @rs:         rate limit of the write-mismatch lines.
  */
 struct dsmil_write_audit {
@@ -48,6 +49,7 @@ struct dsmil_write_audit {
 	struct dsmil_write_record *ring;
 	struct dsmil_waudit_dev dev[DSMIL_NUM_DEVICES];
 	atomic64_t mismatches;
+	atomic64_t reads;
 	struct ratelimit_state rs;
 };
 

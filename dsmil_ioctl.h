@@ -465,6 +465,10 @@ struct dsmil_write_record {
  * @dropped:    out: records at or after since_seq lost to wrap-around.
  * @mismatches: out: write-mismatch incidents since load (a token read back
  *              with another value than the one written).
+ * @reads:      out: token reads the audited writes made since load (values
+ *              before and read-backs, tried): each is also an SMI request
+ *              (struct dsmil_smi_status.requests), so that requests =
+ *              token calls + verifications + @reads.
  * @reserved:   zero.
  */
 struct dsmil_write_audit_read {
@@ -475,7 +479,8 @@ struct dsmil_write_audit_read {
 	__u64 next_seq;
 	__u64 dropped;
 	__u64 mismatches;
-	__u64 reserved[2];
+	__u64 reads;
+	__u64 reserved;
 };
 
 /* struct dsmil_smi_status.state */

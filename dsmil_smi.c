@@ -1124,6 +1124,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 		rd = (struct dsmil_token_req){
 			.group = tr->group, .position = tr->position,
 		};
+		atomic64_inc(&wa->reads);
 		ret = dsmil_smi_token_rw(smi, &rd, false);
 		if (ret) {
 			dsmil_state_handoff_end(&dsm->state, dev, true);
@@ -1160,6 +1161,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 	rd = (struct dsmil_token_req){
 		.group = tr->group, .position = tr->position,
 	};
+	atomic64_inc(&wa->reads);
 	ret = dsmil_smi_token_rw(smi, &rd, false);
 	alone = dsmil_waudit_end(wa, dev, cookie);
 	if (ret) {

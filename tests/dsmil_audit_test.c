@@ -185,6 +185,7 @@ static void audit_test_ioctl(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ar.next_seq, 4);
 	KUNIT_EXPECT_EQ(test, ar.dropped, 0);
 	KUNIT_EXPECT_EQ(test, ar.mismatches, 1);
+	KUNIT_EXPECT_EQ(test, ar.reads, 0);
 	KUNIT_ASSERT_EQ(test, copy_from_user(got, (void __user *)ubuf,
 					     2 * sizeof(got[0])), 0);
 	KUNIT_EXPECT_EQ(test, got[0].seq, 2);
@@ -232,6 +233,7 @@ static void audit_test_token_write(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, audit_write0(t, 0x1234, &tr), 0);
 	KUNIT_EXPECT_EQ(test, sim_reads0(t), reads + 2);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&t->dsm->waudit.reads), 2);
 	KUNIT_EXPECT_EQ(test, sim_writes0(t), 1);
 	KUNIT_EXPECT_EQ(test, tr.token, TOK0);
 	KUNIT_EXPECT_EQ(test, tr.old_value, SIM_VALUE0);

@@ -1224,6 +1224,7 @@ static int audit_writes(struct ctx *c, uint64_t since)
 		dsj_u64(&j, "next_seq", ar.next_seq);
 		dsj_u64(&j, "dropped", ar.dropped);
 		dsj_u64(&j, "mismatches", ar.mismatches);
+		dsj_u64(&j, "reads", ar.reads);
 		dsj_arr_begin(&j, "entries");
 		for (i = 0; i < ar.count; i++)
 			json_write_record(&j, &ents[i]);

@@ -579,6 +579,7 @@ static void gen_payload(uint64_t *rs, struct call *c, const struct arena *a)
 		s->next_seq = splitmix64(rs);
 		s->dropped = splitmix64(rs);
 		s->mismatches = splitmix64(rs);
+		s->reads = splitmix64(rs);
 		s->buf = gen_nested(rs, c, a, (uint64_t)s->count *
 				    sizeof(struct dsmil_write_record));
 		DIRTY(rs, s, reserved0, rp, dd);

@@ -1057,6 +1057,8 @@ TEST_F(ctl, audit_writes_shows_the_writes)
 	ASSERT_EQ(3, n);
 	EXPECT_EQ(0, tt_jnum(j, "dropped"));
 	EXPECT_EQ(1, tt_jnum(j, "mismatches"));
+	/* Each token write: a read before and a read-back. */
+	EXPECT_EQ(4, tt_jnum(j, "reads"));
 	EXPECT_EQ(4, tt_jnum(j, "next_seq"));
 	/* The same records the ioctl gives. */
 	ASSERT_EQ(3, waudit_ioctl(0, rec, 8));
