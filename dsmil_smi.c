@@ -1067,14 +1067,15 @@ static int dsmil_smi_write_refused(struct dsmil_smi *smi,
  * @tr:  the request, as dsmil_smi_token_rw() takes it.
  *
  * A write whose arguments are valid leaves one record in the write audit,
- * whatever becomes of it: the device's state is checked (on arrival, then
- * at a hand-off that an emergency stop waits for), the token is read (the
- * value before; a backend that reports it with the write is not read
- * separately), written, and read back; a read-back that differs from the
- * value written is a write-mismatch (-EIO).  The hand-off is held from the
- * read before to the end of the write, so that a stop arriving meanwhile
- * either refuses the write or waits for it, and only a write that passed
- * it costs the two extra reads.
+ * whatever becomes of it: the device's state is checked on arrival, the
+ * token is read (the value before; a backend that reports it with the write
+ * is not read separately), the state is checked again at the hand-off that
+ * an emergency stop waits for, the token is written, and read back; a
+ * read-back that differs from the value written is a write-mismatch (-EIO).
+ * The hand-off is held for the write alone: a stop waits for at most one
+ * SMI (DSMIL_ESTOP_DRAIN_MS covers one, not a read queued behind others
+ * and then the write), and a stop that comes during the read before
+ * refuses the write there.
  *
  * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_WRITE documents.
  */
@@ -1115,9 +1116,6 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 	ret = dsmil_state_check_access(&dsm->state, dev, true);
 	if (ret)
 		return dsmil_smi_write_refused(smi, &rec, ret);
-	ret = dsmil_state_handoff_begin(&dsm->state, dev, true);
-	if (ret)
-		return dsmil_smi_write_refused(smi, &rec, ret);
 
 	cookie = dsmil_waudit_begin(wa, dev);
 	if (!smi->ops->activate) {
@@ -1127,7 +1125,6 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 		atomic64_inc(&wa->reads);
 		ret = dsmil_smi_token_rw(smi, &rd, false);
 		if (ret) {
-			dsmil_state_handoff_end(&dsm->state, dev, true);
 			dsmil_waudit_end(wa, dev, cookie);
 			rec.stage = DSMIL_WREC_AT_OLD;
 			rec.error = -ret;
@@ -1138,6 +1135,11 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 		rec.flags |= DSMIL_WREC_F_OLD;
 	}
 
+	ret = dsmil_state_handoff_begin(&dsm->state, dev, true);
+	if (ret) {
+		dsmil_waudit_end(wa, dev, cookie);
+		return dsmil_smi_write_refused(smi, &rec, ret);
+	}
 	ret = dsmil_smi_token_rw(smi, tr, true);
 	dsmil_state_handoff_end(&dsm->state, dev, true);
 	if (ret) {

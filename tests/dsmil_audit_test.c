@@ -10,7 +10,9 @@
  * all for one refused there.
  */
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/cred.h>
+#include <linux/kthread.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -261,7 +263,10 @@ static void audit_test_token_write(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&t->dsm->waudit.mismatches), 0);
 }
 
-/* Refused on arrival (READY) or at the hand-off (policy): no SMI at all. */
+/*
+ * Refused on arrival (READY): no SMI at all.  Refused at the hand-off
+ * (policy): the read before was made, the write never.
+ */
 static int audit_policy_refuses(struct dsmil_state *st)
 {
 	return -EACCES;
@@ -278,6 +283,7 @@ static void audit_test_refused(struct kunit *test)
 	dsmil_kunit_drive(test, &t->dsm->state, 0, DSMIL_DEV_READY);
 	reads = sim_reads0(t);
 	KUNIT_EXPECT_EQ(test, audit_write0(t, 1, &tr), -ENODEV);
+	KUNIT_EXPECT_EQ(test, sim_reads0(t), reads);
 
 	dsmil_kunit_step(test, &t->dsm->state, 0, DSMIL_DEV_ACTIVE);
 	handoff_refused = atomic64_read(&t->dsm->state.handoff_refused);
@@ -287,8 +293,8 @@ static void audit_test_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&t->dsm->state.handoff_refused),
 			handoff_refused + 1);
 
-	/* Neither reached the simulator: no read before, no read-back. */
-	KUNIT_EXPECT_EQ(test, sim_reads0(t), reads);
+	/* No write reached the simulator; only the second's read before. */
+	KUNIT_EXPECT_EQ(test, sim_reads0(t), reads + 1);
 	KUNIT_EXPECT_EQ(test, sim_writes0(t), 0);
 	memset(&st, 0, sizeof(st));
 	dsmil_smi_get_status(&t->dsm->smi, &st);
@@ -301,6 +307,8 @@ static void audit_test_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r[0].flags, DSMIL_WREC_F_VALUE);
 	KUNIT_EXPECT_EQ(test, r[1].stage, DSMIL_WREC_AT_REFUSED);
 	KUNIT_EXPECT_EQ(test, r[1].error, EACCES);
+	KUNIT_EXPECT_EQ(test, r[1].flags, DSMIL_WREC_F_OLD | DSMIL_WREC_F_VALUE);
+	KUNIT_EXPECT_EQ(test, r[1].old_value, SIM_VALUE0);
 	KUNIT_EXPECT_NE(test, r[0].request_id, r[1].request_id);
 
 	/* Bad arguments are not writes: refused as ever, no record. */
@@ -357,8 +365,110 @@ static void audit_test_read_before_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r[0].stage, DSMIL_WREC_AT_OLD);
 	KUNIT_EXPECT_EQ(test, r[0].error, EIO);
 	KUNIT_EXPECT_FALSE(test, r[0].flags & DSMIL_WREC_F_OLD);
-	/* The hand-off it held is released: an emergency stop does not wait. */
+	/* No hand-off is left held: an emergency stop does not wait. */
 	KUNIT_EXPECT_EQ(test, t->dsm->state.writing[0], 0);
+}
+
+/* A token write from a kernel thread, for the stop case below. */
+struct audit_writer {
+	struct dsmil *dsm;
+	struct dsmil_kunit_smi *fake;
+	struct dsmil_token_req tr;
+	int ret;
+	struct completion done;
+};
+
+static int audit_writer_fn(void *data)
+{
+	struct audit_writer *w = data;
+
+	w->ret = dsmil_smi_token_write_audited(&w->dsm->smi, &w->tr);
+	complete_all(&w->done);
+	return 0;
+}
+
+/* Whatever the case did, the writer ends before the instance goes. */
+static void audit_writer_reap(void *data)
+{
+	struct audit_writer *w = data;
+
+	dsmil_kunit_smi_open_gate(w->fake);
+	wait_for_completion(&w->done);
+}
+
+static unsigned int audit_fake_submits(struct dsmil_kunit_smi *f)
+{
+	unsigned int n;
+
+	spin_lock(&f->lock);
+	n = f->submits;
+	spin_unlock(&f->lock);
+	return n;
+}
+
+/*
+ * An emergency stop that comes while the read before runs: the write is not
+ * yet at its hand-off, so the stop does not wait for it (it waits for at
+ * most one SMI, DSMIL_ESTOP_DRAIN_MS) and the write is refused there.  The
+ * read is held at a gated synchronous fake backend, whose own count shows
+ * that the write never reached it.
+ */
+static void audit_test_stop_during_read_before(struct kunit *test)
+{
+	struct dsmil_write_record *r = audit_buf(test);
+	struct dsmil_config cfg = dsmil_kunit_cfg;
+	unsigned int locked, in_doubt, submits;
+	struct dsmil_kunit_smi *f;
+	struct audit_writer *w;
+	struct task_struct *task;
+	struct dsmil *dsm;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	dsmil_kunit_smi_init(f);
+	/* Generous: the read must not time out while the stop runs. */
+	cfg.smi.timeout_ms = 1000;
+	cfg.smi.hang_ms = 999;
+	cfg.smi.ops = &dsmil_kunit_smi_sync_ops;
+	cfg.smi.ops_priv = f;
+	dsm = dsmil_kunit_create(test, &cfg);
+	dsmil_kunit_verify_install(test, &dsm->state);
+	dsmil_kunit_drive(test, &dsm->state, 0, DSMIL_DEV_ACTIVE);
+
+	submits = audit_fake_submits(f);
+	f->value = 0x11;
+	WRITE_ONCE(f->gated, true);
+	w->dsm = dsm;
+	w->fake = f;
+	w->tr.position = DSMIL_TOKEN_POWER;
+	w->tr.value = 0x22;
+	init_completion(&w->done);
+	task = kthread_run(audit_writer_fn, w, "dsmil-audit-kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, audit_writer_reap,
+							w), 0);
+	/* The read before is at the "hardware" (and stays there). */
+	dsmil_kunit_smi_wait_submits(test, f, submits + 1);
+	KUNIT_EXPECT_EQ(test, dsm->state.writing[0], 0);
+
+	KUNIT_EXPECT_EQ(test, dsmil_state_estop(&dsm->state, 0, &locked,
+						&in_doubt), 0);
+	KUNIT_EXPECT_EQ(test, in_doubt, 0);
+	dsmil_kunit_smi_open_gate(f);
+	wait_for_completion(&w->done);
+
+	KUNIT_EXPECT_EQ(test, w->ret, -ENODEV);
+	KUNIT_EXPECT_EQ(test, audit_fake_submits(f), submits + 1);
+	KUNIT_EXPECT_EQ(test, f->last.op, DSMIL_SMI_OP_READ);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&dsm->waudit.reads), 1);
+	KUNIT_ASSERT_EQ(test, audit_all(test, dsm, r), 1);
+	KUNIT_EXPECT_EQ(test, r[0].stage, DSMIL_WREC_AT_REFUSED);
+	KUNIT_EXPECT_EQ(test, r[0].error, ENODEV);
+	KUNIT_EXPECT_EQ(test, r[0].flags, DSMIL_WREC_F_OLD | DSMIL_WREC_F_VALUE);
+	KUNIT_EXPECT_EQ(test, r[0].old_value, 0x11);
+	KUNIT_EXPECT_EQ(test, r[0].value, 0x22);
 }
 
 /* Overlapping writes of one device are not compared; lone ones are. */
@@ -465,6 +575,7 @@ static struct kunit_case dsmil_audit_cases[] = {
 	KUNIT_CASE(audit_test_refused),
 	KUNIT_CASE(audit_test_mismatch),
 	KUNIT_CASE(audit_test_read_before_fails),
+	KUNIT_CASE(audit_test_stop_during_read_before),
 	KUNIT_CASE(audit_test_concurrent),
 	KUNIT_CASE(audit_test_mmio),
 	KUNIT_CASE(audit_test_late),
