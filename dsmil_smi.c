@@ -1049,13 +1049,18 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
 
-/* A token write ended before the engine saw it: counted as refused. */
+/*
+ * A token write ended before the engine saw it (at @stage: refused, or its
+ * read before failed): counted as refused, so that every token call is one
+ * request in the engine's counters.
+ */
 static int dsmil_smi_write_refused(struct dsmil_smi *smi,
-				   struct dsmil_write_record *rec, int ret)
+				   struct dsmil_write_record *rec, u8 stage,
+				   int ret)
 {
 	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, rec->token,
 			      DSMIL_SMI_OP_WRITE, ret, 0);
-	rec->stage = DSMIL_WREC_AT_REFUSED;
+	rec->stage = stage;
 	rec->error = -ret;
 	dsmil_waudit_add(&dsmil_from_smi(smi)->waudit, rec);
 	return ret;
@@ -1115,7 +1120,8 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 	/* Counted and logged by the state machine when it refuses. */
 	ret = dsmil_state_check_access(&dsm->state, dev, true);
 	if (ret)
-		return dsmil_smi_write_refused(smi, &rec, ret);
+		return dsmil_smi_write_refused(smi, &rec,
+					       DSMIL_WREC_AT_REFUSED, ret);
 
 	cookie = dsmil_waudit_begin(wa, dev);
 	if (!smi->ops->activate) {
@@ -1126,10 +1132,8 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 		ret = dsmil_smi_token_rw(smi, &rd, false);
 		if (ret) {
 			dsmil_waudit_end(wa, dev, cookie);
-			rec.stage = DSMIL_WREC_AT_OLD;
-			rec.error = -ret;
-			dsmil_waudit_add(wa, &rec);
-			return ret;
+			return dsmil_smi_write_refused(smi, &rec,
+						       DSMIL_WREC_AT_OLD, ret);
 		}
 		rec.old_value = rd.value;
 		rec.flags |= DSMIL_WREC_F_OLD;
@@ -1138,7 +1142,8 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 	ret = dsmil_state_handoff_begin(&dsm->state, dev, true);
 	if (ret) {
 		dsmil_waudit_end(wa, dev, cookie);
-		return dsmil_smi_write_refused(smi, &rec, ret);
+		return dsmil_smi_write_refused(smi, &rec,
+					       DSMIL_WREC_AT_REFUSED, ret);
 	}
 	ret = dsmil_smi_token_rw(smi, tr, true);
 	dsmil_state_handoff_end(&dsm->state, dev, true);

@@ -355,12 +355,19 @@ static void audit_test_read_before_fails(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
+	struct dsmil_smi_status s0 = {}, s1 = {};
 	struct dsmil_token_req tr;
 
 	dsmil_kunit_drive(test, &t->dsm->state, 0, DSMIL_DEV_ACTIVE);
 	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->sim, "flaky_every", 1), 0);
+	dsmil_smi_get_status(&t->dsm->smi, &s0);
 	KUNIT_EXPECT_EQ(test, audit_write0(t, 0x42, &tr), -EIO);
 	KUNIT_EXPECT_EQ(test, sim_writes0(t), 0);
+	/* Every token call is one request: the read's, and the write's. */
+	dsmil_smi_get_status(&t->dsm->smi, &s1);
+	KUNIT_EXPECT_EQ(test, s1.requests - s0.requests, 2);
+	KUNIT_EXPECT_EQ(test, s1.refused - s0.refused, 1);
+	KUNIT_EXPECT_EQ(test, s1.errors - s0.errors, 1);
 	KUNIT_ASSERT_EQ(test, audit_all(test, t->dsm, r), 1);
 	KUNIT_EXPECT_EQ(test, r[0].stage, DSMIL_WREC_AT_OLD);
 	KUNIT_EXPECT_EQ(test, r[0].error, EIO);
