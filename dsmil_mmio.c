@@ -769,22 +769,27 @@ static void dsmil_mmio_end_windows(struct dsmil_mmio *mm, u64 from, u64 to,
  * before the backend is called: the device's state is checked again under
  * the lock every state change takes (dsmil_state_handoff_begin()), and a
  * write is counted until dsmil_mmio_handoff_end(), so that an emergency
- * stop waits for it and nothing is written after the stop returned.  Bytes
- * outside the windows need none.  All or none: on refusal (counted in
- * @refused; the state machine counts and logs the reason) nothing is held.
+ * stop waits for it and nothing is written after the stop returned.  A
+ * write that touches no window has no device to check, but allow_writes
+ * and lockdown hold for it all the same: it asks the write policy alone
+ * (and logs a refusal itself, since no device's line covers it).  All or
+ * none: on refusal (counted in @refused; the state machine counts and logs
+ * a device's reason) nothing is held.
  */
-static int dsmil_mmio_handoff_begin(struct dsmil_mmio *mm, u64 pos, size_t n,
-				    bool write)
+static int dsmil_mmio_handoff_begin(struct dsmil_mmio *mm, const char *op,
+				    u64 pos, size_t n, bool write)
 {
 	struct dsmil_state *st = &mmio_to_dsmil(mm)->state;
 	u64 w, start = round_down(pos, DSMIL_WINDOW_SIZE);
 	u64 end = min_t(u64, pos + n, DSMIL_WINDOWS_END);
+	bool any = false;
 	int id, ret;
 
 	for (w = start; w < end; w += DSMIL_WINDOW_SIZE) {
 		id = dsmil_mmio_window_dev(w);
 		if (id < 0)
 			continue;
+		any = true;
 		ret = dsmil_state_handoff_begin(st, id, write);
 		if (ret) {
 			atomic64_inc(&mm->refused);
@@ -792,7 +797,14 @@ static int dsmil_mmio_handoff_begin(struct dsmil_mmio *mm, u64 pos, size_t n,
 			return ret;
 		}
 	}
-	return 0;
+	if (!write || any)
+		return 0;
+	ret = dsmil_state_write_policy(st);
+	if (ret) {
+		atomic64_inc(&mm->refused);
+		dsmil_mmio_log_refusal(mm, op, pos, n, -1, "policy", ret);
+	}
+	return ret;
 }
 
 static void dsmil_mmio_handoff_end(struct dsmil_mmio *mm, u64 pos, size_t n,
@@ -909,7 +921,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_read(struct dsmil_mmio *mm,
 	if (IS_ERR(addr))
 		return PTR_ERR(addr);
 	if (fenced) {
-		ret = dsmil_mmio_handoff_begin(mm, pos, rw->width, false);
+		ret = dsmil_mmio_handoff_begin(mm, "read", pos, rw->width, false);
 		if (ret)
 			goto put_chunk;
 	}
@@ -951,7 +963,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_write(struct dsmil_mmio *mm,
 	addr = dsmil_mmio_chunk_get(mm, idx);
 	if (IS_ERR(addr))
 		return PTR_ERR(addr);
-	ret = dsmil_mmio_handoff_begin(mm, pos, rw->width, true);
+	ret = dsmil_mmio_handoff_begin(mm, "write", pos, rw->width, true);
 	if (!ret) {
 		mm->ops->write(mm, addr + (pos & DSMIL_CHUNK_MASK), rw->width,
 			       rw->value);
@@ -1071,21 +1083,23 @@ static size_t dsmil_mmio_copy_from_nofault(void *dst, size_t n,
 
 /*
  * One piece straight from the user buffer of @from (ITER_UBUF) into the
- * mapping, as dsmil_mmio_read_direct() does the other way: without taking
- * a page fault, and advancing @from only if the whole piece landed.
+ * mapping, as dsmil_mmio_read_direct() does the other way, without taking
+ * a page fault.  Returns the bytes that landed (all of @n unless the
+ * source faulted), and advances @from past them: what reached the
+ * hardware is counted as done even when the rest of the piece never comes.
  */
-static bool dsmil_mmio_write_direct(struct dsmil_mmio *mm, void *dst,
-				    size_t n, struct iov_iter *from)
+static size_t dsmil_mmio_write_direct(struct dsmil_mmio *mm, void *dst,
+				      size_t n, struct iov_iter *from)
 {
 	size_t left;
 
 	pagefault_disable();
 	left = mm->ops->write_user(mm, dst, from->ubuf + from->iov_offset, n);
 	pagefault_enable();
-	if (left)
-		return false;
-	iov_iter_advance(from, n);
-	return true;
+	if (WARN_ON_ONCE(left > n))
+		left = n;
+	iov_iter_advance(from, n - left);
+	return n - left;
 }
 
 /**
@@ -1141,6 +1155,23 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			break;
 		}
 		idx = pos >> DSMIL_CHUNK_SHIFT;
+		regs = dsmil_mmio_in_windows(pos, n);
+		if (direct && regs && mm->ops->read_user_regs) {
+			/*
+			 * A register read is not repeatable (it may clear
+			 * what it reads): fault the destination in first,
+			 * holding no chunk, so that the read below does not
+			 * fail on a fresh page and read the registers twice.
+			 * (A page reclaimed in between still can; rare.)
+			 */
+			if (cur != UINT_MAX)
+				dsmil_mmio_chunk_put(mm, cur);
+			cur = UINT_MAX;
+			if (fault_in_iov_iter_writeable(to, n)) {
+				ret = -EFAULT;
+				break;
+			}
+		}
 		if (idx != cur) {
 			if (cur != UINT_MAX)
 				dsmil_mmio_chunk_put(mm, cur);
@@ -1156,7 +1187,6 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			cur = idx;
 		}
 		src = addr + (pos & DSMIL_CHUNK_MASK);
-		regs = dsmil_mmio_in_windows(pos, n);
 		if (direct && (!regs || mm->ops->read_user_regs)) {
 			if (!dsmil_mmio_read_direct(mm, src, n, to, regs)) {
 				/* The user buffer faulted: fault it in unpinned. */
@@ -1170,7 +1200,8 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			}
 		} else {
 			if (fenced) {
-				ret = dsmil_mmio_handoff_begin(mm, pos, n, false);
+				ret = dsmil_mmio_handoff_begin(mm, "bulk-read",
+							       pos, n, false);
 				if (ret)
 					break;
 			}
@@ -1270,13 +1301,26 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 		n = direct ? dsmil_mmio_direct_piece(pos, end) :
 			     dsmil_mmio_piece(pos, end);
 		idx = pos >> DSMIL_CHUNK_SHIFT;
-		dst = addrs[idx - first] + (pos & DSMIL_CHUNK_MASK);
 		if (direct && !dsmil_mmio_in_windows(pos, n)) {
-			if (!dsmil_mmio_write_direct(mm, dst, n, from)) {
-				/* The source faulted: fault it in unpinned. */
+			ret = dsmil_mmio_handoff_begin(mm, "bulk-write", pos, n, true);
+			if (ret)
+				break;
+			dst = addrs[idx - first] + (pos & DSMIL_CHUNK_MASK);
+			got = dsmil_mmio_write_direct(mm, dst, n, from);
+			atomic64_add(got, &mm->chunks[idx].bytes_written);
+			dsmil_mmio_write_delay(mm);
+			dsmil_mmio_handoff_end(mm, pos, n, true);
+			pos += got;
+			b->done += got;
+			if (got != n) {
+				/*
+				 * The source faulted: fault the rest in
+				 * holding no chunk, and take the span again
+				 * (its mappings may be new ones).
+				 */
 				dsmil_mmio_span_put(mm, first, last - first + 1);
 				held = false;
-				if (fault_in_iov_iter_readable(from, n)) {
+				if (fault_in_iov_iter_readable(from, n - got)) {
 					ret = -EFAULT;
 					break;
 				}
@@ -1284,12 +1328,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 				if (ret)
 					break;
 				held = true;
-				continue;	/* and write the piece again */
 			}
-			atomic64_add(n, &mm->chunks[idx].bytes_written);
-			dsmil_mmio_write_delay(mm);
-			pos += n;
-			b->done += n;
 			cond_resched();
 			continue;
 		}
@@ -1308,9 +1347,15 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 				break;
 			held = true;
 		}
-		ret = dsmil_mmio_handoff_begin(mm, pos, n, true);
+		ret = dsmil_mmio_handoff_begin(mm, "bulk-write", pos, n, true);
 		if (ret)
 			break;
+		/*
+		 * Here, not before the copy: a fault above released the span,
+		 * and an eviction meanwhile may have given the chunk a new
+		 * mapping; the old address is unmapped.
+		 */
+		dst = addrs[idx - first] + (pos & DSMIL_CHUNK_MASK);
 		dsmil_mmio_write_piece(mm, dst, bounce, pos, n);
 		atomic64_add(n, &mm->chunks[idx].bytes_written);
 		dsmil_mmio_write_delay(mm);

@@ -592,7 +592,7 @@ static int dsmil_access_verdict(u8 state, unsigned int id, bool write,
 	return -ENODEV;
 }
 
-/* Count and log (rate-limited) a refused access; @where: "" or "handoff". */
+/* Count and log (rate-limited) a refused access; @where: "" or " at=handoff". */
 static int dsmil_refuse_access(struct dsmil_state *st, unsigned int id,
 			       bool write, u8 state, enum dsmil_reason reason,
 			       const char *where, int ret)
@@ -635,6 +635,21 @@ int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_check_access);
 
+int dsmil_state_write_policy(struct dsmil_state *st)
+{
+	int ret;
+
+	if (!st->write_policy)
+		return 0;
+	ret = st->write_policy(st);
+	if (ret) {
+		atomic64_inc(&st->handoff_refused);
+		atomic64_inc(&dsmil_from_state(st)->denied);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_write_policy);
+
 int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
 			      bool write)
 {
@@ -655,11 +670,9 @@ int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
 	 * are asked before taking the fence, to keep the LSM hook out of the
 	 * spinlock; neither is part of a stop's guarantee.
 	 */
-	if (write && st->write_policy) {
-		ret = st->write_policy(st);
+	if (write) {
+		ret = dsmil_state_write_policy(st);
 		if (ret) {
-			atomic64_inc(&st->handoff_refused);
-			atomic64_inc(&dsmil_from_state(st)->denied);
 			if (__ratelimit(&st->rs_refusal)) {
 				dsmil_who(&pid, &uid);
 				pr_notice("refused-access: dev=DSMIL%uD%X access=write reason=policy errno=%d pid=%u uid=%u at=handoff\n",

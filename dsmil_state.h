@@ -64,7 +64,8 @@ struct dsmil_state_dev {
  * @write_policy: the dispatcher's write policy (lockdown, allow_writes),
  *               asked again at every write hand-off because both can
  *               change while a request waits; NULL allows.  Set by
- *               dsmil_create().
+ *               dsmil_init() for the module's instance; NULL in KUnit
+ *               instances unless a test sets one.
  * @handoffs:    dsmil_state_handoff_begin() calls.
  * @handoff_refused: hand-offs refused (state, quarantine or policy) after
  *               the request's first check had passed.
@@ -169,7 +170,7 @@ void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
  * so that an emergency stop waits for it: once the stop has returned,
  * nothing more is written to the devices it locked.  Refusals are counted
  * (@st->handoff_refused and the reason) and logged, rate-limited.  Does not
- * sleep.
+ * sleep (the write policy may call into the LSM, which does not either).
  *
  * Return: 0 (the caller must call dsmil_state_handoff_end()), -EINVAL (bad
  * id), -ENODEV (state), -EPERM (quarantined write, lockdown) or -EACCES
@@ -179,6 +180,22 @@ int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
 			      bool write);
 void dsmil_state_handoff_end(struct dsmil_state *st, unsigned int id,
 			     bool write);
+
+/**
+ * dsmil_state_write_policy - the write policy at a hand-off, alone.
+ * @st: state machine.
+ *
+ * allow_writes and lockdown, asked again where a write is handed to a
+ * backend: dsmil_state_handoff_begin() asks them for a device's write, and
+ * the mapper for the bytes of a raw write outside every device window,
+ * which no device's state covers.  A refusal is counted
+ * (@st->handoff_refused, the dispatcher's denied) but not logged: the
+ * caller logs it with what was refused.  May call into the LSM; does not
+ * sleep.
+ *
+ * Return: 0, -EACCES (allow_writes cleared) or -EPERM (lockdown).
+ */
+int dsmil_state_write_policy(struct dsmil_state *st);
 
 extern const struct attribute_group dsmil_state_attr_group;
 

@@ -71,6 +71,12 @@ struct fake_mmio {
 	spinlock_t log_lock;
 	unsigned int log_len;
 	unsigned int unmap_log[FAKE_LOG];
+	/*
+	 * When write_users reaches @unmap_at_user_write, unmap the user page
+	 * at @unmap_user (0: never): a source that goes away mid-write.
+	 */
+	unsigned long unmap_user;
+	int unmap_at_user_write;
 	/* Last single write. */
 	u64 last_off;
 	u64 last_val;
@@ -339,7 +345,11 @@ static size_t fake_write_user(struct dsmil_mmio *mm, void *addr,
 	fake_check_block(f, addr, len);
 	if (len > SZ_64K)
 		atomic_inc(&f->violations);
-	atomic_inc(&f->write_users);
+	if (atomic_inc_return(&f->write_users) == f->unmap_at_user_write &&
+	    f->unmap_user) {
+		vm_munmap(f->unmap_user, PAGE_SIZE);
+		f->unmap_user = 0;
+	}
 	for (done = 0; done < len; done += n) {
 		n = min(len - done, sizeof(piece));
 		if (copy_from_user(piece, src + done, n))
@@ -1691,6 +1701,103 @@ static void mmio_test_bulk_write_user(struct kunit *test)
 	expect_consistent(test, mm, f);
 }
 
+/*
+ * A direct piece whose source goes away half-way: the bytes that landed
+ * before the fault are counted as done, so that done is what the backend
+ * received (the audit and the caller both read it).  Before, the landed
+ * part of the piece was dropped from done: 64 KiB instead of 72 KiB here.
+ */
+static void mmio_test_bulk_write_user_partial(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
+	const size_t len = 2 * SZ_64K;
+	const u64 off = 2 * CHUNK;
+	u8 *kbuf = test_vbuf(test, len);
+	struct dsmil_mmio_bulk b = { .offset = off, .length = len };
+	struct iov_iter it;
+	unsigned long u;
+	size_t i;
+
+	windows_setup(test, mm);
+	u = dsmil_kunit_user_buf(test, len);
+	for (i = 0; i < len; i++)
+		kbuf[i] = fake_byte(off + i);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)u, kbuf, len), 0);
+	/* Gone while the first piece is written: the second one faults. */
+	f->unmap_user = u + SZ_64K + 2 * PAGE_SIZE;
+	f->unmap_at_user_write = 1;
+	iov_iter_ubuf(&it, ITER_SOURCE, (void __user *)u, len);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), -EFAULT);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes),
+			SZ_64K + 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, b.done, atomic64_read(&f->written_bytes));
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+	expect_consistent(test, mm, f);
+}
+
+/*
+ * Registers are read once: a raw read of a window into a fresh (never
+ * touched) user buffer faults the buffer in before it reads, where it used
+ * to read the first register, fail to store it, and read it again.
+ */
+static void mmio_test_window_read_fresh_buffer(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
+	unsigned long u;
+	u64 done;
+
+	windows_setup(test, mm);
+	u = dsmil_kunit_user_buf(test, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, WIN(0, 3), u, 256, &done), 0);
+	KUNIT_EXPECT_EQ(test, done, 256);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_user_regs), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 64);
+	KUNIT_EXPECT_EQ(test, user_mismatches(test, u, WIN(0, 3), 256), 0);
+	expect_consistent(test, mm, f);
+}
+
+static int mmio_policy_refuses(struct dsmil_state *st)
+{
+	return -EACCES;
+}
+
+/*
+ * allow_writes and lockdown hold at the hand-off for raw bytes outside
+ * every window too, where no device's state is checked: a write that
+ * passed its first check is refused at the backend once the policy says
+ * no.  Before, such writes reached the backend.
+ */
+static void mmio_test_raw_write_policy_at_handoff(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
+	struct dsmil *dsm = dsmil_from_mmio(mm);
+	struct dsmil_mmio_rw rw = { .offset = 2 * CHUNK, .width = 4,
+				    .value = 0x5a };
+	u8 *buf = test_vbuf(test, 2 * PAGE_SIZE);
+	u64 refused, done = 1;
+
+	windows_setup(test, mm);
+	dsm->state.write_policy = mmio_policy_refuses;
+	refused = atomic64_read(&dsm->state.handoff_refused);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_write(mm, &rw), -EACCES);
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, WIN_END, buf, 2 * PAGE_SIZE,
+					 &done), -EACCES);
+	KUNIT_EXPECT_EQ(test, done, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&dsm->state.handoff_refused),
+			refused + 2);
+	/* Reads are not writes: the policy does not apply to them. */
+	rw.value = 0;
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_read(mm, &rw), 0);
+	dsm->state.write_policy = NULL;
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_write(mm, &rw), 0);
+	expect_consistent(test, mm, f);
+}
+
 struct win_case {
 	const char *desc;
 	u64 off;
@@ -2071,6 +2178,9 @@ static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE_SLOW(mmio_test_concurrent_churn),
 	KUNIT_CASE(mmio_test_bulk_read_user),
 	KUNIT_CASE(mmio_test_bulk_write_user),
+	KUNIT_CASE(mmio_test_bulk_write_user_partial),
+	KUNIT_CASE(mmio_test_raw_write_policy_at_handoff),
+	KUNIT_CASE(mmio_test_window_read_fresh_buffer),
 	KUNIT_CASE(mmio_test_device_read_bounced),
 	KUNIT_CASE(mmio_test_status),
 	KUNIT_CASE(mmio_test_device_window),
