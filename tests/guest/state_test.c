@@ -659,7 +659,7 @@ TEST_F(state, bad_arguments_are_refused)
 	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_DEV_TRANSITION, &t));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(OFF, dev_state(self->fd, 0));
-	gs.reserved[0] = 1;
+	gs.reserved = 1;
 	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_GROUP_ESTOP, &gs));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(OFF, dev_state(self->fd, 0));
