@@ -706,9 +706,15 @@ struct dsmil_stats {
  *   -ENOMEM    no memory for the request
  *   -EINTR     a fatal signal ended the wait (the request, if already at the
  *              hardware, is finished by the engine)
+ *   The state and policy checks are made again when the request is handed
+ *   to the backend (after waiting behind other SMIs, for the spacing or for
+ *   a busy retry): a device stopped, faulted or deactivated meanwhile, or
+ *   (write) allow_writes cleared or lockdown raised, refuses it there with
+ *   the same errnos (-ENODEV, -EPERM, -EACCES) and nothing is sent.
  * DSMIL_IOC_TOKEN_WRITE: CAP_SYS_RAWIO, no lockdown (-EPERM), allow_writes
  *   (-EACCES), device ACTIVE (-ENODEV) and not quarantined (-EPERM); then as
- *   TOKEN_READ.
+ *   TOKEN_READ.  Once DSMIL_IOC_GROUP_ESTOP has returned (in_doubt 0), no
+ *   write reaches a device it locked.
  */
 #define DSMIL_IOC_TOKEN_READ	_IOWR(DSMIL_IOC_MAGIC, 0x20, struct dsmil_token_req)
 #define DSMIL_IOC_TOKEN_WRITE	_IOWR(DSMIL_IOC_MAGIC, 0x21, struct dsmil_token_req)

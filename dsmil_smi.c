@@ -21,6 +21,14 @@
  *    if it must leave while the SMI runs, hands the worker a copy.  A
  *    request at the hardware whose caller left stays owned by the engine
  *    (and pins the module) until the backend lets go of it.
+ *  - the hand-off check: immediately before every submit, on every path
+ *    (caller-driven, worker, after the spacing wait, before each busy
+ *    retry), the request is checked again against its device's current
+ *    state and the write policy under the lock every state change takes
+ *    (dsmil_state_handoff_begin()); a write that passes is counted until
+ *    the hardware is done with it, so an emergency stop waits for it, and
+ *    one that fails ends untouched.  A request checked once on arrival may
+ *    have waited long enough for the device to be stopped.
  *  - hang detection: busy with an unchanged status for smi_hang_ms is a hang,
  *    declared before the deadline; garbage status counts as a fault.
  *  - FAULTED after smi_fault_limit consecutive faults (or one failed abort):
@@ -212,6 +220,8 @@ static int dsmil_smi_outcome_errno(const struct dsmil_smi_req *req)
 		return -ETIMEDOUT;
 	case DSMIL_SMI_OUT_FAULTED:
 		return -ESHUTDOWN;
+	case DSMIL_SMI_OUT_REFUSED:
+		return req->refused;
 	default:
 		return -EIO;
 	}
@@ -367,10 +377,14 @@ static void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req
 	char dev[24];
 	bool print;
 
-	/* The common case says nothing: keep it cheap. */
+	/*
+	 * The common case says nothing: keep it cheap.  A hand-off refusal
+	 * was logged by the state machine (refused-access ... at=handoff).
+	 */
 	print = req->outcome != DSMIL_SMI_OUT_SUCCESS &&
 		req->outcome != DSMIL_SMI_OUT_CANCELLED &&
-		req->outcome != DSMIL_SMI_OUT_FAULTED;
+		req->outcome != DSMIL_SMI_OUT_FAULTED &&
+		req->outcome != DSMIL_SMI_OUT_REFUSED;
 	if (!print && !became_faulted)
 		return;
 	op = dsmil_smi_op_name(req->cmd.op);
@@ -438,15 +452,73 @@ static void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req
 }
 
 /*
- * Finish @req with @out: count it, release the hardware if @owner, log,
- * trace, report a device fault, wake the caller and drop the engine's
- * reference.  Called with no lock held.
+ * The hand-off: the last check of @req before the hardware sees it, made
+ * by the hardware owner immediately before every ->submit() (so after any
+ * wait: the queue, the spacing, a busy retry's backoff).  It asks the state
+ * machine under the lock every state change takes
+ * (dsmil_state_handoff_begin()): the device must still allow the access,
+ * and for a write allow_writes and lockdown are asked again.  A write that
+ * passes is counted there until dsmil_smi_unfence(), and an emergency stop
+ * waits for it; one that fails is ended untouched.  Called with no lock
+ * held: the check may call the LSM (lockdown) and takes the state machine's
+ * spinlock.
+ *
+ * Return: 0, or the errno refusing the request (-ENODEV, -EPERM, -EACCES).
+ */
+static int dsmil_smi_fence(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	struct dsmil_state *st = &dsmil_from_smi(smi)->state;
+	int ret;
+
+	if (WARN_ON_ONCE(req->fenced))
+		return 0;
+	if (req->flags & DSMIL_SMI_F_VERIFY) {
+		/*
+		 * The INITIALIZING -> READY verification reads a device that
+		 * is INITIALIZING by design, which the read rule (READY or
+		 * ACTIVE) would refuse: check for that state instead.  It is
+		 * a read, which a stop does not wait for, and the state
+		 * machine commits its result only if the device did not move
+		 * meanwhile; this only keeps it off the hardware once a stop
+		 * (or anything else) has moved the device on.
+		 */
+		if (READ_ONCE(st->dev[req->dev_id].state) !=
+		    DSMIL_DEV_INITIALIZING)
+			return -ENODEV;
+		return 0;
+	}
+	ret = dsmil_state_handoff_begin(st, req->dev_id,
+					req->cmd.op == DSMIL_SMI_OP_WRITE);
+	if (!ret)
+		req->fenced = true;
+	return ret;
+}
+
+/* The hardware is done with @req (or never took it): a stop need not wait. */
+static void dsmil_smi_unfence(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	if (!req->fenced)
+		return;
+	req->fenced = false;
+	dsmil_state_handoff_end(&dsmil_from_smi(smi)->state, req->dev_id,
+				req->cmd.op == DSMIL_SMI_OP_WRITE);
+}
+
+/*
+ * Finish @req with @out: end its hand-off, count it, release the hardware
+ * if @owner, log, trace, report a device fault, wake the caller and drop
+ * the engine's reference.  Called with no lock held.
  */
 static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 			     enum dsmil_smi_outcome out, bool owner)
 {
 	bool became_faulted, kick, pinned;
 
+	/*
+	 * First: a stop waiting for this write may go on, and
+	 * dsmil_state_report_fault() below takes the state machine's lock.
+	 */
+	dsmil_smi_unfence(smi, req);
 	req->outcome = out;
 	req->result = dsmil_smi_outcome_errno(req);
 	req->end = ktime_get();
@@ -545,8 +617,10 @@ static void dsmil_smi_abort(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 }
 
 /*
- * Spacing, then submit with bounded busy retries.  Returns SUCCESS when the
- * backend accepted @req, else the outcome that ends it (hardware untouched).
+ * Spacing, then the hand-off check and submit, with bounded busy retries
+ * (each checked again).  Returns SUCCESS when the backend accepted @req
+ * (a passed hand-off then stays open until dsmil_smi_finish()), else the
+ * outcome that ends it (hardware untouched, no hand-off open).
  */
 static enum dsmil_smi_outcome dsmil_smi_start(struct dsmil_smi *smi,
 					      struct dsmil_smi_req *req,
@@ -573,12 +647,22 @@ static enum dsmil_smi_outcome dsmil_smi_start(struct dsmil_smi *smi,
 			continue;
 		}
 
+		/* The check that holds: after every wait, before the hardware. */
+		ret = dsmil_smi_fence(smi, req);
+		if (ret) {
+			req->refused = ret;
+			return DSMIL_SMI_OUT_REFUSED;
+		}
 		req->submit_time = now;
 		ret = smi->ops->submit(smi->priv, &req->cmd);
 		if (ret != -EBUSY)
 			break;
 
-		/* Busy at submit: someone else has the interface; retry. */
+		/*
+		 * Busy at submit: someone else has the interface; retry,
+		 * checked again then (the device may be stopped meanwhile).
+		 */
+		dsmil_smi_unfence(smi, req);
 		if (req->retries >= smi->cfg.busy_retries)
 			return DSMIL_SMI_OUT_BUSY;
 		t = ktime_add_ns(ktime_get(), backoff);
@@ -591,8 +675,10 @@ static enum dsmil_smi_outcome dsmil_smi_start(struct dsmil_smi *smi,
 		backoff = min_t(u64, backoff * 2, DSMIL_SMI_RETRY_MAX_NS);
 	}
 
-	if (ret)
+	if (ret) {
+		dsmil_smi_unfence(smi, req);
 		return DSMIL_SMI_OUT_SUBMIT_FAILED;
+	}
 	req->submitted = true;
 	req->last_status = UINT_MAX;	/* no status read yet */
 	req->last_change = now;
@@ -659,6 +745,11 @@ static bool dsmil_smi_handoff(struct dsmil_smi *smi,
 	copy = kmemdup(req, sizeof(*req), GFP_NOWAIT | __GFP_NOWARN);
 	if (!copy)
 		return false;
+	/*
+	 * The copy carries the request's open hand-off (@fenced) with it:
+	 * the worker ends it when the SMI ends, and the original, whose
+	 * caller only returns, never does.
+	 */
 	copy->onstack = false;
 	kref_init(&copy->ref);		/* the engine's: the caller has left */
 	INIT_LIST_HEAD(&copy->node);
@@ -857,13 +948,15 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
  * dsmil_smi_exec - run one token request through the engine.
  * @smi:         SMI engine.
  * @cmd:         what to do; the token must be valid.
- * @dev_id:      device owning the token (fault reports, logs).
+ * @dev_id:      device owning the token (hand-off check, fault reports,
+ *               logs).
  * @flags:       DSMIL_SMI_F_*.
  * @value:       out: the value read.
  * @duration_ns: out: the caller's whole wait.
  *
- * Policy (capabilities, device state) is the caller's business: this is the
- * layer below it.  Sleeps; returns within smi_timeout_ms (plus one tick).
+ * The caller checks policy and the device's state first (refusing early
+ * is cheap); the engine checks the state again at the hand-off, where it
+ * holds.  Sleeps; returns within smi_timeout_ms (plus one tick).
  *
  * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ documents.
  */
@@ -983,7 +1076,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_exec);
  *
  * Checks the token, then the owning device's state (READY/ACTIVE for a
  * read, ACTIVE and not quarantined for a write), before anything reaches
- * the engine; refusals are counted and touch no hardware.
+ * the engine; refusals are counted and touch no hardware.  The engine
+ * checks the state again at the hand-off.
  *
  * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ/WRITE document.
  */
@@ -1199,7 +1293,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_flush);
  * @id:  global device id.
  *
  * See dsmil_smi.h.  The read goes through the engine like any other request
- * (bounded wait, counters, FAULTED) but skips the device-state check and
+ * (bounded wait, counters, FAULTED) but is checked at the hand-off for a
+ * device still INITIALIZING (DSMIL_SMI_F_VERIFY) rather than READY, and
  * reports no fault: the state machine decides what a failure means.
  *
  * Return: 0, -EINVAL for an @id out of range, or the request's errno.
@@ -1217,7 +1312,9 @@ int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
 	if (dsmil_smi_token_of(id / DSMIL_DEVS_PER_GROUP,
 			       id % DSMIL_DEVS_PER_GROUP, &cmd.token, &dev))
 		return 0;	/* no token: nothing to verify */
-	ret = dsmil_smi_exec(smi, &cmd, id, DSMIL_SMI_F_NOREPORT, &value, &ns);
+	ret = dsmil_smi_exec(smi, &cmd, id,
+			     DSMIL_SMI_F_NOREPORT | DSMIL_SMI_F_VERIFY, &value,
+			     &ns);
 	/*
 	 * A token the backend refuses to send (absent from the firmware,
 	 * refused by the kernel's filter) cannot be verified and is not

@@ -150,11 +150,14 @@ void dsmil_smi_exit(struct dsmil_smi *smi);
  * @id:  global device id.
  *
  * Used by the state machine for INITIALIZING -> READY, without its lock
- * held.  Reads the device's token bypassing the device-state check (the
- * device is INITIALIZING) and does not report faults back to the state
- * machine: the caller decides.  A device without a token verifies trivially.
+ * held.  Reads the device's token while the device is INITIALIZING (the
+ * hand-off checks for that state instead of READY/ACTIVE, so nothing is
+ * sent once a stop has moved the device on) and does not report faults
+ * back to the state machine: the caller decides.  A device without a token
+ * verifies trivially.
  *
- * Return: 0 or the request's negative errno (-EIO, -ETIMEDOUT, -ESHUTDOWN...).
+ * Return: 0 or the request's negative errno (-EIO, -ETIMEDOUT, -ESHUTDOWN,
+ * -ENODEV: the device is no longer INITIALIZING...).
  */
 int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id);
 u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token);

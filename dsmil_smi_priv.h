@@ -127,6 +127,11 @@ enum dsmil_smi_outcome {
 
 /* struct dsmil_smi_req.flags */
 #define DSMIL_SMI_F_NOREPORT	BIT(0)	/* verification: no fault report */
+/*
+ * The INITIALIZING -> READY verification read: checked at the hand-off for
+ * a device still INITIALIZING rather than READY/ACTIVE (dsmil_smi_fence()).
+ */
+#define DSMIL_SMI_F_VERIFY	BIT(1)
 
 enum dsmil_smi_stage {
 	DSMIL_SMI_QUEUED,	/* on &dsmil_smi.queue */
@@ -154,6 +159,8 @@ enum dsmil_smi_stage {
  * @pinned:      @abandoned took a module reference, dropped at the end.
  * @start:       when the caller asked.
  * @deadline:    @start + smi_timeout_ms: the bound on everything.
+ * @fenced:      passed dsmil_state_handoff_begin() (a write is then
+ *               counted there until dsmil_smi_unfence()); owner only.
  * @submitted:   the backend accepted it (hardware touched).
  * @submit_time: when.
  * @last_status: last status read (hang detection).
@@ -163,6 +170,7 @@ enum dsmil_smi_stage {
  * @aborted:     abort tried: 1 ok, -1 failed, 0 not tried.
  * @abort_err:   errno of a failed abort.
  * @outcome:     enum dsmil_smi_outcome.
+ * @refused:     errno of a hand-off refusal (DSMIL_SMI_OUT_REFUSED).
  * @result:      0 or the negative errno for the caller.
  * @status:      last status read, for the log.
  * @value:       value read (DSMIL_SMI_OP_READ).
@@ -181,6 +189,7 @@ struct dsmil_smi_req {
 	bool pinned;
 	ktime_t start;
 	ktime_t deadline;
+	bool fenced;
 	bool submitted;
 	ktime_t submit_time;
 	unsigned int last_status;
@@ -190,6 +199,7 @@ struct dsmil_smi_req {
 	int aborted;
 	int abort_err;
 	enum dsmil_smi_outcome outcome;
+	int refused;
 	int result;
 	u8 status;
 	u32 value;

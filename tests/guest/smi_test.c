@@ -21,6 +21,7 @@
  * under lockdown unless the module is signed ($DSMIL_KO, default
  * /lib/dsmil/dsmil.ko).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -799,6 +800,101 @@ TEST_F(smi, spacing_between_smis)
 	EXPECT_LE(2, st.spacing_waits);
 	EXPECT_LE(2 * 15000, st.spacing_wait_us);
 	EXPECT_EQ(20000, st.min_interval_us);
+}
+
+/* One token request from a thread: what it returned and when it ended. */
+struct rw_thread {
+	pthread_t tid;
+	int fd;
+	bool write;
+	unsigned int g, pos, value;
+	int ret;
+	__u64 end_ns;
+};
+
+static void *rw_thread_main(void *data)
+{
+	struct rw_thread *t = data;
+
+	t->ret = token_rw(t->fd, t->write, t->g, t->pos, &t->value, NULL, NULL);
+	t->end_ns = now_ns();
+	return NULL;
+}
+
+/*
+ * Issue 13, defect 1: an emergency stop fences a token write that is
+ * already queued.  A reads token 0x0480 and holds the hardware for slow_ms;
+ * B's write of the same token passes its first state check (DSMIL0D0
+ * ACTIVE) and queues behind A; then group 0 is stopped.  When A is done,
+ * B's write reaches its hand-off with the device LOCKED: it must be refused
+ * there (-ENODEV), and the simulator must never see it.  Before the fix B
+ * returned 0 and the simulator counted one write after the stop.
+ */
+TEST_F(smi, estop_fences_queued_write)
+{
+	struct rw_thread a = { .g = 0, .pos = 0 };
+	struct rw_thread b = { .write = true, .g = 0, .pos = 0,
+			       .value = 0x00ab00cd };
+	struct dsmil_smi_status st0, st;
+	unsigned long long submits, done0, w0;
+	unsigned int locked = 0, i;
+	int kfd;
+
+	if (self->lockdown)
+		SKIP(return, KNOBS_LOCKED);
+	smi_reload(_metadata, self, "allow_writes=1 smi_timeout_ms=1000");
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, true));
+	/*
+	 * Every SMI takes 300 ms (its status changing: no hang): room for B
+	 * to queue and for the stop while A runs, and B's own SMI (before the
+	 * fix) still ends inside B's 1000 ms deadline.
+	 */
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "300"));
+	kfd = kmsg_open_end();
+	w0 = sim_writes(token_of(0, 0));
+	ASSERT_EQ(0, smi_status(self->fd, &st0));
+	a.fd = b.fd = self->fd;
+
+	submits = sim_stat("submits");
+	ASSERT_EQ(0, pthread_create(&a.tid, NULL, rw_thread_main, &a));
+	for (i = 0; i < 5000 && sim_stat("submits") == submits; i++)
+		usleep(200);
+	ASSERT_LT(submits, sim_stat("submits")) TH_LOG("A never reached the sim");
+	done0 = sim_stat("completions");
+	ASSERT_EQ(0, pthread_create(&b.tid, NULL, rw_thread_main, &b));
+	/* B is queued once two requests are in flight: A's and B's. */
+	for (i = 0; i < 5000; i++) {
+		ASSERT_EQ(0, smi_status(self->fd, &st));
+		if (st.in_flight >= 2)
+			break;
+		usleep(200);
+	}
+	ASSERT_EQ(2, st.in_flight) TH_LOG("B never queued");
+
+	EXPECT_EQ(0, group_estop(self->fd, 0, &locked));
+	EXPECT_EQ(DSMIL_NUM_DEVICES, locked);
+	/*
+	 * The interleaving this test is about: A's SMI had not ended when the
+	 * stop returned, so B had not been handed to the hardware yet.
+	 */
+	ASSERT_EQ(done0, sim_stat("completions"))
+		TH_LOG("A's SMI ended before the stop returned: host too slow");
+	EXPECT_EQ(DSMIL_DEV_LOCKED, dev_state(self->fd, 0));
+
+	pthread_join(a.tid, NULL);
+	pthread_join(b.tid, NULL);
+	EXPECT_EQ(0, a.ret);		/* a read at the hardware just ends */
+	EXPECT_EQ(-ENODEV, b.ret);
+	/* The simulator's own count: nothing written after the stop. */
+	EXPECT_EQ(w0, sim_writes(token_of(0, 0)));
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
+	EXPECT_EQ(st0.refused + 1, st.refused);
+	EXPECT_EQ(st0.successes + 1, st.successes);
+	if (kfd >= 0) {
+		EXPECT_TRUE(kmsg_find(kfd, "refused-access: dev=DSMIL0D0 access=write state=LOCKED",
+				      "at=handoff", NULL));
+		close(kfd);
+	}
 }
 
 TEST_F(module, bad_parameters_refused_at_load)
