@@ -326,7 +326,7 @@ TEST_F(state, emergency_stop_locks_the_group_and_its_dependents)
 		}
 	}
 	snprintf(want, sizeof(want),
-		 "dsmil: emergency-stop: group=1 groups=1,2,4,5 locked=48 pid=%d uid=0",
+		 "dsmil: emergency-stop: group=1 groups=1,2,4,5 locked=48 in_doubt=0 pid=%d uid=0",
 		 getpid());
 	EXPECT_TRUE(kmsg_find(kfd, want, NULL)) TH_LOG("no '%s'", want);
 
