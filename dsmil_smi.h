@@ -78,7 +78,29 @@ struct dsmil_smi_counters {
 	u64 abandoned;
 	u64 spacing_wait_ns;
 	u64 max_latency_ns;
+	u64 in_doubt;
+	u64 late_successes;
+	u64 late_failures;
 	u64 hist[DSMIL_SMI_HIST_BUCKETS];
+};
+
+/**
+ * struct dsmil_smi_outcome_rec - the final outcome of one request, kept for
+ * DSMIL_IOC_SMI_RESULT.
+ * @id:          request id; 0: unused slot.
+ * @duration_ns: arrival to end.
+ * @result:      0 or the negative errno it ended with.
+ * @value:       value read (a write's old value on dell-smbios).
+ * @token:       token.
+ * @flags:       DSMIL_SMI_RESULT_F_*.
+ */
+struct dsmil_smi_outcome_rec {
+	u64 id;
+	u64 duration_ns;
+	int result;
+	u32 value;
+	u16 token;
+	u8 flags;
 };
 
 /**
@@ -108,6 +130,12 @@ struct dsmil_smi_counters {
  * @recover_after: no recovery attempt before this time.
  * @faulted_since: when the backend last became FAULTED.
  * @cnt:           counters.
+ * @hw_id:         id of the request the hardware owner is driving, 0 if
+ *                 none.
+ * @outcomes:      final outcomes of the last DSMIL_SMI_RESULTS requests;
+ *                 the one with sequence number n (from 0) at
+ *                 n % DSMIL_SMI_RESULTS.
+ * @n_outcomes:    outcomes recorded since load.
  * @rs_io:         rate limit of the per-request incident lines.
  * @rs_state:      rate limit of the FAULTED/recovery lines.
  */
@@ -135,6 +163,9 @@ struct dsmil_smi {
 	ktime_t recover_after;
 	ktime_t faulted_since;
 	struct dsmil_smi_counters cnt;
+	u64 hw_id;
+	struct dsmil_smi_outcome_rec outcomes[DSMIL_SMI_RESULTS];
+	u64 n_outcomes;
 
 	struct ratelimit_state rs_io;
 	struct ratelimit_state rs_state;
