@@ -240,6 +240,63 @@ TEST_F(smi, read_ok)
 	EXPECT_EQ(2, st.successes);
 }
 
+/*
+ * Every request that reached the engine has an id, and its final outcome
+ * is kept under it (DSMIL_IOC_SMI_RESULT).  The sim is polled: a timeout is
+ * aborted at the deadline, never in doubt.
+ */
+TEST_F(smi, result_by_request_id)
+{
+	struct dsmil_token_req tr = { .group = 0, .position = 0 };
+	struct dsmil_smi_result res = {};
+	struct dsmil_smi_status st;
+	__u64 first;
+
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	first = tr.request_id;
+	ASSERT_NE(0, first);
+	EXPECT_EQ(0, tr.flags);
+	res.request_id = first;
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	EXPECT_EQ(0, res.error);
+	EXPECT_EQ(SIM_VALUE(token_of(0, 0)), res.value);
+	EXPECT_EQ(token_of(0, 0), res.token);
+	EXPECT_EQ(0, res.flags);
+	EXPECT_LT(0, res.duration_ns);
+
+	/* No id, an id never issued: nothing touches the hardware. */
+	res.request_id = 0;
+	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	res.request_id = first + 1000000;
+	EXPECT_EQ(-ENOENT, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	res.request_id = first;
+	res.reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	res.reserved[1] = 0;
+
+	/* A refusal before the engine has no id. */
+	tr.group = 1;
+	EXPECT_EQ(-ENODEV, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	EXPECT_EQ(0, tr.request_id);
+
+	/* A polled timeout: -ETIMEDOUT, aborted, not in doubt; recorded. */
+	if (self->lockdown)
+		SKIP(return, KNOBS_LOCKED);
+	ASSERT_EQ(0, sim_knob_write("fault", "stuck-busy"));
+	tr.group = 0;
+	EXPECT_EQ(-ETIMEDOUT, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	EXPECT_EQ(0, tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+	ASSERT_LT(first, tr.request_id);
+	res.request_id = tr.request_id;
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	EXPECT_EQ(ETIMEDOUT, res.error);
+	EXPECT_EQ(0, res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT);
+	ASSERT_EQ(0, smi_status(self->fd, &st));
+	EXPECT_EQ(0, st.in_doubt);
+	EXPECT_EQ(0, st.late_successes + st.late_failures);
+}
+
 TEST_F(smi, bad_token_refused_before_hardware)
 {
 	static const struct { unsigned int g, p; } bad[] = {
