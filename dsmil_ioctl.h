@@ -128,7 +128,8 @@ enum dsmil_reason {
  * @chunk_size:     bytes per chunk.
  * @max_resident:   cap on chunks mapped at once.
  * @region_size:    bytes in the region.
- * @region_base:    physical base (0 for the simulated region).
+ * @region_base:    physical base (0 for the simulated region); 0 for a
+ *                  caller without CAP_SYS_ADMIN, as /proc/iomem shows it.
  * @smi_backend:    NUL-terminated name of the SMI backend.
  * @mmio_backend:   NUL-terminated name of the MMIO backend.
  * @reserved:       zero.
@@ -613,7 +614,8 @@ struct dsmil_chunk_stat {
 
 /**
  * struct dsmil_mmio_status - DSMIL_IOC_MMIO_STATUS: the mapper's state.
- * @region_base:   physical base (0 for the simulated region).
+ * @region_base:   physical base (0 for the simulated region); 0 for a
+ *                 caller without CAP_SYS_ADMIN, as in struct dsmil_info.
  * @region_size:   bytes in the region.
  * @chunk_size:    DSMIL_CHUNK_SIZE.
  * @num_chunks:    chunks in the region.
@@ -676,6 +678,14 @@ struct dsmil_mmio_status {
  * @denied:       calls refused by capability, lockdown or allow_writes.
  * @transitions:  accepted device transitions.
  * @refusals:     refused transitions and accesses, by enum dsmil_reason.
+ * @handoffs:     hardware accesses re-checked where they were handed to a
+ *                backend (an SMI, an MMIO write chunk or page).
+ * @handoff_refused: of those, refused there (device state, quarantine,
+ *                lockdown or allow_writes changed while the request waited):
+ *                nothing was sent.
+ * @in_doubt:     writes an emergency stop gave up waiting for (struct
+ *                dsmil_group_stop.in_doubt, summed).
+ * @reserved:     zero.
  */
 struct dsmil_stats {
 	__u64 ioctls;
@@ -683,7 +693,10 @@ struct dsmil_stats {
 	__u64 denied;
 	__u64 transitions;
 	__u64 refusals[16];
-	__u64 reserved[4];
+	__u64 handoffs;
+	__u64 handoff_refused;
+	__u64 in_doubt;
+	__u64 reserved;
 };
 
 /*
@@ -841,7 +854,11 @@ struct dsmil_stats {
  *            maps every chunk it touches before the first byte lands)
  *   -ENODEV  device-scoped access to a device not READY/ACTIVE (read) or not
  *            ACTIVE (write); or a raw write (without DSMIL_MMIO_F_DEVICE,
- *            single or bulk) touching the window of a device not ACTIVE
+ *            single or bulk) touching the window of a device not ACTIVE.
+ *            Checked again where each page reaches the hardware: a bulk
+ *            write whose window is stopped meanwhile (emergency stop) ends
+ *            at that page, @done counting the bytes that landed (likewise
+ *            -EPERM/-EACCES when lockdown or allow_writes change)
  *   -EPERM   device-scoped write to a quarantined device, or a raw write
  *            touching a quarantined device's window.  A raw write must pass
  *            the device-scoped write check for every window it touches,

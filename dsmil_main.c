@@ -83,8 +83,11 @@ MODULE_PARM_DESC(smi_busy_retries,
 		 "Retries of an SMI submit refused as busy (default 3)");
 
 static unsigned long long mmio_base;
-/* A hardware address: lockdown refuses it as a module parameter. */
-module_param_hw(mmio_base, ullong, iomem, 0444);
+/*
+ * A hardware address: lockdown refuses it as a module parameter, and only
+ * root may read it back (as /proc/iomem shows addresses to admins only).
+ */
+module_param_hw(mmio_base, ullong, iomem, 0400);
 MODULE_PARM_DESC(mmio_base,
 		 "Physical base of the DSMIL region; 0 (default) uses the simulated region");
 
@@ -139,9 +142,38 @@ static struct dsmil *file_to_dsmil(struct file *file)
 	return container_of(misc, struct dsmil, misc);
 }
 
+/*
+ * Set once lockdown was seen: security/lockdown only ever raises the level,
+ * so the answer cannot go back to "no".
+ */
+static bool dsmil_lockdown_seen;
+
+/*
+ * Is /dev/mem-class access locked down?  The lockdown LSM logs "Lockdown:
+ * <comm>: /dev/mem,kmem,port is restricted" on every positive answer, so
+ * ask only until the answer is yes, then remember it: INFO, the policy and
+ * every write hand-off call this, and each would add a line to the kernel
+ * log.  An LSM that answers per caller (SELinux's lockdown class) is then
+ * taken at its strictest answer for everyone: refusing more, never less.
+ */
 static bool dsmil_locked_down(void)
 {
-	return security_locked_down(LOCKDOWN_DEV_MEM) != 0;
+	if (READ_ONCE(dsmil_lockdown_seen))
+		return true;
+	if (!security_locked_down(LOCKDOWN_DEV_MEM))
+		return false;
+	WRITE_ONCE(dsmil_lockdown_seen, true);
+	return true;
+}
+
+/*
+ * Physical addresses in replies are for CAP_SYS_ADMIN, as /proc/iomem shows
+ * them: asked of the caller at each ioctl (not of the opener), without an
+ * audit record, since nothing is refused.
+ */
+static bool dsmil_may_see_addresses(void)
+{
+	return ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 }
 
 /*
@@ -180,6 +212,7 @@ static int dsmil_ioc_info(struct dsmil *dsm, void *arg)
 	info->chunk_size = DSMIL_CHUNK_SIZE;
 	info->max_resident = dsm->mmio.max_resident;
 	info->region_size = dsm->mmio.size;
+	/* Hidden from callers without CAP_SYS_ADMIN: see .paddr below. */
 	info->region_base = dsm->mmio.base;
 	strscpy(info->smi_backend, dsm->smi.backend_name,
 		sizeof(info->smi_backend));
@@ -199,6 +232,9 @@ static int dsmil_ioc_stats(struct dsmil *dsm, void *arg)
 	st->transitions = dsmil_state_transitions(&dsm->state);
 	for (i = 0; i < DSMIL_REASON_COUNT; i++)
 		st->refusals[i] = atomic64_read(&dsm->refusals[i]);
+	st->handoffs = atomic64_read(&dsm->state.handoffs);
+	st->handoff_refused = atomic64_read(&dsm->state.handoff_refused);
+	st->in_doubt = atomic64_read(&dsm->state.in_doubt);
 	return 0;
 }
 
@@ -206,6 +242,7 @@ static const struct dsmil_ioctl_desc dsmil_main_ioctl_desc[] = {
 	{
 		.cmd = DSMIL_IOC_INFO,
 		.handler = dsmil_ioc_info,
+		.paddr = DSMIL_SPAN(struct dsmil_info, region_base),
 		.name = "info",
 	},
 	{
@@ -346,6 +383,8 @@ static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 
 	ret = d->handler(dsm, buf);
 
+	if (d->paddr.len && !dsmil_may_see_addresses())
+		memset((u8 *)buf + d->paddr.off, 0, d->paddr.len);
 	if ((_IOC_DIR(cmd) & _IOC_READ) &&
 	    (!ret || (d->policy & DSMIL_POL_COPYOUT_ERR)) &&
 	    copy_to_user(up, buf, size))
@@ -437,7 +476,8 @@ static int dsmil_check_tables(void)
 			const struct dsmil_ioctl_desc *d = &t->desc[i];
 
 			if (_IOC_NR(d->cmd) / 16 != b ||
-			    _IOC_SIZE(d->cmd) > DSMIL_ARG_MAX || !d->handler)
+			    _IOC_SIZE(d->cmd) > DSMIL_ARG_MAX || !d->handler ||
+			    d->paddr.off + d->paddr.len > _IOC_SIZE(d->cmd))
 				return -EINVAL;
 			for (j = 0; j < DSMIL_MAX_RSVD; j++)
 				if (d->rsvd[j].off + d->rsvd[j].len >

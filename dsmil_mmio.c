@@ -28,12 +28,25 @@
  * mm->lock (a mutex: backends sleep to map) serialises mapping, unmapping,
  * eviction and the reaper.  When the cap is reached and every resident chunk
  * has users, the access waits for a release, killably and at most
- * busy_wait_ms, then fails with -EBUSY (counted in all_busy).
+ * busy_wait_ms, then fails with -EBUSY (counted in all_busy).  No access
+ * waits while it holds a chunk: a bulk read holds one at a time, a bulk
+ * write takes its whole span under mm->lock or waits holding none
+ * (dsmil_mmio_span_get()), and a copy from or to the user runs with page
+ * faults disabled while chunks are held (a fault is taken after releasing
+ * them), so that userspace cannot pin a chunk for as long as it likes.
+ *
+ * The hand-off.  A request is checked when it arrives and may then wait
+ * (for mm->lock, a slot, a map, or the pages before it).  Each piece that
+ * touches a device window (a page of a bulk transfer, a single access) is
+ * checked again right before the backend sees it, under the lock every
+ * state change takes (dsmil_mmio_handoff_begin()); a write stays counted
+ * until the piece is written, so that an emergency stop waits for it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
@@ -46,6 +59,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -64,6 +78,10 @@ static_assert(DSMIL_DEVS_PER_GROUP * DSMIL_WINDOW_SIZE <= DSMIL_GROUP_STRIDE);
 
 /* Bound on the debugfs-settable busy wait. */
 #define DSMIL_MMIO_BUSY_WAIT_MAX_MS	60000U
+/* Bound on the debugfs-settable write delay: well under DSMIL_ESTOP_DRAIN_MS. */
+#define DSMIL_MMIO_WRITE_DELAY_MAX_MS	500U
+/* dsmil_mmio_span_take() keeps a bit per chunk of a span in a long. */
+static_assert(DSMIL_MMIO_SPAN_MAX <= BITS_PER_LONG);
 
 static struct dsmil *mmio_to_dsmil(struct dsmil_mmio *mm)
 {
@@ -100,7 +118,7 @@ static void dsmil_mmio_drop(struct dsmil_mmio *mm, unsigned int idx,
 	lockdep_assert_held(&mm->lock);
 	mm->ops->unmap(mm, idx, addr);
 	__clear_bit(idx, mm->resident_map);
-	/* Read locklessly by dsmil_mmio_slot_free(). */
+	/* Read locklessly by dsmil_mmio_span_fits(). */
 	WRITE_ONCE(mm->resident, mm->resident - 1);
 	mm->unmaps++;
 	trace_dsmil_mmio_unmap(idx, why, mm->resident,
@@ -149,27 +167,41 @@ static int dsmil_mmio_evict_one(struct dsmil_mmio *mm, unsigned int wanted)
 	}
 }
 
-/* Could a waiter for a slot get one now?  A hint only: it retries locked. */
-static bool dsmil_mmio_slot_free(struct dsmil_mmio *mm)
+/*
+ * Could chunks @first..@last all be held now: is there a slot (free, or a
+ * resident chunk outside the span without users) for each of them that is
+ * not resident?  Exact under mm->lock except for user counts, which a
+ * lockless hit may raise at any time (eviction then fails and the caller
+ * waits again); without the lock a hint for a waiter, which retries locked.
+ */
+static bool dsmil_mmio_span_fits(struct dsmil_mmio *mm, unsigned int first,
+				 unsigned int last)
 {
-	unsigned int i;
+	unsigned int i, need = 0, room;
 
-	if (READ_ONCE(mm->resident) < mm->max_resident)
+	for (i = first; i <= last; i++)
+		if (!READ_ONCE(mm->chunks[i].addr))
+			need++;
+	room = mm->max_resident - min(READ_ONCE(mm->resident), mm->max_resident);
+	if (need <= room)
 		return true;
-	for (i = 0; i < mm->num_chunks; i++)
+	for (i = 0; i < mm->num_chunks; i++) {
+		if (i >= first && i <= last)
+			continue;
 		if (READ_ONCE(mm->chunks[i].addr) &&
-		    !atomic_read(&mm->chunks[i].users))
+		    !atomic_read(&mm->chunks[i].users) && ++room >= need)
 			return true;
+	}
 	return false;
 }
 
 /*
- * Every resident chunk is busy: wait for one to be released, until
- * @deadline.  Returns 0 to retry, -EBUSY at the deadline, -EINTR on a fatal
- * signal.
+ * No slot for chunks @first..@last: wait, holding no chunk, until one may
+ * be free, until @deadline.  Returns 0 to retry, -EBUSY at the deadline
+ * (counted and logged), -EINTR on a fatal signal.
  */
-static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int idx,
-				unsigned long deadline)
+static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int first,
+				unsigned int last, unsigned long deadline)
 {
 	long left = (long)(deadline - jiffies);
 	long ret = 0;
@@ -179,7 +211,8 @@ static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int idx,
 		/* Waiter count before the check: pairs with dsmil_mmio_unuse(). */
 		smp_mb__after_atomic();
 		ret = wait_event_killable_timeout(mm->slot_wq,
-						  dsmil_mmio_slot_free(mm),
+						  dsmil_mmio_span_fits(mm, first,
+								       last),
 						  left);
 		atomic_dec(&mm->slot_waiters);
 		if (ret < 0)
@@ -189,9 +222,73 @@ static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int idx,
 	}
 	atomic64_inc(&mm->all_busy);
 	pr_warn_ratelimited("refused-access: chunk=%u reason=all-busy cap=%u wait_ms=%u pid=%d errno=%d\n",
-			    idx, mm->max_resident, READ_ONCE(mm->busy_wait_ms),
+			    first, mm->max_resident, READ_ONCE(mm->busy_wait_ms),
 			    task_tgid_nr(current), -EBUSY);
 	return -EBUSY;
+}
+
+/* When a wait for a slot that starts now gives up. */
+static unsigned long dsmil_mmio_deadline(struct dsmil_mmio *mm)
+{
+	unsigned int wait_ms = min(READ_ONCE(mm->busy_wait_ms),
+				   DSMIL_MMIO_BUSY_WAIT_MAX_MS);
+
+	return jiffies + msecs_to_jiffies(wait_ms);
+}
+
+/*
+ * Map chunk @idx, which is not resident, into a slot the caller made sure
+ * of (resident < max_resident), and count the caller as its user.  On
+ * failure *@why says which kind, for dsmil_mmio_log_map_failure(), which
+ * the caller calls after dropping the lock.
+ */
+static void *dsmil_mmio_map_locked(struct dsmil_mmio *mm, unsigned int idx,
+				   const char **why)
+{
+	struct dsmil_chunk *c = &mm->chunks[idx];
+	u64 phys = mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT);
+	u64 t0 = ktime_get_ns();
+	void *addr;
+
+	lockdep_assert_held(&mm->lock);
+	*why = "backend";
+	if (atomic_add_unless(&mm->fail_maps, -1, 0)) {
+		*why = "injected";
+		addr = ERR_PTR(-EIO);
+	} else {
+		addr = mm->ops->map(mm, idx);
+		if (!addr)
+			addr = ERR_PTR(-ENOMEM);
+	}
+	if (IS_ERR(addr)) {
+		mm->map_failures++;
+		trace_dsmil_mmio_map(idx, phys, mm->resident,
+				     ktime_get_ns() - t0, PTR_ERR(addr));
+		return addr;
+	}
+
+	c->maps++;
+	mm->maps++;
+	WRITE_ONCE(mm->resident, mm->resident + 1);
+	__set_bit(idx, mm->resident_map);
+	__set_bit(idx, mm->ever_mapped);
+	atomic64_set(&c->last_used, ktime_get_ns());
+	atomic_inc(&c->users);
+	/* Publish the mapping after whatever the backend set up behind it. */
+	smp_store_release(&c->addr, addr);
+	trace_dsmil_mmio_map(idx, phys, mm->resident, ktime_get_ns() - t0, 0);
+	if (mm->idle_ms && !mm->dying)
+		queue_delayed_work(system_wq, &mm->reaper,
+				   msecs_to_jiffies(mm->idle_ms));
+	return addr;
+}
+
+static void dsmil_mmio_log_map_failure(struct dsmil_mmio *mm, unsigned int idx,
+				       const char *why, long err)
+{
+	pr_warn_ratelimited("map-failure: chunk=%u phys=%#llx backend=%s reason=%s errno=%ld\n",
+			    idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
+			    mm->backend_name, why, err);
 }
 
 /*
@@ -203,12 +300,9 @@ static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int idx,
 static void *dsmil_mmio_map_slow(struct dsmil_mmio *mm, unsigned int idx)
 {
 	struct dsmil_chunk *c = &mm->chunks[idx];
-	unsigned int wait_ms = min(READ_ONCE(mm->busy_wait_ms),
-				   DSMIL_MMIO_BUSY_WAIT_MAX_MS);
-	unsigned long deadline = jiffies + msecs_to_jiffies(wait_ms);
-	const char *why = "backend";
+	unsigned long deadline = dsmil_mmio_deadline(mm);
+	const char *why;
 	void *addr;
-	u64 t0;
 	int ret;
 
 	if (mutex_lock_killable(&mm->lock))
@@ -229,49 +323,16 @@ static void *dsmil_mmio_map_slow(struct dsmil_mmio *mm, unsigned int idx)
 		    !dsmil_mmio_evict_one(mm, idx))
 			break;
 		mutex_unlock(&mm->lock);
-		ret = dsmil_mmio_wait_slot(mm, idx, deadline);
+		ret = dsmil_mmio_wait_slot(mm, idx, idx, deadline);
 		if (ret)
 			return ERR_PTR(ret);
 		if (mutex_lock_killable(&mm->lock))
 			return ERR_PTR(-EINTR);
 	}
-
-	t0 = ktime_get_ns();
-	if (atomic_add_unless(&mm->fail_maps, -1, 0)) {
-		why = "injected";
-		addr = ERR_PTR(-EIO);
-	} else {
-		addr = mm->ops->map(mm, idx);
-		if (!addr)
-			addr = ERR_PTR(-ENOMEM);
-	}
-	if (IS_ERR(addr)) {
-		mm->map_failures++;
-		trace_dsmil_mmio_map(idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
-				     mm->resident, ktime_get_ns() - t0,
-				     PTR_ERR(addr));
-		mutex_unlock(&mm->lock);
-		pr_warn_ratelimited("map-failure: chunk=%u phys=%#llx backend=%s reason=%s errno=%ld\n",
-				    idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
-				    mm->backend_name, why, PTR_ERR(addr));
-		return addr;
-	}
-
-	c->maps++;
-	mm->maps++;
-	WRITE_ONCE(mm->resident, mm->resident + 1);
-	__set_bit(idx, mm->resident_map);
-	__set_bit(idx, mm->ever_mapped);
-	atomic64_set(&c->last_used, ktime_get_ns());
-	atomic_inc(&c->users);
-	/* Publish the mapping after whatever the backend set up behind it. */
-	smp_store_release(&c->addr, addr);
-	trace_dsmil_mmio_map(idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
-			     mm->resident, ktime_get_ns() - t0, 0);
-	if (mm->idle_ms && !mm->dying)
-		queue_delayed_work(system_wq, &mm->reaper,
-				   msecs_to_jiffies(mm->idle_ms));
+	addr = dsmil_mmio_map_locked(mm, idx, &why);
 	mutex_unlock(&mm->lock);
+	if (IS_ERR(addr))
+		dsmil_mmio_log_map_failure(mm, idx, why, PTR_ERR(addr));
 	return addr;
 }
 
@@ -282,19 +343,8 @@ static void dsmil_mmio_unuse(struct dsmil_mmio *mm, struct dsmil_chunk *c)
 		wake_up_all(&mm->slot_wq);
 }
 
-/**
- * dsmil_mmio_chunk_get - hold chunk @idx mapped, mapping it if needed.
- * @mm:  mapper.
- * @idx: chunk index (< mm->num_chunks).
- *
- * Lockless when the chunk is resident.  Every successful call is paired with
- * dsmil_mmio_chunk_put(); until then the chunk stays mapped.
- *
- * Return: the chunk's mapping (for the backend's accessors), or an ERR_PTR:
- * -EBUSY (cap reached, all busy), -EINTR (fatal signal), or the map error.
- */
-VISIBLE_IF_KUNIT void *dsmil_mmio_chunk_get(struct dsmil_mmio *mm,
-					    unsigned int idx)
+/* The lock-free hit: chunk @idx held if it is mapped, else NULL. */
+static void *dsmil_mmio_chunk_hit(struct dsmil_mmio *mm, unsigned int idx)
 {
 	struct dsmil_chunk *c = &mm->chunks[idx];
 	void *addr;
@@ -308,7 +358,28 @@ VISIBLE_IF_KUNIT void *dsmil_mmio_chunk_get(struct dsmil_mmio *mm,
 		return addr;
 	}
 	dsmil_mmio_unuse(mm, c);
-	return dsmil_mmio_map_slow(mm, idx);
+	return NULL;
+}
+
+/**
+ * dsmil_mmio_chunk_get - hold chunk @idx mapped, mapping it if needed.
+ * @mm:  mapper.
+ * @idx: chunk index (< mm->num_chunks).
+ *
+ * Lockless when the chunk is resident.  Every successful call is paired with
+ * dsmil_mmio_chunk_put(); until then the chunk stays mapped.  A caller must
+ * not hold another chunk while it calls this (the call may wait for a
+ * slot); dsmil_mmio_span_get() takes several at once.
+ *
+ * Return: the chunk's mapping (for the backend's accessors), or an ERR_PTR:
+ * -EBUSY (cap reached, all busy), -EINTR (fatal signal), or the map error.
+ */
+VISIBLE_IF_KUNIT void *dsmil_mmio_chunk_get(struct dsmil_mmio *mm,
+					    unsigned int idx)
+{
+	void *addr = dsmil_mmio_chunk_hit(mm, idx);
+
+	return addr ?: dsmil_mmio_map_slow(mm, idx);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_chunk_get);
 
@@ -326,6 +397,117 @@ VISIBLE_IF_KUNIT void dsmil_mmio_chunk_put(struct dsmil_mmio *mm,
 	dsmil_mmio_unuse(mm, c);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_chunk_put);
+
+/* Release chunks @first..@first + @n - 1 of a span. */
+static void dsmil_mmio_span_put(struct dsmil_mmio *mm, unsigned int first,
+				unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		dsmil_mmio_chunk_put(mm, first + i);
+}
+
+/*
+ * Under mm->lock, with dsmil_mmio_span_fits() true: hold every chunk of the
+ * span, mapping those that are not resident.  All or none: on failure the
+ * chunks held so far are released.  Returns 0, -EAGAIN (a chunk counted as
+ * free gained a user meanwhile: wait and retry) or the map error.
+ */
+static int dsmil_mmio_span_take(struct dsmil_mmio *mm, unsigned int first,
+				unsigned int last, void **addrs,
+				const char **why, unsigned int *failed)
+{
+	unsigned int i, n = last - first + 1;
+	unsigned long hit = 0;
+	void *addr;
+
+	lockdep_assert_held(&mm->lock);
+	/* The resident ones first, so that no eviction below picks them. */
+	for (i = 0; i < n; i++) {
+		addrs[i] = mm->chunks[first + i].addr;
+		if (addrs[i]) {
+			atomic_inc(&mm->chunks[first + i].users);
+			__set_bit(i, &hit);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (addrs[i])
+			continue;
+		if (mm->resident >= mm->max_resident &&
+		    dsmil_mmio_evict_one(mm, first + i)) {
+			addr = ERR_PTR(-EAGAIN);
+			goto put_held;
+		}
+		addr = dsmil_mmio_map_locked(mm, first + i, why);
+		if (IS_ERR(addr)) {
+			*failed = first + i;
+			goto put_held;
+		}
+		addrs[i] = addr;
+	}
+	for_each_set_bit(i, &hit, n)
+		atomic64_inc(&mm->chunks[first + i].hits);
+	return 0;
+
+put_held:
+	for (i = 0; i < n; i++)
+		if (addrs[i])
+			dsmil_mmio_chunk_put(mm, first + i);
+	return PTR_ERR(addr);
+}
+
+/*
+ * dsmil_mmio_span_get - hold chunks @first..@last (at most max_resident of
+ * them) mapped, all or none.
+ *
+ * No hold-and-wait: when some chunk needs a slot and none is free, the
+ * caller waits holding none of them (at most busy_wait_ms, killably), so
+ * that two callers each holding part of what they need can never wait for
+ * each other.  Lockless when the whole span is resident.
+ *
+ * Return: 0 with @addrs[i] the mapping of chunk @first + i, or -EBUSY,
+ * -EINTR or the map error, with nothing held.
+ */
+static int dsmil_mmio_span_get(struct dsmil_mmio *mm, unsigned int first,
+			       unsigned int last, void **addrs)
+{
+	unsigned long deadline;
+	unsigned int i, failed = first;
+	const char *why = NULL;
+	int ret;
+
+	for (i = first; i <= last; i++) {
+		addrs[i - first] = dsmil_mmio_chunk_hit(mm, i);
+		if (!addrs[i - first])
+			break;
+	}
+	if (i > last)
+		return 0;
+	dsmil_mmio_span_put(mm, first, i - first);
+
+	deadline = dsmil_mmio_deadline(mm);
+	if (mutex_lock_killable(&mm->lock))
+		return -EINTR;
+	for (;;) {
+		if (dsmil_mmio_span_fits(mm, first, last)) {
+			ret = dsmil_mmio_span_take(mm, first, last, addrs, &why,
+						   &failed);
+			if (ret != -EAGAIN)
+				break;
+		}
+		mutex_unlock(&mm->lock);
+		ret = dsmil_mmio_wait_slot(mm, first, last, deadline);
+		if (ret)
+			return ret;
+		if (mutex_lock_killable(&mm->lock))
+			return -EINTR;
+	}
+	mutex_unlock(&mm->lock);
+	if (ret)
+		dsmil_mmio_log_map_failure(mm, failed, why, ret);
+	return ret;
+}
 
 static void dsmil_mmio_reap(struct work_struct *work)
 {
@@ -533,16 +715,187 @@ static int dsmil_mmio_rw_prepare(struct dsmil_mmio *mm,
 				       rw->flags, rw->device, write, *pos);
 }
 
+/*
+ * Device windows, by region offset: 4 KiB slots, DSMIL_SLOTS slots per
+ * group; slot i < DSMIL_DEVS_PER_GROUP of group g is device g * 12 + i's
+ * window, the others are the gap before the next group.
+ */
+#define DSMIL_WINDOWS_END	(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
+#define DSMIL_SLOTS		(DSMIL_GROUP_STRIDE / DSMIL_WINDOW_SIZE)
+#define DSMIL_WINDOW_SHIFT	12
+static_assert(BIT_ULL(DSMIL_WINDOW_SHIFT) == DSMIL_WINDOW_SIZE);
+
+/* The device whose window holds region offset @pos, or -1. */
+static int dsmil_mmio_window_dev(u64 pos)
+{
+	unsigned int slot;
+
+	if (pos >= DSMIL_WINDOWS_END)
+		return -1;
+	slot = pos >> DSMIL_WINDOW_SHIFT;
+	if (slot % DSMIL_SLOTS >= DSMIL_DEVS_PER_GROUP)
+		return -1;
+	return slot / DSMIL_SLOTS * DSMIL_DEVS_PER_GROUP + slot % DSMIL_SLOTS;
+}
+
+/* Does [@pos, @pos + @n) touch a device window? */
+static bool dsmil_mmio_in_windows(u64 pos, u64 n)
+{
+	u64 w, end = min_t(u64, pos + n, DSMIL_WINDOWS_END);
+
+	for (w = round_down(pos, DSMIL_WINDOW_SIZE); w < end;
+	     w += DSMIL_WINDOW_SIZE)
+		if (dsmil_mmio_window_dev(w) >= 0)
+			return true;
+	return false;
+}
+
+/* End the hand-offs of the windows whose slots start in [@from, @to). */
+static void dsmil_mmio_end_windows(struct dsmil_mmio *mm, u64 from, u64 to,
+				   bool write)
+{
+	struct dsmil_state *st = &mmio_to_dsmil(mm)->state;
+	int id;
+
+	for (; from < to; from += DSMIL_WINDOW_SIZE) {
+		id = dsmil_mmio_window_dev(from);
+		if (id >= 0)
+			dsmil_state_handoff_end(st, id, write);
+	}
+}
+
+/*
+ * The hand-off for every device window [@pos, @pos + @n) touches, right
+ * before the backend is called: the device's state is checked again under
+ * the lock every state change takes (dsmil_state_handoff_begin()), and a
+ * write is counted until dsmil_mmio_handoff_end(), so that an emergency
+ * stop waits for it and nothing is written after the stop returned.  Bytes
+ * outside the windows need none.  All or none: on refusal (counted in
+ * @refused; the state machine counts and logs the reason) nothing is held.
+ */
+static int dsmil_mmio_handoff_begin(struct dsmil_mmio *mm, u64 pos, size_t n,
+				    bool write)
+{
+	struct dsmil_state *st = &mmio_to_dsmil(mm)->state;
+	u64 w, start = round_down(pos, DSMIL_WINDOW_SIZE);
+	u64 end = min_t(u64, pos + n, DSMIL_WINDOWS_END);
+	int id, ret;
+
+	for (w = start; w < end; w += DSMIL_WINDOW_SIZE) {
+		id = dsmil_mmio_window_dev(w);
+		if (id < 0)
+			continue;
+		ret = dsmil_state_handoff_begin(st, id, write);
+		if (ret) {
+			atomic64_inc(&mm->refused);
+			dsmil_mmio_end_windows(mm, start, w, write);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void dsmil_mmio_handoff_end(struct dsmil_mmio *mm, u64 pos, size_t n,
+				   bool write)
+{
+	if (pos < DSMIL_WINDOWS_END)
+		dsmil_mmio_end_windows(mm, round_down(pos, DSMIL_WINDOW_SIZE),
+				       min_t(u64, pos + n, DSMIL_WINDOWS_END),
+				       write);
+}
+
+/*
+ * Test knob (debugfs write_delay_ms): every write piece (a page of a bulk
+ * write, or a single write) stays this long at the "hardware", inside its
+ * hand-off, as a slow device would; the tests of an emergency stop against
+ * a write in flight use it.  At most DSMIL_MMIO_WRITE_DELAY_MAX_MS, well
+ * under the time a stop waits for writes in flight.
+ */
+static void dsmil_mmio_write_delay(struct dsmil_mmio *mm)
+{
+	unsigned int ms = READ_ONCE(mm->write_delay_ms);
+
+	if (unlikely(ms))
+		msleep(min(ms, DSMIL_MMIO_WRITE_DELAY_MAX_MS));
+}
+
+/*
+ * Inside device windows every access has the registers' width (32 bits,
+ * Documentation/dsmil-mmio.rst), naturally aligned; bytes before the first
+ * and after the last aligned register are accessed one at a time.  The
+ * block accessors (memcpy_fromio() and memcpy_toio(), or the direct read)
+ * choose their own widths, 64 bits on some architectures and paths.
+ */
+#define DSMIL_REG_WIDTH		4
+
+static void dsmil_mmio_regs_read(struct dsmil_mmio *mm, u8 *dst,
+				 const void *addr, size_t n)
+{
+	size_t i = 0;
+
+	for (; i < n && !IS_ALIGNED((unsigned long)addr + i, DSMIL_REG_WIDTH);
+	     i++)
+		dst[i] = mm->ops->read(mm, addr + i, 1);
+	for (; n - i >= DSMIL_REG_WIDTH; i += DSMIL_REG_WIDTH) {
+		u32 v = mm->ops->read(mm, addr + i, DSMIL_REG_WIDTH);
+
+		memcpy(dst + i, &v, DSMIL_REG_WIDTH);
+	}
+	for (; i < n; i++)
+		dst[i] = mm->ops->read(mm, addr + i, 1);
+}
+
+static void dsmil_mmio_regs_write(struct dsmil_mmio *mm, void *addr,
+				  const u8 *src, size_t n)
+{
+	size_t i = 0;
+
+	for (; i < n && !IS_ALIGNED((unsigned long)addr + i, DSMIL_REG_WIDTH);
+	     i++)
+		mm->ops->write(mm, addr + i, 1, src[i]);
+	for (; n - i >= DSMIL_REG_WIDTH; i += DSMIL_REG_WIDTH) {
+		u32 v;
+
+		memcpy(&v, src + i, DSMIL_REG_WIDTH);
+		mm->ops->write(mm, addr + i, DSMIL_REG_WIDTH, v);
+	}
+	for (; i < n; i++)
+		mm->ops->write(mm, addr + i, 1, src[i]);
+}
+
+/* One piece (within a page) at region offset @pos, mapped at @addr. */
+static void dsmil_mmio_read_piece(struct dsmil_mmio *mm, void *dst,
+				  const void *addr, u64 pos, size_t n)
+{
+	if (dsmil_mmio_in_windows(pos, n))
+		dsmil_mmio_regs_read(mm, dst, addr, n);
+	else
+		mm->ops->read_block(mm, dst, addr, n);
+}
+
+static void dsmil_mmio_write_piece(struct dsmil_mmio *mm, void *addr,
+				   const void *src, u64 pos, size_t n)
+{
+	if (dsmil_mmio_in_windows(pos, n))
+		dsmil_mmio_regs_write(mm, addr, src, n);
+	else
+		mm->ops->write_block(mm, addr, src, n);
+}
+
 /**
  * dsmil_mmio_read - one naturally aligned read of 1, 2, 4 or 8 bytes.
  * @mm: mapper.
  * @rw: the request (DSMIL_IOC_MMIO_READ); @rw->value receives the result.
+ *
+ * A device-scoped read passes the read hand-off right before the backend
+ * reads (raw reads are not restricted).
  *
  * Return: 0 or a negative errno as documented for DSMIL_IOC_MMIO_READ.
  */
 VISIBLE_IF_KUNIT int dsmil_mmio_read(struct dsmil_mmio *mm,
 				     struct dsmil_mmio_rw *rw)
 {
+	bool fenced = rw->flags & DSMIL_MMIO_F_DEVICE;
 	unsigned int idx;
 	void *addr;
 	u64 pos;
@@ -555,11 +908,19 @@ VISIBLE_IF_KUNIT int dsmil_mmio_read(struct dsmil_mmio *mm,
 	addr = dsmil_mmio_chunk_get(mm, idx);
 	if (IS_ERR(addr))
 		return PTR_ERR(addr);
+	if (fenced) {
+		ret = dsmil_mmio_handoff_begin(mm, pos, rw->width, false);
+		if (ret)
+			goto put_chunk;
+	}
 	rw->value = mm->ops->read(mm, addr + (pos & DSMIL_CHUNK_MASK),
 				  rw->width);
 	atomic64_add(rw->width, &mm->chunks[idx].bytes_read);
+	if (fenced)
+		dsmil_mmio_handoff_end(mm, pos, rw->width, false);
+put_chunk:
 	dsmil_mmio_chunk_put(mm, idx);
-	return 0;
+	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_read);
 
@@ -569,7 +930,9 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_read);
  * @rw: the request (DSMIL_IOC_MMIO_WRITE); the low @rw->width bytes of
  *      @rw->value are written.
  *
- * Nothing is written unless every check passed and the chunk is mapped.
+ * Nothing is written unless every check passed, the chunk is mapped and,
+ * for a write into a device window (device-scoped or raw), the hand-off
+ * right before the backend still allows it.
  *
  * Return: 0 or a negative errno as documented for DSMIL_IOC_MMIO_WRITE.
  */
@@ -588,11 +951,16 @@ VISIBLE_IF_KUNIT int dsmil_mmio_write(struct dsmil_mmio *mm,
 	addr = dsmil_mmio_chunk_get(mm, idx);
 	if (IS_ERR(addr))
 		return PTR_ERR(addr);
-	mm->ops->write(mm, addr + (pos & DSMIL_CHUNK_MASK), rw->width,
-		       rw->value);
-	atomic64_add(rw->width, &mm->chunks[idx].bytes_written);
+	ret = dsmil_mmio_handoff_begin(mm, pos, rw->width, true);
+	if (!ret) {
+		mm->ops->write(mm, addr + (pos & DSMIL_CHUNK_MASK), rw->width,
+			       rw->value);
+		atomic64_add(rw->width, &mm->chunks[idx].bytes_written);
+		dsmil_mmio_write_delay(mm);
+		dsmil_mmio_handoff_end(mm, pos, rw->width, true);
+	}
 	dsmil_mmio_chunk_put(mm, idx);
-	return 0;
+	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_write);
 
@@ -624,10 +992,27 @@ static size_t dsmil_mmio_piece(u64 pos, u64 end)
 }
 
 /*
- * Whether a bulk read goes straight from the mapping into @to: a user
+ * A direct write (->write_user) past the device windows needs no hand-off
+ * and no bounce page, so it goes in pieces of up to 64 KiB (never across a
+ * chunk): fewer calls per byte, and still short enough for cond_resched()
+ * between them.  Below the end of the windows, page by page.
+ */
+#define DSMIL_MMIO_DIRECT_PIECE	SZ_64K
+static_assert(DSMIL_CHUNK_SIZE % DSMIL_MMIO_DIRECT_PIECE == 0);
+
+static size_t dsmil_mmio_direct_piece(u64 pos, u64 end)
+{
+	if (pos < DSMIL_WINDOWS_END)
+		return dsmil_mmio_piece(pos, end);
+	return min_t(u64, end - pos, DSMIL_MMIO_DIRECT_PIECE -
+		     (pos & (DSMIL_MMIO_DIRECT_PIECE - 1)));
+}
+
+/*
+ * Whether a bulk read may go straight from the mapping into @to: a user
  * buffer (the ioctl's ITER_UBUF), a backend that can, and a raw-region read.
- * Device windows keep the bounce path and its access widths: registers may
- * not take the 64-bit reads the direct path makes.
+ * Pieces inside device windows need ->read_user_regs (->read_user makes
+ * 64-bit reads), or take the bounce page and register-width reads.
  */
 static bool dsmil_mmio_direct(const struct dsmil_mmio *mm,
 			      const struct dsmil_mmio_bulk *b,
@@ -637,21 +1022,70 @@ static bool dsmil_mmio_direct(const struct dsmil_mmio *mm,
 	       !(b->flags & DSMIL_MMIO_F_DEVICE);
 }
 
-/* One piece of a bulk read into @to; returns the bytes copied. */
-static size_t dsmil_mmio_copy_out(struct dsmil_mmio *mm, bool direct,
-				  void *bounce, const void *src, size_t n,
-				  struct iov_iter *to)
+/*
+ * One piece straight into the user buffer of @to (ITER_UBUF), without
+ * taking a page fault: the caller holds a chunk, and a fault may wait for
+ * as long as userspace wants (userfaultfd).  All or nothing: returns true
+ * and advances @to if the whole piece landed.
+ */
+static bool dsmil_mmio_read_direct(struct dsmil_mmio *mm, const void *src,
+				   size_t n, struct iov_iter *to, bool regs)
+{
+	void __user *dst = to->ubuf + to->iov_offset;
+	size_t left;
+
+	pagefault_disable();
+	if (regs)
+		left = mm->ops->read_user_regs(mm, dst, src, n);
+	else
+		left = mm->ops->read_user(mm, dst, src, n);
+	pagefault_enable();
+	if (left)
+		return false;
+	iov_iter_advance(to, n);
+	return true;
+}
+
+/* copy_to_iter()/copy_from_iter() that fail short instead of faulting. */
+static size_t dsmil_mmio_copy_to_nofault(const void *src, size_t n,
+					 struct iov_iter *to)
+{
+	size_t got;
+
+	pagefault_disable();
+	got = copy_to_iter(src, n, to);
+	pagefault_enable();
+	return got;
+}
+
+static size_t dsmil_mmio_copy_from_nofault(void *dst, size_t n,
+					   struct iov_iter *from)
+{
+	size_t got;
+
+	pagefault_disable();
+	got = copy_from_iter(dst, n, from);
+	pagefault_enable();
+	return got;
+}
+
+/*
+ * One piece straight from the user buffer of @from (ITER_UBUF) into the
+ * mapping, as dsmil_mmio_read_direct() does the other way: without taking
+ * a page fault, and advancing @from only if the whole piece landed.
+ */
+static bool dsmil_mmio_write_direct(struct dsmil_mmio *mm, void *dst,
+				    size_t n, struct iov_iter *from)
 {
 	size_t left;
 
-	if (direct) {
-		/* The user address of @to's position (ITER_UBUF). */
-		left = mm->ops->read_user(mm, to->ubuf + to->iov_offset, src, n);
-		iov_iter_advance(to, n - left);
-		return n - left;
-	}
-	mm->ops->read_block(mm, bounce, src, n);
-	return copy_to_iter(bounce, n, to);
+	pagefault_disable();
+	left = mm->ops->write_user(mm, dst, from->ubuf + from->iov_offset, n);
+	pagefault_enable();
+	if (left)
+		return false;
+	iov_iter_advance(from, n);
+	return true;
 }
 
 /**
@@ -664,8 +1098,14 @@ static size_t dsmil_mmio_copy_out(struct dsmil_mmio *mm, bool direct,
  * Copies page by page, holding one chunk at a time, and stops at a fatal
  * signal with @b->done telling how far it got.  A raw-region read into a
  * user buffer is filled straight from the mapping when the backend has
- * ->read_user (the ioctl's case on real hardware); anything else goes
- * through a bounce page, as drivers/char/mem.c does.
+ * ->read_user (the ioctl's case on real hardware); inside device windows
+ * with ->read_user_regs, at the registers' width.  Everything else goes
+ * through a bounce page (as drivers/char/mem.c does), window bytes read
+ * register by register.  A
+ * device-scoped read passes the read hand-off for every page.  The copy to
+ * the user never takes a page fault while a chunk is held: a fault is
+ * taken after the chunk is released, so that a fault userspace stalls
+ * (userfaultfd) pins nothing.
  *
  * Return: 0 (also when a fatal signal stopped the copy after the first
  * byte), or a negative errno as documented for DSMIL_IOC_MMIO_BULK_READ.
@@ -674,27 +1114,28 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 					  struct dsmil_mmio_bulk *b,
 					  struct iov_iter *to)
 {
+	bool direct, regs, fenced = b->flags & DSMIL_MMIO_F_DEVICE;
 	unsigned int idx, cur = UINT_MAX;
-	void *bounce = NULL, *addr = NULL;
-	bool direct;
+	void *bounce = NULL, *addr = NULL, *src;
 	u64 pos, end;
+	size_t n, got;
 	int ret;
 
 	b->done = 0;
 	ret = dsmil_mmio_bulk_prepare(mm, b, false, iov_iter_count(to), &pos);
 	if (ret)
 		return ret;
+	end = pos + b->length;
 	direct = dsmil_mmio_direct(mm, b, to);
-	if (!direct) {
+	if (!direct || (!mm->ops->read_user_regs &&
+			dsmil_mmio_in_windows(pos, b->length))) {
 		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
 		if (!bounce)
 			return -ENOMEM;
 	}
 
-	end = pos + b->length;
 	while (pos < end) {
-		size_t n = dsmil_mmio_piece(pos, end);
-
+		n = dsmil_mmio_piece(pos, end);
 		if (fatal_signal_pending(current)) {
 			ret = b->done ? 0 : -EINTR;
 			break;
@@ -714,11 +1155,39 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_read(struct dsmil_mmio *mm,
 			}
 			cur = idx;
 		}
-		if (dsmil_mmio_copy_out(mm, direct, bounce,
-					addr + (pos & DSMIL_CHUNK_MASK), n,
-					to) != n) {
-			ret = -EFAULT;
-			break;
+		src = addr + (pos & DSMIL_CHUNK_MASK);
+		regs = dsmil_mmio_in_windows(pos, n);
+		if (direct && (!regs || mm->ops->read_user_regs)) {
+			if (!dsmil_mmio_read_direct(mm, src, n, to, regs)) {
+				/* The user buffer faulted: fault it in unpinned. */
+				dsmil_mmio_chunk_put(mm, cur);
+				cur = UINT_MAX;
+				if (fault_in_iov_iter_writeable(to, n)) {
+					ret = -EFAULT;
+					break;
+				}
+				continue;	/* and read the piece again */
+			}
+		} else {
+			if (fenced) {
+				ret = dsmil_mmio_handoff_begin(mm, pos, n, false);
+				if (ret)
+					break;
+			}
+			dsmil_mmio_read_piece(mm, bounce, src, pos, n);
+			if (fenced)
+				dsmil_mmio_handoff_end(mm, pos, n, false);
+			got = dsmil_mmio_copy_to_nofault(bounce, n, to);
+			if (got != n) {
+				/* Take the fault holding no chunk. */
+				dsmil_mmio_chunk_put(mm, cur);
+				cur = UINT_MAX;
+				if (copy_to_iter(bounce + got, n - got, to) !=
+				    n - got) {
+					ret = -EFAULT;
+					break;
+				}
+			}
 		}
 		atomic64_add(n, &mm->chunks[idx].bytes_read);
 		pos += n;
@@ -739,12 +1208,23 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_bulk_read);
  * @from: source (the user buffer, or a kernel buffer in tests), at least
  *        @b->length bytes.
  *
- * All or nothing, as far as the driver can tell: the range is checked, the
- * source faulted in and every chunk the range touches mapped and held before
- * the first byte is written, and a fatal signal is only honoured before
- * that.  The one way to a partial write is a source buffer that becomes
- * unreadable during the copy (the caller unmapping its own buffer from
- * another thread): -EFAULT, and @b->done counts the bytes that landed.
+ * A raw-region piece from a user buffer goes straight into the mapping when
+ * the backend has ->write_user (the iomem backend), outside device windows.
+ * Before the first byte: the range is checked, the source faulted in, and
+ * every chunk the range touches mapped and held, all together or none
+ * (dsmil_mmio_span_get(): no chunk is held while waiting for another), so
+ * that a refusal, a map failure or -EBUSY writes nothing; a fatal signal is
+ * honoured only then.  Then page by page: the source page is copied into a
+ * bounce page without taking a fault (a fault is taken with every chunk
+ * released, then the chunks are taken again), and each page that touches a
+ * device window passes the write hand-off right before it reaches the
+ * backend (registers at their own width).  Partial writes: a window
+ * refused at the hand-off (an emergency stop, the device leaving ACTIVE,
+ * allow_writes cleared or lockdown raised meanwhile) stops the write at
+ * that page with the hand-off's errno; a source buffer that becomes
+ * unreadable (-EFAULT), or chunks that cannot be taken again after a fault,
+ * stop it too.  @b->done then counts the bytes that landed, a prefix of the
+ * range.
  *
  * Return: 0 or a negative errno as documented for DSMIL_IOC_MMIO_BULK_WRITE.
  */
@@ -753,8 +1233,10 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 					   struct iov_iter *from)
 {
 	void *addrs[DSMIL_MMIO_SPAN_MAX];
-	unsigned int first, last, i, held = 0;
-	void *bounce;
+	unsigned int first, last, idx;
+	bool direct, held = false;
+	void *bounce, *dst;
+	size_t n, got;
 	u64 pos, end;
 	int ret;
 
@@ -775,38 +1257,71 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 					 -EFAULT);
 	if (fatal_signal_pending(current))
 		return -EINTR;
+	direct = mm->ops->write_user && iter_is_ubuf(from);
 	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
 
-	for (i = first; i <= last; i++) {
-		addrs[i - first] = dsmil_mmio_chunk_get(mm, i);
-		if (IS_ERR(addrs[i - first])) {
-			ret = PTR_ERR(addrs[i - first]);
-			goto put_chunks;
-		}
-		held++;
-	}
-
+	ret = dsmil_mmio_span_get(mm, first, last, addrs);
+	if (ret)
+		goto free_bounce;
+	held = true;
 	while (pos < end) {
-		size_t n = dsmil_mmio_piece(pos, end);
-		unsigned int idx = pos >> DSMIL_CHUNK_SHIFT;
-
-		if (copy_from_iter(bounce, n, from) != n) {
-			ret = -EFAULT;
-			break;
+		n = direct ? dsmil_mmio_direct_piece(pos, end) :
+			     dsmil_mmio_piece(pos, end);
+		idx = pos >> DSMIL_CHUNK_SHIFT;
+		dst = addrs[idx - first] + (pos & DSMIL_CHUNK_MASK);
+		if (direct && !dsmil_mmio_in_windows(pos, n)) {
+			if (!dsmil_mmio_write_direct(mm, dst, n, from)) {
+				/* The source faulted: fault it in unpinned. */
+				dsmil_mmio_span_put(mm, first, last - first + 1);
+				held = false;
+				if (fault_in_iov_iter_readable(from, n)) {
+					ret = -EFAULT;
+					break;
+				}
+				ret = dsmil_mmio_span_get(mm, first, last, addrs);
+				if (ret)
+					break;
+				held = true;
+				continue;	/* and write the piece again */
+			}
+			atomic64_add(n, &mm->chunks[idx].bytes_written);
+			dsmil_mmio_write_delay(mm);
+			pos += n;
+			b->done += n;
+			cond_resched();
+			continue;
 		}
-		mm->ops->write_block(mm, addrs[idx - first] +
-				     (pos & DSMIL_CHUNK_MASK), bounce, n);
+		got = dsmil_mmio_copy_from_nofault(bounce, n, from);
+		if (got != n) {
+			/* Take the source's fault holding no chunk. */
+			dsmil_mmio_span_put(mm, first, last - first + 1);
+			held = false;
+			if (copy_from_iter(bounce + got, n - got, from) !=
+			    n - got) {
+				ret = -EFAULT;
+				break;
+			}
+			ret = dsmil_mmio_span_get(mm, first, last, addrs);
+			if (ret)
+				break;
+			held = true;
+		}
+		ret = dsmil_mmio_handoff_begin(mm, pos, n, true);
+		if (ret)
+			break;
+		dsmil_mmio_write_piece(mm, dst, bounce, pos, n);
 		atomic64_add(n, &mm->chunks[idx].bytes_written);
+		dsmil_mmio_write_delay(mm);
+		dsmil_mmio_handoff_end(mm, pos, n, true);
 		pos += n;
 		b->done += n;
 		cond_resched();
 	}
-
-put_chunks:
-	for (i = 0; i < held; i++)
-		dsmil_mmio_chunk_put(mm, first + i);
+	if (held)
+		dsmil_mmio_span_put(mm, first, last - first + 1);
+free_bounce:
 	kfree(bounce);
 	return ret;
 }
@@ -1003,6 +1518,7 @@ static const struct dsmil_ioctl_desc dsmil_mmio_ioctl_desc[] = {
 		.rsvd = {
 			DSMIL_RSVD(struct dsmil_mmio_status, reserved),
 		},
+		.paddr = DSMIL_SPAN(struct dsmil_mmio_status, region_base),
 		.name = "mmio-status",
 	},
 };
@@ -1057,7 +1573,10 @@ static void dsmil_mmio_debugfs_init(struct dsmil_mmio *mm,
 	mm->debugfs = dir;
 	debugfs_create_atomic_t("fail_next_maps", 0600, dir, &mm->fail_maps);
 	debugfs_create_u32("busy_wait_ms", 0600, dir, &mm->busy_wait_ms);
+	debugfs_create_u32("write_delay_ms", 0600, dir, &mm->write_delay_ms);
 	debugfs_create_file("chunks", 0400, dir, mm, &dsmil_mmio_chunks_fops);
+	if (mm->ops->debugfs)
+		mm->ops->debugfs(mm, dir);
 }
 
 static int dsmil_mmio_check_config(const struct dsmil_mmio_config *cfg)

@@ -49,6 +49,22 @@ struct dsmil_mmio;
  * @read_user:   optional: copy @len bytes as @read_block does, but straight
  *               into user memory at @dst (one pass, no bounce page); returns
  *               the number of bytes not copied, as copy_to_user() does.
+ *               Called with page faults disabled: a fault ends the copy.
+ * @read_user_regs: optional: as @read_user, inside a device window: only
+ *               32-bit reads at 4-byte aligned addresses, single bytes at
+ *               unaligned ends (the core's register width).
+ * @write_user:  optional: copy @len bytes (up to 64 KiB, never crossing a
+ *               chunk) from user memory at @src straight to @addr, as
+ *               @write_block does from a bounce page; returns
+ *               the number of bytes not copied.  Called with page faults
+ *               disabled: a fault ends the copy (the core takes it and
+ *               copies the piece again).
+ * @debugfs:     optional: add the backend's files to the mapper's debugfs
+ *               directory @dir (removed before @remove is called).
+ *
+ * The block accessors and @read_user/@write_user are used outside device
+ * windows only; inside them the core calls @read and @write at the
+ * registers' width, or @read_user_regs.
  */
 struct dsmil_mmio_ops {
 	const char *name;
@@ -65,9 +81,29 @@ struct dsmil_mmio_ops {
 			    size_t len);
 	size_t (*read_user)(struct dsmil_mmio *mm, void __user *dst,
 			    const void *addr, size_t len);
+	size_t (*read_user_regs)(struct dsmil_mmio *mm, void __user *dst,
+				 const void *addr, size_t len);
+	size_t (*write_user)(struct dsmil_mmio *mm, void *addr,
+			     const void __user *src, size_t len);
+	void (*debugfs)(struct dsmil_mmio *mm, struct dentry *dir);
 };
 
 extern const struct dsmil_mmio_ops dsmil_mmio_sim_ops;
+
+/**
+ * struct dsmil_sim_usage - memory of the sim backend (dsmil_mmio_sim.c).
+ * @pages:   pages held, all chunks.
+ * @kept:    pages kept by chunks that are not mapped (their contents).
+ * @budget:  cap on @kept: max_resident chunks' worth.
+ * @dropped: chunks that lost their kept pages to the cap.
+ */
+struct dsmil_sim_usage {
+	unsigned long pages;
+	unsigned long kept;
+	unsigned long budget;
+	u64 dropped;
+};
+
 extern const struct dsmil_mmio_ops dsmil_mmio_iomem_ops;
 
 /**
@@ -119,6 +155,8 @@ struct dsmil_chunk {
  * @max_resident:  cap on chunks mapped at once.
  * @idle_ms:       idle delay before the reaper unmaps a chunk (0: never).
  * @busy_wait_ms:  bound on the wait for a slot when all chunks are busy.
+ * @write_delay_ms: test knob: each written page stays this long at the
+ *                 backend, inside its hand-off (debugfs; 0: none).
  * @ops:           backend.
  * @priv:          backend data.
  * @chunks:        @num_chunks entries.
@@ -133,7 +171,7 @@ struct dsmil_chunk {
  * @evictions:     LRU evictions to stay under the cap.
  * @map_failures:  failed maps.
  * @reaper:        unmaps chunks idle for @idle_ms.
- * @slot_wq:       waiters for a free slot (every resident chunk busy).
+ * @slot_wq:       waiters for free slots (every resident chunk busy).
  * @slot_waiters:  number of such waiters; read on release.
  * @fail_maps:     make the next N maps fail (debugfs, tests).
  * @all_busy:      accesses refused because every resident chunk was busy.
@@ -149,6 +187,7 @@ struct dsmil_mmio {
 	unsigned int max_resident;
 	unsigned int idle_ms;
 	unsigned int busy_wait_ms;
+	unsigned int write_delay_ms;
 	const struct dsmil_mmio_ops *ops;
 	void *priv;
 	struct dsmil_chunk *chunks;
@@ -191,6 +230,7 @@ int dsmil_mmio_bulk_write(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
 int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
 			   struct dsmil_mmio_status *st,
 			   struct dsmil_chunk_stat *cs, unsigned int count);
+int dsmil_mmio_sim_usage(struct dsmil_mmio *mm, struct dsmil_sim_usage *u);
 #endif
 
 #endif /* _DSMIL_MMIO_H */

@@ -115,8 +115,8 @@ static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void *addr,
 }
 
 /*
- * 64-bit reads, stored to a user buffer of any alignment: where the
- * architecture has both.
+ * 64-bit uncached accesses to and from a user buffer of any alignment:
+ * where the architecture has both.
  */
 #if defined(CONFIG_64BIT) && defined(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS)
 #define DSMIL_IOMEM_READ_USER
@@ -174,6 +174,98 @@ fault:
 	user_access_end();
 	return len - done;
 }
+
+/*
+ * The same inside device windows: 32-bit register reads (bytes at
+ * unaligned ends), stored to the user buffer as they come.
+ */
+static size_t dsmil_iomem_read_user_regs(struct dsmil_mmio *mm,
+					 void __user *dst, const void *addr,
+					 size_t len)
+{
+	const void __iomem *src = (__force const void __iomem *)addr;
+	size_t done = 0;
+
+	might_fault();
+	if (should_fail_usercopy())
+		return len;
+	if (!user_access_begin(dst, len))
+		return len;
+	for (; done < len && !IS_ALIGNED((unsigned long)(src + done), 4); done++)
+		unsafe_put_user(__raw_readb(src + done), (u8 __user *)(dst + done),
+				fault);
+	for (; len - done >= 4; done += 4)
+		unsafe_put_user(__raw_readl(src + done),
+				(u32 __user *)(dst + done), fault);
+	for (; done < len; done++)
+		unsafe_put_user(__raw_readb(src + done), (u8 __user *)(dst + done),
+				fault);
+fault:
+	user_access_end();
+	return len - done;
+}
+
+/*
+ * The other way: a raw-region bulk write from the user buffer straight into
+ * the mapping, 64-bit loads from the user and 64-bit uncached stores, one
+ * pass instead of copy_from_user() into a bounce page and memcpy_toio()
+ * from it.  The core calls it with page faults disabled; a fault ends the
+ * copy, reported as the bytes not copied (bytes before it may have landed:
+ * the core writes the piece again).
+ */
+static size_t dsmil_iomem_write_user(struct dsmil_mmio *mm, void *addr,
+				     const void __user *src, size_t len)
+{
+	void __iomem *dst = (__force void __iomem *)addr;
+	size_t done = 0;
+	u8 b;
+
+	might_fault();
+	if (should_fail_usercopy())
+		return len;
+	if (!user_read_access_begin(src, len))
+		return len;
+	for (; done < len && !IS_ALIGNED((unsigned long)(dst + done), 8); done++) {
+		unsafe_get_user(b, (const u8 __user *)(src + done), fault);
+		__raw_writeb(b, dst + done);
+	}
+	/* Eight loads, then eight stores. */
+	for (; len - done >= 64; done += 64) {
+		const u64 __user *s = src + done;
+		u64 __iomem *d = dst + done;
+		u64 v0, v1, v2, v3, v4, v5, v6, v7;
+
+		unsafe_get_user(v0, s, fault);
+		unsafe_get_user(v1, s + 1, fault);
+		unsafe_get_user(v2, s + 2, fault);
+		unsafe_get_user(v3, s + 3, fault);
+		unsafe_get_user(v4, s + 4, fault);
+		unsafe_get_user(v5, s + 5, fault);
+		unsafe_get_user(v6, s + 6, fault);
+		unsafe_get_user(v7, s + 7, fault);
+		__raw_writeq(v0, d);
+		__raw_writeq(v1, d + 1);
+		__raw_writeq(v2, d + 2);
+		__raw_writeq(v3, d + 3);
+		__raw_writeq(v4, d + 4);
+		__raw_writeq(v5, d + 5);
+		__raw_writeq(v6, d + 6);
+		__raw_writeq(v7, d + 7);
+	}
+	for (; len - done >= 8; done += 8) {
+		u64 v;
+
+		unsafe_get_user(v, (const u64 __user *)(src + done), fault);
+		__raw_writeq(v, dst + done);
+	}
+	for (; done < len; done++) {
+		unsafe_get_user(b, (const u8 __user *)(src + done), fault);
+		__raw_writeb(b, dst + done);
+	}
+fault:
+	user_read_access_end();
+	return len - done;
+}
 #endif
 
 const struct dsmil_mmio_ops dsmil_mmio_iomem_ops = {
@@ -188,5 +280,7 @@ const struct dsmil_mmio_ops dsmil_mmio_iomem_ops = {
 	.write_block = dsmil_iomem_write_block,
 #ifdef DSMIL_IOMEM_READ_USER
 	.read_user = dsmil_iomem_read_user,
+	.read_user_regs = dsmil_iomem_read_user_regs,
+	.write_user = dsmil_iomem_write_user,
 #endif
 };

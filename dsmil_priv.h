@@ -82,7 +82,8 @@ void dsmil_destroy(struct dsmil *dsm);
  * describes them here; dsmil_main.c looks a command up by number, checks its
  * size and direction, copies the argument in, rejects non-zero reserved
  * fields, applies the command's policy and only then calls the handler with
- * the kernel copy of the argument.
+ * the kernel copy of the argument.  After the handler it zeroes the reply's
+ * physical address (@paddr) for a caller who may not see it.
  */
 #define DSMIL_POL_ADMIN		BIT(0)	/* CAP_SYS_ADMIN */
 #define DSMIL_POL_RAWIO		BIT(1)	/* CAP_SYS_RAWIO */
@@ -96,15 +97,21 @@ struct dsmil_span {
 	u16 len;
 };
 
-#define DSMIL_RSVD(type, field) \
+#define DSMIL_SPAN(type, field) \
 	{ offsetof(type, field), sizeof_field(type, field) }
+#define DSMIL_RSVD(type, field)	DSMIL_SPAN(type, field)
 #define DSMIL_MAX_RSVD	4
 
+/*
+ * @paddr: a physical address in the reply, zeroed by the dispatcher for a
+ * caller without CAP_SYS_ADMIN (as /proc/iomem does); len 0: none.
+ */
 struct dsmil_ioctl_desc {
 	unsigned int cmd;
 	unsigned int policy;
 	int (*handler)(struct dsmil *dsm, void *arg);
 	struct dsmil_span rsvd[DSMIL_MAX_RSVD];
+	struct dsmil_span paddr;
 	const char *name;
 };
 

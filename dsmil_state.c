@@ -702,7 +702,6 @@ void dsmil_state_handoff_end(struct dsmil_state *st, unsigned int id,
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_handoff_end);
 
-
 void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 			      enum dsmil_reason reason, int err)
 {

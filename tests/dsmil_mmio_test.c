@@ -8,8 +8,12 @@
  * an access went), writes are checked against that pattern, and every call
  * is counted.  The fake also checks the mapper's promises as they happen: no
  * chunk mapped twice, no chunk unmapped while it has users, no access to a
- * chunk that is not mapped, never more than max_resident mapped.  Two cases
- * use the real sim backend for data that must survive eviction.
+ * chunk that is not mapped, never more than max_resident mapped, no block
+ * access (whose widths the backend chooses) inside a device window.  It
+ * records the width of every single access, and can hold a write at one
+ * offset until the test lets it go (a gate), to interleave an emergency
+ * stop with a write at the hardware.  A few cases use the real sim backend
+ * for data that must survive eviction and for its memory use.
  */
 #include <kunit/test.h>
 #include <linux/completion.h>
@@ -20,6 +24,7 @@
 #include <linux/prandom.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
+#include <linux/sizes.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
 
@@ -43,9 +48,20 @@ struct fake_mmio {
 	atomic_t writes;
 	atomic_t read_blocks;
 	atomic_t read_users;
+	atomic_t read_user_regs;
+	atomic_t write_users;
 	atomic_t write_blocks;
 	atomic64_t written_bytes;
 	atomic_t write_mismatches;
+	/* Single accesses by width (1, 2, 4, 8). */
+	atomic_t read_width[9];
+	atomic_t write_width[9];
+	/* Block accesses (read_block, write_block, read_user) in a window. */
+	atomic_t window_blocks;
+	/* A write covering @gate_off waits for @gate_open (U64_MAX: none). */
+	u64 gate_off;
+	struct completion gate_reached;
+	struct completion gate_open;
 	/* Map of this chunk fails with @fail_err (-1: none). */
 	int fail_chunk;
 	int fail_err;
@@ -80,6 +96,39 @@ static u64 fake_value(u64 off, unsigned int width)
 static u64 fake_off(const void *addr)
 {
 	return (unsigned long)addr - FAKE_BASE;
+}
+
+#define WIN_END		(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
+
+/* Does region range [@off, @off + @len) touch a device window? */
+static bool fake_in_window(u64 off, size_t len)
+{
+	u64 w;
+
+	for (w = round_down(off, DSMIL_WINDOW_SIZE);
+	     w < off + len && w < WIN_END; w += DSMIL_WINDOW_SIZE)
+		if ((w % DSMIL_GROUP_STRIDE) / DSMIL_WINDOW_SIZE <
+		    DSMIL_DEVS_PER_GROUP)
+			return true;
+	return false;
+}
+
+/* Block accessors choose their own widths: never inside a window. */
+static void fake_check_block(struct fake_mmio *f, const void *addr, size_t len)
+{
+	if (fake_in_window(fake_off(addr), len))
+		atomic_inc(&f->window_blocks);
+}
+
+/* A write covering the gate offset waits there until the test opens it. */
+static void fake_maybe_gate(struct fake_mmio *f, const void *addr, size_t len)
+{
+	u64 off = fake_off(addr);
+
+	if (f->gate_off < off || f->gate_off >= off + len)
+		return;
+	complete(&f->gate_reached);
+	wait_for_completion_timeout(&f->gate_open, 60 * HZ);
 }
 
 /* Every access must land in a chunk that is mapped. */
@@ -145,6 +194,7 @@ static u64 fake_read(struct dsmil_mmio *mm, const void *addr,
 
 	fake_check_access(mm, addr, width);
 	atomic_inc(&f->reads);
+	atomic_inc(&f->read_width[width]);
 	return fake_value(fake_off(addr), width);
 }
 
@@ -154,7 +204,12 @@ static void fake_write(struct dsmil_mmio *mm, void *addr, unsigned int width,
 	struct fake_mmio *f = mm->priv;
 
 	fake_check_access(mm, addr, width);
+	fake_maybe_gate(f, addr, width);
 	atomic_inc(&f->writes);
+	atomic_inc(&f->write_width[width]);
+	if (val != fake_value(fake_off(addr), width))
+		atomic_inc(&f->write_mismatches);
+	atomic64_add(width, &f->written_bytes);
 	f->last_off = fake_off(addr);
 	f->last_width = width;
 	f->last_val = val;
@@ -192,6 +247,7 @@ static void fake_read_block(struct dsmil_mmio *mm, void *dst,
 	size_t i;
 
 	fake_check_access(mm, addr, len);
+	fake_check_block(f, addr, len);
 	if (len > PAGE_SIZE)
 		atomic_inc(&f->violations);
 	for (i = 0; i < len; i++)
@@ -208,6 +264,8 @@ static void fake_write_block(struct dsmil_mmio *mm, void *addr,
 	size_t i;
 
 	fake_check_access(mm, addr, len);
+	fake_check_block(f, addr, len);
+	fake_maybe_gate(f, addr, len);
 	if (len > PAGE_SIZE)
 		atomic_inc(&f->violations);
 	for (i = 0; i < len; i++)
@@ -227,6 +285,7 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
 	size_t i, n, done;
 
 	fake_check_access(mm, addr, len);
+	fake_check_block(f, addr, len);
 	if (len > PAGE_SIZE)
 		atomic_inc(&f->violations);
 	atomic_inc(&f->read_users);
@@ -240,8 +299,61 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
 	return 0;
 }
 
+/*
+ * ->read_user_regs: the pattern to user memory, as 32-bit registers (bytes
+ * at unaligned ends), each access recorded with its width.
+ */
+static size_t fake_read_user_regs(struct dsmil_mmio *mm, void __user *dst,
+				  const void *addr, size_t len)
+{
+	struct fake_mmio *f = mm->priv;
+	u64 off = fake_off(addr);
+	size_t done, w;
+	u32 v;
+
+	fake_check_access(mm, addr, len);
+	if (len > PAGE_SIZE)
+		atomic_inc(&f->violations);
+	atomic_inc(&f->read_user_regs);
+	for (done = 0; done < len; done += w) {
+		w = IS_ALIGNED(off + done, 4) && len - done >= 4 ? 4 : 1;
+		v = fake_value(off + done, w);	/* little-endian */
+		atomic_inc(&f->reads);
+		atomic_inc(&f->read_width[w]);
+		if (copy_to_user(dst + done, &v, w))
+			return len - done;
+	}
+	return 0;
+}
+
+/* ->write_user: user bytes checked against the pattern, piece by piece. */
+static size_t fake_write_user(struct dsmil_mmio *mm, void *addr,
+			      const void __user *src, size_t len)
+{
+	struct fake_mmio *f = mm->priv;
+	u64 off = fake_off(addr);
+	u8 piece[64];
+	size_t i, n, done;
+
+	fake_check_access(mm, addr, len);
+	fake_check_block(f, addr, len);
+	if (len > SZ_64K)
+		atomic_inc(&f->violations);
+	atomic_inc(&f->write_users);
+	for (done = 0; done < len; done += n) {
+		n = min(len - done, sizeof(piece));
+		if (copy_from_user(piece, src + done, n))
+			return len - done;
+		for (i = 0; i < n; i++)
+			if (piece[i] != fake_byte(off + done + i))
+				atomic_inc(&f->write_mismatches);
+		atomic64_add(n, &f->written_bytes);
+	}
+	return 0;
+}
+
 /* The fake's ops, with or without a direct path for user buffers. */
-#define FAKE_MMIO_OPS(_name, _read_user)		\
+#define FAKE_MMIO_OPS(_name, _read_user, _read_user_regs, _write_user) \
 	{						\
 		.name = _name,				\
 		.map = fake_map,			\
@@ -251,13 +363,16 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
 		.read_block = fake_read_block,		\
 		.write_block = fake_write_block,	\
 		.read_user = _read_user,		\
+		.read_user_regs = _read_user_regs,	\
+		.write_user = _write_user,		\
 	}
 
-static const struct dsmil_mmio_ops fake_ops = FAKE_MMIO_OPS("fake", NULL);
+static const struct dsmil_mmio_ops fake_ops = FAKE_MMIO_OPS("fake", NULL, NULL, NULL);
 
 /* With ->read_user, as the iomem backend has. */
 static const struct dsmil_mmio_ops fake_user_ops =
-	FAKE_MMIO_OPS("fake-user", fake_read_user);
+	FAKE_MMIO_OPS("fake-user", fake_read_user, fake_read_user_regs,
+		      fake_write_user);
 
 KUNIT_DEFINE_ACTION_WRAPPER(test_vfree, vfree, const void *);
 
@@ -274,6 +389,9 @@ static struct dsmil_mmio *make_mm_ops(struct kunit *test,
 		f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, f);
 		f->fail_chunk = -1;
+		f->gate_off = U64_MAX;
+		init_completion(&f->gate_reached);
+		init_completion(&f->gate_open);
 		spin_lock_init(&f->log_lock);
 		cfg.mmio.ops = ops;
 		cfg.mmio.ops_data = f;
@@ -395,6 +513,7 @@ static void expect_consistent(struct kunit *test, struct dsmil_mmio *mm,
 	KUNIT_EXPECT_EQ(test, bits, st.resident);
 	if (f) {
 		KUNIT_EXPECT_EQ(test, atomic_read(&f->violations), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->window_blocks), 0);
 		/* Injected failures (mm->fail_maps) never reach the fake. */
 		KUNIT_EXPECT_EQ(test, (u64)(atomic_read(&f->map_calls) -
 					    atomic_read(&f->map_fails)),
@@ -885,7 +1004,9 @@ static void mmio_test_bulk_bounds(struct kunit *test)
 		for (i = 0; i < c->len; i++)
 			bad += buf[i] != fake_byte(c->off + i);
 		KUNIT_EXPECT_EQ(test, bad, 0);
-		KUNIT_EXPECT_GE(test, (u64)atomic_read(&f->read_blocks),
+		/* Window bytes are read register by register. */
+		KUNIT_EXPECT_GE(test, (u64)atomic_read(&f->read_blocks) +
+				      atomic_read(&f->reads),
 				DIV_ROUND_UP(c->len, PAGE_SIZE));
 		/* The fake's data is the pattern: write it back. */
 		KUNIT_EXPECT_EQ(test, bulk_write(mm, c->off, buf, c->len, &done),
@@ -1007,7 +1128,7 @@ static void mmio_test_write_widths(struct kunit *test)
 /* The sim backend keeps data across evictions; untouched memory reads 0. */
 static void mmio_test_sim_data_survives_eviction(struct kunit *test)
 {
-	struct dsmil_mmio *mm = make_mm(test, NULL, 3, 1, 0);
+	struct dsmil_mmio *mm = make_mm(test, NULL, 4, 2, 0);
 	size_t len = CHUNK + 2 * PAGE_SIZE;
 	u64 off = CHUNK - PAGE_SIZE, done, val, i, bad = 0;
 	u8 *buf = test_vbuf(test, len), *back = test_vbuf(test, len);
@@ -1017,21 +1138,20 @@ static void mmio_test_sim_data_survives_eviction(struct kunit *test)
 	for (i = 0; i < len; i++)
 		buf[i] = i * 7 + (i >> 12);
 
-	/* Spans two chunks, cap 1: refused whole. */
+	/* Spans three chunks, cap 2: refused whole. */
 	KUNIT_EXPECT_EQ(test, bulk_write(mm, off, buf, len, &done), -E2BIG);
-	/* Page by page within one chunk at a time, then evicted by chunk 2. */
+	/* One chunk at a time, each evicted by the next ones. */
 	KUNIT_ASSERT_EQ(test, bulk_write(mm, off, buf, PAGE_SIZE, &done), 0);
-	KUNIT_ASSERT_EQ(test, bulk_write(mm, CHUNK, buf + PAGE_SIZE,
-					 len - PAGE_SIZE, &done), -E2BIG);
 	KUNIT_ASSERT_EQ(test, bulk_write(mm, CHUNK, buf + PAGE_SIZE,
 					 CHUNK, &done), 0);
 	KUNIT_ASSERT_EQ(test, dsmil_mmio_write(mm, &rw), 0);
 	KUNIT_ASSERT_EQ(test, bulk_write(mm, 2 * CHUNK, buf + PAGE_SIZE + CHUNK,
 					 PAGE_SIZE, &done), 0);
+	KUNIT_ASSERT_EQ(test, rd(mm, 3 * CHUNK, 8, &val), 0);
 	KUNIT_ASSERT_EQ(test, rd(mm, 2 * CHUNK + PAGE_SIZE + 8, 8, &val), 0);
 	KUNIT_EXPECT_EQ(test, val, 0x0123456789abcdefULL);
 
-	/* Reading across chunks (one held at a time) works at cap 1. */
+	/* Reading across chunks (one held at a time) works at cap 2. */
 	KUNIT_ASSERT_EQ(test, bulk_read(mm, off, back, len, &done), 0);
 	KUNIT_EXPECT_EQ(test, done, len);
 	for (i = 0; i < len; i++)
@@ -1040,7 +1160,73 @@ static void mmio_test_sim_data_survives_eviction(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rd(mm, 0, 8, &val), 0);
 	KUNIT_EXPECT_EQ(test, val, 0);
 	KUNIT_EXPECT_GE(test, mm->evictions, 4);
-	KUNIT_EXPECT_EQ(test, mm->resident, 1);
+	KUNIT_EXPECT_EQ(test, mm->resident, 2);
+	expect_consistent(test, mm, NULL);
+}
+
+static void sim_usage(struct kunit *test, struct dsmil_mmio *mm,
+		      struct dsmil_sim_usage *u)
+{
+	KUNIT_ASSERT_EQ(test, dsmil_mmio_sim_usage(mm, u), 0);
+	kunit_info(test, "sim: pages=%lu kept=%lu budget=%lu dropped=%llu\n",
+		   u->pages, u->kept, u->budget, u->dropped);
+}
+
+/*
+ * The sim gives memory back: a sweep over every chunk leaves the resident
+ * chunks' pages and the written ones, never the whole region; written
+ * pages survive the sweep; past the cap on kept pages (max_resident
+ * chunks' worth) the chunk unmapped longest ago loses its contents.
+ */
+static void mmio_test_sim_memory_bounded(struct kunit *test)
+{
+	const unsigned int chunks = 16, cap = 2, pages = CHUNK / PAGE_SIZE;
+	struct dsmil_mmio *mm = make_mm(test, NULL, chunks, cap, 0);
+	struct dsmil_mmio_rw rw = { .offset = SZ_1M + 16, .width = 8,
+				    .value = 0xfeedfacecafebeefULL };
+	u8 *buf = test_vbuf(test, CHUNK);
+	struct dsmil_sim_usage u;
+	unsigned int i;
+	u64 done, val;
+
+	for (i = 0; i < CHUNK; i++)
+		buf[i] = i * 13 + 1;
+	KUNIT_ASSERT_EQ(test, dsmil_mmio_write(mm, &rw), 0);
+	for (i = 0; i < chunks; i++)
+		KUNIT_ASSERT_EQ(test, touch(mm, i), 0);
+	sim_usage(test, mm, &u);
+	/* Two resident chunks, and the one page of chunk 0 that holds data. */
+	KUNIT_EXPECT_EQ(test, u.pages, cap * pages + 1);
+	KUNIT_EXPECT_EQ(test, u.kept, 1);
+	KUNIT_EXPECT_EQ(test, u.budget, cap * pages);
+	KUNIT_EXPECT_EQ(test, u.dropped, 0);
+	KUNIT_ASSERT_EQ(test, rd(mm, rw.offset, 8, &val), 0);
+	KUNIT_EXPECT_EQ(test, val, rw.value);
+
+	/*
+	 * Fill chunks 4..7: when 5 is evicted, 0 (one page), 4 and 5 (a
+	 * chunk each) are over the cap, and 0, unmapped longest ago, goes.
+	 */
+	for (i = 4; i < 8; i++)
+		KUNIT_ASSERT_EQ(test, bulk_write(mm, (u64)i * CHUNK, buf, CHUNK,
+						 &done), 0);
+	sim_usage(test, mm, &u);
+	KUNIT_EXPECT_EQ(test, u.dropped, 1);
+	KUNIT_EXPECT_EQ(test, u.kept, 2 * pages);
+	KUNIT_EXPECT_LE(test, u.pages, 2 * cap * pages);
+	/* Chunk 4 kept its contents; chunk 0 lost its page. */
+	memset(buf, 0, PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, bulk_read(mm, 4 * CHUNK + CHUNK - PAGE_SIZE, buf,
+					PAGE_SIZE, &done), 0);
+	for (i = 0; i < PAGE_SIZE; i++)
+		if (buf[i] != (u8)((CHUNK - PAGE_SIZE + i) * 13 + 1))
+			break;
+	KUNIT_EXPECT_EQ(test, i, PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, rd(mm, rw.offset, 8, &val), 0);
+	KUNIT_EXPECT_EQ(test, val, 0);
+	sim_usage(test, mm, &u);
+	KUNIT_EXPECT_LE(test, u.kept, u.budget);
+	KUNIT_EXPECT_LE(test, u.pages, 2 * cap * pages);
 	expect_consistent(test, mm, NULL);
 }
 
@@ -1090,6 +1276,8 @@ static void mmio_test_bulk_read_user(struct kunit *test)
 	size_t i;
 
 	u = dsmil_kunit_user_buf(test, 8 * PAGE_SIZE);
+	/* Faulted in: no piece needs a second try. */
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)u, 8 * PAGE_SIZE), 0);
 
 	/* Unaligned on both sides, across a chunk edge: 6 pieces. */
 	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, off, u + 1, len, &done), 0);
@@ -1120,6 +1308,20 @@ static void mmio_test_bulk_read_user(struct kunit *test)
 	/* Not counted as read: only whole pieces are. */
 	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->chunks[0].bytes_read),
 			2 * (CHUNK - off) + 3 * PAGE_SIZE);
+
+	/*
+	 * A buffer never touched: each piece's first try meets a page fault,
+	 * which is taken with the chunk released (the direct copy runs with
+	 * page faults off), and the piece is read again.
+	 */
+	u = dsmil_kunit_user_buf(test, 4 * PAGE_SIZE);
+	atomic_set(&f->read_users, 0);
+	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, WIN_END, u, 4 * PAGE_SIZE,
+					     &done), 0);
+	KUNIT_EXPECT_EQ(test, done, 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_users), 8);
+	KUNIT_EXPECT_EQ(test, user_mismatches(test, u, WIN_END, 4 * PAGE_SIZE),
+			0);
 	expect_consistent(test, mm, f);
 }
 
@@ -1382,7 +1584,6 @@ static void mmio_test_device_window(struct kunit *test)
 /* ---- raw writes and device windows ------------------------------------- */
 
 #define WIN(g, i)	((g) * DSMIL_GROUP_STRIDE + (i) * DSMIL_WINDOW_SIZE)
-#define WIN_END		(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
 
 /*
  * Devices 0:0..0:8 ACTIVE; 0:9..0:11 (quarantined) and every other group
@@ -1399,9 +1600,9 @@ static void windows_setup(struct kunit *test, struct dsmil_mmio *mm)
 }
 
 /*
- * Device-window bulk reads keep the bounce path (and the backend's block
- * accessor) even into user memory: registers may not take the direct
- * path's 64-bit reads.  The same bytes read raw go direct.
+ * Device-window bulk reads take the bounce page and 32-bit register reads
+ * even into user memory: registers may not take the direct path's 64-bit
+ * reads.  Bytes of a window gap read raw go direct.
  */
 static void mmio_test_device_read_bounced(struct kunit *test)
 {
@@ -1420,14 +1621,73 @@ static void mmio_test_device_read_bounced(struct kunit *test)
 	iov_iter_ubuf(&it, ITER_DEST, (void __user *)u, b.length);
 	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_read(mm, &b, &it), 0);
 	KUNIT_EXPECT_EQ(test, b.done, 256);
-	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_width[4]), 64);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 64);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_users), 0);
 	KUNIT_EXPECT_EQ(test, user_mismatches(test, u, WIN(0, 3), 256), 0);
 
-	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, WIN(0, 3), u, 256, &done), 0);
+	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, WIN(0, 12), u, 256, &done), 0);
 	KUNIT_EXPECT_EQ(test, done, 256);
-	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 64);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_users), 1);
+	KUNIT_EXPECT_EQ(test, user_mismatches(test, u, WIN(0, 12), 256), 0);
+	expect_consistent(test, mm, f);
+}
+
+/*
+ * A backend with ->write_user takes a raw-region bulk write straight from
+ * the user buffer, piece by piece; window pieces still go register by
+ * register from the bounce page.
+ */
+static void mmio_test_bulk_write_user(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
+	const size_t len = 5 * PAGE_SIZE;
+	const u64 off = CHUNK - 2 * PAGE_SIZE - 5;
+	u8 *kbuf = test_vbuf(test, WIN(1, 0));
+	struct dsmil_mmio_bulk b = { .offset = off, .length = len };
+	struct iov_iter it;
+	unsigned long u;
+	size_t i;
+
+	windows_setup(test, mm);
+	u = dsmil_kunit_user_buf(test, 8 * PAGE_SIZE);
+	for (i = 0; i < len; i++)
+		kbuf[i] = fake_byte(off + i);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)u + 1, kbuf, len), 0);
+	iov_iter_ubuf(&it, ITER_SOURCE, (void __user *)u + 1, len);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), 0);
+	KUNIT_EXPECT_EQ(test, b.done, len);
+	/* Past the windows in pieces of up to 64 KiB, split at the chunk. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_users), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), len);
+
+	/* Windows 0:7 and 0:8: register by register; then a window gap, direct. */
+	for (i = 0; i < WIN(1, 0); i++)
+		kbuf[i] = fake_byte(i);
+	b = (struct dsmil_mmio_bulk){ .offset = WIN(0, 7),
+				      .length = WIN(0, 9) - WIN(0, 7) };
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)u, kbuf + WIN(0, 7),
+					   b.length), 0);
+	iov_iter_ubuf(&it, ITER_SOURCE, (void __user *)u, b.length);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), 0);
+	KUNIT_EXPECT_EQ(test, b.done, 2 * DSMIL_WINDOW_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_width[4]),
+			2 * DSMIL_WINDOW_SIZE / 4);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_users), 2);
+	b = (struct dsmil_mmio_bulk){ .offset = WIN(0, 12),
+				      .length = WIN(1, 0) - WIN(0, 12) };
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)u, kbuf + WIN(0, 12),
+					   b.length), 0);
+	iov_iter_ubuf(&it, ITER_SOURCE, (void __user *)u, b.length);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_write(mm, &b, &it), 0);
+	/* Below the end of the windows: page by page. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_users), 2 + 4);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
 	expect_consistent(test, mm, f);
 }
 
@@ -1544,6 +1804,251 @@ static void mmio_test_raw_write_locked(struct kunit *test)
 	expect_consistent(test, mm, f);
 }
 
+/* ---- the hand-off, hold-and-wait, register widths ---------------------- */
+
+struct writer_ctx {
+	struct dsmil_mmio *mm;
+	u64 off;
+	const void *buf;
+	u64 len;
+	u64 done;
+	int ret;
+	struct completion finished;
+};
+
+static int writer_thread(void *data)
+{
+	struct writer_ctx *w = data;
+
+	w->ret = bulk_write(w->mm, w->off, w->buf, w->len, &w->done);
+	kthread_complete_and_exit(&w->finished, 0);
+}
+
+static void start_writer(struct kunit *test, struct writer_ctx *w,
+			 struct dsmil_mmio *mm, u64 off, const void *buf,
+			 u64 len)
+{
+	struct task_struct *t;
+
+	*w = (struct writer_ctx){ .mm = mm, .off = off, .buf = buf,
+				  .len = len, .ret = 1 };
+	init_completion(&w->finished);
+	t = kthread_run(writer_thread, w, "dsmil-mmio-wr");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+}
+
+struct stop_ctx {
+	struct dsmil_mmio *mm;
+	struct fake_mmio *f;
+	unsigned int locked, in_doubt;
+	s64 bytes_at_return;	/* bytes the fake had taken when it returned */
+	int ret;
+	struct completion finished;
+};
+
+static int stop_thread(void *data)
+{
+	struct stop_ctx *s = data;
+
+	s->ret = dsmil_state_estop(&dsmil_from_mmio(s->mm)->state, 0,
+				   &s->locked, &s->in_doubt);
+	s->bytes_at_return = atomic64_read(&s->f->written_bytes);
+	kthread_complete_and_exit(&s->finished, 0);
+}
+
+/*
+ * An emergency stop fences a bulk write at the hardware: the write is held
+ * in the middle of page 3 (DSMIL0D3's window) while group 0 is stopped.
+ * The stop waits for that page, the write is refused at page 4's hand-off,
+ * and not one byte reaches the backend after the stop returned.
+ */
+static void mmio_test_estop_fences_bulk_write(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
+	struct dsmil_state *st = &dsmil_from_mmio(mm)->state;
+	const u64 len = WIN(0, 9);	/* 0:0 .. 0:8, nine ACTIVE windows */
+	u8 *buf = test_vbuf(test, len);
+	struct stop_ctx s = { .mm = mm, .f = f };
+	struct dsmil_mmio_status ms;
+	struct writer_ctx w;
+	struct task_struct *t;
+	unsigned int i;
+	u64 b;
+
+	windows_setup(test, mm);
+	for (b = 0; b < len; b++)
+		buf[b] = fake_byte(b);
+	f->gate_off = WIN(0, 3) + 64;
+	start_writer(test, &w, mm, 0, buf, len);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&f->gate_reached,
+							    30 * HZ));
+
+	init_completion(&s.finished);
+	t = kthread_run(stop_thread, &s, "dsmil-mmio-stop");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	/* The stop has locked the group when device 0 is LOCKED. */
+	for (i = 0; i < 30000 && READ_ONCE(st->dev[0].state) !=
+				 DSMIL_DEV_LOCKED; i++)
+		usleep_range(1000, 2000);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(st->dev[0].state), DSMIL_DEV_LOCKED);
+	complete(&f->gate_open);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&s.finished,
+							    30 * HZ));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w.finished,
+							    30 * HZ));
+
+	KUNIT_EXPECT_EQ(test, s.ret, 0);
+	KUNIT_EXPECT_EQ(test, s.in_doubt, 0);
+	KUNIT_EXPECT_EQ(test, w.ret, -ENODEV);
+	/* Pages 0..3 landed (3 was at the hardware when the stop came). */
+	KUNIT_EXPECT_EQ(test, w.done, 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), 4 * PAGE_SIZE);
+	/* Nothing reached the backend after the stop returned. */
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes),
+			s.bytes_at_return);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+	status(mm, &ms);
+	KUNIT_EXPECT_EQ(test, ms.bytes_written, 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, ms.refused, 1);
+	KUNIT_EXPECT_GE(test, atomic64_read(&st->handoff_refused), 1);
+	/* Later writes are refused before anything is mapped or written. */
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, 0, buf, PAGE_SIZE, &b), -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), 4 * PAGE_SIZE);
+	expect_consistent(test, mm, f);
+}
+
+/* Poll (bounded) until @cond or @c completes. */
+#define WAIT_UNTIL(cond, c)						\
+	({								\
+		unsigned int __i;					\
+		for (__i = 0; __i < 30000 && !(cond) &&			\
+			      !completion_done(c); __i++)		\
+			usleep_range(1000, 2000);			\
+		(cond) || completion_done(c);				\
+	})
+
+/*
+ * No hold-and-wait: two bulk writers whose spans together need more slots
+ * than the cap.  With cap 2 and chunk 2 held by the test, writer A (chunks
+ * 0-1) finds no room for its span; writer B (chunks 2-3) starts; then the
+ * test lets chunk 2 go.  A writer that held chunk 0 while waiting for
+ * chunk 1 (and B chunk 2 while waiting for 3) would wait for the other
+ * until both failed with -EBUSY; a writer that waits holding nothing lets
+ * the other through, and both complete.
+ */
+static void mmio_test_two_writers_no_hold_and_wait(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 4, 2, 0);
+	const u64 len = 2 * PAGE_SIZE;
+	const u64 off_a = CHUNK - PAGE_SIZE, off_b = 3 * CHUNK - PAGE_SIZE;
+	u8 *buf_a = test_vbuf(test, len), *buf_b = test_vbuf(test, len);
+	struct writer_ctx a, b;
+	struct dsmil_mmio_status st;
+	u64 i;
+
+	for (i = 0; i < len; i++) {
+		buf_a[i] = fake_byte(off_a + i);
+		buf_b[i] = fake_byte(off_b + i);
+	}
+	/* Long enough for a slow guest; an old-style deadlock ends there. */
+	mm->busy_wait_ms = 3000;
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dsmil_mmio_chunk_get(mm, 2)));
+
+	start_writer(test, &a, mm, off_a, buf_a, len);
+	KUNIT_EXPECT_TRUE(test, WAIT_UNTIL(atomic_read(&mm->slot_waiters) >= 1,
+					   &a.finished));
+	start_writer(test, &b, mm, off_b, buf_b, len);
+	KUNIT_EXPECT_TRUE(test, WAIT_UNTIL(atomic_read(&mm->slot_waiters) >= 2,
+					   &b.finished));
+	dsmil_mmio_chunk_put(mm, 2);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&a.finished,
+							    30 * HZ));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&b.finished,
+							    30 * HZ));
+
+	KUNIT_EXPECT_EQ(test, a.ret, 0);
+	KUNIT_EXPECT_EQ(test, b.ret, 0);
+	KUNIT_EXPECT_EQ(test, a.done, len);
+	KUNIT_EXPECT_EQ(test, b.done, len);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->written_bytes), 2 * len);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.all_busy, 0);
+	KUNIT_EXPECT_EQ(test, st.bytes_written, 2 * len);
+	expect_consistent(test, mm, f);
+}
+
+/*
+ * Inside device windows every access is 32 bits wide (bytes at unaligned
+ * ends), for raw and device-scoped transfers alike; outside them the block
+ * accessors and the direct path serve.  A raw read of groups 0 and 1 into
+ * user memory: 24 windows of 1024 register reads (the direct path's
+ * register variant), 8 gap pages direct.
+ */
+static void mmio_test_window_register_width(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
+	const u64 len = 2 * DSMIL_GROUP_STRIDE;
+	const unsigned int regs = DSMIL_WINDOW_SIZE / 4;
+	struct dsmil_mmio_bulk b = {
+		.offset = 2, .length = 9, .flags = DSMIL_MMIO_F_DEVICE,
+		.device = 3,
+	};
+	u8 *buf = test_vbuf(test, len);
+	struct kvec kv = { .iov_base = buf, .iov_len = 9 };
+	struct iov_iter it;
+	unsigned long u;
+	u64 done, i;
+
+	windows_setup(test, mm);
+	u = dsmil_kunit_user_buf(test, len);
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)u, len), 0);
+	KUNIT_EXPECT_EQ(test, bulk_read_user(mm, 0, u, len, &done), 0);
+	KUNIT_EXPECT_EQ(test, done, len);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_width[4]),
+			2 * DSMIL_DEVS_PER_GROUP * regs);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->reads),
+			2 * DSMIL_DEVS_PER_GROUP * regs);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_users),
+			len / PAGE_SIZE - 2 * DSMIL_DEVS_PER_GROUP);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_user_regs),
+			2 * DSMIL_DEVS_PER_GROUP);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_blocks), 0);
+	KUNIT_EXPECT_EQ(test, user_mismatches(test, u, 0, len), 0);
+
+	/* Device-scoped, unaligned: bytes 2-3, one register, bytes 8-10. */
+	atomic_set(&f->reads, 0);
+	atomic_set(&f->read_width[4], 0);
+	iov_iter_kvec(&it, ITER_DEST, &kv, 1, 9);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_bulk_read(mm, &b, &it), 0);
+	KUNIT_EXPECT_EQ(test, b.done, 9);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_width[1]), 5);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_width[4]), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->reads), 6);
+	for (i = 0; i < 9; i++)
+		if (buf[i] != fake_byte(WIN(0, 3) + 2 + i))
+			break;
+	KUNIT_EXPECT_EQ(test, i, 9);
+
+	/* Writes: nine windows, then a gap page through the block accessor. */
+	for (i = 0; i < len; i++)
+		buf[i] = fake_byte(i);
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, 0, buf, WIN(0, 9), &done), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_width[4]), 9 * regs);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->writes), 9 * regs);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 0);
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, WIN(0, 12), buf + WIN(0, 12),
+					 PAGE_SIZE, &done), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_blocks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->read_width[8]), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_width[8]), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->write_mismatches), 0);
+	expect_consistent(test, mm, f);
+}
+
 static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE_PARAM(mmio_test_config, cfg_gen_params),
 	KUNIT_CASE(mmio_test_default_backend),
@@ -1560,15 +2065,20 @@ static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE(mmio_test_map_failure_clean),
 	KUNIT_CASE(mmio_test_write_widths),
 	KUNIT_CASE(mmio_test_sim_data_survives_eviction),
+	KUNIT_CASE_SLOW(mmio_test_sim_memory_bounded),
 	KUNIT_CASE(mmio_test_fatal_signal),
 	KUNIT_CASE(mmio_test_hit_path_lockless),
 	KUNIT_CASE_SLOW(mmio_test_concurrent_churn),
 	KUNIT_CASE(mmio_test_bulk_read_user),
+	KUNIT_CASE(mmio_test_bulk_write_user),
 	KUNIT_CASE(mmio_test_device_read_bounced),
 	KUNIT_CASE(mmio_test_status),
 	KUNIT_CASE(mmio_test_device_window),
 	KUNIT_CASE_PARAM(mmio_test_raw_write_windows, win_gen_params),
 	KUNIT_CASE(mmio_test_raw_write_locked),
+	KUNIT_CASE(mmio_test_estop_fences_bulk_write),
+	KUNIT_CASE_SLOW(mmio_test_two_writers_no_hold_and_wait),
+	KUNIT_CASE(mmio_test_window_register_width),
 	{}
 };
 

@@ -1723,6 +1723,7 @@ static void dsmil_test_handoff_fence(struct kunit *test)
 	struct estop_thread t = { .st = ctx->st, .group = 0 };
 	struct task_struct *task;
 	bool ended = false;
+	unsigned int i;
 	u64 refused;
 
 	KUNIT_ASSERT_LT(test, a, N_DEV);
@@ -1737,8 +1738,9 @@ static void dsmil_test_handoff_fence(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 
 	/* The stop has locked the devices but waits for the write. */
-	while (state_of(ctx, a) != LOCK)
-		msleep(1);
+	for (i = 0; i < 2000 && state_of(ctx, a) != LOCK; i++)
+		usleep_range(1000, 2000);
+	KUNIT_ASSERT_EQ(test, state_of(ctx, a), LOCK);
 	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&t.done,
 							     msecs_to_jiffies(200)));
 	refused = atomic64_read(&ctx->st->handoff_refused);

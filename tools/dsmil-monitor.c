@@ -353,24 +353,36 @@ static const char *const level_names[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 };
 
-/* Wall-clock time of a kmsg timestamp, like dmesg -T (approximate). */
-static void wall_time(uint64_t ts_usec, char *buf, size_t len)
+/*
+ * Wall-clock time of a kmsg timestamp, like dmesg -T (approximate).  Returns
+ * false, with nothing in @buf, for a timestamp that is no time at all (a
+ * saved log may hold anything): past year 9999, where the sum would not fit
+ * in 64 bits long before.
+ */
+static bool wall_time(uint64_t ts_usec, char *buf, size_t len)
 {
 	struct timespec now, boot;
-	int64_t usec;
+	int64_t booted, usec;
 	time_t s;
 	struct tm tm;
 	size_t n;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_BOOTTIME, &boot);
-	usec = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 -
-	       ((int64_t)boot.tv_sec * 1000000 + boot.tv_nsec / 1000) +
-	       (int64_t)ts_usec;
+	/* When the machine booted, in us since the epoch. */
+	booted = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 -
+		 ((int64_t)boot.tv_sec * 1000000 + boot.tv_nsec / 1000);
+	if (ts_usec > INT64_MAX ||
+	    __builtin_add_overflow(booted, (int64_t)ts_usec, &usec) || usec < 0)
+		return false;
 	s = usec / 1000000;
-	gmtime_r(&s, &tm);
+	if (!gmtime_r(&s, &tm) || tm.tm_year > 9999 - 1900)
+		return false;
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!n)
+		return false;
 	snprintf(buf + n, len - n, ".%06uZ", (unsigned int)(usec % 1000000));
+	return true;
 }
 
 static void print_record(const struct opts *o, const struct record *r,
@@ -400,8 +412,10 @@ static void print_record(const struct opts *o, const struct record *r,
 			dsj_null(&j, "seq");
 		if (r->have_ts) {
 			dsj_u64(&j, "ts_usec", r->ts_usec);
-			wall_time(r->ts_usec, when, sizeof(when));
-			dsj_str(&j, "time", when);
+			if (wall_time(r->ts_usec, when, sizeof(when)))
+				dsj_str(&j, "time", when);
+			else
+				dsj_null(&j, "time");
 		} else {
 			dsj_null(&j, "ts_usec");
 			dsj_null(&j, "time");
@@ -478,7 +492,7 @@ static void print_overrun(const struct opts *o, struct state *s,
  * Parse a /dev/kmsg record "prio,seq,ts_usec,flags[,...];text\n[ K=V\n]...".
  * Returns false if it does not look like one.
  */
-static bool parse_kmsg(char *buf, struct record *r, int *facility)
+static bool parse_kmsg(char *buf, struct record *r, uint64_t *facility)
 {
 	unsigned long long prio, seq, ts;
 	char *p = buf, *end, *semi, *nl;
@@ -498,6 +512,7 @@ static bool parse_kmsg(char *buf, struct record *r, int *facility)
 	ts = strtoull(p, &end, 10);
 	if (end == p || (*end != ',' && *end != ';') || errno)
 		return false;
+	/* All of it: a saved record's prio may not fit in an int. */
 	*facility = prio >> 3;
 	r->level = prio & 7;
 	r->seq = seq;
@@ -512,7 +527,7 @@ static bool parse_kmsg(char *buf, struct record *r, int *facility)
 }
 
 /* Text input: a kmsg record, a dmesg line, a syslog line or the bare text. */
-static bool parse_text_line(char *line, struct record *r, int *facility)
+static bool parse_text_line(char *line, struct record *r, uint64_t *facility)
 {
 	char *p;
 
@@ -570,7 +585,7 @@ static void count(struct state *s, int k, const struct record *r)
 
 /* Account for one record; returns true when --count is reached. */
 static bool handle_record(const struct opts *o, struct state *s,
-			  struct record *r, int facility)
+			  struct record *r, uint64_t facility)
 {
 	char orig[KMSG_REC_MAX];
 
@@ -628,7 +643,7 @@ static int read_kmsg(const struct opts *o, struct state *s)
 	}
 	while (!stop) {
 		struct record r;
-		int facility;
+		uint64_t facility;
 		ssize_t n = read(fd, buf, sizeof(buf) - 1);
 
 		if (n < 0) {
@@ -679,7 +694,7 @@ static int read_text(const struct opts *o, struct state *s)
 	}
 	while (!stop && getline(&line, &cap, f) >= 0) {
 		struct record r;
-		int facility;
+		uint64_t facility;
 
 		if (!parse_text_line(line, &r, &facility))
 			continue;
@@ -884,6 +899,12 @@ static int add_thresholds(struct opts *o, const char *spec, bool crit)
 {
 	char buf[512], *tok, *save;
 
+	/* Cut short, "x=12345" could become "x=12": refuse instead. */
+	if (strlen(spec) >= sizeof(buf)) {
+		fprintf(stderr, "dsmil-monitor: threshold list '%.32s...' is longer than %zu bytes; give several --warn/--crit\n",
+			spec, sizeof(buf) - 1);
+		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s", spec);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
@@ -932,6 +953,8 @@ int main(int argc, char **argv)
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char shortopts[] = ":ja1k:n:w:c:i:lh";
+	char msg[96];
 	struct opts o;
 	struct state s;
 	struct sigaction sa;
@@ -940,7 +963,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ja1k:n:w:c:i:lh", longopts,
+	while ((c = getopt_long(argc, argv, shortopts, longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -983,14 +1006,10 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return ST_OK;
-		case ':':
-			fprintf(stderr, "dsmil-monitor: option '%s' needs a value\n",
-				argv[optind - 1]);
-			usage(stderr);
-			return ST_UNKNOWN;
-		default:
-			fprintf(stderr, "dsmil-monitor: unknown option '%s'\n",
-				argv[optind - 1]);
+		default:	/* '?', ':' */
+			fprintf(stderr, "dsmil-monitor: %s\n",
+				dsu_getopt_error(c, argv, shortopts, msg,
+						 sizeof(msg)));
 			usage(stderr);
 			return ST_UNKNOWN;
 		}

@@ -246,15 +246,16 @@ static int parse_args(const char *path, unsigned int allowed, int min_pos,
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned int given = 0;
-	int c;
+	static const char shortopts[] = ":g:w:d:o:s:vh";
+	int c, longindex = -1;
+	char name[96];
 
 	memset(a, 0, sizeof(*a));
 	a->path = path;
 	optind = 0;	/* GNU: reinitialise, we parse several argv's */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":g:w:d:o:s:vh", longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts,
+				&longindex)) != -1) {
 		unsigned int bit = 0;
 
 		switch (c) {
@@ -284,17 +285,17 @@ static int parse_args(const char *path, unsigned int allowed, int min_pos,
 			a->verbose = true;
 			bit = OPT_VERBOSE;
 			break;
-		case ':':
-			return usage_error(path, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(path, "unknown option '%s'",
-					   argv[optind - 1]);
+		default:	/* '?', ':' */
+			return usage_error(path, "%s",
+					   dsu_getopt_error(c, argv, shortopts,
+							    name, sizeof(name)));
 		}
 		if (!(allowed & bit))
 			return usage_error(path, "option '%s' does not apply here",
-					   argv[optind - 1]);
-		given |= bit;
+					   dsu_option_name(c, longindex,
+							   longopts, name,
+							   sizeof(name)));
+		longindex = -1;
 	}
 	a->npos = argc - optind;
 	a->pos = argv + optind;
@@ -584,7 +585,7 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 
 	if (info.abi_version != DSMIL_ABI_VERSION)
 		fprintf(stderr, "dsmilctl: warning: driver ABI %u, dsmilctl built for ABI %u\n",
-			info.abi_version, DSMIL_ABI_VERSION);
+			info.abi_version, (unsigned int)DSMIL_ABI_VERSION);
 	if (c->json) {
 		struct dsj j;
 
@@ -614,7 +615,7 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 		return 0;
 	}
 	printf("dsmil driver, ABI %u (dsmilctl ABI %u)\n", info.abi_version,
-	       DSMIL_ABI_VERSION);
+	       (unsigned int)DSMIL_ABI_VERSION);
 	printf("features:      ");
 	for (i = 0; i < ARRAY_SIZE(features); i++)
 		if (info.features & features[i].bit)

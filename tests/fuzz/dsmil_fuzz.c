@@ -14,10 +14,13 @@
  *
  * Phases: A with the module as loaded (allow_writes off); B after reloading
  * it with allow_writes=1, so the write paths run on the sim backends, while
- * a chaos thread turns the SMI sim's fault knobs on and off.  Then the
- * module must unload, load again with defaults and answer a set of
- * deterministic checks exactly.  The kernel log (dsmil-vm) and kmemleak do
- * the rest.
+ * a chaos thread turns the SMI sim's fault knobs on and off; C (the stop
+ * mode, --stop-secs, default 3 s) emergency-stops groups while threads
+ * write to their devices, well-formed and hostile writes mixed, and the
+ * simulators' own counters must show no write to a LOCKED device after its
+ * stop returned (lib/stop_race.c).  Then the module must unload, load again
+ * with defaults and answer a set of deterministic checks exactly.  The
+ * kernel log (dsmil-vm) and kmemleak do the rest.
  *
  * Every call's command and payload is a pure function of (seed, phase,
  * thread, call number): a failure prints all four, and
@@ -32,7 +35,7 @@
  *
  * Usage: dsmil_fuzz [--seed N] [--calls N] [--threads N] [--files N]
  *                   [--writes-share PCT] [--no-reload] [--no-chaos]
- *                   [--replay P:T:I] [-v]
+ *                   [--stop-secs N] [--replay P:T:I] [-v]
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -1781,39 +1784,99 @@ static int reload(const char *params)
 	return 0;
 }
 
-static int replay(const char *spec)
-{
+struct replay_spec {
 	unsigned int phase, thread;
 	uint64_t idx;
+};
+
+/* PHASE:THREAD:CALL, checked before anything touches the module. */
+static int parse_replay(const char *spec, struct replay_spec *r)
+{
+	char end;
+
+	if (sscanf(spec, "%u:%u:%" SCNu64 "%c", &r->phase, &r->thread,
+		   &r->idx, &end) != 3 || r->phase > 1 ||
+	    r->thread >= MAX_THREADS) {
+		fprintf(stderr, "--replay PHASE:THREAD:CALL (phase 0 or 1, thread < %d)\n",
+			MAX_THREADS);
+		return -1;
+	}
+	return 0;
+}
+
+static int replay(const struct replay_spec *r)
+{
 	struct worker *w = &workers[0];
-	struct call *c = calloc(1, sizeof(*c));
+	struct call *c;
 	int fd;
 
-	if (!c || sscanf(spec, "%u:%u:%" SCNu64, &phase, &thread, &idx) != 3) {
-		fprintf(stderr, "--replay PHASE:THREAD:CALL\n");
-		return 2;
-	}
-	if (phase == 1 && reload("allow_writes=1"))
+	if (r->phase == 1 && reload("allow_writes=1"))
 		return 1;
-	writes_on = phase == 1;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		perror("replay");
+		return 1;
+	}
+	writes_on = r->phase == 1;
 	for (fd = 0; fd < (int)nfiles; fd++)
 		fds[fd] = dsmil_open();
-	w->idx = thread;
-	w->phase = phase;
+	w->idx = r->thread;
+	w->phase = r->phase;
 	verbose = 2;
 	printf("# replaying call %u:%u:%" PRIu64 " of seed 0x%016" PRIx64 "\n",
-	       phase, thread, idx, fuzz_seed);
-	gen_call(c, phase, thread, idx, &w->a);
+	       r->phase, r->thread, r->idx, fuzz_seed);
+	gen_call(c, r->phase, r->thread, r->idx, &w->a);
 	printf("# generated: cmd=0x%08x (%s, %s) size=%zu arg=%s nested=%s\n",
 	       c->cmd, cmd_name(c), kind_names[c->kind], c->size,
 	       ptr_names[c->akind], c->nested ? ptr_names[c->nkind] : "-");
 	fprintf(stderr, "#   payload: ");
 	hexdump(c->payload, c->size);
 	fails = 0;
-	do_op(w, idx, c);
-	if (phase == 1)
+	do_op(w, r->idx, c);
+	free(c);
+	if (r->phase == 1)
 		reload(NULL);
 	return fails ? 1 : 0;
+}
+
+/*
+ * Phase 2, the stop mode: groups stopped while writes (well-formed and
+ * hostile) run on other threads; no write may reach a LOCKED device after
+ * its stop returned.  Needs its own load: one chunk resident, slow SMIs.
+ */
+static int run_stop_phase(unsigned int secs)
+{
+	struct stop_race_cfg cfg = {
+		.seed = fuzz_seed, .secs = secs, .writers = 4, .hostile = true,
+	};
+	struct stop_race_result res;
+	uint64_t t0 = now_ns();
+	int ret;
+
+	if (reload("allow_writes=1 max_resident=1 smi_timeout_ms=1000 smi_hang_ms=500"))
+		return -1;
+	ret = stop_race_run(&cfg, &res);
+	if (access(DSMIL_SIM_DIR "/reset", W_OK) == 0)
+		sim_knob_write("reset", "1");
+	if (ret == -EOPNOTSUPP) {
+		printf("# phase 2 (stop while writing): skipped, the driver lacks a part it needs\n");
+		return 0;
+	}
+	if (ret)
+		return check_fail("phase 2 (stop while writing)", strerror(-ret));
+	total_calls += res.calls;
+	total_ok += res.ok;
+	printf("# phase 2 (stop while writing): %" PRIu64 " rounds in %.1f s, %" PRIu64 " stops locking %" PRIu64 " devices, %" PRIu64 " write calls (%" PRIu64 " returned 0, %" PRIu64 " -ENODEV, %" PRIu64 " -EBUSY), %" PRIu64 " writes landed; refused at the hand-off %" PRIu64 " of %" PRIu64 "; in doubt %" PRIu64 "; writes after stop = %" PRIu64 " (%" PRIu64 " token, %" PRIu64 " MMIO window)\n",
+	       res.rounds, (now_ns() - t0) / 1e9, res.stops, res.locked,
+	       res.calls, res.ok, res.refused, res.busy, res.landed, res.handoff_refused,
+	       res.handoffs, res.in_doubt, res.after_stop,
+	       res.after_stop_tokens, res.after_stop - res.after_stop_tokens);
+	if (res.after_stop || res.in_doubt || res.wrong)
+		return check_fail("phase 2 (stop while writing)", res.why);
+	if (!res.landed)
+		return check_fail("phase 2 (stop while writing)",
+				  "no write reached the sims: nothing was proven");
+	return 0;
 }
 
 static void summary(void)
@@ -1841,6 +1904,7 @@ int main(int argc, char **argv)
 		{ "writes-share", required_argument, NULL, 'w' },
 		{ "no-reload", no_argument, NULL, 'R' },
 		{ "no-chaos", no_argument, NULL, 'C' },
+		{ "stop-secs", required_argument, NULL, 'S' },
 		{ "replay", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1848,8 +1912,10 @@ int main(int argc, char **argv)
 	};
 	uint64_t calls = env_ulong("DSMIL_FUZZ_CALLS", 100000);
 	unsigned int share = 50, i;
-	const char *seed_arg = NULL, *replay_spec = NULL;
-	bool do_reload = true, chaos = true;
+	unsigned int stop_secs = env_ulong("DSMIL_STOP_SECS", 3);
+	const char *seed_arg = NULL;
+	struct replay_spec rspec;
+	bool do_reload = true, chaos = true, do_replay = false;
 	struct dsmil_info info;
 	uint64_t t0 = now_ns();
 	int opt, fd;
@@ -1869,12 +1935,17 @@ int main(int argc, char **argv)
 		case 'w': share = strtoul(optarg, NULL, 0); break;
 		case 'R': do_reload = false; break;
 		case 'C': chaos = false; break;
-		case 'r': replay_spec = optarg; break;
+		case 'S': stop_secs = strtoul(optarg, NULL, 0); break;
+		case 'r':
+			if (parse_replay(optarg, &rspec))
+				return 2;
+			do_replay = true;
+			break;
 		case 'v': verbose++; break;
 		default:
 			printf("usage: %s [--seed N] [--calls N] [--threads N] [--files N]\n"
 			       "       [--writes-share PCT] [--no-reload] [--no-chaos]\n"
-			       "       [--replay PHASE:THREAD:CALL] [-v]\n", argv[0]);
+			       "       [--stop-secs N] [--replay PHASE:THREAD:CALL] [-v]\n", argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -1913,8 +1984,8 @@ int main(int argc, char **argv)
 	       features & DSMIL_FEAT_SMI ? " smi" : "",
 	       features & DSMIL_FEAT_MMIO ? " mmio" : "");
 
-	if (replay_spec)
-		return replay(replay_spec);
+	if (do_replay)
+		return replay(&rspec);
 
 	/* Phase 0: as loaded (allow_writes off). */
 	if (run_phase(0, do_reload ? calls - calls * share / 100 : calls, false))
@@ -1934,6 +2005,9 @@ int main(int argc, char **argv)
 		check_quiescent(fd, "after phase 1", true);
 		close(fd);
 	}
+	/* Phase 2: emergency stops while writes run. */
+	if (do_reload && stop_secs && fails <= MAX_FAILS)
+		run_stop_phase(stop_secs);
 	/* It must unload, load again and answer exactly. */
 	if (do_reload && !reload(NULL)) {
 		writes_on = false;

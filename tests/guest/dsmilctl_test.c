@@ -240,6 +240,42 @@ TEST_F(ctl, usage_errors_exit_2_before_any_ioctl)
 	EXPECT_EQ(before.transitions, after.transitions);
 }
 
+/*
+ * A usage error names the option as written, also inside a bundle of short
+ * options, where argv[optind - 1] is an earlier word (getopt has not moved
+ * past "-Zv" when it refuses the Z).
+ */
+TEST_F(ctl, usage_errors_name_the_option)
+{
+	static const struct {
+		const char *args, *msg;
+	} cases[] = {
+		{ "devices --json -Zv", "unknown option '-Z'" },
+		{ "info -vg 1", "option '-v' does not apply here" },
+		{ "info --group=1", "option '--group' does not apply here" },
+		{ "devices --verbose=1", "option '--verbose' takes no value" },
+		{ "devices --bogus=1", "unknown option '--bogus'" },
+		{ "devices -g", "option '-g' needs a value" },
+		{ "devices --group", "option '--group' needs a value" },
+	};
+	struct tt_run r;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, tt_sh(&r, CTL " %s", cases[i].args));
+		EXPECT_EQ(2, r.status) {
+			TH_LOG("'dsmilctl %s'", cases[i].args);
+			SHOW(&r);
+		}
+		EXPECT_NE(NULL, strstr(r.err, cases[i].msg)) {
+			TH_LOG("'dsmilctl %s': wanted \"%s\"", cases[i].args,
+			       cases[i].msg);
+			SHOW(&r);
+		}
+		tt_run_free(&r);
+	}
+}
+
 /* ------------------------------------------------------------------ info */
 
 static const struct {

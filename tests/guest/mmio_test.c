@@ -971,6 +971,156 @@ out:
 	free(zero);
 }
 
+struct fence_arg {
+	int fd;
+	void *buf;
+	__u64 len;
+	__u64 done;
+	int ret;
+};
+
+static void *fence_writer(void *p)
+{
+	struct fence_arg *a = p;
+
+	a->ret = bwrite(a->fd, 0, a->buf, a->len, &a->done);
+	return NULL;
+}
+
+/*
+ * An emergency stop fences a bulk write in flight: a raw write over the
+ * ACTIVE windows 0:0..0:8, slowed to 40 ms a page (the write_delay_ms
+ * knob: a slow device), is stopped by a group 0 stop once its first page
+ * landed.  The stop waits for the page at the hardware, the write is
+ * refused at the next page's hand-off (-ENODEV, done = the pages before),
+ * and neither the sim's contents nor the byte counter change after the
+ * stop returned.
+ */
+TEST_F(mmio, estop_fences_bulk_write)
+{
+	const __u64 len = WIN(0, 9);
+	__u8 *buf = malloc(len), *snap = malloc(len), *back = malloc(len);
+	struct dsmil_mmio_status st0, st, st_stop, st_end;
+	struct dsmil_group_stop gs = { .group = 0 };
+	struct fence_arg a = { .len = len, .ret = 1 };
+	struct dsmil_info info = {};
+	pthread_t t;
+	__u64 end, done, first = 0;
+	unsigned int i;
+	int fd;
+
+	if (locked_down())
+		SKIP(return, LOCKED_DOWN_SKIP);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, snap);
+	ASSERT_NE(NULL, back);
+	ASSERT_EQ(0, dsmil_reload("allow_writes=1"));
+	fd = dsmil_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
+	if (!(info.features & DSMIL_FEAT_DEVICES))
+		SKIP(goto out, "device model not built in");
+	for (i = 0; i <= 8; i++)
+		ASSERT_EQ(0, dev_bring_up(fd, i, true));
+	fill_pattern(buf, 0xfe11ce, 0, len);
+	ASSERT_EQ(0, mmio_knob_write("write_delay_ms", "40"));
+	ASSERT_EQ(0, mmio_status(fd, &st0));
+	a.fd = fd;
+	a.buf = buf;
+	ASSERT_EQ(0, pthread_create(&t, NULL, fence_writer, &a));
+	/* The write is under way once its first page has landed. */
+	end = now_ns() + 60ULL * 1000000000ULL;
+	do {
+		ASSERT_EQ(0, mmio_status(fd, &st));
+		if (st.bytes_written > st0.bytes_written)
+			break;
+		usleep(1000);
+	} while (now_ns() < end);
+	EXPECT_LT(st0.bytes_written, st.bytes_written);
+	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_GROUP_ESTOP, &gs));
+	EXPECT_EQ(0, gs.in_doubt);
+	EXPECT_LE(9, gs.locked);
+	/* What the region holds, and the counter, when the stop returned. */
+	ASSERT_EQ(0, mmio_status(fd, &st_stop));
+	ASSERT_EQ(0, bread(fd, 0, snap, len, &done));
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, mmio_knob_write("write_delay_ms", "0"));
+	ASSERT_EQ(0, mmio_status(fd, &st_end));
+	ASSERT_EQ(0, bread(fd, 0, back, len, &done));
+
+	TH_LOG("write: ret %d, done %llu of %llu; written at the stop %llu, at the end %llu",
+	       a.ret, (unsigned long long)a.done, (unsigned long long)len,
+	       (unsigned long long)(st_stop.bytes_written - st0.bytes_written),
+	       (unsigned long long)(st_end.bytes_written - st0.bytes_written));
+	EXPECT_EQ(-ENODEV, a.ret);
+	EXPECT_GT(len, a.done);
+	EXPECT_EQ(0, a.done % 4096);
+	EXPECT_EQ(st_stop.bytes_written, st_end.bytes_written);
+	EXPECT_EQ(a.done, st_end.bytes_written - st0.bytes_written);
+	EXPECT_EQ(0, memcmp(snap, back, len));
+	/* The pages before the stop hold the pattern, the rest fresh zeros. */
+	EXPECT_EQ(0, count_mismatch(back, 0xfe11ce, 0, a.done, &first));
+	for (i = a.done; i < len; i++)
+		if (back[i])
+			break;
+	EXPECT_EQ(len, i);
+out:
+	close(fd);
+	free(buf);
+	free(snap);
+	free(back);
+}
+
+/* Parse mmio/sim: "pages=N kept=N budget=N dropped=N". */
+static int sim_usage(unsigned long *pages, unsigned long *kept,
+		     unsigned long *budget)
+{
+	char text[160];
+	unsigned long long dropped;
+
+	if (dir_read_text(DSMIL_MMIO_DIR, "sim", text, sizeof(text)) <= 0 ||
+	    sscanf(text, "pages=%lu kept=%lu budget=%lu dropped=%llu", pages,
+		   kept, budget, &dropped) != 4)
+		return -1;
+	return 0;
+}
+
+/*
+ * The sim gives memory back: after a sweep over all 360 MiB (cap 8), it
+ * holds the 8 resident chunks and the one page written before the sweep,
+ * which still reads back.
+ */
+TEST_F(mmio, sim_sweep_gives_memory_back)
+{
+	const __u64 at = 7 * CHUNK + 0x12340;
+	unsigned long pages, kept, budget;
+	__u8 *buf = malloc(DSMIL_BULK_MAX);
+	__u64 off, done, v;
+	int fd;
+
+	if (locked_down())
+		SKIP(return, LOCKED_DOWN_SKIP);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, dsmil_reload("allow_writes=1"));
+	fd = dsmil_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, wr(fd, at, 8, 0x5151a5a5c3c3e7e7ULL));
+	for (off = 0; off < REGION; off += DSMIL_BULK_MAX)
+		ASSERT_EQ(0, bread(fd, off, buf, REGION - off < DSMIL_BULK_MAX ?
+				   REGION - off : DSMIL_BULK_MAX, &done));
+	ASSERT_EQ(0, sim_usage(&pages, &kept, &budget));
+	TH_LOG("after a 360 MiB sweep: pages=%lu kept=%lu budget=%lu",
+	       pages, kept, budget);
+	EXPECT_EQ(8 * CHUNK / 4096, budget);
+	EXPECT_EQ(1, kept);
+	/* Fewer if the idle reaper (5 s) unmapped some on a slow guest. */
+	EXPECT_GE(8 * CHUNK / 4096 + 1, pages);
+	ASSERT_EQ(0, rd(fd, at, 8, &v));
+	EXPECT_EQ(0x5151a5a5c3c3e7e7ULL, v);
+	close(fd);
+	free(buf);
+}
+
 static bool trace_has(const char *what)
 {
 	static char buf[1 << 16];

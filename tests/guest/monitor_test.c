@@ -175,6 +175,151 @@ TEST_F(mon, unreadable_log_is_unknown_3)
 	tt_run_free(&r);
 }
 
+/* A usage error names the option, also inside a bundle ("-Z1"). */
+TEST_F(mon, usage_errors_name_the_option)
+{
+	static const struct {
+		const char *args, *msg;
+	} cases[] = {
+		{ "--json -Z1", "unknown option '-Z'" },
+		{ "-1 -jk", "option '-k' needs a value" },
+		{ "--once --kind", "option '--kind' needs a value" },
+		{ "--json=1", "option '--json' takes no value" },
+		{ "--bogus=3", "unknown option '--bogus'" },
+	};
+	struct tt_run r;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, tt_sh(&r, MON " %s", cases[i].args));
+		EXPECT_EQ(3, r.status) { SHOW(&r); }
+		EXPECT_NE(NULL, strstr(r.err, cases[i].msg)) {
+			TH_LOG("dsmil-monitor %s: wanted \"%s\"", cases[i].args,
+			       cases[i].msg);
+			SHOW(&r);
+		}
+		tt_run_free(&r);
+	}
+}
+
+/* Write @text to a fresh file for --input; returns its path. */
+static const char *input_file(const char *name, const char *text)
+{
+	static char path[64];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/tmp/monitor-%s.log", name);
+	f = fopen(path, "we");
+	if (!f)
+		return NULL;
+	ok = fputs(text, f) >= 0;
+	return fclose(f) || !ok ? NULL : path;
+}
+
+#define RI_LINE "dsmil: refused-input: cmd=? nr=0xf pid=1 why=unknown-command errno=-25\n"
+
+/*
+ * A threshold list too long for the parser's buffer is refused (exit 3),
+ * not cut: cut at 511 bytes, "refused-input=12345" became
+ * "refused-input=12" and 13 incidents gave WARNING.
+ */
+TEST_F(mon, long_threshold_list_is_refused_not_cut)
+{
+	char spec[600] = "", log[4096] = "";
+	const char *in;
+	struct tt_run r;
+	unsigned int i;
+
+	/* 495 bytes of harmless thresholds, then one across byte 511. */
+	for (i = 0; i < 27; i++)
+		strcat(spec, "smi-faulted=1000,");
+	strcat(spec, "smi-faulted=10000,smi-faulted=10000,");
+	ASSERT_EQ(495, strlen(spec));
+	strcat(spec, "refused-input=12345");
+	for (i = 0; i < 13; i++)
+		snprintf(log + strlen(log), sizeof(log) - strlen(log),
+			 "4,%u,%u,-;" RI_LINE, i + 1, 1000000 + i);
+	in = input_file("long", log);
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(0, tt_run(&r, TT_ROOT, MON, "--input", in, "--once",
+			    "--warn", spec, NULL));
+	EXPECT_EQ(3, r.status) { SHOW(&r); }
+	EXPECT_NE(NULL, strstr(r.err, "longer than 511 bytes")) { SHOW(&r); }
+	tt_run_free(&r);
+	/* The same thresholds given apart apply in full: 13 < 12345. */
+	spec[494] = '\0';
+	ASSERT_EQ(0, tt_run(&r, TT_ROOT, MON, "--input", in, "--once",
+			    "--warn", spec, "--warn", "refused-input=12345", NULL));
+	EXPECT_EQ(0, r.status) { SHOW(&r); }
+	tt_run_free(&r);
+}
+
+/*
+ * Only kernel records count: a saved record whose facility does not fit in
+ * an int (prio 2^35 + 4) was truncated to facility 0, "the kernel".
+ */
+TEST_F(mon, input_filter_keeps_a_huge_facility_out)
+{
+	char log[512];
+	struct tt_json *j;
+	const char *in;
+	struct tt_run r;
+
+	snprintf(log, sizeof(log), "4,1,100,-;" RI_LINE "%llu,2,200,-;" RI_LINE
+		 "12,3,300,-;" RI_LINE, (1ULL << 35) + 4);
+	in = input_file("prio", log);
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(0, tt_run(&r, TT_ROOT, MON, "--input", in, "--once",
+			    "--json", NULL));
+	EXPECT_EQ(0, r.status) { SHOW(&r); }
+	j = parse_or_die(_metadata, r.out);
+	/* The first record only: the other two are not the kernel's. */
+	EXPECT_EQ(1, tt_jnum(j, "kinds.refused-input")) { SHOW(&r); }
+	tt_json_free(j);
+	tt_run_free(&r);
+}
+
+/*
+ * A timestamp that is no time (a saved log may hold anything) has no wall
+ * time: INT64_MAX us overflowed the sum (UBSan) into a year -290251, and
+ * UINT64_MAX showed as the boot time.
+ */
+TEST_F(mon, input_timestamps_beyond_any_date_have_no_time)
+{
+	char log[512];
+	struct tt_json *j;
+	const char *in;
+	struct tt_run r;
+	char *line, *save;
+	int n = 0;
+
+	snprintf(log, sizeof(log), "4,1,1000000,-;" RI_LINE
+		 "4,2,9223372036854775807,-;" RI_LINE
+		 "4,3,18446744073709551615,-;" RI_LINE);
+	in = input_file("ts", log);
+	ASSERT_NE(NULL, in);
+	ASSERT_EQ(0, tt_run(&r, TT_ROOT, MON, "--input", in, "--json", NULL));
+	EXPECT_EQ(0, r.status) { SHOW(&r); }
+	for (line = strtok_r(r.out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save), n++) {
+		j = parse_or_die(_metadata, line);
+		if (n == 0) {
+			const char *t = tt_jstr(j, "time");
+
+			/* 1 s after boot: a real date, 4-digit year. */
+			EXPECT_NE(NULL, t) TH_LOG("%s", line);
+			if (t)
+				EXPECT_EQ('T', t[10]) TH_LOG("%s", line);
+		} else {
+			EXPECT_EQ(TJ_NULL, tt_jtype(j, "time")) TH_LOG("%s", line);
+		}
+		tt_json_free(j);
+	}
+	EXPECT_EQ(3, n);
+	tt_run_free(&r);
+}
+
 /* ------------------------------------------------------------ --once */
 
 TEST_F(mon, once_status_follows_thresholds)

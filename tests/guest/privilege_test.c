@@ -15,9 +15,13 @@
  * one did.  The unprivileged caller uses a file the test opened as root
  * before dropping privileges, as a leaked descriptor would be.
  *
+ * Also: the region's physical base reaches only CAP_SYS_ADMIN callers, and
+ * under lockdown INFO does not add a kernel log line per call.
+ *
  * Needs root.  Switches allow_writes through its module parameter file
  * and leaves it off (without lockdown: reloads dsmil.ko with defaults).
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -565,6 +569,169 @@ TEST(matrix_covers_every_command)
 	EXPECT_EQ(ARRAY_SIZE(cmds), n);
 	/* 16 commands + open + 4 quarantine rows. */
 	EXPECT_EQ(ARRAY_SIZE(cmds) + 5, ARRAY_SIZE(matrix));
+}
+
+/* ------------------------------------------------- physical addresses */
+
+/*
+ * What a caller learns of the region's physical base: INFO and MMIO_STATUS
+ * on a descriptor root opened (as a leaked one would be), and the mmio_base
+ * parameter file.  As /proc/iomem: the real base for CAP_SYS_ADMIN, 0 for
+ * anyone else, asked at the ioctl, not at open.
+ */
+struct seen {
+	int info_err, status_err, param_err;	/* 0 or errno */
+	__u64 info_base, status_base, param;
+};
+
+enum who { WHO_ROOT, WHO_NOADMIN, WHO_USER };
+
+static int seen_as(enum who who, int fd, struct seen *out)
+{
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct dsmil_mmio_status ms = {};
+		struct dsmil_info info = {};
+		struct seen s = {};
+		char buf[64];
+		int ret;
+
+		close(p[0]);
+		if ((who == WHO_NOADMIN && drop_cap(CAP_SYS_ADMIN)) ||
+		    (who == WHO_USER && drop_to_user()))
+			_exit(255);
+		if (cap_effective(CAP_SYS_ADMIN) != (who == WHO_ROOT))
+			_exit(254);
+		s.info_err = ioctl(fd, DSMIL_IOC_INFO, &info) ? errno : 0;
+		s.info_base = info.region_base;
+		s.status_err = ioctl(fd, DSMIL_IOC_MMIO_STATUS, &ms) ? errno : 0;
+		s.status_base = ms.region_base;
+		ret = dsmil_param_read("mmio_base", buf, sizeof(buf));
+		s.param_err = ret < 0 ? -ret : 0;
+		s.param = ret < 0 ? 0 : strtoull(buf, NULL, 0);
+		_exit(write(p[1], &s, sizeof(s)) == sizeof(s) ? 0 : 253);
+	}
+	close(p[1]);
+	if (read(p[0], out, sizeof(*out)) != sizeof(*out))
+		memset(out, 0xff, sizeof(*out));
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+FIXTURE(paddr) {
+	int fd;
+	__u64 base;
+};
+
+FIXTURE_SETUP(paddr)
+{
+	char params[64];
+	__u64 bar, size;
+
+	self->fd = -1;
+	if (locked_down())
+		SKIP(return, "lockdown refuses mmio_base= (a hardware address)");
+	if (bar_info(&bar, &size) || size < 64 * 1048576ULL + DSMIL_DEFAULT_REGION_SIZE)
+		SKIP(return, "no ivshmem BAR (run under tools/dsmil-vm)");
+	/* The real iomem backend on the BAR, 64 MiB in, as mmio_test does. */
+	self->base = bar + 64 * 1048576ULL;
+	snprintf(params, sizeof(params), "mmio_base=0x%llx",
+		 (unsigned long long)self->base);
+	ASSERT_EQ(0, dsmil_reload(params));
+	self->fd = dsmil_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(paddr)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	EXPECT_EQ(0, dsmil_restore_defaults());
+}
+
+TEST_F(paddr, region_base_only_for_cap_sys_admin)
+{
+	static const char *const names[] = {
+		"root", "root without CAP_SYS_ADMIN", "uid 1000",
+	};
+	struct stat st;
+	struct seen s;
+	unsigned int who;
+
+	/* The parameter is not world-readable. */
+	ASSERT_EQ(0, stat(DSMIL_PARAMS "/mmio_base", &st));
+	EXPECT_EQ(0400, st.st_mode & 0777);
+
+	for (who = WHO_ROOT; who <= WHO_USER; who++) {
+		bool admin = who == WHO_ROOT;
+
+		ASSERT_EQ(0, seen_as(who, self->fd, &s))
+			TH_LOG("%s: the child could not take the identity", names[who]);
+		ksft_print_msg("%s: INFO.region_base=%#llx MMIO_STATUS.region_base=%#llx mmio_base parameter: %s\n",
+			       names[who], (unsigned long long)s.info_base,
+			       (unsigned long long)s.status_base,
+			       s.param_err ? strerror(s.param_err) : "readable");
+		EXPECT_EQ(0, s.info_err);
+		EXPECT_EQ(0, s.status_err);
+		EXPECT_EQ(admin ? self->base : 0, s.info_base) TH_LOG("%s", names[who]);
+		EXPECT_EQ(admin ? self->base : 0, s.status_base) TH_LOG("%s", names[who]);
+		if (who == WHO_USER) {
+			EXPECT_EQ(EACCES, s.param_err);
+		} else {
+			EXPECT_EQ(0, s.param_err);
+			EXPECT_EQ(self->base, s.param);
+		}
+	}
+}
+
+/* ------------------------------------------------------------ lockdown */
+
+/*
+ * Under lockdown, asking it logs "Lockdown: <comm>: /dev/mem,kmem,port is
+ * restricted" each time (rate-limited to 10 per 5 s).  INFO asked at every
+ * call: a line per call.  The driver now remembers the answer: N calls add
+ * at most one line.  Spread over 6 s, so that the kernel's rate limit
+ * (which an earlier test may have used up) cannot hide a line per call.
+ */
+TEST(lockdown_is_asked_without_a_log_line_per_call)
+{
+	uint64_t end;
+	char line[512];
+	int kfd, fd, lines = 0, calls = 0;
+
+	if (!locked_down())
+		SKIP(return, "not locked down (run-suites has the lockdown boots)");
+	fd = dsmil_open();
+	ASSERT_LE(0, fd);
+	kfd = kmsg_open_end();
+	ASSERT_LE(0, kfd);
+	end = now_ns() + 6 * NSEC_PER_SEC;
+	while (now_ns() < end) {
+		struct dsmil_info info;
+
+		ASSERT_EQ(0, dsmil_info(fd, &info));
+		EXPECT_TRUE(info.features & DSMIL_FEAT_LOCKDOWN);
+		calls++;
+		usleep(100000);
+	}
+	while (kmsg_next(kfd, line, sizeof(line)) == 1)
+		if (strstr(line, "Lockdown: ") &&
+		    strstr(line, "/dev/mem,kmem,port"))
+			lines++;
+	ksft_print_msg("%d INFO calls under lockdown=%s: %d \"Lockdown: ... /dev/mem,kmem,port\" line(s)\n",
+		       calls, lockdown_name(lockdown_mode()), lines);
+	EXPECT_LE(lines, 1);
+	close(kfd);
+	close(fd);
 }
 
 /*

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +53,47 @@ const char *dsu_errno_name(int err)
 	if (name)
 		return name;
 	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+const char *dsu_getopt_error(int c, char *const argv[], const char *shortopts,
+			     char *buf, size_t len)
+{
+	const char *word = optind > 0 ? argv[optind - 1] : NULL;
+	bool known = optopt && optopt != ':' && strchr(shortopts, optopt);
+	bool long_opt = word && !strncmp(word, "--", 2);
+	char name[48];
+
+	/*
+	 * A long option is consumed whole, so it is argv[optind - 1]: unknown
+	 * (optopt 0), given a value it does not take (optopt its val), or
+	 * missing its value (':', only ever at the end of argv).  An unknown
+	 * short option is named by optopt, wherever it sat.
+	 */
+	if (c != ':' && optopt && !known)
+		long_opt = false;
+	if (long_opt)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(word, "="),
+			 word);
+	else
+		snprintf(name, sizeof(name), "-%c", optopt);
+	if (c == ':')
+		snprintf(buf, len, "option '%s' needs a value", name);
+	else if (long_opt && known)
+		snprintf(buf, len, "option '%s' takes no value", name);
+	else
+		snprintf(buf, len, "unknown option '%s'", name);
+	return buf;
+}
+
+const char *dsu_option_name(int c, int longindex,
+			    const struct option *longopts, char *buf,
+			    size_t len)
+{
+	if (longindex >= 0)
+		snprintf(buf, len, "--%s", longopts[longindex].name);
+	else
+		snprintf(buf, len, "-%c", c);
 	return buf;
 }
 

@@ -49,6 +49,25 @@ int dsu_parse_device(const char *s, unsigned int *id);
 /* Format device @id's name, DSMIL<g>D<i>, into @buf (>= 16 bytes). */
 void dsu_device_name(unsigned int id, char *buf, size_t len);
 
+/*
+ * What is wrong with the option getopt_long() just refused (@c: '?' or ':';
+ * @shortopts: its optstring, starting with ':'), naming the option as the
+ * user wrote it: "unknown option '-x'", "option '--kind' needs a value",
+ * "option '--json' takes no value".  Not argv[optind - 1]: inside a bundle
+ * ("-jx") getopt has not moved past the word yet, that is an earlier word.
+ * Returns @buf.
+ */
+const char *dsu_getopt_error(int c, char *const argv[], const char *shortopts,
+			     char *buf, size_t len);
+/*
+ * The option getopt_long() just returned @c for (@longindex: what it stored
+ * there, -1 before the call): "--name" or "-x".  Returns @buf.
+ */
+struct option;
+const char *dsu_option_name(int c, int longindex,
+			    const struct option *longopts, char *buf,
+			    size_t len);
+
 /* Names of the uapi enums: upper case for people, lower case for JSON. */
 const char *dsu_state_name(unsigned int state);		/* "ACTIVE" */
 const char *dsu_state_json(unsigned int state);		/* "active" */

@@ -14,6 +14,8 @@
  *  - lockdown, privilege drops, time, a seeded RNG;
  *  - snapshots and small wrappers of the ioctls, and the documented counter
  *    identities;
+ *  - emergency stops while writes run (lib/stop_race.c), for the stress
+ *    suite and the fuzzer;
  *  - for the tool tests (lib/tool.c): running a tool as root, root without
  *    capabilities or uid 1000 with its output captured, and a strict JSON
  *    parser with path lookups.
@@ -50,6 +52,7 @@
 #define DSMIL_DEBUGFS	"/sys/kernel/debug/dsmil"
 #define DSMIL_SIM_DIR	DSMIL_DEBUGFS "/sim"
 #define DSMIL_MMIO_DIR	DSMIL_DEBUGFS "/mmio"
+#define DSMIL_MMIO_SIM_DIR DSMIL_DEBUGFS "/mmio"
 #define DSMIL_TRACEFS	"/sys/kernel/tracing"
 
 #ifndef ARRAY_SIZE
@@ -286,6 +289,57 @@ union dsmil_ioc_arg {
 	struct dsmil_mmio_bulk bk;
 	struct dsmil_mmio_status ms;
 };
+
+/* ------------------------------------ stops while writes run (stop_race.c) */
+
+/*
+ * The writes each device saw, from the simulators' own counters: token
+ * writes that reached the SMI sim (sim/tokens; 0 for a device without a
+ * token) and writes into the device's MMIO window that reached the sim
+ * region (mmio-sim/windows).
+ */
+struct write_ledger {
+	uint64_t token[DSMIL_NUM_DEVICES];
+	uint64_t window[DSMIL_NUM_DEVICES];
+};
+
+/* 0, or -errno (-ENODATA: a counter file did not parse). */
+int write_ledger_read(struct write_ledger *l);
+
+struct stop_race_cfg {
+	uint64_t seed;
+	unsigned int secs;	/* rounds for this long (at least 3); 0: 3 s */
+	unsigned int writers;	/* writer threads, 1..16; 0: 4 */
+	bool hostile;		/* also malformed and refused writes (fuzzer) */
+};
+
+struct stop_race_result {
+	uint64_t rounds;
+	uint64_t stops, locked;	/* GROUP_ESTOPs made, devices they locked */
+	uint64_t calls, ok;	/* writer ioctls, and those that returned 0 */
+	uint64_t refused, busy;	/* ... -ENODEV (device state), -EBUSY */
+	uint64_t landed;	/* writes the sims counted, all devices */
+	uint64_t handoffs;	/* STATS.handoffs during the run */
+	uint64_t handoff_refused; /* STATS.handoff_refused during the run */
+	uint64_t in_doubt;	/* struct dsmil_group_stop.in_doubt, summed */
+	uint64_t after_stop;	/* writes a LOCKED device saw after its stop */
+	uint64_t after_stop_tokens; /* ... of them token writes (SMI sim) */
+	uint64_t wrong;		/* answers outside the contract */
+	char why[256];		/* the first violation or wrong answer */
+};
+
+/*
+ * Emergency stops while writes run: rounds of (groups 3, 4, 5 ACTIVE,
+ * writers writing tokens and MMIO windows, a stop of one of those groups,
+ * the sims' counters read when it returns and again once every write made
+ * meanwhile has returned).  Needs root and dsmil.ko loaded with
+ * allow_writes=1 (max_resident=1 and smi_timeout_ms=1000 make writes wait
+ * where a stop can overtake them).  Leaves devices ACTIVE or LOCKED.
+ * Returns 0 (then see @res), or -errno if it could not run: -EOPNOTSUPP
+ * without the device model, SMI, MMIO parts or writes allowed; -ENODATA
+ * without the sims' counters.
+ */
+int stop_race_run(const struct stop_race_cfg *cfg, struct stop_race_result *res);
 
 /* ------------------------------------------------- the ivshmem BAR (dsmil-vm) */
 
