@@ -364,7 +364,32 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 	};
 	int ret = xioctl(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
 			 &tr);
+	struct dsmil_smi_result res = { .request_id = tr.request_id };
+	int i;
 
+	/*
+	 * A guest so loaded that a call outlives its deadline: the outcome is
+	 * in doubt, not a failure.  These tests judge what the firmware did:
+	 * wait for the final outcome (bounded) and take it.  firmware_faults
+	 * judges the in-doubt answer itself.
+	 */
+	if (ret == -EINPROGRESS) {
+		for (i = 0; i < 100; i++) {
+			ret = xioctl(fd, DSMIL_IOC_SMI_RESULT, &res);
+			if (ret != -EINPROGRESS)
+				break;
+			usleep(100 * 1000);
+		}
+		printf("# token %s %d/%d in doubt at its deadline; final: %d\n",
+		       write ? "write" : "read", g, p,
+		       ret ? ret : -(int)res.error);
+		if (!ret)
+			ret = -(int)res.error;
+		if (!ret && !write)
+			tr.value = res.value;
+		if (!ret && write)
+			tr.old_value = res.value;
+	}
 	if (!ret && !write)
 		*value = tr.value;
 	if (old)
