@@ -320,8 +320,9 @@ struct dsmil_audit_read {
  *               out: DSMIL_TOKEN_F_IN_DOUBT added when the call returns
  *               -EINPROGRESS (ignored on input, so the structure can be
  *               sent again as it came back).
- * @old_value:   out (write, dell-smbios backend): the value a fresh read
- *               gave just before the write; 0 otherwise.
+ * @old_value:   out (write): the value a fresh read gave just before the
+ *               write (the dell-smbios backend reads it within the write);
+ *               0 when the write failed or for a read.
  * @duration_ns: out: time the SMI layer spent on the request, queueing
  *               included.
  * @request_id:  out: the request's id (never 0) once it reached the SMI
@@ -362,6 +363,143 @@ struct dsmil_token_req {
  * returned -EINPROGRESS; DSMIL_IOC_SMI_RESULT tells the outcome once known.
  */
 #define DSMIL_TOKEN_F_IN_DOUBT	0x80000000U
+
+/*
+ * The write audit (DSMIL_IOC_WRITE_AUDIT_READ): one record per token write
+ * and MMIO write (single or bulk) that passed the dispatcher's policy and
+ * its argument checks, whatever became of it.  Documentation/dsmil-state.rst
+ * ("The write audit") describes what each kind records.
+ */
+
+/* struct dsmil_write_record.kind */
+#define DSMIL_WREC_TOKEN	1	/* DSMIL_IOC_TOKEN_WRITE */
+#define DSMIL_WREC_MMIO		2	/* DSMIL_IOC_MMIO_WRITE */
+#define DSMIL_WREC_MMIO_BULK	3	/* DSMIL_IOC_MMIO_BULK_WRITE */
+
+/*
+ * struct dsmil_write_record.stage: how far the write got.
+ *   REFUSED   refused by the device state, quarantine or the write policy,
+ *             on arrival or at the hand-off: nothing was written
+ *   OLD       token: reading the value before failed; the write was not sent
+ *   WRITE     handed to the SMI engine or the mapper: @error is its result
+ *   READBACK  token: written, then read back (see the flags)
+ *   LATE      the final outcome of request @request_id, whose caller was
+ *             told its outcome was in doubt
+ */
+#define DSMIL_WREC_AT_REFUSED	1
+#define DSMIL_WREC_AT_OLD	2
+#define DSMIL_WREC_AT_WRITE	3
+#define DSMIL_WREC_AT_READBACK	4
+#define DSMIL_WREC_AT_LATE	5
+
+/*
+ * struct dsmil_write_record.flags.  MISMATCH: @readback differs from @value
+ * (a write-mismatch incident).  CONCURRENT: another write of the same token
+ * ran at the same time, so @readback was not compared.
+ */
+#define DSMIL_WREC_F_DEVICE	0x01U	/* MMIO: @offset is in @device's window */
+#define DSMIL_WREC_F_ACTIVATE	0x02U	/* token: DSMIL_TOKEN_F_ACTIVATE */
+#define DSMIL_WREC_F_OLD	0x04U	/* @old_value is valid */
+#define DSMIL_WREC_F_VALUE	0x08U	/* @value is valid */
+#define DSMIL_WREC_F_READBACK	0x10U	/* @readback is valid */
+#define DSMIL_WREC_F_MISMATCH	0x20U	/* @readback != @value */
+#define DSMIL_WREC_F_CONCURRENT	0x40U	/* not compared: writes overlapped */
+
+/* struct dsmil_write_record.device of a raw MMIO write */
+#define DSMIL_WREC_NO_DEVICE	0xffff
+
+/**
+ * struct dsmil_write_record - one hardware write, as the write audit keeps it.
+ * @seq:        sequence number, from 1, never reused.
+ * @time_ns:    CLOCK_REALTIME when the write ended (the record was made).
+ * @request_id: the request's id, unique for the module's life (the SMI
+ *              engine and the mapper share one counter).
+ * @pid:        caller's process id in the initial pid namespace (0 for the
+ *              kernel's own threads).
+ * @uid:        caller's uid in the initial user namespace.
+ * @comm:       caller's command name, NUL-terminated.
+ * @kind:       DSMIL_WREC_TOKEN, _MMIO or _MMIO_BULK.
+ * @stage:      DSMIL_WREC_AT_*: how far the write got.
+ * @device:     the device written: the token's owner, the device of a
+ *              device-scoped MMIO write; DSMIL_WREC_NO_DEVICE for a raw
+ *              MMIO write.
+ * @token:      token id (kind TOKEN), else 0.
+ * @reserved0:  zero.
+ * @flags:      DSMIL_WREC_F_*.
+ * @error:      0, or the positive errno the caller got.
+ * @readback_error: token: 0, or the positive errno of a read-back that
+ *              failed (the write itself had succeeded).
+ * @reserved1:  zero.
+ * @offset:     MMIO: the offset given (in the region, or in @device's window
+ *              with DSMIL_WREC_F_DEVICE); token: 0.
+ * @length:     MMIO: bytes the caller asked to write; token: 0.
+ * @done:       MMIO: bytes written (as the reply's @done); token: 0.
+ * @old_value:  token: the value read just before the write
+ *              (DSMIL_WREC_F_OLD).  MMIO registers are not read first:
+ *              reading a register can have effects of its own.
+ * @value:      the value written, or to be written when the write did not
+ *              happen (DSMIL_WREC_F_VALUE): token value, or the low @length
+ *              bytes of a single MMIO write.  A bulk write's bytes are not
+ *              kept; nor is a token activation's value (the firmware's).
+ * @readback:   token: the value read right after the write
+ *              (DSMIL_WREC_F_READBACK).
+ * @reserved:   zero.
+ */
+struct dsmil_write_record {
+	__u64 seq;
+	__u64 time_ns;
+	__u64 request_id;
+	__u32 pid;
+	__u32 uid;
+	__u8  comm[DSMIL_NAME_LEN];
+	__u8  kind;
+	__u8  stage;
+	__u16 device;
+	__u16 token;
+	__u16 reserved0;
+	__u32 flags;
+	__u32 error;
+	__u32 readback_error;
+	__u32 reserved1;
+	__u64 offset;
+	__u64 length;
+	__u64 done;
+	__u64 old_value;
+	__u64 value;
+	__u64 readback;
+	__u64 reserved[2];
+};
+
+#define DSMIL_WRITE_AUDIT_DEPTH	256
+
+/**
+ * struct dsmil_write_audit_read - DSMIL_IOC_WRITE_AUDIT_READ: copy the
+ * write audit.
+ * @buf:        user pointer to an array of struct dsmil_write_record.
+ * @count:      in: entries @buf holds; out: entries written, oldest first.
+ * @reserved0:  zero.
+ * @since_seq:  in: return only records with seq >= since_seq (0: all kept).
+ * @next_seq:   out: seq the next record will get.
+ * @dropped:    out: records at or after since_seq lost to wrap-around.
+ * @mismatches: out: write-mismatch incidents since load (a token read back
+ *              with another value than the one written).
+ * @reads:      out: token reads the audited writes made since load (values
+ *              before and read-backs, tried): each is also an SMI request
+ *              (struct dsmil_smi_status.requests), so that requests =
+ *              token calls + verifications + @reads.
+ * @reserved:   zero.
+ */
+struct dsmil_write_audit_read {
+	__u64 buf;
+	__u32 count;
+	__u32 reserved0;
+	__u64 since_seq;
+	__u64 next_seq;
+	__u64 dropped;
+	__u64 mismatches;
+	__u64 reads;
+	__u64 reserved;
+};
 
 /* struct dsmil_smi_status.state */
 #define DSMIL_SMI_OK		0
@@ -707,6 +845,11 @@ struct dsmil_stats {
  * DSMIL_IOC_STATS: any opener.  No command-specific errors.
  */
 #define DSMIL_IOC_STATS		_IOR(DSMIL_IOC_MAGIC, 0x01, struct dsmil_stats)
+/*
+ * DSMIL_IOC_WRITE_AUDIT_READ: CAP_SYS_ADMIN (the records name who wrote
+ * what).  -EINVAL: count is 0; -EFAULT: buf is not writable; -ENOMEM.
+ */
+#define DSMIL_IOC_WRITE_AUDIT_READ _IOWR(DSMIL_IOC_MAGIC, 0x02, struct dsmil_write_audit_read)
 
 /*
  * DSMIL_IOC_DEV_INFO: any opener.  -EINVAL: id >= DSMIL_NUM_DEVICES.
@@ -801,8 +944,19 @@ struct dsmil_stats {
  *   the same errnos (-ENODEV, -EPERM, -EACCES) and nothing is sent.
  * DSMIL_IOC_TOKEN_WRITE: CAP_SYS_RAWIO, no lockdown (-EPERM), allow_writes
  *   (-EACCES), device ACTIVE (-ENODEV) and not quarantined (-EPERM); then as
- *   TOKEN_READ.  Once DSMIL_IOC_GROUP_ESTOP has returned (in_doubt 0), no
- *   write reaches a device it locked.
+ *   TOKEN_READ.  A write is audited (DSMIL_IOC_WRITE_AUDIT_READ) and is three
+ *   requests, each bounded by smi_timeout_ms: the token is read (the value
+ *   before; a backend that reports it with the write, dell-smbios, is not
+ *   read separately), written, and read back.  Besides TOKEN_READ's:
+ *   (any)     the read before failed: its errno; nothing was written
+ *   -EIO      (also) the read-back differs from the value written: the
+ *             firmware acknowledged a write that did not take (logged as
+ *             write-mismatch; not checked for DSMIL_TOKEN_F_ACTIVATE, nor
+ *             when another write of the token ran at the same time)
+ *   A read-back that fails leaves the write's success standing (0); its
+ *   errno is in the audit record.
+ *   Once DSMIL_IOC_GROUP_ESTOP has returned (in_doubt 0), no write
+ *   reaches a device it locked.
  */
 #define DSMIL_IOC_TOKEN_READ	_IOWR(DSMIL_IOC_MAGIC, 0x20, struct dsmil_token_req)
 #define DSMIL_IOC_TOKEN_WRITE	_IOWR(DSMIL_IOC_MAGIC, 0x21, struct dsmil_token_req)

@@ -118,6 +118,8 @@ static_assert(sizeof(struct dsmil_transition) % 8 == 0);
 static_assert(sizeof(struct dsmil_group_stop) % 8 == 0);
 static_assert(sizeof(struct dsmil_audit_entry) % 8 == 0);
 static_assert(sizeof(struct dsmil_audit_read) % 8 == 0);
+static_assert(sizeof(struct dsmil_write_record) % 8 == 0);
+static_assert(sizeof(struct dsmil_write_audit_read) % 8 == 0);
 static_assert(sizeof(struct dsmil_token_req) % 8 == 0);
 static_assert(sizeof(struct dsmil_smi_status) % 8 == 0);
 static_assert(sizeof(struct dsmil_mmio_rw) % 8 == 0);
@@ -249,6 +251,17 @@ static const struct dsmil_ioctl_desc dsmil_main_ioctl_desc[] = {
 		.cmd = DSMIL_IOC_STATS,
 		.handler = dsmil_ioc_stats,
 		.name = "stats",
+	},
+	{
+		.cmd = DSMIL_IOC_WRITE_AUDIT_READ,
+		/* Who wrote what: for administrators only. */
+		.policy = DSMIL_POL_ADMIN,
+		.handler = dsmil_waudit_ioc_read,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_write_audit_read, reserved0),
+			DSMIL_RSVD(struct dsmil_write_audit_read, reserved),
+		},
+		.name = "write-audit-read",
 	},
 };
 
@@ -430,9 +443,12 @@ struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 	dsm->cfg = *cfg;
 	dsm->debugfs = debugfs;
 
-	ret = dsmil_smi_init(&dsm->smi, &dsm->cfg.smi, debugfs);
+	ret = dsmil_waudit_init(&dsm->waudit);
 	if (ret)
 		goto free_dsm;
+	ret = dsmil_smi_init(&dsm->smi, &dsm->cfg.smi, debugfs);
+	if (ret)
+		goto exit_waudit;
 	ret = dsmil_state_init(&dsm->state);
 	if (ret)
 		goto exit_smi;
@@ -445,6 +461,8 @@ exit_state:
 	dsmil_state_exit(&dsm->state);
 exit_smi:
 	dsmil_smi_exit(&dsm->smi);
+exit_waudit:
+	dsmil_waudit_exit(&dsm->waudit);
 free_dsm:
 	kfree(dsm);
 	return ERR_PTR(ret);
@@ -453,7 +471,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_create);
 
 /**
  * dsmil_destroy - tear an instance down: devices first, then the mapper,
- * then the SMI engine (which waits for requests still at the hardware).
+ * then the SMI engine (which waits for requests still at the hardware),
+ * then the write audit.
  * @dsm: instance from dsmil_create().
  */
 void dsmil_destroy(struct dsmil *dsm)
@@ -461,6 +480,8 @@ void dsmil_destroy(struct dsmil *dsm)
 	dsmil_state_exit(&dsm->state);
 	dsmil_mmio_exit(&dsm->mmio);
 	dsmil_smi_exit(&dsm->smi);
+	/* Last: the SMI worker may record a late outcome until it is gone. */
+	dsmil_waudit_exit(&dsm->waudit);
 	kfree(dsm);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_destroy);

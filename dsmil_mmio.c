@@ -1410,7 +1410,7 @@ static int dsmil_mmio_ioc_read(struct dsmil *dsm, void *arg)
 
 static int dsmil_mmio_ioc_write(struct dsmil *dsm, void *arg)
 {
-	return dsmil_mmio_write(&dsm->mmio, arg);
+	return dsmil_waudit_mmio(dsm, arg, dsmil_mmio_write(&dsm->mmio, arg));
 }
 
 static void dsmil_mmio_user_iter(struct dsmil_mmio_bulk *b, unsigned int dir,
@@ -1438,7 +1438,7 @@ static int dsmil_mmio_ioc_bulk_write(struct dsmil *dsm, void *arg)
 	struct iov_iter iter;
 
 	dsmil_mmio_user_iter(b, ITER_SOURCE, &iter);
-	return dsmil_mmio_bulk_write(&dsm->mmio, b, &iter);
+	return dsmil_waudit_mmio_bulk(dsm, b, dsmil_mmio_bulk_write(&dsm->mmio, b, &iter));
 }
 
 static int dsmil_mmio_ioc_status(struct dsmil *dsm, void *arg)

@@ -21,6 +21,7 @@
 #include "dsmil_state.h"
 #include "dsmil_smi.h"
 #include "dsmil_mmio.h"
+#include "dsmil_audit.h"
 
 #define DSMIL_DRV_NAME	"dsmil"
 
@@ -41,6 +42,7 @@ struct dsmil_config {
  * @state:    device model and state machine (dsmil_state.c).
  * @smi:      SMI engine (dsmil_smi.c).
  * @mmio:     chunk mapper (dsmil_mmio.c).
+ * @waudit:   the write audit (dsmil_audit.c).
  * @debugfs:  debugfs directory (fault injection knobs), may be NULL.
  * @ioctls:   ioctl calls.
  * @bad_input: calls refused for their argument.
@@ -54,6 +56,7 @@ struct dsmil {
 	struct dsmil_state state;
 	struct dsmil_smi smi;
 	struct dsmil_mmio mmio;
+	struct dsmil_write_audit waudit;
 	struct dentry *debugfs;
 	atomic64_t ioctls;
 	atomic64_t bad_input;

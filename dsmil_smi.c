@@ -1276,6 +1276,147 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
 
+/*
+ * A token write ended before the engine saw it (at @stage: refused, or its
+ * read before failed): counted as refused, so that every token call is one
+ * request in the engine's counters.
+ */
+static int dsmil_smi_write_refused(struct dsmil_smi *smi,
+				   struct dsmil_write_record *rec, u8 stage,
+				   int ret)
+{
+	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, rec->token,
+			      DSMIL_SMI_OP_WRITE, ret, 0);
+	rec->stage = stage;
+	rec->error = -ret;
+	dsmil_waudit_add(&dsmil_from_smi(smi)->waudit, rec);
+	return ret;
+}
+
+/**
+ * dsmil_smi_token_write_audited - DSMIL_IOC_TOKEN_WRITE, audited.
+ * @smi: SMI engine.
+ * @tr:  the request, as dsmil_smi_token_rw() takes it.
+ *
+ * A write whose arguments are valid leaves one record in the write audit,
+ * whatever becomes of it: the device's state is checked on arrival, the
+ * token is read (the value before; a backend that reports it with the write
+ * is not read separately), the state is checked again at the hand-off that
+ * an emergency stop waits for, the token is written, and read back; a
+ * read-back that differs from the value written is a write-mismatch (-EIO).
+ * The hand-off is held for the write alone: a stop waits for at most one
+ * SMI (DSMIL_ESTOP_DRAIN_MS covers one, not a read queued behind others
+ * and then the write), and a stop that comes during the read before
+ * refuses the write there.
+ *
+ * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_WRITE documents.
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
+						   struct dsmil_token_req *tr)
+{
+	struct dsmil *dsm = dsmil_from_smi(smi);
+	struct dsmil_write_audit *wa = &dsm->waudit;
+	struct dsmil_write_record rec = { .kind = DSMIL_WREC_TOKEN };
+	struct dsmil_token_req rd;
+	bool activate, alone;
+	unsigned int dev;
+	u64 cookie;
+	u16 token;
+	int ret;
+
+	activate = tr->flags & DSMIL_TOKEN_F_ACTIVATE;
+	/* Bad arguments: refused (and counted) as ever, not a write. */
+	if (dsmil_smi_token_of(tr->group, tr->position, &token, &dev) ||
+	    tr->flags & ~DSMIL_TOKEN_F_ACTIVATE ||
+	    (activate && !smi->ops->activate))
+		return dsmil_smi_token_rw(smi, tr, true);
+
+	/* The engine's id for the write, once its replies carry one. */
+	rec.request_id = dsmil_next_request_id(dsm);
+	rec.device = dev;
+	rec.token = token;
+	if (activate)
+		rec.flags |= DSMIL_WREC_F_ACTIVATE;
+	else
+		rec.flags |= DSMIL_WREC_F_VALUE;
+	rec.value = activate ? 0 : tr->value;
+	tr->token = token;
+	tr->old_value = 0;
+	tr->duration_ns = 0;
+
+	/* Counted and logged by the state machine when it refuses. */
+	ret = dsmil_state_check_access(&dsm->state, dev, true);
+	if (ret)
+		return dsmil_smi_write_refused(smi, &rec,
+					       DSMIL_WREC_AT_REFUSED, ret);
+
+	cookie = dsmil_waudit_begin(wa, dev);
+	if (!smi->ops->activate) {
+		rd = (struct dsmil_token_req){
+			.group = tr->group, .position = tr->position,
+		};
+		atomic64_inc(&wa->reads);
+		ret = dsmil_smi_token_rw(smi, &rd, false);
+		if (ret) {
+			dsmil_waudit_end(wa, dev, cookie);
+			return dsmil_smi_write_refused(smi, &rec,
+						       DSMIL_WREC_AT_OLD, ret);
+		}
+		rec.old_value = rd.value;
+		rec.flags |= DSMIL_WREC_F_OLD;
+	}
+
+	ret = dsmil_state_handoff_begin(&dsm->state, dev, true);
+	if (ret) {
+		dsmil_waudit_end(wa, dev, cookie);
+		return dsmil_smi_write_refused(smi, &rec,
+					       DSMIL_WREC_AT_REFUSED, ret);
+	}
+	ret = dsmil_smi_token_rw(smi, tr, true);
+	dsmil_state_handoff_end(&dsm->state, dev, true);
+	if (ret) {
+		dsmil_waudit_end(wa, dev, cookie);
+		/* What TOKEN_WRITE documents as "nothing sent". */
+		rec.stage = ret == -ENODEV || ret == -EPERM || ret == -EACCES ?
+			    DSMIL_WREC_AT_REFUSED : DSMIL_WREC_AT_WRITE;
+		rec.error = -ret;
+		dsmil_waudit_add(wa, &rec);
+		return ret;
+	}
+	if (smi->ops->activate) {
+		/* The backend read it within the write. */
+		rec.old_value = tr->old_value;
+		rec.flags |= DSMIL_WREC_F_OLD;
+	} else {
+		tr->old_value = rec.old_value;
+	}
+
+	rec.stage = DSMIL_WREC_AT_READBACK;
+	rd = (struct dsmil_token_req){
+		.group = tr->group, .position = tr->position,
+	};
+	atomic64_inc(&wa->reads);
+	ret = dsmil_smi_token_rw(smi, &rd, false);
+	alone = dsmil_waudit_end(wa, dev, cookie);
+	if (ret) {
+		/* The write stands; the record says it could not be checked. */
+		rec.readback_error = -ret;
+		dsmil_waudit_add(wa, &rec);
+		return 0;
+	}
+	rec.readback = rd.value;
+	rec.flags |= DSMIL_WREC_F_READBACK;
+	if (!activate && !alone) {
+		rec.flags |= DSMIL_WREC_F_CONCURRENT;
+	} else if (!activate && rec.readback != rec.value) {
+		rec.flags |= DSMIL_WREC_F_MISMATCH;
+		rec.error = EIO;
+	}
+	dsmil_waudit_add(wa, &rec);
+	return -(int)rec.error;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_audited);
+
 /**
  * dsmil_smi_recover - reset a FAULTED backend (DSMIL_IOC_SMI_RECOVER).
  * @smi: SMI engine.
@@ -1519,7 +1660,7 @@ static int dsmil_smi_ioc_read(struct dsmil *dsm, void *arg)
 
 static int dsmil_smi_ioc_write(struct dsmil *dsm, void *arg)
 {
-	return dsmil_smi_token_rw(&dsm->smi, arg, true);
+	return dsmil_smi_token_write_audited(&dsm->smi, arg);
 }
 
 static int dsmil_smi_ioc_status(struct dsmil *dsm, void *arg)

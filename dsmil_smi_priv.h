@@ -267,6 +267,8 @@ int dsmil_smi_exec(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 int dsmil_smi_result(struct dsmil_smi *smi, struct dsmil_smi_result *res);
 int dsmil_smi_token_rw(struct dsmil_smi *smi, struct dsmil_token_req *tr,
 		       bool write);
+int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
+				  struct dsmil_token_req *tr);
 int dsmil_smi_recover(struct dsmil_smi *smi);
 int dsmil_smi_rescan(struct dsmil_smi *smi);
 void dsmil_smi_flush(struct dsmil_smi *smi);

@@ -23,6 +23,8 @@
  *   abort_fails   1: aborts fail (the request stays in flight)
  *   reset_fails   the next N resets fail
  *   busy_submits  the next N submits are refused as busy
+ *   drop_writes   the next N writes complete as done but change nothing
+ *                 (firmware that acknowledges a write it ignores)
  *   reset         write anything: everything back to the load-time state
  *   tokens        per token: value, reads, writes
  *   stats         submits, polls, aborts, resets... of the model
@@ -70,6 +72,7 @@ enum dsmil_sim_knob_id {
 	DSMIL_SIM_K_ABORT_FAILS,
 	DSMIL_SIM_K_RESET_FAILS,
 	DSMIL_SIM_K_BUSY_SUBMITS,
+	DSMIL_SIM_K_DROP_WRITES,
 	DSMIL_SIM_NR_KNOBS,
 };
 
@@ -87,6 +90,7 @@ static const struct {
 	[DSMIL_SIM_K_ABORT_FAILS]  = { "abort_fails", 1, 0 },
 	[DSMIL_SIM_K_RESET_FAILS]  = { "reset_fails", U32_MAX, 0 },
 	[DSMIL_SIM_K_BUSY_SUBMITS] = { "busy_submits", U32_MAX, 0 },
+	[DSMIL_SIM_K_DROP_WRITES]  = { "drop_writes", U32_MAX, 0 },
 };
 
 struct dsmil_sim;
@@ -125,6 +129,8 @@ struct dsmil_sim_token {
  * @abort_failures: failed aborts.
  * @resets:     successful resets.
  * @reset_failures: failed resets.
+ * @dropped_writes: writes completed without changing the value
+ *              (drop_writes).
  * @files:      debugfs data of the knobs.
  * @dir:        the knobs' debugfs directory, removed before @sim is freed.
  */
@@ -148,6 +154,7 @@ struct dsmil_sim {
 	u64 abort_failures;
 	u64 resets;
 	u64 reset_failures;
+	u64 dropped_writes;
 	struct dsmil_sim_knob files[DSMIL_SIM_NR_KNOBS];
 	struct dentry *dir;
 };
@@ -181,6 +188,7 @@ static void dsmil_sim_restore(struct dsmil_sim *sim)
 	sim->abort_failures = 0;
 	sim->resets = 0;
 	sim->reset_failures = 0;
+	sim->dropped_writes = 0;
 }
 
 static int dsmil_sim_submit(void *priv, const struct dsmil_smi_cmd *cmd)
@@ -272,8 +280,13 @@ static u8 dsmil_sim_status(void *priv, u32 *value)
 	else
 		st = DSMIL_SMI_ST_DONE;
 	if (st == DSMIL_SMI_ST_DONE) {
-		if (sim->cmd.op == DSMIL_SMI_OP_WRITE)
+		if (sim->cmd.op == DSMIL_SMI_OP_WRITE &&
+		    sim->knob[DSMIL_SIM_K_DROP_WRITES]) {
+			sim->knob[DSMIL_SIM_K_DROP_WRITES]--;
+			sim->dropped_writes++;
+		} else if (sim->cmd.op == DSMIL_SMI_OP_WRITE) {
 			sim->tok[idx].value = sim->cmd.value;
+		}
 		*value = sim->tok[idx].value;
 	}
 	sim->active = false;
@@ -438,10 +451,11 @@ static int dsmil_sim_stats_show(struct seq_file *m, void *unused)
 	struct dsmil_sim *sim = m->private;
 
 	spin_lock(&sim->lock);
-	seq_printf(m, "submits=%llu\nbusy_refusals=%llu\npolls=%llu\ncompletions=%llu\naborts=%llu\nabort_failures=%llu\nresets=%llu\nreset_failures=%llu\nactive=%u\nstatus=%#04x\n",
+	seq_printf(m, "submits=%llu\nbusy_refusals=%llu\npolls=%llu\ncompletions=%llu\naborts=%llu\nabort_failures=%llu\nresets=%llu\nreset_failures=%llu\nactive=%u\nstatus=%#04x\ndropped_writes=%llu\n",
 		   sim->submits, sim->busy_refusals, sim->polls,
 		   sim->completions, sim->aborts, sim->abort_failures,
-		   sim->resets, sim->reset_failures, sim->active, sim->status);
+		   sim->resets, sim->reset_failures, sim->active, sim->status,
+		   sim->dropped_writes);
 	spin_unlock(&sim->lock);
 	return 0;
 }

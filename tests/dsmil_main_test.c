@@ -55,7 +55,8 @@ static void dsmil_test_lookup(struct kunit *test)
 static void dsmil_test_tables_consistent(struct kunit *test)
 {
 	static const unsigned int cmds[] = {
-		DSMIL_IOC_INFO, DSMIL_IOC_STATS, DSMIL_IOC_DEV_INFO,
+		DSMIL_IOC_INFO, DSMIL_IOC_STATS, DSMIL_IOC_WRITE_AUDIT_READ,
+		DSMIL_IOC_DEV_INFO,
 		DSMIL_IOC_DEV_LIST, DSMIL_IOC_DEV_TRANSITION,
 		DSMIL_IOC_GROUP_ESTOP, DSMIL_IOC_AUDIT_READ,
 		DSMIL_IOC_TOKEN_READ, DSMIL_IOC_TOKEN_WRITE,

@@ -71,7 +71,7 @@ static const struct help helps[] = {
 "  devices [--group G]           the devices: id, name, function, state, flags\n"
 "  device DEV ACTION             ACTION: activate, deactivate, reset, lock\n"
 "  group G emergency-stop        lock group G and every group depending on it\n"
-"  audit [--since SEQ]           the driver's audit trail of transitions\n"
+"  audit [--since SEQ] [--writes] the audit trail: transitions, or writes\n"
 "  token read G POSITION         read the SMI token of group G at POSITION\n"
 "  token write G POSITION VALUE  write it (needs allow_writes)\n"
 "  smi status                    SMI engine state, counters, latency histogram\n"
@@ -112,9 +112,13 @@ static const struct help helps[] = {
 	{ "group", "dsmilctl group G emergency-stop [--json]",
 "Emergency stop: the driver locks every device of group G (0..5) and of every\n"
 "group depending on it, in one step.  Needs CAP_SYS_ADMIN.\n" },
-	{ "audit", "dsmilctl audit [--since SEQ] [--json]",
+	{ "audit", "dsmilctl audit [--since SEQ] [--writes] [--json]",
 "Show the driver's audit trail: the last 256 transitions, accepted and\n"
 "refused, with time, pid, uid, device, states, result and reason.\n"
+"--writes shows the write audit instead: the last 256 token and MMIO\n"
+"writes, with time, request id, pid, uid, command, what was written where,\n"
+"the value before and the value read back (tokens), how far the write got\n"
+"and its result; a read-back that contradicts the write is a mismatch.\n"
 "--since SEQ shows entries with sequence number >= SEQ.  Needs CAP_SYS_ADMIN.\n" },
 	{ "token", "dsmilctl token read G POSITION | token write G POSITION VALUE",
 "Read or write the SMI token of group G (0..5) at POSITION (power, memory,\n"
@@ -125,7 +129,9 @@ static const struct help helps[] = {
 	{ "token write", "dsmilctl token write G POSITION VALUE [--json]",
 "Write VALUE (0..0xffffffff) to a token.  Needs CAP_SYS_RAWIO, the\n"
 "allow_writes module parameter, no kernel lockdown and the owning device\n"
-"ACTIVE and not quarantined.\n" },
+"ACTIVE and not quarantined.  The driver reads the token first, writes it\n"
+"and reads it back ('audit --writes' shows all three); a read-back that\n"
+"differs from VALUE fails the write (EIO, exit 5).\n" },
 	{ "smi", "dsmilctl smi status | smi recover",
 "The SMI engine.  See 'smi status --help', 'smi recover --help'.\n" },
 	{ "smi status", "dsmilctl smi status [--json]",
@@ -214,6 +220,7 @@ enum {
 	OPT_OUTPUT	= 1 << 3,
 	OPT_SINCE	= 1 << 4,
 	OPT_VERBOSE	= 1 << 5,
+	OPT_WRITES	= 1 << 6,
 };
 
 struct args {
@@ -226,6 +233,7 @@ struct args {
 	const char *output;
 	const char *since;
 	bool verbose;
+	bool writes;
 };
 
 /*
@@ -243,6 +251,7 @@ static int parse_args(const char *path, unsigned int allowed, int min_pos,
 		{ "output",  required_argument, NULL, 'o' },
 		{ "since",   required_argument, NULL, 's' },
 		{ "verbose", no_argument,       NULL, 'v' },
+		{ "writes",  no_argument,       NULL, 'W' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -284,6 +293,10 @@ static int parse_args(const char *path, unsigned int allowed, int min_pos,
 		case 'v':
 			a->verbose = true;
 			bit = OPT_VERBOSE;
+			break;
+		case 'W':
+			a->writes = true;
+			bit = OPT_WRITES;
 			break;
 		default:	/* '?', ':' */
 			return usage_error(path, "%s",
@@ -1059,6 +1072,184 @@ static void format_time(uint64_t ns, char *buf, size_t len, bool iso)
 		 (unsigned int)(ns % 1000000000ULL / 1000000), iso ? "Z" : "");
 }
 
+static const char *const wrec_kinds[] = {
+	[DSMIL_WREC_TOKEN] = "token",
+	[DSMIL_WREC_MMIO] = "mmio",
+	[DSMIL_WREC_MMIO_BULK] = "mmio-bulk",
+};
+
+static const char *const wrec_stages[] = {
+	[DSMIL_WREC_AT_REFUSED] = "refused",
+	[DSMIL_WREC_AT_OLD] = "read-before",
+	[DSMIL_WREC_AT_WRITE] = "write",
+	[DSMIL_WREC_AT_READBACK] = "read-back",
+	[DSMIL_WREC_AT_LATE] = "late",
+};
+
+static const char *wrec_name(const char *const *names, size_t n, unsigned int i)
+{
+	return i < n && names[i] ? names[i] : "unknown";
+}
+
+/* A u64 field, or null when its flag says it is not valid. */
+static void json_u64_if(struct dsj *j, const char *key, bool valid, uint64_t v)
+{
+	if (valid)
+		dsj_u64(j, key, v);
+	else
+		dsj_null(j, key);
+}
+
+static void json_write_record(struct dsj *j, const struct dsmil_write_record *e)
+{
+	bool token = e->kind == DSMIL_WREC_TOKEN;
+	char when[40];
+
+	format_time(e->time_ns, when, sizeof(when), true);
+	dsj_obj_begin(j, NULL);
+	dsj_u64(j, "seq", e->seq);
+	dsj_u64(j, "time_ns", e->time_ns);
+	dsj_str(j, "time", when);
+	dsj_u64(j, "request_id", e->request_id);
+	dsj_u64(j, "pid", e->pid);
+	dsj_u64(j, "uid", e->uid);
+	dsj_strn(j, "comm", (const char *)e->comm, sizeof(e->comm));
+	dsj_str(j, "kind", wrec_name(wrec_kinds, ARRAY_SIZE(wrec_kinds), e->kind));
+	dsj_str(j, "stage", wrec_name(wrec_stages, ARRAY_SIZE(wrec_stages),
+				      e->stage));
+	if (e->device < DSMIL_NUM_DEVICES)
+		json_device_ref(j, "device", e->device);
+	else
+		dsj_null(j, "device");
+	json_u64_if(j, "token", token, e->token);
+	json_u64_if(j, "offset", !token, e->offset);
+	json_u64_if(j, "length", !token, e->length);
+	json_u64_if(j, "done", !token, e->done);
+	dsj_bool(j, "device_scoped", e->flags & DSMIL_WREC_F_DEVICE);
+	dsj_bool(j, "activate", e->flags & DSMIL_WREC_F_ACTIVATE);
+	json_u64_if(j, "old_value", e->flags & DSMIL_WREC_F_OLD, e->old_value);
+	json_u64_if(j, "value", e->flags & DSMIL_WREC_F_VALUE, e->value);
+	json_u64_if(j, "readback", e->flags & DSMIL_WREC_F_READBACK,
+		    e->readback);
+	dsj_bool(j, "mismatch", e->flags & DSMIL_WREC_F_MISMATCH);
+	dsj_bool(j, "concurrent", e->flags & DSMIL_WREC_F_CONCURRENT);
+	dsj_bool(j, "ok", !e->error);
+	if (e->error)
+		dsj_str(j, "errno", dsu_errno_name(e->error));
+	else
+		dsj_null(j, "errno");
+	if (e->readback_error)
+		dsj_str(j, "readback_errno", dsu_errno_name(e->readback_error));
+	else
+		dsj_null(j, "readback_errno");
+	dsj_obj_end(j);
+}
+
+/* "0x1234" when the flag says the value is there, else "-". */
+static void hex_if(char *buf, size_t len, bool valid, uint64_t v)
+{
+	if (valid)
+		snprintf(buf, len, "%#" PRIx64, v);
+	else
+		snprintf(buf, len, "-");
+}
+
+static void print_write_record(const struct dsmil_write_record *e)
+{
+	char when[40], name[16], what[64], old[24], val[24], rb[24], res[96];
+	size_t n;
+
+	format_time(e->time_ns, when, sizeof(when), false);
+	if (e->device < DSMIL_NUM_DEVICES)
+		dsu_device_name(e->device, name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "raw");
+	if (e->kind == DSMIL_WREC_TOKEN)
+		snprintf(what, sizeof(what), "token %#06x %s", e->token, name);
+	else
+		snprintf(what, sizeof(what), "%s %s %#" PRIx64 "+%" PRIu64,
+			 e->kind == DSMIL_WREC_MMIO ? "mmio" : "bulk", name,
+			 (uint64_t)e->offset, (uint64_t)e->length);
+	hex_if(old, sizeof(old), e->flags & DSMIL_WREC_F_OLD, e->old_value);
+	if (e->flags & DSMIL_WREC_F_ACTIVATE)
+		snprintf(val, sizeof(val), "activate");
+	else
+		hex_if(val, sizeof(val), e->flags & DSMIL_WREC_F_VALUE, e->value);
+	hex_if(rb, sizeof(rb), e->flags & DSMIL_WREC_F_READBACK, e->readback);
+
+	n = snprintf(res, sizeof(res), "%s", e->error ?
+		     dsu_errno_name(e->error) : "ok");
+	if (e->flags & DSMIL_WREC_F_MISMATCH)
+		n += snprintf(res + n, sizeof(res) - n, " MISMATCH");
+	if (e->stage != DSMIL_WREC_AT_READBACK &&
+	    e->stage != DSMIL_WREC_AT_WRITE)
+		n += snprintf(res + n, sizeof(res) - n, " (%s)",
+			      wrec_name(wrec_stages, ARRAY_SIZE(wrec_stages),
+					e->stage));
+	if (e->kind != DSMIL_WREC_TOKEN && e->error && e->done)
+		n += snprintf(res + n, sizeof(res) - n, " done=%" PRIu64,
+			      (uint64_t)e->done);
+	if (e->readback_error)
+		n += snprintf(res + n, sizeof(res) - n, " read-back %s",
+			      dsu_errno_name(e->readback_error));
+	if (e->flags & DSMIL_WREC_F_CONCURRENT)
+		snprintf(res + n, sizeof(res) - n, " (concurrent)");
+	printf("%-6" PRIu64 " %-23s %-6" PRIu64 " %-7u %-5u %-15.16s %-30s %-10s %-10s %-10s %s\n",
+	       (uint64_t)e->seq, when, (uint64_t)e->request_id, e->pid,
+	       e->uid, (const char *)e->comm, what, old, val, rb, res);
+}
+
+/* audit --writes: the write audit. */
+static int audit_writes(struct ctx *c, uint64_t since)
+{
+	static struct dsmil_write_record ents[DSMIL_WRITE_AUDIT_DEPTH];
+	struct dsmil_write_audit_read ar;
+	unsigned int i;
+	int err;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.buf = (uintptr_t)ents;
+	ar.count = DSMIL_WRITE_AUDIT_DEPTH;
+	ar.since_seq = since;
+	err = xioctl(c, DSMIL_IOC_WRITE_AUDIT_READ, &ar);
+	if (err)
+		return fail(c, err, -1, "reading the write audit");
+	if (ar.count > DSMIL_WRITE_AUDIT_DEPTH)
+		ar.count = DSMIL_WRITE_AUDIT_DEPTH;
+
+	if (c->json) {
+		struct dsj j;
+
+		dsj_init(&j, stdout, true);
+		dsj_obj_begin(&j, NULL);
+		dsj_u64(&j, "next_seq", ar.next_seq);
+		dsj_u64(&j, "dropped", ar.dropped);
+		dsj_u64(&j, "mismatches", ar.mismatches);
+		dsj_u64(&j, "reads", ar.reads);
+		dsj_arr_begin(&j, "entries");
+		for (i = 0; i < ar.count; i++)
+			json_write_record(&j, &ents[i]);
+		dsj_arr_end(&j);
+		dsj_obj_end(&j);
+		dsj_end(&j);
+		return 0;
+	}
+	printf("%-6s %-23s %-6s %-7s %-5s %-15s %-30s %-10s %-10s %-10s %s\n",
+	       "SEQ", "TIME (UTC)", "REQ", "PID", "UID", "COMMAND", "WRITE",
+	       "BEFORE", "WRITTEN", "READ BACK", "RESULT");
+	for (i = 0; i < ar.count; i++)
+		print_write_record(&ents[i]);
+	if (!ar.count)
+		printf("(no entries)\n");
+	if (ar.dropped)
+		printf("%" PRIu64 " older entries were overwritten (the write audit keeps %d)\n",
+		       (uint64_t)ar.dropped, DSMIL_WRITE_AUDIT_DEPTH);
+	if (ar.mismatches)
+		printf("%" PRIu64 " write-mismatch incident%s since load\n",
+		       (uint64_t)ar.mismatches, ar.mismatches == 1 ? "" : "s");
+	return 0;
+}
+
 static int cmd_audit(struct ctx *c, int argc, char **argv)
 {
 	static struct dsmil_audit_entry ents[DSMIL_AUDIT_DEPTH];
@@ -1068,7 +1259,7 @@ static int cmd_audit(struct ctx *c, int argc, char **argv)
 	struct args a;
 	int rc, err;
 
-	rc = parse_args("audit", OPT_SINCE, 0, 0, argc, argv, &a);
+	rc = parse_args("audit", OPT_SINCE | OPT_WRITES, 0, 0, argc, argv, &a);
 	if (rc >= 0)
 		return rc;
 	if (a.since) {
@@ -1079,6 +1270,8 @@ static int cmd_audit(struct ctx *c, int argc, char **argv)
 	rc = open_node(c);
 	if (rc >= 0)
 		return rc;
+	if (a.writes)
+		return audit_writes(c, since);
 	memset(&ar, 0, sizeof(ar));
 	ar.buf = (uintptr_t)ents;
 	ar.count = DSMIL_AUDIT_DEPTH;

@@ -79,6 +79,8 @@ struct cmd_desc {
 static const struct cmd_desc cmds[] = {
 	{ DSMIL_IOC_INFO, "INFO", F_MAIN, ERRS(EFAULT) },
 	{ DSMIL_IOC_STATS, "STATS", F_MAIN, ERRS(EFAULT) },
+	{ DSMIL_IOC_WRITE_AUDIT_READ, "WRITE_AUDIT_READ", F_MAIN,
+	  ERRS(EFAULT, EINVAL, ENOMEM) },
 	{ DSMIL_IOC_DEV_INFO, "DEV_INFO", DSMIL_FEAT_DEVICES,
 	  ERRS(EFAULT, EINVAL) },
 	{ DSMIL_IOC_DEV_LIST, "DEV_LIST", DSMIL_FEAT_DEVICES,
@@ -489,6 +491,8 @@ static int ptr_field(unsigned int cmd)
 		return offsetof(struct dsmil_dev_list, buf);
 	case DSMIL_IOC_AUDIT_READ:
 		return offsetof(struct dsmil_audit_read, buf);
+	case DSMIL_IOC_WRITE_AUDIT_READ:
+		return offsetof(struct dsmil_write_audit_read, buf);
 	case DSMIL_IOC_MMIO_BULK_READ:
 	case DSMIL_IOC_MMIO_BULK_WRITE:
 		return offsetof(struct dsmil_mmio_bulk, buf);
@@ -566,6 +570,24 @@ static void gen_payload(uint64_t *rs, struct call *c, const struct arena *a)
 		s->dropped = splitmix64(rs);
 		s->buf = gen_nested(rs, c, a, (uint64_t)s->count *
 				    sizeof(struct dsmil_audit_entry));
+		DIRTY(rs, s, reserved0, rp, dd);
+		DIRTY(rs, s, reserved, rp, dd);
+		break;
+	}
+	case DSMIL_IOC_WRITE_AUDIT_READ: {
+		struct dsmil_write_audit_read *s = p;
+		static const uint32_t cnt[] = { 0, 1, 3, 255, 256, 257,
+						 0xffffffff };
+
+		s->count = cnt[rnd_below(rs, ARRAY_SIZE(cnt))];
+		s->since_seq = rnd_below(rs, 3) ? rnd_below(rs, 2000) :
+			       interesting64(rs);
+		s->next_seq = splitmix64(rs);
+		s->dropped = splitmix64(rs);
+		s->mismatches = splitmix64(rs);
+		s->reads = splitmix64(rs);
+		s->buf = gen_nested(rs, c, a, (uint64_t)s->count *
+				    sizeof(struct dsmil_write_record));
 		DIRTY(rs, s, reserved0, rp, dd);
 		DIRTY(rs, s, reserved, rp, dd);
 		break;
@@ -957,6 +979,10 @@ static const char *judge(const struct call *c, long ret, int err,
 			used = (uint64_t)((const struct dsmil_audit_read *)out)->count *
 			       sizeof(struct dsmil_audit_entry);
 			break;
+		case DSMIL_IOC_WRITE_AUDIT_READ:
+			used = (uint64_t)((const struct dsmil_write_audit_read *)out)->count *
+			       sizeof(struct dsmil_write_record);
+			break;
 		case DSMIL_IOC_MMIO_STATUS:
 			used = (uint64_t)((const struct dsmil_mmio_status *)out)->chunk_count *
 			       sizeof(struct dsmil_chunk_stat);
@@ -1034,6 +1060,14 @@ static const char *check_output(const struct call *c, const void *out)
 
 		if (r->count > in->count || r->count > DSMIL_AUDIT_DEPTH)
 			return "AUDIT_READ: more entries than asked for or kept";
+		break;
+	}
+	case DSMIL_IOC_WRITE_AUDIT_READ: {
+		const struct dsmil_write_audit_read *r = out;
+		const struct dsmil_write_audit_read *in = (const void *)c->payload;
+
+		if (r->count > in->count || r->count > DSMIL_WRITE_AUDIT_DEPTH)
+			return "WRITE_AUDIT_READ: more records than asked for or kept";
 		break;
 	}
 	case DSMIL_IOC_TOKEN_READ:

@@ -176,6 +176,9 @@ static const char *const usage_cases[] = {
 	"group 0",
 	"audit --since abc",
 	"audit --since -1",
+	"audit --writes extra",
+	"audit --writes --width 4",
+	"stats --writes",
 	"token",
 	"token peek 0 power",
 	"token read 0 voltage",
@@ -475,6 +478,10 @@ TEST_F(ctl, root_without_capabilities_is_refused_with_3)
 	tt_run_free(&r);
 	ASSERT_EQ(0, tt_run(&r, TT_ROOT_NOCAPS, CTL, "audit", NULL));
 	EXPECT_EXIT(&r, 3);
+	tt_run_free(&r);
+	ASSERT_EQ(0, tt_run(&r, TT_ROOT_NOCAPS, CTL, "audit", "--writes", NULL));
+	EXPECT_EXIT(&r, 3);
+	expect_words(_metadata, &r, "reading the write audit");
 	tt_run_free(&r);
 	if (self->features & DSMIL_FEAT_SMI) {
 		ASSERT_EQ(0, tt_run(&r, TT_ROOT_NOCAPS, CTL, "token", "read",
@@ -1038,6 +1045,133 @@ TEST_F_TIMEOUT(ctl, smi_recover_failure_and_backoff, 60)
 	EXPECT_EQ(DSMIL_SMI_OK, st.state);
 	EXPECT_EQ(4, st.recovery_failures);
 	EXPECT_EQ(1, st.recoveries);
+}
+
+/* ------------------------------------------------------- audit --writes */
+
+/* The write audit straight from the ioctl, from @since: records read. */
+static int waudit_ioctl(__u64 since, struct dsmil_write_record *r,
+			unsigned int n)
+{
+	struct dsmil_write_audit_read ar = {
+		.buf = (uintptr_t)r, .count = n, .since_seq = since,
+	};
+	int ret = dsmil_ioc(-1, DSMIL_IOC_WRITE_AUDIT_READ, &ar);
+
+	return ret ? ret : (int)ar.count;
+}
+
+TEST_F(ctl, audit_writes_shows_the_writes)
+{
+	static struct dsmil_write_record rec[8];
+	struct tt_run tw, mw, bad, r;
+	struct tt_json *j;
+	uint64_t first;
+	int n, i;
+
+	NEED(DSMIL_FEAT_SMI, "SMI");
+	NEED(DSMIL_FEAT_MMIO, "MMIO");
+	if (waudit_ioctl(0, rec, 1) == -ENOTTY)
+		SKIP(return, "the driver has no write audit");
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
+
+	ASSERT_EQ(0, tt_sh(&tw, CTL " token write 0 power 0x1234"));
+	ASSERT_EXIT(&tw, 0);
+	ASSERT_EQ(0, tt_sh(&mw, CTL " mmio write 0x100000 0xabcd --width 2"));
+	ASSERT_EXIT(&mw, 0);
+	/* Firmware that ignores the next write: EIO, exit 5, a mismatch. */
+	SIM_SET("drop_writes", "1");
+	ASSERT_EQ(0, tt_sh(&bad, CTL " token write 0 power 0x77"));
+	EXPECT_EXIT(&bad, 5);
+	expect_words(_metadata, &bad, "(EIO)");
+
+	ASSERT_EQ(0, tt_sh(&r, CTL " --json audit --writes"));
+	ASSERT_EXIT(&r, 0);
+	j = must_parse(_metadata, &r);
+	n = tt_jlen(j, "entries");
+	ASSERT_EQ(3, n);
+	EXPECT_EQ(0, tt_jnum(j, "dropped"));
+	EXPECT_EQ(1, tt_jnum(j, "mismatches"));
+	/* Each token write: a read before and a read-back. */
+	EXPECT_EQ(4, tt_jnum(j, "reads"));
+	EXPECT_EQ(4, tt_jnum(j, "next_seq"));
+	/* The same records the ioctl gives. */
+	ASSERT_EQ(3, waudit_ioctl(0, rec, 8));
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(rec[i].seq, tt_jnum(j, "entries[%d].seq", i));
+		EXPECT_EQ(rec[i].request_id,
+			  tt_jnum(j, "entries[%d].request_id", i));
+		EXPECT_EQ(rec[i].time_ns, tt_jnum(j, "entries[%d].time_ns", i));
+		EXPECT_EQ(TJ_STR, tt_jtype(j, "entries[%d].time", i));
+		EXPECT_STREQ("dsmilctl", tt_jstr(j, "entries[%d].comm", i));
+		EXPECT_EQ(0, tt_jnum(j, "entries[%d].uid", i));
+	}
+	/* Each names the dsmilctl that wrote. */
+	EXPECT_EQ((uint64_t)tw.pid, tt_jnum(j, "entries[0].pid"));
+	EXPECT_EQ((uint64_t)mw.pid, tt_jnum(j, "entries[1].pid"));
+	EXPECT_EQ((uint64_t)bad.pid, tt_jnum(j, "entries[2].pid"));
+
+	EXPECT_STREQ("token", tt_jstr(j, "entries[0].kind"));
+	EXPECT_STREQ("read-back", tt_jstr(j, "entries[0].stage"));
+	EXPECT_STREQ("DSMIL0D0", tt_jstr(j, "entries[0].device.name"));
+	EXPECT_EQ(DSMIL_TOKEN_BASE, tt_jnum(j, "entries[0].token"));
+	EXPECT_EQ(0xd5000480, tt_jnum(j, "entries[0].old_value"));
+	EXPECT_EQ(0x1234, tt_jnum(j, "entries[0].value"));
+	EXPECT_EQ(0x1234, tt_jnum(j, "entries[0].readback"));
+	EXPECT_EQ(1, tt_jbool(j, "entries[0].ok"));
+	EXPECT_EQ(0, tt_jbool(j, "entries[0].mismatch"));
+	EXPECT_EQ(TJ_NULL, tt_jtype(j, "entries[0].errno"));
+	EXPECT_EQ(TJ_NULL, tt_jtype(j, "entries[0].offset"));
+
+	EXPECT_STREQ("mmio", tt_jstr(j, "entries[1].kind"));
+	EXPECT_STREQ("write", tt_jstr(j, "entries[1].stage"));
+	EXPECT_EQ(TJ_NULL, tt_jtype(j, "entries[1].device"));
+	EXPECT_EQ(TJ_NULL, tt_jtype(j, "entries[1].token"));
+	EXPECT_EQ(0x100000, tt_jnum(j, "entries[1].offset"));
+	EXPECT_EQ(2, tt_jnum(j, "entries[1].length"));
+	EXPECT_EQ(2, tt_jnum(j, "entries[1].done"));
+	EXPECT_EQ(0xabcd, tt_jnum(j, "entries[1].value"));
+	EXPECT_EQ(TJ_NULL, tt_jtype(j, "entries[1].old_value"));
+	EXPECT_EQ(TJ_NULL, tt_jtype(j, "entries[1].readback"));
+	EXPECT_EQ(0, tt_jbool(j, "entries[1].device_scoped"));
+
+	EXPECT_EQ(1, tt_jbool(j, "entries[2].mismatch"));
+	EXPECT_EQ(0, tt_jbool(j, "entries[2].ok"));
+	EXPECT_STREQ("EIO", tt_jstr(j, "entries[2].errno"));
+	EXPECT_EQ(0x1234, tt_jnum(j, "entries[2].old_value"));
+	EXPECT_EQ(0x77, tt_jnum(j, "entries[2].value"));
+	EXPECT_EQ(0x1234, tt_jnum(j, "entries[2].readback"));
+	EXPECT_LT(tt_jnum(j, "entries[0].request_id"),
+		  tt_jnum(j, "entries[2].request_id"));
+	first = tt_jnum(j, "entries[2].seq");
+	tt_json_free(j);
+	tt_run_free(&r);
+
+	/* --since: only the last. */
+	ASSERT_EQ(0, tt_sh(&r, CTL " audit --writes --json --since %llu",
+			   (unsigned long long)first));
+	ASSERT_EXIT(&r, 0);
+	j = must_parse(_metadata, &r);
+	EXPECT_EQ(1, tt_jlen(j, "entries"));
+	EXPECT_EQ(first, tt_jnum(j, "entries[0].seq"));
+	tt_json_free(j);
+	tt_run_free(&r);
+
+	/* Text: the same facts in words. */
+	ASSERT_EQ(0, tt_sh(&r, CTL " audit --writes"));
+	ASSERT_EXIT(&r, 0);
+	EXPECT_NE(NULL, strstr(r.out, "token 0x0480 DSMIL0D0")) { SHOW(&r); }
+	EXPECT_NE(NULL, strstr(r.out, "mmio raw 0x100000+2")) { SHOW(&r); }
+	EXPECT_NE(NULL, strstr(r.out, "0xd5000480")) { SHOW(&r); }
+	EXPECT_NE(NULL, strstr(r.out, "EIO MISMATCH")) { SHOW(&r); }
+	EXPECT_NE(NULL, strstr(r.out, "1 write-mismatch incident since load")) {
+		SHOW(&r);
+	}
+	tt_run_free(&r);
+	tt_run_free(&tw);
+	tt_run_free(&mw);
+	tt_run_free(&bad);
 }
 
 /* ------------------------------------------------------------------ mmio */

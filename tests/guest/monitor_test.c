@@ -31,7 +31,7 @@ static const char *const incident_kinds[] = {
 	"refused-input", "denied", "refused-transition", "device-error",
 	"emergency-stop", "smi-timeout", "smi-hang", "smi-abort", "smi-error",
 	"smi-faulted", "smi-recovered", "smi-recover-failed", "map-failure",
-	"refused-access",
+	"refused-access", "write-mismatch",
 };
 
 static struct tt_json *parse_or_die(struct __test_metadata *_metadata,
@@ -815,6 +815,26 @@ static int p_refused_access(struct provoke_ctx *pc)
 	return ret == -ERANGE ? 0 : -1;
 }
 
+/* A token write the simulator acknowledges and ignores (drop_writes). */
+static int p_write_mismatch(struct provoke_ctx *pc)
+{
+	struct dsmil_token_req tr;
+	int fd, ret;
+
+	NEED_SIM();
+	NEED_FILE(DSMIL_SIM_DIR "/drop_writes");
+	if (dsmil_reload("allow_writes=1") || dev_bring_up(-1, 0, true) ||
+	    sim_knob_write("drop_writes", "1"))
+		return -1;
+	fd = dsmil_open();
+	memset(&tr, 0, sizeof(tr));
+	tr.position = DSMIL_TOKEN_POWER;
+	tr.value = 0x1234;
+	ret = ioctl(fd, DSMIL_IOC_TOKEN_WRITE, &tr) ? -errno : 0;
+	close(fd);
+	return ret == -EIO ? 0 : -1;
+}
+
 /* The same fresh module per test, one variant per incident kind. */
 FIXTURE(kinds) {
 	unsigned int features;
@@ -856,6 +876,7 @@ KIND_VARIANT(smi_recovered, "smi-recovered", p_smi_recovered);
 KIND_VARIANT(smi_recover_failed, "smi-recover-failed", p_smi_recover_failed);
 KIND_VARIANT(map_failure, "map-failure", p_map_failure);
 KIND_VARIANT(refused_access, "refused-access", p_refused_access);
+KIND_VARIANT(write_mismatch, "write-mismatch", p_write_mismatch);
 
 /*
  * Provoke the variant's kind with the real module, collect the kernel log

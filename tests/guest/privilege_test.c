@@ -38,7 +38,7 @@ enum op {
 	OP_ESTOP, OP_AUDIT, OP_TOKEN_READ, OP_TOKEN_WRITE, OP_SMI_STATUS,
 	OP_SMI_RECOVER, OP_MMIO_READ, OP_MMIO_WRITE, OP_BULK_READ,
 	OP_BULK_WRITE, OP_MMIO_STATUS, OP_TOKEN_READ_Q, OP_TOKEN_WRITE_Q,
-	OP_MMIO_WRITE_Q, OP_MMIO_WRITE_RAWQ,
+	OP_MMIO_WRITE_Q, OP_MMIO_WRITE_RAWQ, OP_WRITE_AUDIT,
 };
 
 /* Expected errno with allow_writes off and on; 0 is success. */
@@ -82,6 +82,8 @@ static const struct row matrix[] = {
 	{ "GROUP_ESTOP", OP_ESTOP, DSMIL_FEAT_DEVICES, HW_NONE,
 	  SAME3(A(0), A(0), A(EPERM)) },
 	{ "AUDIT_READ", OP_AUDIT, DSMIL_FEAT_DEVICES, HW_NONE,
+	  SAME3(A(0), A(0), A(EPERM)) },
+	{ "WRITE_AUDIT_READ", OP_WRITE_AUDIT, 0, HW_NONE,
 	  SAME3(A(0), A(0), A(EPERM)) },
 	{ "TOKEN_READ", OP_TOKEN_READ, DSMIL_FEAT_SMI, HW_SMI,
 	  SAME3(A(0), A(EPERM), A(EPERM)) },
@@ -210,6 +212,7 @@ static int do_op(int fd, enum op op)
 {
 	static struct dsmil_dev_info devs[DSMIL_NUM_DEVICES];
 	static struct dsmil_audit_entry audit[16];
+	static struct dsmil_write_record waudit[16];
 	static uint8_t bulk[4096];
 	union dsmil_ioc_arg a;
 	int nfd;
@@ -244,6 +247,10 @@ static int do_op(int fd, enum op op)
 		a.ar.buf = (uintptr_t)audit;
 		a.ar.count = ARRAY_SIZE(audit);
 		return do_ioctl(fd, DSMIL_IOC_AUDIT_READ, &a.ar);
+	case OP_WRITE_AUDIT:
+		a.wa.buf = (uintptr_t)waudit;
+		a.wa.count = ARRAY_SIZE(waudit);
+		return do_ioctl(fd, DSMIL_IOC_WRITE_AUDIT_READ, &a.wa);
 	case OP_TOKEN_READ:
 	case OP_TOKEN_READ_Q:
 		a.tk.group = 0;
@@ -492,14 +499,20 @@ static void cell(struct __test_metadata *_metadata,
 			EXPECT_EQ(b.smi.requests, a.smi.requests)
 				TH_LOG("a request the policy refused entered the engine");
 		}
+	} else if (r->hw == HW_SMI && op != OP_SMI_RECOVER && write_op) {
+		/*
+		 * An allowed token write is audited: the token is read (the
+		 * value before), written once and read back, all on that
+		 * token.
+		 */
+		EXPECT_EQ(b.sim_submits + 3, a.sim_submits);
+		EXPECT_EQ(b.tok_writes[q] + 1, a.tok_writes[q]);
+		EXPECT_EQ(b.tok_reads[q] + 2, a.tok_reads[q]);
+		EXPECT_EQ(b.smi.successes + 3, a.smi.successes);
 	} else if (r->hw == HW_SMI && op != OP_SMI_RECOVER) {
 		/* Allowed: exactly one request reached it, on that token. */
 		EXPECT_EQ(b.sim_submits + 1, a.sim_submits);
-		if (write_op) {
-			EXPECT_EQ(b.tok_writes[q] + 1, a.tok_writes[q]);
-		} else {
-			EXPECT_EQ(b.tok_reads[q] + 1, a.tok_reads[q]);
-		}
+		EXPECT_EQ(b.tok_reads[q] + 1, a.tok_reads[q]);
 		EXPECT_EQ(b.smi.successes + 1, a.smi.successes);
 	}
 	if (r->hw == HW_MMIO && want) {
@@ -534,6 +547,7 @@ CELL_TEST(dev_list, OP_DEV_LIST)
 CELL_TEST(dev_transition, OP_TRANSITION)
 CELL_TEST(group_estop, OP_ESTOP)
 CELL_TEST(audit_read, OP_AUDIT)
+CELL_TEST(write_audit_read, OP_WRITE_AUDIT)
 CELL_TEST(token_read, OP_TOKEN_READ)
 CELL_TEST(token_write, OP_TOKEN_WRITE)
 CELL_TEST(smi_status, OP_SMI_STATUS)
@@ -552,8 +566,8 @@ CELL_TEST(mmio_write_raw_quarantined_window, OP_MMIO_WRITE_RAWQ)
 TEST(matrix_covers_every_command)
 {
 	static const unsigned long cmds[] = {
-		DSMIL_IOC_INFO, DSMIL_IOC_STATS, DSMIL_IOC_DEV_INFO,
-		DSMIL_IOC_DEV_LIST, DSMIL_IOC_DEV_TRANSITION,
+		DSMIL_IOC_INFO, DSMIL_IOC_STATS, DSMIL_IOC_WRITE_AUDIT_READ,
+		DSMIL_IOC_DEV_INFO, DSMIL_IOC_DEV_LIST, DSMIL_IOC_DEV_TRANSITION,
 		DSMIL_IOC_GROUP_ESTOP, DSMIL_IOC_AUDIT_READ,
 		DSMIL_IOC_TOKEN_READ, DSMIL_IOC_TOKEN_WRITE,
 		DSMIL_IOC_SMI_STATUS, DSMIL_IOC_SMI_RECOVER,
@@ -567,7 +581,7 @@ TEST(matrix_covers_every_command)
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		n += _IOC_TYPE(cmds[i]) == DSMIL_IOC_MAGIC;
 	EXPECT_EQ(ARRAY_SIZE(cmds), n);
-	/* 16 commands + open + 4 quarantine rows. */
+	/* 17 commands + open + 4 quarantine rows. */
 	EXPECT_EQ(ARRAY_SIZE(cmds) + 5, ARRAY_SIZE(matrix));
 }
 

@@ -788,8 +788,16 @@ TEST_F(smi, fatal_signal_ends_wait_at_hardware)
 	ASSERT_EQ(0, kill(child, SIGKILL));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
-	/* Gone long before its SMI (700 ms) ends. */
-	EXPECT_GT(300 * MS, now_ns() - t0);
+	/*
+	 * Gone before its SMI (700 ms) ends: the request is still in flight
+	 * when the child has been reaped.  Causal, not timed: a loaded TCG
+	 * host once took 457 ms to reap the child, which a 300 ms bound
+	 * called a failure although the SMI had not ended.
+	 */
+	ASSERT_EQ(0, smi_status(self->fd, &st));
+	EXPECT_EQ(1, st.in_flight)
+		TH_LOG("child reaped %llu ms after the kill, after its SMI ended",
+		       (unsigned long long)((now_ns() - t0) / MS));
 
 	/* The engine kept the request and finishes it. */
 	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
@@ -959,11 +967,16 @@ TEST_F(smi, estop_fences_queued_write)
 	/* The simulator's own count: nothing written after the stop. */
 	EXPECT_EQ(w0, sim_writes(token_of(0, 0)));
 	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
-	EXPECT_EQ(st0.refused + 1, st.refused);
+	/*
+	 * An audited write is three requests (read before, write, read
+	 * back): B is refused at the hand-off of its first, the read before
+	 * (the engine may count that refusal and the write's own).
+	 */
+	EXPECT_LE(st0.refused + 1, st.refused);
 	EXPECT_EQ(st0.successes + 1, st.successes);
 	if (kfd >= 0) {
-		EXPECT_TRUE(kmsg_find(kfd, "refused-access: dev=DSMIL0D0 access=write state=LOCKED",
-				      "at=handoff", NULL));
+		EXPECT_TRUE(kmsg_find(kfd, "refused-access: dev=DSMIL0D0",
+				      "state=LOCKED", "at=handoff", NULL));
 		close(kfd);
 	}
 }

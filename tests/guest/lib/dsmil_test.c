@@ -320,6 +320,7 @@ static const struct {
 	{ DSMIL_SIM_DIR, "abort_fails", "0" },
 	{ DSMIL_SIM_DIR, "reset_fails", "0" },
 	{ DSMIL_SIM_DIR, "busy_submits", "0" },
+	{ DSMIL_SIM_DIR, "drop_writes", "0" },
 	{ DSMIL_MMIO_DIR, "fail_next_maps", "0" },
 	{ DSMIL_MMIO_DIR, "busy_wait_ms", "100" },
 };

@@ -283,6 +283,7 @@ union dsmil_ioc_arg {
 	struct dsmil_transition tr;
 	struct dsmil_group_stop gs;
 	struct dsmil_audit_read ar;
+	struct dsmil_write_audit_read wa;
 	struct dsmil_token_req tk;
 	struct dsmil_smi_status ss;
 	struct dsmil_mmio_rw rw;
