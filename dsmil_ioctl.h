@@ -316,16 +316,25 @@ struct dsmil_audit_read {
  * @position:    enum dsmil_token_pos (0, 3, 6 or 9).
  * @token:       out: the token id, DSMIL_TOKEN_BASE + 12 * group + position.
  * @value:       in (write) / out (read): token value.
- * @flags:       in (write): DSMIL_TOKEN_F_*; zero for a read.
+ * @flags:       in (write): DSMIL_TOKEN_F_ACTIVATE; zero for a read.
+ *               out: DSMIL_TOKEN_F_IN_DOUBT added when the call returns
+ *               -EINPROGRESS (ignored on input, so the structure can be
+ *               sent again as it came back).
  * @old_value:   out (write): the value a fresh read gave just before the
  *               write (the dell-smbios backend reads it within the write);
  *               0 when the write failed or for a read.
  * @duration_ns: out: time the SMI layer spent on the request, queueing
  *               included.
+ * @request_id:  out: the request's id (never 0) once it reached the SMI
+ *               engine; 0 when it was refused or turned away before
+ *               (-ESHUTDOWN, -ENOMEM).  With -EINPROGRESS,
+ *               DSMIL_IOC_SMI_RESULT gives its final outcome by this id.
+ *               Ignored on input.
  * @reserved:    zero.
  *
- * The structure is copied back on failure too (@token and @duration_ns are
- * then valid when the request got that far, zero otherwise).
+ * The structure is copied back on failure too (@token, @duration_ns and
+ * @request_id are then valid when the request got that far, zero
+ * otherwise).
  *
  * Dell tokens (smi_backend=dell-smbios) are (id, location, value): a write
  * with DSMIL_TOKEN_F_ACTIVATE writes the token's own value (@value is
@@ -341,11 +350,19 @@ struct dsmil_token_req {
 	__u32 flags;
 	__u32 old_value;
 	__u64 duration_ns;
-	__u64 reserved[2];
+	__u64 request_id;
+	__u64 reserved;
 };
 
 /* struct dsmil_token_req.flags */
 #define DSMIL_TOKEN_F_ACTIVATE	0x1U
+/*
+ * Out only: the caller's deadline passed while the firmware call (a
+ * synchronous backend: dell-smbios) was running.  It could not be stopped
+ * and may still complete: the outcome is unknown, not a failure.  The call
+ * returned -EINPROGRESS; DSMIL_IOC_SMI_RESULT tells the outcome once known.
+ */
+#define DSMIL_TOKEN_F_IN_DOUBT	0x80000000U
 
 /*
  * The write audit (DSMIL_IOC_WRITE_AUDIT_READ): one record per token write
@@ -550,6 +567,15 @@ struct dsmil_write_audit_read {
  *                      each is counted by its real outcome once it ends.
  * @spacing_wait_us:    total time spent waiting for the spacing.
  * @max_latency_us:     longest request.
+ * @in_doubt:           requests whose caller got -EINPROGRESS: the deadline
+ *                      passed while their synchronous firmware call ran.
+ *                      Each is also counted, once it ends, by its real
+ *                      outcome (and in @abandoned), and in one of:
+ * @late_successes:     part of @in_doubt: ended with success after all
+ *                      (counted in @successes, never as a timeout).
+ * @late_failures:      part of @in_doubt: ended with an error (counted in
+ *                      @errors).  @in_doubt - @late_successes -
+ *                      @late_failures calls are still running.
  * @reserved:           zero.
  *
  * Counter identity, exact whenever @in_flight is 0 (every request is
@@ -596,7 +622,49 @@ struct dsmil_smi_status {
 	__u64 abandoned;
 	__u64 spacing_wait_us;
 	__u64 max_latency_us;
-	__u64 reserved[4];
+	__u64 in_doubt;
+	__u64 late_successes;
+	__u64 late_failures;
+	__u64 reserved;
+};
+
+/* struct dsmil_smi_result.flags */
+#define DSMIL_SMI_RESULT_F_WRITE	0x1U	/* a token write (else a read) */
+#define DSMIL_SMI_RESULT_F_IN_DOUBT	0x2U	/* its caller got -EINPROGRESS */
+#define DSMIL_SMI_RESULT_F_ABANDONED	0x4U	/* its caller left before the end */
+
+/*
+ * The final outcomes DSMIL_IOC_SMI_RESULT keeps: those of the last
+ * DSMIL_SMI_RESULTS requests that reached the SMI engine.
+ */
+#define DSMIL_SMI_RESULTS	64
+
+/**
+ * struct dsmil_smi_result - DSMIL_IOC_SMI_RESULT: the final outcome of a
+ * token request, by its id.
+ * @request_id:  in: struct dsmil_token_req.request_id of the request.
+ * @token:       out: its token.
+ * @flags:       out: DSMIL_SMI_RESULT_F_*.
+ * @reserved0:   zero.
+ * @error:       out: 0 (success) or the positive errno it ended with, with
+ *               the meaning DSMIL_IOC_TOKEN_READ documents.  Never
+ *               EINPROGRESS: only final outcomes are kept.
+ * @value:       out: the value read; for a write on dell-smbios the value
+ *               before it; 0 otherwise or on error.
+ * @reserved1:   zero.
+ * @duration_ns: out: from its arrival until the backend was done with it.
+ * @reserved:    zero.
+ */
+struct dsmil_smi_result {
+	__u64 request_id;
+	__u16 token;
+	__u8  flags;
+	__u8  reserved0;
+	__u32 error;
+	__u32 value;
+	__u32 reserved1;
+	__u64 duration_ns;
+	__u64 reserved[2];
 };
 
 /* struct dsmil_mmio_rw.flags and struct dsmil_mmio_bulk.flags */
@@ -862,6 +930,18 @@ struct dsmil_stats {
  *   -ENOMEM    no memory for the request
  *   -EINTR     a fatal signal ended the wait (the request, if already at the
  *              hardware, is finished by the engine)
+ *   -EINPROGRESS  (synchronous backend: dell-smbios) the deadline passed
+ *              while the firmware call was running; it cannot be stopped
+ *              and may still complete: the outcome is unknown, not a
+ *              failure, and the device stays as it was.  @flags has
+ *              DSMIL_TOKEN_F_IN_DOUBT, @request_id the id under which
+ *              DSMIL_IOC_SMI_RESULT gives the outcome once the call ends
+ *              (and the "smi-late" log line reports it)
+ *   The state and policy checks are made again when the request is handed
+ *   to the backend (after waiting behind other SMIs, for the spacing or for
+ *   a busy retry): a device stopped, faulted or deactivated meanwhile, or
+ *   (write) allow_writes cleared or lockdown raised, refuses it there with
+ *   the same errnos (-ENODEV, -EPERM, -EACCES) and nothing is sent.
  * DSMIL_IOC_TOKEN_WRITE: CAP_SYS_RAWIO, no lockdown (-EPERM), allow_writes
  *   (-EACCES), device ACTIVE (-ENODEV) and not quarantined (-EPERM); then as
  *   TOKEN_READ.  A write is audited (DSMIL_IOC_WRITE_AUDIT_READ) and is three
@@ -875,6 +955,8 @@ struct dsmil_stats {
  *             when another write of the token ran at the same time)
  *   A read-back that fails leaves the write's success standing (0); its
  *   errno is in the audit record.
+ *   Once DSMIL_IOC_GROUP_ESTOP has returned (in_doubt 0), no write
+ *   reaches a device it locked.
  */
 #define DSMIL_IOC_TOKEN_READ	_IOWR(DSMIL_IOC_MAGIC, 0x20, struct dsmil_token_req)
 #define DSMIL_IOC_TOKEN_WRITE	_IOWR(DSMIL_IOC_MAGIC, 0x21, struct dsmil_token_req)
@@ -899,6 +981,17 @@ struct dsmil_stats {
  *   -EOPNOTSUPP  the backend has no discovery (sim)
  */
 #define DSMIL_IOC_SMI_RESCAN	_IO(DSMIL_IOC_MAGIC, 0x24)
+/*
+ * DSMIL_IOC_SMI_RESULT: CAP_SYS_RAWIO.  The final outcome of one of the last
+ * DSMIL_SMI_RESULTS token requests that reached the engine, by request id;
+ * meant for a call that returned -EINPROGRESS.  Touches no hardware.
+ *   -EINVAL       @request_id is 0
+ *   -EINPROGRESS  the request has not ended yet (its call is still running,
+ *                 or it is still queued)
+ *   -ENOENT       no such request: never issued, not a token request, or
+ *                 aged out of the last DSMIL_SMI_RESULTS
+ */
+#define DSMIL_IOC_SMI_RESULT	_IOWR(DSMIL_IOC_MAGIC, 0x25, struct dsmil_smi_result)
 
 /*
  * DSMIL_IOC_MMIO_READ / _BULK_READ: CAP_SYS_RAWIO; refused (-EPERM) under

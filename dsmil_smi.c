@@ -21,8 +21,22 @@
  *    if it must leave while the SMI runs, hands the worker a copy.  A
  *    request at the hardware whose caller left stays owned by the engine
  *    (and pins the module) until the backend lets go of it.
+ *  - the hand-off check: immediately before every submit, on every path
+ *    (caller-driven, worker, after the spacing wait, before each busy
+ *    retry), the request is checked again against its device's current
+ *    state and the write policy under the lock every state change takes
+ *    (dsmil_state_handoff_begin()); a write that passes is counted until
+ *    the hardware is done with it, so an emergency stop waits for it, and
+ *    one that fails ends untouched.  A request checked once on arrival may
+ *    have waited long enough for the device to be stopped.
  *  - hang detection: busy with an unchanged status for smi_hang_ms is a hang,
  *    declared before the deadline; garbage status counts as a fault.
+ *  - no invented outcomes: a synchronous call (which cannot be aborted)
+ *    still running at its caller's deadline is reported as in doubt
+ *    (-EINPROGRESS, with the request id), and its final outcome is recorded
+ *    under that id when the call returns (DSMIL_IOC_SMI_RESULT, counters,
+ *    one "smi-late" line).  A call that returns a result keeps it, however
+ *    slow (a slow one counts towards FAULTED, never as a hang).
  *  - FAULTED after smi_fault_limit consecutive faults (or one failed abort):
  *    requests fail at once until DSMIL_IOC_SMI_RECOVER resets the backend,
  *    with exponential backoff between failed recoveries.
@@ -212,6 +226,8 @@ static int dsmil_smi_outcome_errno(const struct dsmil_smi_req *req)
 		return -ETIMEDOUT;
 	case DSMIL_SMI_OUT_FAULTED:
 		return -ESHUTDOWN;
+	case DSMIL_SMI_OUT_REFUSED:
+		return req->refused;
 	default:
 		return -EIO;
 	}
@@ -220,6 +236,10 @@ static int dsmil_smi_outcome_errno(const struct dsmil_smi_req *req)
 static const char *dsmil_smi_outcome_word(enum dsmil_smi_outcome out)
 {
 	switch (out) {
+	case DSMIL_SMI_OUT_SUCCESS:
+		return "success";
+	case DSMIL_SMI_OUT_ERROR_STATUS:
+		return "error-status";
 	case DSMIL_SMI_OUT_GARBAGE:
 		return "garbage-status";
 	case DSMIL_SMI_OUT_TIMEOUT:
@@ -323,12 +343,30 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	}
 	if (req->abandoned)
 		c->abandoned++;
+	/* Its caller was told "in doubt": this is the outcome, late. */
+	if (req->in_doubt) {
+		if (req->outcome == DSMIL_SMI_OUT_SUCCESS)
+			c->late_successes++;
+		else
+			c->late_failures++;
+	}
 
 	switch (req->outcome) {
 	case DSMIL_SMI_OUT_SUCCESS:
 	case DSMIL_SMI_OUT_ERROR_STATUS:
-		/* A well-formed answer: the interface works. */
-		smi->consecutive = 0;
+		/*
+		 * A well-formed answer: the interface works.  Unless a
+		 * synchronous call took longer than smi_hang_ms to give it:
+		 * the answer stands (the firmware did what it says), but a
+		 * firmware that stalls the machine that long again and again
+		 * is taken out of service like one that hangs.
+		 */
+		if (req->slow) {
+			smi->consecutive++;
+			fault = true;
+		} else {
+			smi->consecutive = 0;
+		}
 		break;
 	case DSMIL_SMI_OUT_GARBAGE:
 	case DSMIL_SMI_OUT_TIMEOUT:
@@ -357,106 +395,235 @@ static void dsmil_smi_dev_name(char *buf, size_t len, unsigned int dev)
 		 dev % DSMIL_DEVS_PER_GROUP);
 }
 
+/* The rate-limited incident line of a request that ended as it should not. */
+static void dsmil_smi_log_incident(struct dsmil_smi *smi,
+				   const struct dsmil_smi_req *req,
+				   const char *op, const char *dev)
+{
+	const char *be = smi->backend_name;
+	u16 tok = req->cmd.token;
+	u64 waited_us = ktime_to_us(ktime_sub(req->end, req->start));
+	u64 call_us = req->submitted ?
+		      ktime_to_us(ktime_sub(req->end, req->submit_time)) : 0;
+
+	if (req->in_doubt) {
+		/* The one line of an outcome its caller was never told. */
+		pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu call_us=%llu outcome=%s errno=%d\n",
+			tok, op, be, dev, req->id, call_us,
+			dsmil_smi_outcome_word(req->outcome), req->result);
+		return;
+	}
+	if (req->slow) {
+		/* A synchronous call's answer stands: errno is its own. */
+		pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s call_us=%llu reason=slow-call errno=%d\n",
+			tok, op, be, dev, call_us, req->result);
+		return;
+	}
+	switch (req->outcome) {
+	case DSMIL_SMI_OUT_TIMEOUT:
+	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
+		pr_warn("smi-timeout: token=%#06x op=%s backend=%s dev=%s waited_us=%llu reason=%s errno=%d\n",
+			tok, op, be, dev, waited_us,
+			req->outcome == DSMIL_SMI_OUT_TIMEOUT ?
+			"deadline" : "queued", req->result);
+		break;
+	case DSMIL_SMI_OUT_HANG:
+		pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s status=%#04x stuck_us=%llu waited_us=%llu reason=status-stuck errno=%d\n",
+			tok, op, be, dev, req->status,
+			ktime_to_us(ktime_sub(req->end, req->last_change)),
+			waited_us, req->result);
+		break;
+	case DSMIL_SMI_OUT_ERROR_STATUS:
+		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=error-status errno=%d\n",
+			tok, op, be, dev, req->status, req->result);
+		break;
+	case DSMIL_SMI_OUT_GARBAGE:
+		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=garbage-status errno=%d\n",
+			tok, op, be, dev, req->status, req->result);
+		break;
+	case DSMIL_SMI_OUT_BUSY:
+		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s retries=%u reason=busy errno=%d\n",
+			tok, op, be, dev, req->retries, req->result);
+		break;
+	case DSMIL_SMI_OUT_SUBMIT_FAILED:
+		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s reason=submit-failed errno=%d\n",
+			tok, op, be, dev, req->result);
+		break;
+	default:
+		break;
+	}
+	if (req->aborted > 0)
+		pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=ok\n",
+			tok, op, be, dev, dsmil_smi_outcome_word(req->outcome));
+	else if (req->aborted < 0)
+		pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=failed errno=%d\n",
+			tok, op, be, dev, dsmil_smi_outcome_word(req->outcome),
+			req->abort_err);
+}
+
 /* The rate-limited incident lines of one finished request. */
 static void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req,
 			  bool became_faulted)
 {
-	const char *op, *be = smi->backend_name;
-	u16 tok = req->cmd.token;
-	u64 waited_us;
+	const char *op, *why;
 	char dev[24];
 	bool print;
 
-	/* The common case says nothing: keep it cheap. */
-	print = req->outcome != DSMIL_SMI_OUT_SUCCESS &&
-		req->outcome != DSMIL_SMI_OUT_CANCELLED &&
-		req->outcome != DSMIL_SMI_OUT_FAULTED;
+	/*
+	 * The common case says nothing: keep it cheap.  A hand-off refusal
+	 * was logged by the state machine (refused-access ... at=handoff).
+	 */
+	switch (req->outcome) {
+	case DSMIL_SMI_OUT_SUCCESS:
+	case DSMIL_SMI_OUT_CANCELLED:
+	case DSMIL_SMI_OUT_FAULTED:
+	case DSMIL_SMI_OUT_REFUSED:
+		print = req->slow || req->in_doubt;
+		break;
+	default:
+		print = true;
+		break;
+	}
 	if (!print && !became_faulted)
 		return;
 	op = dsmil_smi_op_name(req->cmd.op);
-	waited_us = ktime_to_us(ktime_sub(req->end, req->start));
 	dsmil_smi_dev_name(dev, sizeof(dev), req->dev_id);
 
-	if (print && __ratelimit(&smi->rs_io)) {
-		switch (req->outcome) {
-		case DSMIL_SMI_OUT_TIMEOUT:
-		case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
-			pr_warn("smi-timeout: token=%#06x op=%s backend=%s dev=%s waited_us=%llu reason=%s errno=%d\n",
-				tok, op, be, dev, waited_us,
-				req->outcome == DSMIL_SMI_OUT_TIMEOUT ?
-				"deadline" : "queued", req->result);
-			break;
-		case DSMIL_SMI_OUT_HANG:
-			if (smi->ops->synchronous)
-				pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s call_us=%llu reason=slow-call errno=%d\n",
-					tok, op, be, dev,
-					ktime_to_us(ktime_sub(req->end,
-							      req->submit_time)),
-					req->result);
-			else
-				pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s status=%#04x stuck_us=%llu waited_us=%llu reason=status-stuck errno=%d\n",
-					tok, op, be, dev, req->status,
-					ktime_to_us(ktime_sub(req->end,
-							      req->last_change)),
-					waited_us, req->result);
-			break;
-		case DSMIL_SMI_OUT_ERROR_STATUS:
-			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=error-status errno=%d\n",
-				tok, op, be, dev, req->status, req->result);
-			break;
-		case DSMIL_SMI_OUT_GARBAGE:
-			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=garbage-status errno=%d\n",
-				tok, op, be, dev, req->status, req->result);
-			break;
-		case DSMIL_SMI_OUT_BUSY:
-			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s retries=%u reason=busy errno=%d\n",
-				tok, op, be, dev, req->retries, req->result);
-			break;
-		case DSMIL_SMI_OUT_SUBMIT_FAILED:
-			pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s reason=submit-failed errno=%d\n",
-				tok, op, be, dev, req->result);
-			break;
-		default:
-			break;
-		}
-		if (req->aborted > 0)
-			pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=ok\n",
-				tok, op, be, dev,
-				dsmil_smi_outcome_word(req->outcome));
-		else if (req->aborted < 0)
-			pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=failed errno=%d\n",
-				tok, op, be, dev,
-				dsmil_smi_outcome_word(req->outcome),
-				req->abort_err);
-	}
+	if (print && __ratelimit(&smi->rs_io))
+		dsmil_smi_log_incident(smi, req, op, dev);
 
-	if (became_faulted && __ratelimit(&smi->rs_state))
+	if (became_faulted && __ratelimit(&smi->rs_state)) {
+		why = req->aborted < 0 ? "abort-failed" :
+		      req->slow ? "slow-call" :
+		      dsmil_smi_outcome_word(req->outcome);
 		pr_err("smi-faulted: backend=%s token=%#06x dev=%s consecutive=%u limit=%u reason=%s errno=%d\n",
-		       be, tok, dev, smi->consecutive, smi->cfg.fault_limit,
-		       req->aborted < 0 ? "abort-failed" :
-		       dsmil_smi_outcome_word(req->outcome), -ESHUTDOWN);
+		       smi->backend_name, req->cmd.token, dev,
+		       smi->consecutive, smi->cfg.fault_limit, why,
+		       -ESHUTDOWN);
+	}
 }
 
 /*
- * Finish @req with @out: count it, release the hardware if @owner, log,
- * trace, report a device fault, wake the caller and drop the engine's
- * reference.  Called with no lock held.
+ * The hand-off: the last check of @req before the hardware sees it, made
+ * by the hardware owner immediately before every ->submit() (so after any
+ * wait: the queue, the spacing, a busy retry's backoff).  It asks the state
+ * machine under the lock every state change takes
+ * (dsmil_state_handoff_begin()): the device must still allow the access,
+ * and for a write allow_writes and lockdown are asked again.  A write that
+ * passes is counted there until dsmil_smi_unfence(), and an emergency stop
+ * waits for it; one that fails is ended untouched.  Called with no lock
+ * held: the check may call the LSM (lockdown) and takes the state machine's
+ * spinlock.
+ *
+ * Return: 0, or the errno refusing the request (-ENODEV, -EPERM, -EACCES).
+ */
+static int dsmil_smi_fence(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	struct dsmil_state *st = &dsmil_from_smi(smi)->state;
+	int ret;
+
+	if (WARN_ON_ONCE(req->fenced))
+		return 0;
+	if (req->flags & DSMIL_SMI_F_VERIFY) {
+		/*
+		 * The INITIALIZING -> READY verification reads a device that
+		 * is INITIALIZING by design, which the read rule (READY or
+		 * ACTIVE) would refuse: check for that state instead.  It is
+		 * a read, which a stop does not wait for, and the state
+		 * machine commits its result only if the device did not move
+		 * meanwhile; this only keeps it off the hardware once a stop
+		 * (or anything else) has moved the device on.
+		 */
+		if (READ_ONCE(st->dev[req->dev_id].state) !=
+		    DSMIL_DEV_INITIALIZING)
+			return -ENODEV;
+		return 0;
+	}
+	ret = dsmil_state_handoff_begin(st, req->dev_id,
+					req->cmd.op == DSMIL_SMI_OP_WRITE);
+	if (!ret)
+		req->fenced = true;
+	return ret;
+}
+
+/* The hardware is done with @req (or never took it): a stop need not wait. */
+static void dsmil_smi_unfence(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	if (!req->fenced)
+		return;
+	req->fenced = false;
+	dsmil_state_handoff_end(&dsmil_from_smi(smi)->state, req->dev_id,
+				req->cmd.op == DSMIL_SMI_OP_WRITE);
+}
+
+/*
+ * Keep @req's final outcome for DSMIL_IOC_SMI_RESULT.  Called with
+ * smi->lock held.
+ */
+static void dsmil_smi_record(struct dsmil_smi *smi,
+			     const struct dsmil_smi_req *req)
+{
+	struct dsmil_smi_outcome_rec *r;
+
+	lockdep_assert_held(&smi->lock);
+	r = &smi->outcomes[smi->n_outcomes++ % DSMIL_SMI_RESULTS];
+	r->id = req->id;
+	r->duration_ns = ktime_to_ns(ktime_sub(req->end, req->start));
+	r->result = req->result;
+	/* As the reply has it: a write's value is the one before (dell). */
+	r->value = !req->result && (req->cmd.op == DSMIL_SMI_OP_READ ||
+				    smi->ops->activate) ? req->value : 0;
+	r->token = req->cmd.token;
+	r->flags = (req->cmd.op == DSMIL_SMI_OP_WRITE ?
+		    DSMIL_SMI_RESULT_F_WRITE : 0) |
+		   (req->in_doubt ? DSMIL_SMI_RESULT_F_IN_DOUBT : 0) |
+		   (req->abandoned ? DSMIL_SMI_RESULT_F_ABANDONED : 0);
+}
+
+/*
+ * The final outcome of @req is known: id, token, op, value (req->value),
+ * result, and whether its caller was told it was in doubt.  Called exactly
+ * once for every request that reached the engine (queued or at the
+ * hardware, refused at the hand-off included), by whoever finishes it,
+ * with no lock held, after the hardware was released and before a waiting
+ * caller is woken.  This is the hook for the write audit trail.
+ */
+static void dsmil_smi_outcome_known(struct dsmil_smi *smi,
+				    const struct dsmil_smi_req *req)
+{
+	trace_dsmil_smi_request(req->cmd.token, req->cmd.op, smi->backend_name,
+				req->result,
+				ktime_to_ns(ktime_sub(req->end, req->start)));
+}
+
+/*
+ * Finish @req with @out: end its hand-off, count and record it, release
+ * the hardware if @owner, log, report a device fault, wake the caller and
+ * drop the engine's reference.  Called with no lock held.
  */
 static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 			     enum dsmil_smi_outcome out, bool owner)
 {
 	bool became_faulted, kick, pinned;
 
+	/*
+	 * First: a stop waiting for this write may go on, and
+	 * dsmil_state_report_fault() below takes the state machine's lock.
+	 */
+	dsmil_smi_unfence(smi, req);
 	req->outcome = out;
 	req->result = dsmil_smi_outcome_errno(req);
 	req->end = ktime_get();
 
 	spin_lock(&smi->lock);
 	became_faulted = dsmil_smi_account(smi, req);
+	dsmil_smi_record(smi, req);
 	req->stage = DSMIL_SMI_FINISHED;
 	smi->in_flight--;
-	if (owner)
+	if (owner) {
 		smi->hw_owned = false;
+		smi->hw_id = 0;
+	}
 	kick = !list_empty(&smi->queue) && current_work() != &smi->work;
 	pinned = req->pinned;
 	spin_unlock(&smi->lock);
@@ -465,9 +632,7 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 		queue_work(smi->wq, &smi->work);
 
 	dsmil_smi_log(smi, req, became_faulted);
-	trace_dsmil_smi_request(req->cmd.token, req->cmd.op, smi->backend_name,
-				req->result,
-				ktime_to_ns(ktime_sub(req->end, req->start)));
+	dsmil_smi_outcome_known(smi, req);
 
 	/* Before waking the caller, so that it sees the device in ERROR. */
 	if ((out == DSMIL_SMI_OUT_TIMEOUT || out == DSMIL_SMI_OUT_HANG) &&
@@ -545,8 +710,10 @@ static void dsmil_smi_abort(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 }
 
 /*
- * Spacing, then submit with bounded busy retries.  Returns SUCCESS when the
- * backend accepted @req, else the outcome that ends it (hardware untouched).
+ * Spacing, then the hand-off check and submit, with bounded busy retries
+ * (each checked again).  Returns SUCCESS when the backend accepted @req
+ * (a passed hand-off then stays open until dsmil_smi_finish()), else the
+ * outcome that ends it (hardware untouched, no hand-off open).
  */
 static enum dsmil_smi_outcome dsmil_smi_start(struct dsmil_smi *smi,
 					      struct dsmil_smi_req *req,
@@ -573,12 +740,22 @@ static enum dsmil_smi_outcome dsmil_smi_start(struct dsmil_smi *smi,
 			continue;
 		}
 
+		/* The check that holds: after every wait, before the hardware. */
+		ret = dsmil_smi_fence(smi, req);
+		if (ret) {
+			req->refused = ret;
+			return DSMIL_SMI_OUT_REFUSED;
+		}
 		req->submit_time = now;
 		ret = smi->ops->submit(smi->priv, &req->cmd);
 		if (ret != -EBUSY)
 			break;
 
-		/* Busy at submit: someone else has the interface; retry. */
+		/*
+		 * Busy at submit: someone else has the interface; retry,
+		 * checked again then (the device may be stopped meanwhile).
+		 */
+		dsmil_smi_unfence(smi, req);
 		if (req->retries >= smi->cfg.busy_retries)
 			return DSMIL_SMI_OUT_BUSY;
 		t = ktime_add_ns(ktime_get(), backoff);
@@ -591,8 +768,10 @@ static enum dsmil_smi_outcome dsmil_smi_start(struct dsmil_smi *smi,
 		backoff = min_t(u64, backoff * 2, DSMIL_SMI_RETRY_MAX_NS);
 	}
 
-	if (ret)
+	if (ret) {
+		dsmil_smi_unfence(smi, req);
 		return DSMIL_SMI_OUT_SUBMIT_FAILED;
+	}
 	req->submitted = true;
 	req->last_status = UINT_MAX;	/* no status read yet */
 	req->last_change = now;
@@ -619,7 +798,13 @@ static enum dsmil_smi_outcome dsmil_smi_final(struct dsmil_smi *smi,
 	}
 }
 
-/* A synchronous backend did the whole SMI in ->submit(): judge the call. */
+/*
+ * A synchronous backend did the whole SMI in ->submit(): judge the call by
+ * what it returned.  However long it took, the firmware did what it says:
+ * a result is never turned into a hang (the device would go to ERROR for a
+ * write that was applied).  A call longer than smi_hang_ms is only marked
+ * slow: logged, and counted towards FAULTED.
+ */
 static enum dsmil_smi_outcome dsmil_smi_judge_sync(struct dsmil_smi *smi,
 						   struct dsmil_smi_req *req)
 {
@@ -627,12 +812,7 @@ static enum dsmil_smi_outcome dsmil_smi_judge_sync(struct dsmil_smi *smi,
 	u32 value = 0;
 	u8 st;
 
-	/*
-	 * The call could not be interrupted; a call that took longer than
-	 * the hang threshold is a hang even if it returned something.
-	 */
-	if (call_ns > smi->hang_ns)
-		return DSMIL_SMI_OUT_HANG;
+	req->slow = call_ns > smi->hang_ns;
 	st = smi->ops->status(smi->priv, &value);
 	if (dsmil_smi_classify(st) == DSMIL_ST_BUSY)
 		st = DSMIL_SMI_ST_GARBAGE;	/* "still busy" makes no sense */
@@ -659,6 +839,11 @@ static bool dsmil_smi_handoff(struct dsmil_smi *smi,
 	copy = kmemdup(req, sizeof(*req), GFP_NOWAIT | __GFP_NOWARN);
 	if (!copy)
 		return false;
+	/*
+	 * The copy carries the request's open hand-off (@fenced) with it:
+	 * the worker ends it when the SMI ends, and the original, whose
+	 * caller only returns, never does.
+	 */
 	copy->onstack = false;
 	kref_init(&copy->ref);		/* the engine's: the caller has left */
 	INIT_LIST_HEAD(&copy->node);
@@ -780,8 +965,10 @@ static void dsmil_smi_work(struct work_struct *work)
 			list_del_init(&req->node);
 			req->stage = DSMIL_SMI_RUNNING;
 			reject = smi->faulted || smi->dying;
-			if (!reject)
+			if (!reject) {
 				smi->hw_owned = true;
+				smi->hw_id = req->id;
+			}
 		}
 		spin_unlock(&smi->lock);
 
@@ -800,12 +987,17 @@ static void dsmil_smi_work(struct work_struct *work)
  */
 #define DSMIL_SMI_VERDICT_WAIT	2
 
-/* Wait for a queued request; returns its result or why the wait ended. */
+/*
+ * Wait for a queued request; returns its result or why the wait ended:
+ * -EINPROGRESS (and @req->in_doubt) when the deadline passed while a
+ * synchronous call was running.
+ */
 static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 {
 	s64 left = ktime_to_ns(ktime_sub(req->deadline, ktime_get()));
 	/* A jiffies timeout may end up to a tick early: never before. */
 	unsigned long tmo = left > 0 ? nsecs_to_jiffies(left) + 1 : 0;
+	bool doubt;
 	long w;
 
 	w = wait_for_completion_killable_timeout(&req->done, tmo);
@@ -844,8 +1036,22 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 			req->pinned = true;
 			__module_get(THIS_MODULE);
 		}
+		/*
+		 * A synchronous call cannot be aborted: it may still complete
+		 * (and a write land).  Saying -ETIMEDOUT would invent an
+		 * outcome; say it is unknown, and record it when it is known.
+		 * A polled request past its verdict wait is being aborted by
+		 * the engine: -ETIMEDOUT.
+		 */
+		doubt = !w && smi->ops->synchronous;
+		if (doubt) {
+			req->in_doubt = true;
+			smi->cnt.in_doubt++;
+		}
 		spin_unlock(&smi->lock);
-		return w ? -EINTR : -ETIMEDOUT;
+		if (w)
+			return -EINTR;
+		return doubt ? -EINPROGRESS : -ETIMEDOUT;
 	default:
 		/* It finished as we gave up. */
 		spin_unlock(&smi->lock);
@@ -857,20 +1063,22 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
  * dsmil_smi_exec - run one token request through the engine.
  * @smi:         SMI engine.
  * @cmd:         what to do; the token must be valid.
- * @dev_id:      device owning the token (fault reports, logs).
+ * @dev_id:      device owning the token (hand-off check, fault reports,
+ *               logs).
  * @flags:       DSMIL_SMI_F_*.
- * @value:       out: the value read.
- * @duration_ns: out: the caller's whole wait.
+ * @rep:         out: request id, the caller's whole wait, the value read,
+ *               whether the outcome is in doubt.
  *
- * Policy (capabilities, device state) is the caller's business: this is the
- * layer below it.  Sleeps; returns within smi_timeout_ms (plus one tick).
+ * The caller checks policy and the device's state first (refusing early
+ * is cheap); the engine checks the state again at the hand-off, where it
+ * holds.  Sleeps; returns within smi_timeout_ms (plus one tick).
  *
  * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ documents.
  */
 VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 				    const struct dsmil_smi_cmd *cmd,
 				    unsigned int dev_id, unsigned int flags,
-				    u32 *value, u64 *duration_ns)
+				    struct dsmil_smi_reply *rep)
 {
 	ktime_t start = ktime_get();
 	struct dsmil_smi_req *req, here = {
@@ -885,6 +1093,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 	bool idle, rejected;
 	int ret;
 
+	memset(rep, 0, sizeof(*rep));
 	/*
 	 * What the backend refuses outright (a token the firmware does not
 	 * have, one the kernel's Dell filter refuses) goes nowhere.
@@ -893,10 +1102,11 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 		ret = smi->ops->check(smi->priv, cmd);
 		if (ret) {
 			dsmil_smi_refuse(smi, cmd, dev_id, flags, ret);
-			*duration_ns = 0;
 			return ret;
 		}
 	}
+	here.id = dsmil_next_request_id(dsmil_from_smi(smi));
+	rep->id = here.id;
 
 	/* FAULTED: fail at once, touch nothing (re-checked under the lock). */
 	if (READ_ONCE(smi->faulted))
@@ -914,6 +1124,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 	if (idle) {
 		smi->in_flight++;
 		smi->hw_owned = true;
+		smi->hw_id = here.id;
 	}
 	spin_unlock(&smi->lock);
 	if (rejected)
@@ -921,12 +1132,13 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 	if (idle) {
 		if (!dsmil_smi_drive(smi, &here, start, true)) {
 			/* Dying: the worker finishes a copy of it. */
-			*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+			rep->duration_ns = ktime_to_ns(ktime_sub(ktime_get(),
+								 start));
 			return -EINTR;
 		}
-		*duration_ns = ktime_to_ns(ktime_sub(here.end, start));
+		rep->duration_ns = ktime_to_ns(ktime_sub(here.end, start));
 		if (!here.result)
-			*value = here.value;
+			rep->value = here.value;
 		return here.result;
 	}
 
@@ -935,7 +1147,8 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 	if (!req) {
 		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_SUBMIT_FAILED,
 				      cmd->token, cmd->op, -ENOMEM, start);
-		*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+		rep->id = 0;	/* nothing is kept under it */
+		rep->duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 		return -ENOMEM;
 	}
 	req->onstack = false;
@@ -960,16 +1173,23 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 	/* The worker drives the queue whenever the hardware is free. */
 	queue_work(smi->wq, &smi->work);
 	ret = dsmil_smi_wait(smi, req);
-	*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	rep->duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	if (!ret)
-		*value = req->value;
+		rep->value = req->value;
+	rep->in_doubt = ret == -EINPROGRESS;
 	kref_put(&req->ref, dsmil_smi_req_release);
 	return ret;
 
 faulted:
 	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_FAULTED, cmd->token, cmd->op,
 			      -ESHUTDOWN, start);
-	*duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	/*
+	 * Turned away before it reached the engine: no outcome is kept
+	 * under its id (DSMIL_IOC_SMI_RESULT would say -ENOENT), so none is
+	 * given.
+	 */
+	rep->id = 0;
+	rep->duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	return -ESHUTDOWN;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_exec);
@@ -983,9 +1203,11 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_exec);
  *
  * Checks the token, then the owning device's state (READY/ACTIVE for a
  * read, ACTIVE and not quarantined for a write), before anything reaches
- * the engine; refusals are counted and touch no hardware.
+ * the engine; refusals are counted and touch no hardware.  The engine
+ * checks the state again at the hand-off.
  *
- * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ/WRITE document.
+ * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ/WRITE document;
+ * with -EINPROGRESS, @tr->flags has DSMIL_TOKEN_F_IN_DOUBT.
  */
 VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 					struct dsmil_token_req *tr, bool write)
@@ -995,15 +1217,17 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 		.op = write ? DSMIL_SMI_OP_WRITE : DSMIL_SMI_OP_READ,
 		.value = write ? tr->value : 0,
 	};
+	struct dsmil_smi_reply rep;
 	unsigned int dev;
 	const char *why = "bad-token";
-	u32 value = 0;
-	u64 ns = 0;
 	int ret;
 
 	tr->token = 0;
 	tr->duration_ns = 0;
 	tr->old_value = 0;
+	tr->request_id = 0;
+	/* Out only: a reply sent again as it came back is not refused. */
+	tr->flags &= ~DSMIL_TOKEN_F_IN_DOUBT;
 	ret = dsmil_smi_token_of(tr->group, tr->position, &cmd.token, &dev);
 	if (!ret && tr->flags & ~(write ? DSMIL_TOKEN_F_ACTIVATE : 0)) {
 		ret = -EINVAL;
@@ -1039,12 +1263,15 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 		return ret;
 	}
 
-	ret = dsmil_smi_exec(smi, &cmd, dev, 0, &value, &ns);
-	tr->duration_ns = ns;
+	ret = dsmil_smi_exec(smi, &cmd, dev, 0, &rep);
+	tr->duration_ns = rep.duration_ns;
+	tr->request_id = rep.id;
+	if (rep.in_doubt)
+		tr->flags |= DSMIL_TOKEN_F_IN_DOUBT;
 	if (!ret && !write)
-		tr->value = value;
+		tr->value = rep.value;
 	if (!ret && write && smi->ops->activate)
-		tr->old_value = value;
+		tr->old_value = rep.value;
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
@@ -1318,6 +1545,9 @@ VISIBLE_IF_KUNIT void dsmil_smi_get_status(struct dsmil_smi *smi,
 	st->abandoned = c->abandoned;
 	st->spacing_wait_us = div_u64(c->spacing_wait_ns, NSEC_PER_USEC);
 	st->max_latency_us = div_u64(c->max_latency_ns, NSEC_PER_USEC);
+	st->in_doubt = c->in_doubt;
+	st->late_successes = c->late_successes;
+	st->late_failures = c->late_failures;
 	spin_unlock(&smi->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_get_status);
@@ -1340,7 +1570,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_flush);
  * @id:  global device id.
  *
  * See dsmil_smi.h.  The read goes through the engine like any other request
- * (bounded wait, counters, FAULTED) but skips the device-state check and
+ * (bounded wait, counters, FAULTED) but is checked at the hand-off for a
+ * device still INITIALIZING (DSMIL_SMI_F_VERIFY) rather than READY, and
  * reports no fault: the state machine decides what a failure means.
  *
  * Return: 0, -EINVAL for an @id out of range, or the request's errno.
@@ -1348,9 +1579,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_flush);
 int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
 {
 	struct dsmil_smi_cmd cmd = { .op = DSMIL_SMI_OP_READ };
+	struct dsmil_smi_reply rep;
 	unsigned int dev;
-	u32 value;
-	u64 ns;
 	int ret;
 
 	if (id >= DSMIL_NUM_DEVICES)
@@ -1358,7 +1588,11 @@ int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
 	if (dsmil_smi_token_of(id / DSMIL_DEVS_PER_GROUP,
 			       id % DSMIL_DEVS_PER_GROUP, &cmd.token, &dev))
 		return 0;	/* no token: nothing to verify */
-	ret = dsmil_smi_exec(smi, &cmd, id, DSMIL_SMI_F_NOREPORT, &value, &ns);
+	ret = dsmil_smi_exec(smi, &cmd, id,
+			     DSMIL_SMI_F_NOREPORT | DSMIL_SMI_F_VERIFY, &rep);
+	/* A device that did not answer in time did not verify. */
+	if (ret == -EINPROGRESS)
+		return -ETIMEDOUT;
 	/*
 	 * A token the backend refuses to send (absent from the firmware,
 	 * refused by the kernel's filter) cannot be verified and is not
@@ -1370,6 +1604,54 @@ int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_verify_device);
+
+/**
+ * dsmil_smi_result - the final outcome of a request, by id
+ * (DSMIL_IOC_SMI_RESULT).
+ * @smi: SMI engine.
+ * @res: request_id in; the rest out.
+ *
+ * Return: 0, -EINVAL (id 0), -EINPROGRESS (not ended yet) or -ENOENT (not
+ * a request among the last DSMIL_SMI_RESULTS).
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_result(struct dsmil_smi *smi,
+				      struct dsmil_smi_result *res)
+{
+	const struct dsmil_smi_outcome_rec *r;
+	struct dsmil_smi_req *q;
+	unsigned int i;
+	int ret = -ENOENT;
+
+	if (!res->request_id)
+		return -EINVAL;
+	spin_lock(&smi->lock);
+	for (i = 0; i < DSMIL_SMI_RESULTS; i++) {
+		r = &smi->outcomes[i];
+		if (r->id != res->request_id)
+			continue;
+		res->token = r->token;
+		res->flags = r->flags;
+		res->error = -r->result;
+		res->value = r->value;
+		res->duration_ns = r->duration_ns;
+		ret = 0;
+		break;
+	}
+	if (ret && smi->hw_owned && smi->hw_id == res->request_id)
+		ret = -EINPROGRESS;
+	if (ret)
+		list_for_each_entry(q, &smi->queue, node)
+			if (q->id == res->request_id)
+				ret = -EINPROGRESS;
+	spin_unlock(&smi->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_result);
+
+static int dsmil_smi_ioc_result(struct dsmil *dsm, void *arg)
+{
+	return dsmil_smi_result(&dsm->smi, arg);
+}
 
 static int dsmil_smi_ioc_read(struct dsmil *dsm, void *arg)
 {
@@ -1462,6 +1744,17 @@ static const struct dsmil_ioctl_desc dsmil_smi_ioctl_desc[] = {
 		.policy = DSMIL_POL_ADMIN | DSMIL_POL_RAWIO,
 		.handler = dsmil_smi_ioc_rescan,
 		.name = "smi-rescan",
+	},
+	{
+		.cmd = DSMIL_IOC_SMI_RESULT,
+		.policy = DSMIL_POL_RAWIO,
+		.handler = dsmil_smi_ioc_result,
+		.rsvd = {
+			DSMIL_RSVD(struct dsmil_smi_result, reserved0),
+			DSMIL_RSVD(struct dsmil_smi_result, reserved1),
+			DSMIL_RSVD(struct dsmil_smi_result, reserved),
+		},
+		.name = "smi-result",
 	},
 };
 

@@ -78,7 +78,29 @@ struct dsmil_smi_counters {
 	u64 abandoned;
 	u64 spacing_wait_ns;
 	u64 max_latency_ns;
+	u64 in_doubt;
+	u64 late_successes;
+	u64 late_failures;
 	u64 hist[DSMIL_SMI_HIST_BUCKETS];
+};
+
+/**
+ * struct dsmil_smi_outcome_rec - the final outcome of one request, kept for
+ * DSMIL_IOC_SMI_RESULT.
+ * @id:          request id; 0: unused slot.
+ * @duration_ns: arrival to end.
+ * @result:      0 or the negative errno it ended with.
+ * @value:       value read (a write's old value on dell-smbios).
+ * @token:       token.
+ * @flags:       DSMIL_SMI_RESULT_F_*.
+ */
+struct dsmil_smi_outcome_rec {
+	u64 id;
+	u64 duration_ns;
+	int result;
+	u32 value;
+	u16 token;
+	u8 flags;
 };
 
 /**
@@ -108,6 +130,12 @@ struct dsmil_smi_counters {
  * @recover_after: no recovery attempt before this time.
  * @faulted_since: when the backend last became FAULTED.
  * @cnt:           counters.
+ * @hw_id:         id of the request the hardware owner is driving, 0 if
+ *                 none.
+ * @outcomes:      final outcomes of the last DSMIL_SMI_RESULTS requests;
+ *                 the one with sequence number n (from 0) at
+ *                 n % DSMIL_SMI_RESULTS.
+ * @n_outcomes:    outcomes recorded since load.
  * @rs_io:         rate limit of the per-request incident lines.
  * @rs_state:      rate limit of the FAULTED/recovery lines.
  */
@@ -135,6 +163,9 @@ struct dsmil_smi {
 	ktime_t recover_after;
 	ktime_t faulted_since;
 	struct dsmil_smi_counters cnt;
+	u64 hw_id;
+	struct dsmil_smi_outcome_rec outcomes[DSMIL_SMI_RESULTS];
+	u64 n_outcomes;
 
 	struct ratelimit_state rs_io;
 	struct ratelimit_state rs_state;
@@ -150,11 +181,14 @@ void dsmil_smi_exit(struct dsmil_smi *smi);
  * @id:  global device id.
  *
  * Used by the state machine for INITIALIZING -> READY, without its lock
- * held.  Reads the device's token bypassing the device-state check (the
- * device is INITIALIZING) and does not report faults back to the state
- * machine: the caller decides.  A device without a token verifies trivially.
+ * held.  Reads the device's token while the device is INITIALIZING (the
+ * hand-off checks for that state instead of READY/ACTIVE, so nothing is
+ * sent once a stop has moved the device on) and does not report faults
+ * back to the state machine: the caller decides.  A device without a token
+ * verifies trivially.
  *
- * Return: 0 or the request's negative errno (-EIO, -ETIMEDOUT, -ESHUTDOWN...).
+ * Return: 0 or the request's negative errno (-EIO, -ETIMEDOUT, -ESHUTDOWN,
+ * -ENODEV: the device is no longer INITIALIZING...).
  */
 int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id);
 u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token);

@@ -127,6 +127,11 @@ enum dsmil_smi_outcome {
 
 /* struct dsmil_smi_req.flags */
 #define DSMIL_SMI_F_NOREPORT	BIT(0)	/* verification: no fault report */
+/*
+ * The INITIALIZING -> READY verification read: checked at the hand-off for
+ * a device still INITIALIZING rather than READY/ACTIVE (dsmil_smi_fence()).
+ */
+#define DSMIL_SMI_F_VERIFY	BIT(1)
 
 enum dsmil_smi_stage {
 	DSMIL_SMI_QUEUED,	/* on &dsmil_smi.queue */
@@ -136,6 +141,8 @@ enum dsmil_smi_stage {
 
 /**
  * struct dsmil_smi_req - one token request.
+ * @id:          request id (dsmil_next_request_id()), in the caller's
+ *               reply and in the record of its final outcome.
  * @ref:         the caller holds one reference, the engine one while the
  *               request is queued or at the hardware; whoever drops the
  *               last frees it, so a caller may leave at any time.  Unused
@@ -151,9 +158,13 @@ enum dsmil_smi_stage {
  *               the engine a copy (dsmil_smi_handoff()).
  * @abandoned:   the caller stopped waiting while it was at the hardware;
  *               under &dsmil_smi.lock.
+ * @in_doubt:    ...and was told so (-EINPROGRESS): the deadline passed
+ *               while a synchronous call ran; under &dsmil_smi.lock.
  * @pinned:      @abandoned took a module reference, dropped at the end.
  * @start:       when the caller asked.
  * @deadline:    @start + smi_timeout_ms: the bound on everything.
+ * @fenced:      passed dsmil_state_handoff_begin() (a write is then
+ *               counted there until dsmil_smi_unfence()); owner only.
  * @submitted:   the backend accepted it (hardware touched).
  * @submit_time: when.
  * @last_status: last status read (hang detection).
@@ -162,13 +173,16 @@ enum dsmil_smi_stage {
  * @spacing_ns:  time waited for the spacing.
  * @aborted:     abort tried: 1 ok, -1 failed, 0 not tried.
  * @abort_err:   errno of a failed abort.
+ * @slow:        a synchronous call that took longer than smi_hang_ms.
  * @outcome:     enum dsmil_smi_outcome.
+ * @refused:     errno of a hand-off refusal (DSMIL_SMI_OUT_REFUSED).
  * @result:      0 or the negative errno for the caller.
  * @status:      last status read, for the log.
  * @value:       value read (DSMIL_SMI_OP_READ).
  * @end:         when it finished.
  */
 struct dsmil_smi_req {
+	u64 id;
 	struct kref ref;
 	struct list_head node;
 	struct completion done;
@@ -178,9 +192,11 @@ struct dsmil_smi_req {
 	enum dsmil_smi_stage stage;
 	bool onstack;
 	bool abandoned;
+	bool in_doubt;
 	bool pinned;
 	ktime_t start;
 	ktime_t deadline;
+	bool fenced;
 	bool submitted;
 	ktime_t submit_time;
 	unsigned int last_status;
@@ -189,11 +205,29 @@ struct dsmil_smi_req {
 	u64 spacing_ns;
 	int aborted;
 	int abort_err;
+	bool slow;
 	enum dsmil_smi_outcome outcome;
+	int refused;
 	int result;
 	u8 status;
 	u32 value;
 	ktime_t end;
+};
+
+/**
+ * struct dsmil_smi_reply - what dsmil_smi_exec() tells its caller.
+ * @id:          the request's id; 0 when it was refused before it got one
+ *               (the backend's own check).
+ * @duration_ns: the caller's whole wait.
+ * @value:       the value read (a write's old value on dell-smbios).
+ * @in_doubt:    the call returned -EINPROGRESS: the deadline passed while a
+ *               synchronous call ran; its outcome is recorded under @id.
+ */
+struct dsmil_smi_reply {
+	u64 id;
+	u64 duration_ns;
+	u32 value;
+	bool in_doubt;
 };
 
 int dsmil_smi_token_index(u16 token);
@@ -228,8 +262,9 @@ int dsmil_smi_token_of(unsigned int group, unsigned int pos, u16 *token,
 int dsmil_smi_status_errno(u8 status);
 void dsmil_smi_get_status(struct dsmil_smi *smi, struct dsmil_smi_status *st);
 int dsmil_smi_exec(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
-		   unsigned int dev_id, unsigned int flags, u32 *value,
-		   u64 *duration_ns);
+		   unsigned int dev_id, unsigned int flags,
+		   struct dsmil_smi_reply *rep);
+int dsmil_smi_result(struct dsmil_smi *smi, struct dsmil_smi_result *res);
 int dsmil_smi_token_rw(struct dsmil_smi *smi, struct dsmil_token_req *tr,
 		       bool write);
 int dsmil_smi_token_write_audited(struct dsmil_smi *smi,

@@ -61,6 +61,7 @@ static void dsmil_test_tables_consistent(struct kunit *test)
 		DSMIL_IOC_GROUP_ESTOP, DSMIL_IOC_AUDIT_READ,
 		DSMIL_IOC_TOKEN_READ, DSMIL_IOC_TOKEN_WRITE,
 		DSMIL_IOC_SMI_STATUS, DSMIL_IOC_SMI_RECOVER,
+		DSMIL_IOC_SMI_RESULT,
 		DSMIL_IOC_MMIO_READ, DSMIL_IOC_MMIO_WRITE,
 		DSMIL_IOC_MMIO_BULK_READ, DSMIL_IOC_MMIO_BULK_WRITE,
 		DSMIL_IOC_MMIO_STATUS,
@@ -92,7 +93,7 @@ static void dsmil_test_reserved(struct kunit *test)
 		},
 	};
 	struct dsmil_token_req req = {};
-	u8 *last = (u8 *)&req.reserved[1] + sizeof(req.reserved[1]) - 1;
+	u8 *last = (u8 *)&req.reserved + sizeof(req.reserved) - 1;
 
 	KUNIT_EXPECT_NULL(test, dsmil_ioctl_bad_reserved(&d, &req));
 

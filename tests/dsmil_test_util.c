@@ -147,6 +147,34 @@ void dsmil_kunit_drive(struct kunit *test, struct dsmil_state *st,
 	}
 }
 
+static int dsmil_kunit_verify_ok(struct dsmil_state *st, unsigned int id)
+{
+	return 0;
+}
+
+/**
+ * dsmil_kunit_all_up - every device as far up as it may go, by legal steps:
+ * ACTIVE, or READY for the quarantined ones.
+ * @test: the test; it fails at once if a step is refused.
+ * @st:   state machine of a fresh instance (every device OFFLINE).
+ *
+ * The verification of INITIALIZING -> READY is skipped (it would send one
+ * SMI per device): suites below the state machine, which only need the
+ * hand-off check to pass, start from here.
+ */
+void dsmil_kunit_all_up(struct kunit *test, struct dsmil_state *st)
+{
+	int (*orig)(struct dsmil_state *st, unsigned int id) = st->verify;
+	unsigned int id;
+
+	st->verify = dsmil_kunit_verify_ok;
+	/* Ascending ids: what a device needs always has a lower id. */
+	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
+		dsmil_kunit_drive(test, st, id, dsmil_dev_quarantined(id) ?
+				  DSMIL_DEV_READY : DSMIL_DEV_ACTIVE);
+	st->verify = orig;
+}
+
 /* ---- the verify hook ---------------------------------------------------- */
 
 /*
@@ -214,6 +242,37 @@ struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
 
 /* ---- the scripted SMI backend ------------------------------------------- */
 
+/*
+ * If the test set a hold at @at, this call is the one held: tell the test
+ * and wait for it (never under f->lock).
+ */
+static void dsmil_kunit_smi_maybe_hold(struct dsmil_kunit_smi *f,
+				       enum dsmil_kunit_hold at)
+{
+	bool hold;
+
+	spin_lock(&f->lock);
+	hold = f->hold_at == at;
+	if (hold)
+		f->hold_at = DSMIL_KUNIT_HOLD_NONE;
+	spin_unlock(&f->lock);
+	if (!hold)
+		return;
+	complete(&f->held);
+	wait_for_completion_timeout(&f->release, 20 * HZ);
+}
+
+static int dsmil_kunit_smi_check(void *priv, const struct dsmil_smi_cmd *cmd)
+{
+	struct dsmil_kunit_smi *f = priv;
+
+	spin_lock(&f->lock);
+	f->checks++;
+	spin_unlock(&f->lock);
+	dsmil_kunit_smi_maybe_hold(f, DSMIL_KUNIT_HOLD_CHECK);
+	return 0;
+}
+
 /* The request at the hardware ends (under f->lock). */
 static void dsmil_kunit_smi_end(struct dsmil_kunit_smi *f)
 {
@@ -227,6 +286,7 @@ static int dsmil_kunit_smi_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 	struct dsmil_kunit_smi *f = priv;
 	int ret = 0;
 
+	dsmil_kunit_smi_maybe_hold(f, DSMIL_KUNIT_HOLD_SUBMIT);
 	spin_lock(&f->lock);
 	f->attempts++;
 	if (f->i_submit_ret < f->n_submit_ret)
@@ -250,6 +310,7 @@ static u8 dsmil_kunit_smi_status(void *priv, u32 *value)
 	struct dsmil_kunit_smi *f = priv;
 	u8 st;
 
+	dsmil_kunit_smi_maybe_hold(f, DSMIL_KUNIT_HOLD_STATUS);
 	spin_lock(&f->lock);
 	f->polls++;
 	if (f->forever || f->req_polls < f->busy_polls) {
@@ -300,6 +361,7 @@ static int dsmil_kunit_smi_reset(void *priv)
 /* A polled interface: submit starts the SMI, status reports on it. */
 const struct dsmil_smi_ops dsmil_kunit_smi_ops = {
 	.name = "fake",
+	.check = dsmil_kunit_smi_check,
 	.submit = dsmil_kunit_smi_submit,
 	.status = dsmil_kunit_smi_status,
 	.abort = dsmil_kunit_smi_abort,
@@ -343,6 +405,7 @@ static u8 dsmil_kunit_smi_sync_status(void *priv, u32 *value)
 const struct dsmil_smi_ops dsmil_kunit_smi_sync_ops = {
 	.name = "fake-sync",
 	.synchronous = true,
+	.check = dsmil_kunit_smi_check,
 	.submit = dsmil_kunit_smi_sync_submit,
 	.status = dsmil_kunit_smi_sync_status,
 	.reset = dsmil_kunit_smi_reset,
@@ -354,13 +417,16 @@ const struct dsmil_smi_ops dsmil_kunit_smi_sync_ops = {
  *
  * Every request is then accepted and answers DSMIL_SMI_ST_DONE (reads: 0)
  * at its first poll; aborts and resets succeed; synchronous calls return
- * at once.  The test changes the script before, or between, requests.
+ * at once; nothing is held.  The test changes the script before, or
+ * between, requests.
  */
 void dsmil_kunit_smi_init(struct dsmil_kunit_smi *f)
 {
 	spin_lock_init(&f->lock);
 	f->final = DSMIL_SMI_ST_DONE;
 	init_completion(&f->gate);
+	init_completion(&f->held);
+	init_completion(&f->release);
 }
 
 static void dsmil_kunit_smi_queue(struct kunit *test, struct dsmil_kunit_smi *f,
@@ -417,6 +483,51 @@ void dsmil_kunit_smi_queue_reset(struct kunit *test, struct dsmil_kunit_smi *f,
 void dsmil_kunit_smi_open_gate(struct dsmil_kunit_smi *f)
 {
 	complete_all(&f->gate);
+}
+
+/**
+ * dsmil_kunit_smi_hold - hold the next call at @at until the test says.
+ * @f:  the fake.
+ * @at: DSMIL_KUNIT_HOLD_CHECK (in the caller's context, before the request
+ *      goes anywhere), _SUBMIT (at the hardware: a write has passed its
+ *      hand-off) or _STATUS (the SMI accepted and running).
+ *
+ * One call is held; dsmil_kunit_smi_wait_held() waits for it to arrive,
+ * dsmil_kunit_smi_release() lets it go on.  A held call gives up by itself
+ * after 20 s.
+ */
+void dsmil_kunit_smi_hold(struct dsmil_kunit_smi *f, enum dsmil_kunit_hold at)
+{
+	spin_lock(&f->lock);
+	reinit_completion(&f->held);
+	reinit_completion(&f->release);
+	f->hold_at = at;
+	spin_unlock(&f->lock);
+}
+
+/**
+ * dsmil_kunit_smi_wait_held - wait until the call of dsmil_kunit_smi_hold()
+ * is held.
+ * @test: the test; it fails at once if none arrives within 5 s.
+ * @f:    the fake.
+ */
+void dsmil_kunit_smi_wait_held(struct kunit *test, struct dsmil_kunit_smi *f)
+{
+	KUNIT_ASSERT_TRUE_MSG(test,
+			      wait_for_completion_timeout(&f->held, 5 * HZ),
+			      "no call reached the hold");
+}
+
+/**
+ * dsmil_kunit_smi_release - let a held call go on.
+ * @f: the fake.
+ *
+ * Idempotent until the next dsmil_kunit_smi_hold(): a suite's exit may call
+ * it to release whatever a case left held.
+ */
+void dsmil_kunit_smi_release(struct dsmil_kunit_smi *f)
+{
+	complete_all(&f->release);
 }
 
 static unsigned int dsmil_kunit_smi_submits(struct dsmil_kunit_smi *f)

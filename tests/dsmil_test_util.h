@@ -34,6 +34,7 @@ void dsmil_kunit_step(struct kunit *test, struct dsmil_state *st,
 		      unsigned int id, unsigned int to);
 void dsmil_kunit_drive(struct kunit *test, struct dsmil_state *st,
 		       unsigned int id, unsigned int target);
+void dsmil_kunit_all_up(struct kunit *test, struct dsmil_state *st);
 
 /* ---- the verify hook ---------------------------------------------------- */
 
@@ -73,6 +74,14 @@ struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
 /* Answers a script holds; requests whose times are kept. */
 #define DSMIL_KUNIT_SMI_N	16
 
+/* Where the fake can hold a request until the test lets it go. */
+enum dsmil_kunit_hold {
+	DSMIL_KUNIT_HOLD_NONE,
+	DSMIL_KUNIT_HOLD_CHECK,		/* in ->check(): nothing sent yet */
+	DSMIL_KUNIT_HOLD_SUBMIT,	/* in ->submit(), before it answers */
+	DSMIL_KUNIT_HOLD_STATUS,	/* in ->status(), the SMI running */
+};
+
 /**
  * struct dsmil_kunit_smi - a scripted SMI backend: the test says what
  * submit, status, abort and reset answer, the fake records what the engine
@@ -96,6 +105,12 @@ struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
  * @sync_ms:      synchronous flavour: each call takes this long...
  * @gated:        ...and, if set, waits for @gate first.
  * @gate:         opened (for good) by dsmil_kunit_smi_open_gate().
+ * @hold_at:      enum dsmil_kunit_hold: the next call at that point (one
+ *                call, then the point is cleared) completes @held and waits
+ *                for @release, up to 20 s; set with dsmil_kunit_smi_hold().
+ * @held:         completed when a call is held.
+ * @release:      completed by dsmil_kunit_smi_release().
+ * @checks:       check calls.
  * @i_submit_ret: submit answers used.
  * @i_reset_ret:  reset answers used.
  * @attempts:     submit calls.
@@ -131,8 +146,12 @@ struct dsmil_kunit_smi {
 	unsigned int sync_ms;
 	bool gated;
 	struct completion gate;
+	int hold_at;
+	struct completion held;
+	struct completion release;
 	/* Record. */
 	unsigned int i_submit_ret, i_reset_ret;
+	unsigned int checks;
 	unsigned int attempts;
 	unsigned int submits;
 	unsigned int polls, aborts, resets;
@@ -152,6 +171,9 @@ void dsmil_kunit_smi_queue_submit(struct kunit *test, struct dsmil_kunit_smi *f,
 void dsmil_kunit_smi_queue_reset(struct kunit *test, struct dsmil_kunit_smi *f,
 				 int ret, unsigned int n);
 void dsmil_kunit_smi_open_gate(struct dsmil_kunit_smi *f);
+void dsmil_kunit_smi_hold(struct dsmil_kunit_smi *f, enum dsmil_kunit_hold at);
+void dsmil_kunit_smi_wait_held(struct kunit *test, struct dsmil_kunit_smi *f);
+void dsmil_kunit_smi_release(struct dsmil_kunit_smi *f);
 void dsmil_kunit_smi_wait_submits(struct kunit *test, struct dsmil_kunit_smi *f,
 				  unsigned int n);
 

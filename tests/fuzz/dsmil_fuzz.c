@@ -94,15 +94,18 @@ static const struct cmd_desc cmds[] = {
 	  ERRS(EFAULT, EINVAL, ENOMEM) },
 	{ DSMIL_IOC_TOKEN_READ, "TOKEN_READ", DSMIL_FEAT_SMI,
 	  ERRS(EFAULT, EINVAL, ENODEV, ETIMEDOUT, EIO, ENXIO, EOPNOTSUPP,
-	       EBUSY, ESHUTDOWN, ENOMEM, EINTR, ENOENT, EACCES) },
+	       EBUSY, ESHUTDOWN, ENOMEM, EINTR, ENOENT, EACCES, EINPROGRESS) },
 	{ DSMIL_IOC_TOKEN_WRITE, "TOKEN_WRITE", DSMIL_FEAT_SMI,
 	  ERRS(EFAULT, EINVAL, EACCES, EPERM, ENODEV, ETIMEDOUT, EIO, ENXIO,
-	       EOPNOTSUPP, EBUSY, ESHUTDOWN, ENOMEM, EINTR, ENOENT, ERANGE) },
+	       EOPNOTSUPP, EBUSY, ESHUTDOWN, ENOMEM, EINTR, ENOENT, ERANGE,
+	       EINPROGRESS) },
 	{ DSMIL_IOC_SMI_STATUS, "SMI_STATUS", DSMIL_FEAT_SMI, ERRS(EFAULT) },
 	{ DSMIL_IOC_SMI_RECOVER, "SMI_RECOVER", DSMIL_FEAT_SMI,
 	  ERRS(EAGAIN, EBUSY, EIO) },
 	{ DSMIL_IOC_SMI_RESCAN, "SMI_RESCAN", DSMIL_FEAT_SMI,
 	  ERRS(EOPNOTSUPP) },
+	{ DSMIL_IOC_SMI_RESULT, "SMI_RESULT", DSMIL_FEAT_SMI,
+	  ERRS(EFAULT, EINVAL, EINPROGRESS, ENOENT) },
 	{ DSMIL_IOC_MMIO_READ, "MMIO_READ", DSMIL_FEAT_MMIO,
 	  ERRS(EFAULT, EINVAL, EPERM, ERANGE, ENODEV, EBUSY, ENOMEM, EIO,
 	       EINTR) },
@@ -602,7 +605,11 @@ static void gen_payload(uint64_t *rs, struct call *c, const struct arena *a)
 		s->duration_ns = splitmix64(rs);
 		/* Input flags (not reserved) and the old_value output. */
 		s->flags = rnd_below(rs, 10) ? 0 : interesting32(rs);
+		/* A reply sent again as it came back: IN_DOUBT is ignored. */
+		if (!rnd_below(rs, 20))
+			s->flags |= DSMIL_TOKEN_F_IN_DOUBT;
 		s->old_value = splitmix64(rs);
+		s->request_id = splitmix64(rs);	/* output only */
 		DIRTY(rs, s, reserved, rp, dd);
 		break;
 	}
@@ -670,6 +677,17 @@ static void gen_payload(uint64_t *rs, struct call *c, const struct arena *a)
 						  sizeof(struct dsmil_chunk_stat));
 		else if (rnd_below(rs, 2))
 			s->chunk_buf = kernel_addrs[rnd_below(rs, ARRAY_SIZE(kernel_addrs))];
+		DIRTY(rs, s, reserved, rp, dd);
+		break;
+	}
+	case DSMIL_IOC_SMI_RESULT: {
+		struct dsmil_smi_result *s = p;
+
+		/* Ids are small and dense: near the ones handed out, or any. */
+		s->request_id = rnd_below(rs, 4) ? rnd_below(rs, 4096) :
+			       splitmix64(rs);
+		DIRTY(rs, s, reserved0, rp, dd);
+		DIRTY(rs, s, reserved1, rp, dd);
 		DIRTY(rs, s, reserved, rp, dd);
 		break;
 	}
@@ -1061,8 +1079,10 @@ static const char *check_output(const struct call *c, const void *out)
 			return "token call succeeded outside 6 groups x 4 positions";
 		if (t->token != token_of(t->group, t->position))
 			return "token != 0x480 + 12 * group + position";
-		if (t->reserved[0] || t->reserved[1])
+		if (t->reserved)
 			return "token: reserved output not zero";
+		if (!t->request_id)
+			return "token call succeeded without a request id";
 		if (t->flags & ~DSMIL_TOKEN_F_ACTIVATE ||
 		    (c->cmd == DSMIL_IOC_TOKEN_READ && t->flags))
 			return "token call succeeded with unknown flags";
@@ -1075,9 +1095,29 @@ static const char *check_output(const struct call *c, const void *out)
 
 		if (s->state > DSMIL_SMI_FAULTED)
 			return "SMI_STATUS: unknown state";
-		for (k = 0; k < ARRAY_SIZE(s->reserved); k++)
-			if (s->reserved[k])
-				return "SMI_STATUS: reserved output not zero";
+		if (s->reserved)
+			return "SMI_STATUS: reserved output not zero";
+		if (s->late_successes + s->late_failures > s->in_doubt)
+			return "SMI_STATUS: more late outcomes than calls in doubt";
+		break;
+	}
+	case DSMIL_IOC_SMI_RESULT: {
+		const struct dsmil_smi_result *r = out;
+		const struct dsmil_smi_result *in = (const void *)c->payload;
+
+		if (r->request_id != in->request_id)
+			return "SMI_RESULT: request_id changed";
+		if (r->error == EINPROGRESS)
+			return "SMI_RESULT: an outcome kept that is not final";
+		if (r->flags & ~(DSMIL_SMI_RESULT_F_WRITE |
+				 DSMIL_SMI_RESULT_F_IN_DOUBT |
+				 DSMIL_SMI_RESULT_F_ABANDONED))
+			return "SMI_RESULT: unknown flags";
+		if (r->error && r->value)
+			return "SMI_RESULT: a value with an error";
+		if (r->reserved0 || r->reserved1 || r->reserved[0] ||
+		    r->reserved[1])
+			return "SMI_RESULT: reserved output not zero";
 		break;
 	}
 	case DSMIL_IOC_MMIO_READ: {

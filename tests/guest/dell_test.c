@@ -364,7 +364,32 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 	};
 	int ret = xioctl(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
 			 &tr);
+	struct dsmil_smi_result res = { .request_id = tr.request_id };
+	int i;
 
+	/*
+	 * A guest so loaded that a call outlives its deadline: the outcome is
+	 * in doubt, not a failure.  These tests judge what the firmware did:
+	 * wait for the final outcome (bounded) and take it.  firmware_faults
+	 * judges the in-doubt answer itself.
+	 */
+	if (ret == -EINPROGRESS) {
+		for (i = 0; i < 100; i++) {
+			ret = xioctl(fd, DSMIL_IOC_SMI_RESULT, &res);
+			if (ret != -EINPROGRESS)
+				break;
+			usleep(100 * 1000);
+		}
+		printf("# token %s %d/%d in doubt at its deadline; final: %d\n",
+		       write ? "write" : "read", g, p,
+		       ret ? ret : -(int)res.error);
+		if (!ret)
+			ret = -(int)res.error;
+		if (!ret && !write)
+			tr.value = res.value;
+		if (!ret && write)
+			tr.old_value = res.value;
+	}
 	if (!ret && !write)
 		*value = tr.value;
 	if (old)
@@ -667,7 +692,79 @@ TEST(slow_firmware_is_healthy)
 	       (unsigned long long)(st1.hangs - st0.hangs));
 }
 
-/* Each firmware fault: its documented errno, in bound, the right counter. */
+/*
+ * Issue 13, defect 2, as the issue saw it: a write whose firmware call
+ * freezes past the caller's deadline.  The firmware applies it (its NV cell
+ * is the witness): the caller is told "in doubt", never -ETIMEDOUT, the
+ * device does not go to ERROR, and the late success is what
+ * DSMIL_IOC_SMI_RESULT, the counters and the smi-late line say.
+ */
+static void write_in_doubt_lands(struct __test_metadata *_metadata, int fd)
+{
+	struct tok *t;
+	struct dsmil_token_req tr = { .group = 5, .position = 9 };
+	struct dsmil_smi_result res = {};
+	struct dsmil_smi_status st0, st1;
+	struct dsmil_dev_info di;
+	char re[160];
+	long before;
+	int i;
+
+	t = tok_at(5, 9);
+	ASSERT_NE(NULL, t);
+	ASSERT_STREQ("freeze:500", t->fault);
+	/*
+	 * The device is READY (firmware_faults brought it up: the location's
+	 * first call, the verification, is the one that does not freeze);
+	 * READY -> ACTIVE calls no firmware.
+	 */
+	ASSERT_EQ(0, bring_up(fd, 5 * 12 + 9, true));
+	before = nv_value(t->loc);
+	ASSERT_LE(0, before);
+	tr.value = before == (long)t->min ? t->max : t->min;
+	smi_status(fd, &st0);
+
+	EXPECT_EQ(-EINPROGRESS, xioctl(fd, DSMIL_IOC_TOKEN_WRITE, &tr));
+	EXPECT_TRUE(tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+	ASSERT_NE(0, tr.request_id);
+	res.request_id = tr.request_id;
+	/* A read and a write of 500 ms each: wait for both, bounded. */
+	for (i = 0; i < 40; i++) {
+		if (xioctl(fd, DSMIL_IOC_SMI_RESULT, &res) != -EINPROGRESS)
+			break;
+		usleep(100 * 1000);
+	}
+	ASSERT_EQ(0, xioctl(fd, DSMIL_IOC_SMI_RESULT, &res));
+	EXPECT_EQ(0, res.error);
+	EXPECT_EQ(DSMIL_SMI_RESULT_F_WRITE | DSMIL_SMI_RESULT_F_IN_DOUBT |
+		  DSMIL_SMI_RESULT_F_ABANDONED, res.flags);
+	EXPECT_EQ(t->id, res.token);
+	/* The firmware did apply it. */
+	EXPECT_EQ((long)tr.value, nv_value(t->loc));
+
+	smi_status(fd, &st1);
+	EXPECT_EQ(st0.in_doubt + 1, st1.in_doubt);
+	EXPECT_EQ(st0.late_successes + 1, st1.late_successes);
+	EXPECT_EQ(st0.late_failures, st1.late_failures);
+	EXPECT_EQ(st0.successes + 1, st1.successes);
+	EXPECT_EQ(st0.timeouts, st1.timeouts);
+	EXPECT_EQ(st0.hangs, st1.hangs);
+	ASSERT_EQ(0, dev_info(fd, 5 * 12 + 9, &di));
+	EXPECT_EQ(DSMIL_DEV_ACTIVE, di.state) TH_LOG("no ERROR for a write that landed");
+	snprintf(re, sizeof(re),
+		 "smi-late: token=0x%04x op=write backend=dell-smbios dev=DSMIL5D9 id=%llu .*outcome=success errno=0",
+		 t->id, (unsigned long long)tr.request_id);
+	EXPECT_TRUE(dmesg_has(re)) TH_LOG("no line matching %s", re);
+	printf("# write in doubt: id %llu, landed (NV %ld -> %u)\n",
+	       (unsigned long long)tr.request_id, before, tr.value);
+}
+
+/*
+ * Each firmware fault: its documented errno, in bound, the right counter.
+ * A freeze longer than the caller's deadline is in doubt (-EINPROGRESS):
+ * the call cannot be stopped and does complete; its outcome (success) is
+ * recorded under the request id, counted late, never as a hang.
+ */
 TEST(firmware_faults)
 {
 	static const struct {
@@ -678,7 +775,7 @@ TEST(firmware_faults)
 		{ 4, 6, -ENXIO, "status:-2" },
 		{ 4, 9, -EINVAL, "status:-5" },
 		{ 5, 6, -EIO, "malformed" },
-		{ 5, 9, -ETIMEDOUT, "freeze:500" },
+		{ 5, 9, -EINPROGRESS, "freeze:500" },
 	};
 	struct dsmil_smi_status st0, st1;
 	unsigned int i;
@@ -690,10 +787,14 @@ TEST(firmware_faults)
 	fd = dell_fd();
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct tok *t = tok_at(cases[i].g, cases[i].p);
+		struct dsmil_token_req tr = {
+			.group = cases[i].g, .position = cases[i].p,
+		};
+		struct dsmil_smi_result res = {};
+		struct dsmil_dev_info di;
 		__u64 t0, el;
-		__u32 v;
 
-		if (cases[i].err == -ETIMEDOUT && scaled()) {
+		if (cases[i].err == -EINPROGRESS && scaled()) {
 			printf("# fault %s: not judged with scaled timing\n",
 			       cases[i].fault);
 			continue;
@@ -704,16 +805,22 @@ TEST(firmware_faults)
 		ASSERT_EQ(0, bring_up(fd, cases[i].g * 12 + cases[i].p, false));
 		smi_status(fd, &st0);
 		t0 = now_ns();
-		EXPECT_EQ(cases[i].err, token_rw(fd, false, cases[i].g,
-						 cases[i].p, &v, 0, NULL, NULL))
+		EXPECT_EQ(cases[i].err, xioctl(fd, DSMIL_IOC_TOKEN_READ, &tr))
 			TH_LOG("%s", t->fault);
 		el = now_ns() - t0;
 		/* The caller's bound: smi_timeout_ms, plus scheduling. */
 		smi_status(fd, &st1);
 		EXPECT_LT(el, (st1.timeout_ms + 150) * MS) TH_LOG("%s took %llu ms", t->fault,
 					     (unsigned long long)(el / MS));
-		if (cases[i].err == -ETIMEDOUT)
-			usleep(600 * 1000);	/* the freeze ends; it is a hang */
+		if (cases[i].err == -EINPROGRESS) {
+			EXPECT_TRUE(tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+			EXPECT_NE(0, tr.request_id);
+			usleep(600 * 1000);	/* the freeze ends: a late answer */
+			res.request_id = tr.request_id;
+			EXPECT_EQ(0, xioctl(fd, DSMIL_IOC_SMI_RESULT, &res));
+			EXPECT_EQ(0, res.error);
+			EXPECT_TRUE(res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT);
+		}
 		smi_status(fd, &st1);
 		switch (i) {
 		case 0: case 1: case 2:
@@ -723,14 +830,22 @@ TEST(firmware_faults)
 			EXPECT_EQ(st0.garbage + 1, st1.garbage);
 			break;
 		case 4:
-			EXPECT_EQ(st0.hangs + 1, st1.hangs);
+			EXPECT_EQ(st0.in_doubt + 1, st1.in_doubt);
+			EXPECT_EQ(st0.late_successes + 1, st1.late_successes);
 			EXPECT_EQ(st0.abandoned + 1, st1.abandoned);
+			EXPECT_EQ(st0.hangs, st1.hangs);
+			/* The device keeps its state: nothing failed. */
+			ASSERT_EQ(0, dev_info(fd, cases[i].g * 12 + cases[i].p,
+					      &di));
+			EXPECT_EQ(DSMIL_DEV_READY, di.state);
 			break;
 		}
 		EXPECT_EQ(DSMIL_SMI_OK, st1.state);
 		printf("# fault %s: errno %d in %llu ms\n", t->fault,
 		       cases[i].err, (unsigned long long)(el / MS));
 	}
+	if (!scaled())
+		write_in_doubt_lands(_metadata, fd);
 }
 
 TEST_HARNESS_MAIN

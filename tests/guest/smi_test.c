@@ -21,6 +21,7 @@
  * under lockdown unless the module is signed ($DSMIL_KO, default
  * /lib/dsmil/dsmil.ko).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -239,6 +240,63 @@ TEST_F(smi, read_ok)
 	EXPECT_EQ(2, st.successes);
 }
 
+/*
+ * Every request that reached the engine has an id, and its final outcome
+ * is kept under it (DSMIL_IOC_SMI_RESULT).  The sim is polled: a timeout is
+ * aborted at the deadline, never in doubt.
+ */
+TEST_F(smi, result_by_request_id)
+{
+	struct dsmil_token_req tr = { .group = 0, .position = 0 };
+	struct dsmil_smi_result res = {};
+	struct dsmil_smi_status st;
+	__u64 first;
+
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	first = tr.request_id;
+	ASSERT_NE(0, first);
+	EXPECT_EQ(0, tr.flags);
+	res.request_id = first;
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	EXPECT_EQ(0, res.error);
+	EXPECT_EQ(SIM_VALUE(token_of(0, 0)), res.value);
+	EXPECT_EQ(token_of(0, 0), res.token);
+	EXPECT_EQ(0, res.flags);
+	EXPECT_LT(0, res.duration_ns);
+
+	/* No id, an id never issued: nothing touches the hardware. */
+	res.request_id = 0;
+	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	res.request_id = first + 1000000;
+	EXPECT_EQ(-ENOENT, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	res.request_id = first;
+	res.reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	res.reserved[1] = 0;
+
+	/* A refusal before the engine has no id. */
+	tr.group = 1;
+	EXPECT_EQ(-ENODEV, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	EXPECT_EQ(0, tr.request_id);
+
+	/* A polled timeout: -ETIMEDOUT, aborted, not in doubt; recorded. */
+	if (self->lockdown)
+		SKIP(return, KNOBS_LOCKED);
+	ASSERT_EQ(0, sim_knob_write("fault", "stuck-busy"));
+	tr.group = 0;
+	EXPECT_EQ(-ETIMEDOUT, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	EXPECT_EQ(0, tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+	ASSERT_LT(first, tr.request_id);
+	res.request_id = tr.request_id;
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	EXPECT_EQ(ETIMEDOUT, res.error);
+	EXPECT_EQ(0, res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT);
+	ASSERT_EQ(0, smi_status(self->fd, &st));
+	EXPECT_EQ(0, st.in_doubt);
+	EXPECT_EQ(0, st.late_successes + st.late_failures);
+}
+
 TEST_F(smi, bad_token_refused_before_hardware)
 {
 	static const struct { unsigned int g, p; } bad[] = {
@@ -253,10 +311,7 @@ TEST_F(smi, bad_token_refused_before_hardware)
 					      &v, NULL));
 	}
 	/* Non-zero reserved fields: refused by the dispatcher. */
-	tr.reserved[0] = 1;
-	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
-	tr.reserved[0] = 0;
-	tr.reserved[1] = 1;
+	tr.reserved = 1;
 	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
 
 	EXPECT_EQ(0, sim_stat("submits"));
@@ -807,6 +862,123 @@ TEST_F(smi, spacing_between_smis)
 	EXPECT_LE(2, st.spacing_waits);
 	EXPECT_LE(2 * 15000, st.spacing_wait_us);
 	EXPECT_EQ(20000, st.min_interval_us);
+}
+
+/* One token request from a thread: what it returned and when it ended. */
+struct rw_thread {
+	pthread_t tid;
+	int fd;
+	bool write;
+	unsigned int g, pos, value;
+	int ret;
+	__u64 end_ns;
+};
+
+static void *rw_thread_main(void *data)
+{
+	struct rw_thread *t = data;
+
+	t->ret = token_rw(t->fd, t->write, t->g, t->pos, &t->value, NULL, NULL);
+	t->end_ns = now_ns();
+	return NULL;
+}
+
+/*
+ * Issue 13, defect 1: an emergency stop fences a token write that is
+ * already queued.  A reads token 0x0480 and holds the hardware for slow_ms;
+ * B's write of the same token passes its first state check (DSMIL0D0
+ * ACTIVE) and queues behind A; then group 0 is stopped.  When A is done,
+ * B's write reaches its hand-off with the device LOCKED: it must be refused
+ * there (-ENODEV), and the simulator must never see it.  Before the fix B
+ * returned 0 and the simulator counted one write after the stop.
+ */
+TEST_F(smi, estop_fences_queued_write)
+{
+	/*
+	 * Each SMI takes slow_ms (its status changing: no hang): room for B
+	 * to queue and for the stop while A runs, and (300 ms, before the
+	 * fix) for B's own SMI inside B's 1000 ms deadline.  A host so loaded
+	 * that A's SMI ends before the stop returns misses the interleaving:
+	 * try again with a longer SMI (with the fix B never runs its own).
+	 */
+	static const char *const slow[] = { "300", "600", "850" };
+	struct rw_thread a, b;
+	struct dsmil_smi_status st0, st;
+	unsigned long long submits, done0, w0;
+	unsigned int locked, i, try;
+	int kfd = -1;
+
+	if (self->lockdown)
+		SKIP(return, KNOBS_LOCKED);
+	for (try = 0; try < ARRAY_SIZE(slow); try++) {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		b.write = true;
+		b.value = 0x00ab00cd;
+		locked = 0;
+		if (kfd >= 0)
+			close(kfd);
+		smi_reload(_metadata, self, "allow_writes=1 smi_timeout_ms=1000");
+		ASSERT_EQ(0, dev_bring_up(self->fd, 0, true));
+		ASSERT_EQ(0, sim_knob_write("slow_ms", slow[try]));
+		kfd = kmsg_open_end();
+		w0 = sim_writes(token_of(0, 0));
+		ASSERT_EQ(0, smi_status(self->fd, &st0));
+		a.fd = b.fd = self->fd;
+
+		submits = sim_stat("submits");
+		ASSERT_EQ(0, pthread_create(&a.tid, NULL, rw_thread_main, &a));
+		for (i = 0; i < 5000 && sim_stat("submits") == submits; i++)
+			usleep(200);
+		ASSERT_LT(submits, sim_stat("submits")) TH_LOG("A never reached the sim");
+		done0 = sim_stat("completions");
+		ASSERT_EQ(0, pthread_create(&b.tid, NULL, rw_thread_main, &b));
+		/* B is queued once two requests are in flight: A's and B's. */
+		for (i = 0; i < 5000; i++) {
+			ASSERT_EQ(0, smi_status(self->fd, &st));
+			if (st.in_flight >= 2)
+				break;
+			usleep(200);
+		}
+		ASSERT_EQ(2, st.in_flight) TH_LOG("B never queued");
+
+		EXPECT_EQ(0, group_estop(self->fd, 0, &locked));
+		EXPECT_EQ(DSMIL_NUM_DEVICES, locked);
+		/*
+		 * The interleaving this test is about: A's SMI had not ended
+		 * when the stop returned, so B had not been handed to the
+		 * hardware yet.
+		 */
+		if (done0 == sim_stat("completions"))
+			break;
+		printf("# slow_ms=%s: A's SMI ended before the stop returned (host too slow); again\n",
+		       slow[try]);
+		pthread_join(a.tid, NULL);
+		pthread_join(b.tid, NULL);
+		ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
+	}
+	ASSERT_GT(ARRAY_SIZE(slow), try) TH_LOG("the stop never landed while A ran");
+	EXPECT_EQ(DSMIL_DEV_LOCKED, dev_state(self->fd, 0));
+
+	pthread_join(a.tid, NULL);
+	pthread_join(b.tid, NULL);
+	EXPECT_EQ(0, a.ret);		/* a read at the hardware just ends */
+	EXPECT_EQ(-ENODEV, b.ret);
+	/* The simulator's own count: nothing written after the stop. */
+	EXPECT_EQ(w0, sim_writes(token_of(0, 0)));
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
+	/*
+	 * An audited write is three requests (read before, write, read
+	 * back): B is refused at the hand-off of its first, the read before
+	 * (the engine may count that refusal and the write's own).
+	 */
+	EXPECT_LE(st0.refused + 1, st.refused);
+	EXPECT_EQ(st0.successes + 1, st.successes);
+	if (kfd >= 0) {
+		EXPECT_TRUE(kmsg_find(kfd, "refused-access: dev=DSMIL0D0",
+				      "state=LOCKED", "at=handoff", NULL));
+		close(kfd);
+	}
 }
 
 TEST_F(module, bad_parameters_refused_at_load)

@@ -165,7 +165,7 @@ static int sr_write(struct sr_writer *w)
 				t.position = DSMIL_TOKEN_SENSOR;
 				break;
 			default:
-				t.reserved[0] = 1;		/* EINVAL */
+				t.reserved = 1;		/* EINVAL */
 			}
 		}
 		return ioctl(w->fd, DSMIL_IOC_TOKEN_WRITE, &t) ? errno : 0;
