@@ -594,6 +594,15 @@ static void dsmil_smi_outcome_known(struct dsmil_smi *smi,
 	trace_dsmil_smi_request(req->cmd.token, req->cmd.op, smi->backend_name,
 				req->result,
 				ktime_to_ns(ktime_sub(req->end, req->start)));
+	/*
+	 * A write whose caller left before it ended (told -EINPROGRESS, or
+	 * killed) has an audit record that could not say how it ended: this
+	 * one does, under the same request id.
+	 */
+	if (req->cmd.op == DSMIL_SMI_OP_WRITE &&
+	    (req->in_doubt || req->abandoned))
+		dsmil_waudit_late(&dsmil_from_smi(smi)->waudit, req->id,
+				  req->dev_id, req->cmd.token, req->result);
 }
 
 /*
@@ -1301,13 +1310,13 @@ static int dsmil_smi_write_refused(struct dsmil_smi *smi,
  * A write whose arguments are valid leaves one record in the write audit,
  * whatever becomes of it: the device's state is checked on arrival, the
  * token is read (the value before; a backend that reports it with the write
- * is not read separately), the state is checked again at the hand-off that
- * an emergency stop waits for, the token is written, and read back; a
+ * is not read separately), the token is written, and read back; a
  * read-back that differs from the value written is a write-mismatch (-EIO).
- * The hand-off is held for the write alone: a stop waits for at most one
- * SMI (DSMIL_ESTOP_DRAIN_MS covers one, not a read queued behind others
- * and then the write), and a stop that comes during the read before
- * refuses the write there.
+ * The write passes the engine's hand-off (dsmil_smi_fence()) right before
+ * the backend sees it, and an emergency stop waits for that one SMI, not
+ * for the read before: a stop that comes meanwhile refuses the write
+ * there.  A write whose caller leaves before it ends (in doubt, killed)
+ * gets a second record, stage LATE, when the engine learns its outcome.
  *
  * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_WRITE documents.
  */
@@ -1366,14 +1375,16 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 		rec.flags |= DSMIL_WREC_F_OLD;
 	}
 
-	ret = dsmil_state_handoff_begin(&dsm->state, dev, true);
-	if (ret) {
-		dsmil_waudit_end(wa, dev, cookie);
-		return dsmil_smi_write_refused(smi, &rec,
-					       DSMIL_WREC_AT_REFUSED, ret);
-	}
+	/*
+	 * The hand-off is the engine's (dsmil_smi_fence(), right before the
+	 * backend sees the write, ended when the request ends, whether or
+	 * not its caller still waits): a write a stop overtook during the
+	 * read before comes back -ENODEV from there, unsent.
+	 */
 	ret = dsmil_smi_token_rw(smi, tr, true);
-	dsmil_state_handoff_end(&dsm->state, dev, true);
+	/* The engine's id, which its log lines and SMI_RESULT know. */
+	if (tr->request_id)
+		rec.request_id = tr->request_id;
 	if (ret) {
 		dsmil_waudit_end(wa, dev, cookie);
 		/* What TOKEN_WRITE documents as "nothing sent". */

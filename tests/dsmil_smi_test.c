@@ -1347,8 +1347,11 @@ static void smi_test_in_doubt_then_known(struct kunit *test)
 		.group = 0, .position = 3, .value = 0x1234,
 	};
 	struct dsmil_smi_result res = {};
+	struct dsmil_write_record rec = {};
 	struct dsmil_smi_status st;
 	struct dsmil_smi *smi;
+	u64 next, dropped;
+	unsigned int n;
 
 	p.timeout_ms = 100;
 	p.hang_ms = 40;
@@ -1392,6 +1395,16 @@ static void smi_test_in_doubt_then_known(struct kunit *test)
 	/* The device did not go to ERROR for it. */
 	KUNIT_EXPECT_EQ(test, dsmil_dev_state_of(t, 3), DSMIL_DEV_ACTIVE);
 	KUNIT_EXPECT_EQ(test, smi->faulted, false);
+
+	/* The write audit learns the outcome too, under the same id. */
+	n = dsmil_waudit_copy(&dsmil_from_smi(smi)->waudit, 0, &rec, 1,
+			      &next, &dropped);
+	KUNIT_ASSERT_EQ(test, n, 1U);
+	KUNIT_EXPECT_EQ(test, rec.stage, DSMIL_WREC_AT_LATE);
+	KUNIT_EXPECT_EQ(test, rec.request_id, tr.request_id);
+	KUNIT_EXPECT_EQ(test, rec.token, 0x0483);
+	KUNIT_EXPECT_EQ(test, rec.device, 3);
+	KUNIT_EXPECT_EQ(test, rec.error, c->error);
 }
 
 /* The outcome ring: by id, ids never issued, ids aged out. */
