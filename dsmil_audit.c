@@ -94,11 +94,20 @@ static void dsmil_waudit_dev_name(char *buf, size_t len, unsigned int id)
 static void dsmil_waudit_kernel_audit(const struct dsmil_write_record *rec)
 {
 	struct audit_buffer *ab;
+	gfp_t gfp = GFP_KERNEL;
 	char dev[24];
 
 	if (!audit_enabled)
 		return;
-	ab = audit_log_start(audit_context(), GFP_KERNEL, AUDIT_KERNEL_OTHER);
+	/*
+	 * A LATE record comes from the SMI engine's worker, which every
+	 * dell-smbios request goes through: it must not wait out a full
+	 * audit backlog (audit_backlog_wait_time, 60 s), so it does not wait
+	 * at all (a lost record is counted by audit as lost).
+	 */
+	if (current->flags & PF_KTHREAD)
+		gfp = GFP_NOWAIT;
+	ab = audit_log_start(audit_context(), gfp, AUDIT_KERNEL_OTHER);
 	if (!ab)
 		return;
 	dsmil_waudit_dev_name(dev, sizeof(dev), rec->device);

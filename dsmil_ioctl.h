@@ -116,6 +116,15 @@ enum dsmil_reason {
 #define DSMIL_FEAT_MMIO		0x4U	/* region ioctls */
 #define DSMIL_FEAT_WRITES	0x8U	/* allow_writes is set now */
 #define DSMIL_FEAT_LOCKDOWN	0x10U	/* kernel is locked down */
+/*
+ * Every write is checked again where it is handed to the hardware and an
+ * emergency stop waits for the writes in flight (struct dsmil_group_stop
+ * in_doubt), a token write past its deadline may answer -EINPROGRESS
+ * (DSMIL_TOKEN_F_IN_DOUBT, DSMIL_IOC_SMI_RESULT), and every hardware write
+ * is in the write audit (DSMIL_IOC_WRITE_AUDIT_READ).  A driver without
+ * this bit leaves in_doubt and those fields zero without the guarantee.
+ */
+#define DSMIL_FEAT_WRITE_FENCE	0x20U
 
 /**
  * struct dsmil_info - DSMIL_IOC_INFO: what this driver is and offers.
@@ -383,8 +392,12 @@ struct dsmil_token_req {
  *   OLD       token: reading the value before failed; the write was not sent
  *   WRITE     handed to the SMI engine or the mapper: @error is its result
  *   READBACK  token: written, then read back (see the flags)
- *   LATE      the final outcome of request @request_id, whose caller was
- *             told its outcome was in doubt
+ *   LATE      the final outcome of request @request_id, whose caller left
+ *             before it ended (told -EINPROGRESS, or killed, or timed out
+ *             on a polled backend): @error is that outcome, and the who
+ *             fields are the engine's worker; the caller's own record has
+ *             the same @request_id (match by it: the LATE record may come
+ *             first)
  */
 #define DSMIL_WREC_AT_REFUSED	1
 #define DSMIL_WREC_AT_OLD	2

@@ -1333,6 +1333,13 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 	u16 token;
 	int ret;
 
+	/*
+	 * Out only, as dsmil_smi_token_rw() takes them: a reply sent again
+	 * as it came back (a retry of a write in doubt) is a write like any
+	 * other, audited, and an early refusal must not echo an old id.
+	 */
+	tr->flags &= ~DSMIL_TOKEN_F_IN_DOUBT;
+	tr->request_id = 0;
 	activate = tr->flags & DSMIL_TOKEN_F_ACTIVATE;
 	/* Bad arguments: refused (and counted) as ever, not a write. */
 	if (dsmil_smi_token_of(tr->group, tr->position, &token, &dev) ||

@@ -267,6 +267,41 @@ static void audit_test_token_write(struct kunit *test)
  * Refused on arrival (READY): no SMI at all.  Refused at the hand-off
  * (policy): the read before was made, the write never.
  */
+/*
+ * A reply sent back as it came (IN_DOUBT set, an old request id: what a
+ * retry of a write in doubt does) is audited like any write, and a refusal
+ * on arrival does not echo the old id.  Before, the flag made the write
+ * skip the audit (no record, no read-back) and the id came back as given.
+ */
+static void audit_test_resent_reply(struct kunit *test)
+{
+	struct audit_t *t = test->priv;
+	struct dsmil_write_record *r = audit_buf(test);
+	struct dsmil_token_req tr = {
+		.group = 0, .position = DSMIL_TOKEN_POWER, .value = 0x77,
+		.flags = DSMIL_TOKEN_F_IN_DOUBT, .request_id = 0xdead,
+	};
+
+	/* Device OFFLINE: refused on arrival, no id. */
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_write_audited(&t->dsm->smi, &tr),
+			-ENODEV);
+	KUNIT_EXPECT_EQ(test, tr.request_id, 0);
+
+	dsmil_kunit_drive(test, &t->dsm->state, 0, DSMIL_DEV_ACTIVE);
+	tr.flags = DSMIL_TOKEN_F_IN_DOUBT;
+	tr.request_id = 0xdead;
+	KUNIT_ASSERT_EQ(test, dsmil_smi_token_write_audited(&t->dsm->smi, &tr),
+			0);
+	KUNIT_EXPECT_EQ(test, tr.flags, 0);
+	KUNIT_EXPECT_NE(test, tr.request_id, 0xdead);
+	KUNIT_EXPECT_EQ(test, sim_writes0(t), 1);
+	KUNIT_ASSERT_EQ(test, audit_all(test, t->dsm, r), 2);
+	KUNIT_EXPECT_EQ(test, r[0].stage, DSMIL_WREC_AT_REFUSED);
+	KUNIT_EXPECT_EQ(test, r[1].stage, DSMIL_WREC_AT_READBACK);
+	KUNIT_EXPECT_EQ(test, r[1].readback, 0x77);
+	KUNIT_EXPECT_EQ(test, r[1].request_id, tr.request_id);
+}
+
 static int audit_policy_refuses(struct dsmil_state *st)
 {
 	return -EACCES;
@@ -579,6 +614,7 @@ static struct kunit_case dsmil_audit_cases[] = {
 	KUNIT_CASE(audit_test_wrap),
 	KUNIT_CASE(audit_test_ioctl),
 	KUNIT_CASE(audit_test_token_write),
+	KUNIT_CASE(audit_test_resent_reply),
 	KUNIT_CASE(audit_test_refused),
 	KUNIT_CASE(audit_test_mismatch),
 	KUNIT_CASE(audit_test_read_before_fails),
