@@ -207,6 +207,7 @@ static int dsmil_ioc_info(struct dsmil *dsm, void *arg)
 		info->features |= DSMIL_FEAT_WRITES;
 	if (dsmil_locked_down())
 		info->features |= DSMIL_FEAT_LOCKDOWN;
+	info->features |= DSMIL_FEAT_WRITE_FENCE;
 	info->num_groups = DSMIL_NUM_GROUPS;
 	info->devs_per_group = DSMIL_DEVS_PER_GROUP;
 	info->num_devices = DSMIL_NUM_DEVICES;

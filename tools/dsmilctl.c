@@ -577,6 +577,7 @@ static const struct {
 	{ DSMIL_FEAT_MMIO,	"mmio" },
 	{ DSMIL_FEAT_WRITES,	"writes" },
 	{ DSMIL_FEAT_LOCKDOWN,	"lockdown" },
+	{ DSMIL_FEAT_WRITE_FENCE, "write-fence" },
 };
 
 static int cmd_info(struct ctx *c, int argc, char **argv)

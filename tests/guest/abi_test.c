@@ -62,6 +62,8 @@ TEST_F(dsmil, info_reports_documented_values)
 	EXPECT_EQ(0, info.region_base);
 	/* Default load: writes refused. */
 	EXPECT_EQ(0, info.features & DSMIL_FEAT_WRITES);
+	/* The hand-off fence, in-doubt answers and the write audit. */
+	EXPECT_TRUE(info.features & DSMIL_FEAT_WRITE_FENCE);
 	/* Names are NUL-terminated strings. */
 	EXPECT_TRUE(memchr(info.smi_backend, 0, sizeof(info.smi_backend)) != NULL);
 	EXPECT_TRUE(memchr(info.mmio_backend, 0, sizeof(info.mmio_backend)) != NULL);

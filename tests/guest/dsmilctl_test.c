@@ -288,6 +288,7 @@ static const struct {
 	{ DSMIL_FEAT_DEVICES, "devices" }, { DSMIL_FEAT_SMI, "smi" },
 	{ DSMIL_FEAT_MMIO, "mmio" }, { DSMIL_FEAT_WRITES, "writes" },
 	{ DSMIL_FEAT_LOCKDOWN, "lockdown" },
+	{ DSMIL_FEAT_WRITE_FENCE, "write-fence" },
 };
 
 TEST_F(ctl, info_text_and_json_match_the_ioctl)

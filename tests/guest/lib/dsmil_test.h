@@ -286,6 +286,7 @@ union dsmil_ioc_arg {
 	struct dsmil_write_audit_read wa;
 	struct dsmil_token_req tk;
 	struct dsmil_smi_status ss;
+	struct dsmil_smi_result sr;
 	struct dsmil_mmio_rw rw;
 	struct dsmil_mmio_bulk bk;
 	struct dsmil_mmio_status ms;
@@ -297,7 +298,7 @@ union dsmil_ioc_arg {
  * The writes each device saw, from the simulators' own counters: token
  * writes that reached the SMI sim (sim/tokens; 0 for a device without a
  * token) and writes into the device's MMIO window that reached the sim
- * region (mmio-sim/windows).
+ * region (mmio/windows).
  */
 struct write_ledger {
 	uint64_t token[DSMIL_NUM_DEVICES];
