@@ -813,8 +813,10 @@ const char *dsmil_info_check(const struct dsmil_info *i, unsigned int max_reside
 		return "mmio_backend (default is sim)";
 	if (i->features & ~(DSMIL_FEAT_DEVICES | DSMIL_FEAT_SMI |
 			    DSMIL_FEAT_MMIO | DSMIL_FEAT_WRITES |
-			    DSMIL_FEAT_LOCKDOWN))
+			    DSMIL_FEAT_LOCKDOWN | DSMIL_FEAT_WRITE_FENCE))
 		return "unknown feature bits";
+	if (!(i->features & DSMIL_FEAT_WRITE_FENCE))
+		return "no FEAT_WRITE_FENCE (every build has the hand-off fence)";
 	if (!(i->features & DSMIL_FEAT_LOCKDOWN) != (lockdown_cached() == LD_NONE))
 		return "FEAT_LOCKDOWN disagrees with /sys/kernel/security/lockdown";
 	for (k = 0; k < ARRAY_SIZE(i->reserved); k++)
