@@ -416,6 +416,16 @@ long long sim_stat(const char *name)
 	return v;
 }
 
+bool sim_token_parse(const char *line, unsigned int *token,
+		     unsigned int *value, unsigned long long *reads,
+		     unsigned long long *writes)
+{
+	char name[16];
+
+	return sscanf(line, "%x %15s value=%x reads=%llu writes=%llu",
+		      token, name, value, reads, writes) == 5;
+}
+
 int sim_token(unsigned int token, unsigned long long *reads,
 	      unsigned long long *writes, unsigned int *value)
 {
@@ -428,10 +438,8 @@ int sim_token(unsigned int token, unsigned long long *reads,
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long r, w;
 		unsigned int tok, v;
-		char name[16];
 
-		if (sscanf(line, "%x %15s value=%x reads=%llu writes=%llu",
-			   &tok, name, &v, &r, &w) != 5 || tok != token)
+		if (!sim_token_parse(line, &tok, &v, &r, &w) || tok != token)
 			continue;
 		if (reads)
 			*reads = r;

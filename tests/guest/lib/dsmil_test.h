@@ -146,6 +146,10 @@ int dir_writef(const char *dir, const char *name, const char *fmt, ...)
 #define mmio_knob_write(knob, ...)	dir_writef(DSMIL_MMIO_DIR, knob, __VA_ARGS__)
 /* A counter of sim/stats ("name=value" lines), or -1. */
 long long sim_stat(const char *name);
+/* One line of sim/tokens ("<tok> <name> value= reads= writes="). */
+bool sim_token_parse(const char *line, unsigned int *token,
+		     unsigned int *value, unsigned long long *reads,
+		     unsigned long long *writes);
 /* What sim/tokens says of @token: 0 or -errno (-ENOENT: no such token). */
 int sim_token(unsigned int token, unsigned long long *reads,
 	      unsigned long long *writes, unsigned int *value);

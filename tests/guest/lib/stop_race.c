@@ -47,10 +47,8 @@ int write_ledger_read(struct write_ledger *l)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long r, w;
 		unsigned int tok, v;
-		char name[16];
 
-		if (sscanf(line, "%x %15s value=%x reads=%llu writes=%llu",
-			   &tok, name, &v, &r, &w) != 5 ||
+		if (!sim_token_parse(line, &tok, &v, &r, &w) ||
 		    tok < DSMIL_TOKEN_BASE ||
 		    tok >= DSMIL_TOKEN_BASE + DSMIL_NUM_DEVICES)
 			continue;
