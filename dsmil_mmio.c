@@ -1070,16 +1070,32 @@ static size_t dsmil_mmio_copy_to_nofault(const void *src, size_t n,
 	return got;
 }
 
-static size_t dsmil_mmio_copy_from_nofault(void *dst, size_t n,
-					   struct iov_iter *from)
+VISIBLE_IF_KUNIT size_t dsmil_mmio_copy_from_nofault(void *dst, size_t n,
+						     struct iov_iter *from)
 {
 	size_t got;
 
+	/* KUnit makes this fail short, as a source page reclaimed would. */
+	KUNIT_STATIC_STUB_REDIRECT(dsmil_mmio_copy_from_nofault, dst, n, from);
 	pagefault_disable();
 	got = copy_from_iter(dst, n, from);
 	pagefault_enable();
 	return got;
 }
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_copy_from_nofault);
+
+/*
+ * The rest of a piece whose source faulted, copied taking the fault; called
+ * holding no chunk, so the chunks may be evicted meanwhile (KUnit evicts
+ * them here).
+ */
+VISIBLE_IF_KUNIT size_t dsmil_mmio_copy_from_faulting(void *dst, size_t n,
+						      struct iov_iter *from)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dsmil_mmio_copy_from_faulting, dst, n, from);
+	return copy_from_iter(dst, n, from);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_copy_from_faulting);
 
 /*
  * One piece straight from the user buffer of @from (ITER_UBUF) into the
@@ -1337,8 +1353,8 @@ VISIBLE_IF_KUNIT int dsmil_mmio_bulk_write(struct dsmil_mmio *mm,
 			/* Take the source's fault holding no chunk. */
 			dsmil_mmio_span_put(mm, first, last - first + 1);
 			held = false;
-			if (copy_from_iter(bounce + got, n - got, from) !=
-			    n - got) {
+			if (dsmil_mmio_copy_from_faulting(bounce + got, n - got,
+							  from) != n - got) {
 				ret = -EFAULT;
 				break;
 			}

@@ -231,6 +231,9 @@ int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
 			   struct dsmil_mmio_status *st,
 			   struct dsmil_chunk_stat *cs, unsigned int count);
 int dsmil_mmio_sim_usage(struct dsmil_mmio *mm, struct dsmil_sim_usage *u);
+size_t dsmil_mmio_copy_from_nofault(void *dst, size_t n, struct iov_iter *from);
+size_t dsmil_mmio_copy_from_faulting(void *dst, size_t n,
+				     struct iov_iter *from);
 #endif
 
 #endif /* _DSMIL_MMIO_H */

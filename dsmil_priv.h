@@ -16,6 +16,12 @@
 #include <linux/atomic.h>
 #include <linux/types.h>
 #include <kunit/visibility.h>
+#if IS_ENABLED(CONFIG_KUNIT)
+#include <kunit/static_stub.h>
+#else
+/* Kernels before 6.3 have no static stubs; only KUnit builds use them. */
+#define KUNIT_STATIC_STUB_REDIRECT(...) do {} while (0)
+#endif
 
 #include "dsmil_ioctl.h"
 #include "dsmil_state.h"

@@ -15,6 +15,7 @@
  * stop with a write at the hardware.  A few cases use the real sim backend
  * for data that must survive eviction and for its memory use.
  */
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
@@ -1174,6 +1175,78 @@ static void mmio_test_sim_data_survives_eviction(struct kunit *test)
 	expect_consistent(test, mm, NULL);
 }
 
+/*
+ * The bounce path of a bulk write whose source faults: the nofault copy of
+ * page @fault_page fails short (as when a source page was reclaimed after
+ * the pre-fault), and while the fault is taken, holding no chunk, chunk 1
+ * is evicted by two other chunks (cap 2).  Set while the case runs.
+ */
+static struct stale_ctx {
+	struct dsmil_mmio *mm;
+	unsigned int calls, fault_page;
+	void *old_addr;
+	u64 evictions;
+} *stale;
+
+static size_t stale_copy_nofault(void *dst, size_t n, struct iov_iter *from)
+{
+	if (stale->calls++ == stale->fault_page)
+		return 0;
+	return copy_from_iter(dst, n, from);
+}
+
+static size_t stale_copy_faulting(void *dst, size_t n, struct iov_iter *from)
+{
+	struct dsmil_mmio *mm = stale->mm;
+
+	stale->old_addr = READ_ONCE(mm->chunks[1].addr);
+	stale->evictions = mm->evictions;
+	touch(mm, 2);
+	touch(mm, 3);	/* chunk 1 is the least recently used: evicted */
+	return copy_from_iter(dst, n, from);
+}
+
+/*
+ * The span is taken again after the fault, and each page is written where
+ * the chunk is mapped now: not through the address it had before the fault
+ * (vunmap()ed by the eviction: a write there is a kernel fault, or lands in
+ * another mapping).
+ */
+static void mmio_test_bulk_write_remapped_during_fault(struct kunit *test)
+{
+	struct dsmil_mmio *mm = make_mm(test, NULL, 4, 2, 0);
+	const size_t len = 4 * PAGE_SIZE;
+	u8 *buf = test_vbuf(test, len), *back = test_vbuf(test, len);
+	struct stale_ctx ctx = { .mm = mm, .fault_page = 2 };
+	u64 done, i, bad = 0;
+
+	for (i = 0; i < len; i++)
+		buf[i] = i * 13 + (i >> 12) + 1;
+	stale = &ctx;
+	kunit_activate_static_stub(test, dsmil_mmio_copy_from_nofault,
+				   stale_copy_nofault);
+	kunit_activate_static_stub(test, dsmil_mmio_copy_from_faulting,
+				   stale_copy_faulting);
+	/* Raw region (chunk 1): no device window, no hand-off refusal. */
+	KUNIT_EXPECT_EQ(test, bulk_write(mm, CHUNK + PAGE_SIZE, buf, len,
+					 &done), 0);
+	kunit_deactivate_static_stub(test, dsmil_mmio_copy_from_nofault);
+	kunit_deactivate_static_stub(test, dsmil_mmio_copy_from_faulting);
+	stale = NULL;
+	KUNIT_EXPECT_EQ(test, done, len);
+	KUNIT_ASSERT_NOT_NULL(test, ctx.old_addr);
+	KUNIT_EXPECT_GT(test, mm->evictions, ctx.evictions);
+	if (READ_ONCE(mm->chunks[1].addr) == ctx.old_addr)
+		kunit_skip(test, "the new mapping reused the old address");
+
+	KUNIT_ASSERT_EQ(test, bulk_read(mm, CHUNK + PAGE_SIZE, back, len,
+					&done), 0);
+	for (i = 0; i < len; i++)
+		bad += back[i] != buf[i];
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	expect_consistent(test, mm, NULL);
+}
+
 static void sim_usage(struct kunit *test, struct dsmil_mmio *mm,
 		      struct dsmil_sim_usage *u)
 {
@@ -2172,6 +2245,7 @@ static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE(mmio_test_map_failure_clean),
 	KUNIT_CASE(mmio_test_write_widths),
 	KUNIT_CASE(mmio_test_sim_data_survives_eviction),
+	KUNIT_CASE(mmio_test_bulk_write_remapped_during_fault),
 	KUNIT_CASE_SLOW(mmio_test_sim_memory_bounded),
 	KUNIT_CASE(mmio_test_fatal_signal),
 	KUNIT_CASE(mmio_test_hit_path_lockless),
