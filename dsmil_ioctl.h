@@ -366,10 +366,12 @@ struct dsmil_token_req {
 /* struct dsmil_token_req.flags */
 #define DSMIL_TOKEN_F_ACTIVATE	0x1U
 /*
- * Out only: the caller's deadline passed while the firmware call (a
- * synchronous backend: dell-smbios) was running.  It could not be stopped
- * and may still complete: the outcome is unknown, not a failure.  The call
- * returned -EINPROGRESS; DSMIL_IOC_SMI_RESULT tells the outcome once known.
+ * Out only: the outcome was not known when the caller's wait ended: the
+ * deadline passed while the firmware call (a synchronous backend:
+ * dell-smbios) was running, which cannot be stopped and may still complete;
+ * or, on a polled backend, the engine gave no verdict in time or its abort
+ * failed.  It is unknown, not a failure.  The call returned -EINPROGRESS;
+ * DSMIL_IOC_SMI_RESULT tells the outcome once known.
  */
 #define DSMIL_TOKEN_F_IN_DOUBT	0x80000000U
 
@@ -581,13 +583,17 @@ struct dsmil_write_audit_read {
  * @spacing_wait_us:    total time spent waiting for the spacing.
  * @max_latency_us:     longest request.
  * @in_doubt:           requests whose caller got -EINPROGRESS: the deadline
- *                      passed while their synchronous firmware call ran.
+ *                      passed while their synchronous firmware call ran,
+ *                      the engine gave no verdict on a polled one in time,
+ *                      or its abort failed.
  *                      Each is also counted, once it ends, by its real
  *                      outcome (and in @abandoned), and in one of:
  * @late_successes:     part of @in_doubt: ended with success after all
  *                      (counted in @successes, never as a timeout).
  * @late_failures:      part of @in_doubt: ended with an error (counted in
- *                      @errors).  @in_doubt - @late_successes -
+ *                      @errors, @timeouts or @hangs), or ended by a reset
+ *                      after a failed abort (DSMIL_SMI_RESULT_F_UNKNOWN).
+ *                      @in_doubt - @late_successes -
  *                      @late_failures calls are still running.
  * @reserved:           zero.
  *
@@ -645,6 +651,12 @@ struct dsmil_smi_status {
 #define DSMIL_SMI_RESULT_F_WRITE	0x1U	/* a token write (else a read) */
 #define DSMIL_SMI_RESULT_F_IN_DOUBT	0x2U	/* its caller got -EINPROGRESS */
 #define DSMIL_SMI_RESULT_F_ABANDONED	0x4U	/* its caller left before the end */
+/*
+ * Ended by a backend reset (DSMIL_IOC_SMI_RECOVER) after its abort failed:
+ * the interface never said how it ended, and a write may or may not have
+ * been applied (error ETIMEDOUT).
+ */
+#define DSMIL_SMI_RESULT_F_UNKNOWN	0x8U
 
 /*
  * The final outcomes DSMIL_IOC_SMI_RESULT keeps: those of the last
@@ -946,7 +958,11 @@ struct dsmil_stats {
  *   -EINPROGRESS  (synchronous backend: dell-smbios) the deadline passed
  *              while the firmware call was running; it cannot be stopped
  *              and may still complete: the outcome is unknown, not a
- *              failure, and the device stays as it was.  @flags has
+ *              failure, and the device stays as it was.  (Polled backend:
+ *              the engine gave no verdict in time, or its abort failed;
+ *              the latter makes the backend FAULTED, and the outcome is
+ *              known, as DSMIL_SMI_RESULT_F_UNKNOWN, only when
+ *              DSMIL_IOC_SMI_RECOVER resets it.)  @flags has
  *              DSMIL_TOKEN_F_IN_DOUBT, @request_id the id under which
  *              DSMIL_IOC_SMI_RESULT gives the outcome once the call ends
  *              (and the "smi-late" log line reports it)

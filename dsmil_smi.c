@@ -37,6 +37,11 @@
  *    under that id when the call returns (DSMIL_IOC_SMI_RESULT, counters,
  *    one "smi-late" line).  A call that returns a result keeps it, however
  *    slow (a slow one counts towards FAULTED, never as a hang).
+ *    The same holds on a polled backend when the caller's verdict wait
+ *    ends with its request still at the hardware, and when an abort fails:
+ *    that request may still run until a reset, so a write keeps its
+ *    hand-off open (a stop reports it in doubt) and its outcome is
+ *    recorded as unknown when DSMIL_IOC_SMI_RECOVER resets the interface.
  *  - FAULTED after smi_fault_limit consecutive faults (or one failed abort):
  *    requests fail at once until DSMIL_IOC_SMI_RECOVER resets the backend,
  *    with exponential backoff between failed recoveries.
@@ -343,8 +348,12 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	}
 	if (req->abandoned)
 		c->abandoned++;
-	/* Its caller was told "in doubt": this is the outcome, late. */
-	if (req->in_doubt) {
+	/*
+	 * Its caller was told "in doubt": this is the outcome, late.  Not
+	 * for one a failed abort left running: dsmil_smi_end_stuck() counts
+	 * it when a reset ends it.
+	 */
+	if (req->in_doubt && req->aborted >= 0) {
 		if (req->outcome == DSMIL_SMI_OUT_SUCCESS)
 			c->late_successes++;
 		else
@@ -406,7 +415,7 @@ static void dsmil_smi_log_incident(struct dsmil_smi *smi,
 	u64 call_us = req->submitted ?
 		      ktime_to_us(ktime_sub(req->end, req->submit_time)) : 0;
 
-	if (req->in_doubt) {
+	if (req->in_doubt && req->aborted >= 0) {
 		/* The one line of an outcome its caller was never told. */
 		pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu call_us=%llu outcome=%s errno=%d\n",
 			tok, op, be, dev, req->id, call_us,
@@ -606,6 +615,88 @@ static void dsmil_smi_outcome_known(struct dsmil_smi *smi,
 }
 
 /*
+ * @req's abort failed: nobody knows whether the interface still runs it,
+ * and only a reset will end it for sure.  Its caller is told it is in
+ * doubt; a write keeps its hand-off open (an emergency stop reports it in
+ * doubt rather than pretend it is over); its outcome is recorded when the
+ * reset ends it (dsmil_smi_end_stuck()).  Called with smi->lock held; the
+ * engine is FAULTED from now on, so there is never a second one.
+ */
+static void dsmil_smi_keep_stuck(struct dsmil_smi *smi,
+				 struct dsmil_smi_req *req)
+{
+	lockdep_assert_held(&smi->lock);
+	WARN_ON_ONCE(smi->stuck.id);
+	if (!req->in_doubt) {
+		req->in_doubt = true;
+		smi->cnt.in_doubt++;
+	}
+	smi->stuck = (struct dsmil_smi_stuck){
+		.id = req->id,
+		.start = req->start,
+		.dev_id = req->dev_id,
+		.token = req->cmd.token,
+		.op = req->cmd.op,
+		.fenced = req->fenced,
+		.abandoned = req->abandoned,
+	};
+	/* The engine holds the hand-off now, not the request. */
+	req->fenced = false;
+}
+
+/*
+ * The backend was reset (or the engine is going away): a request a failed
+ * abort left at the interface has ended for sure, how is not known.
+ * Record it (DSMIL_SMI_RESULT_F_UNKNOWN, -ETIMEDOUT), count it as a late
+ * failure, end its hand-off, audit and log it.  Called with no lock held
+ * by the context that owns the hardware (or at exit).
+ */
+static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
+{
+	struct dsmil_smi_outcome_rec *r;
+	struct dsmil_smi_stuck sk;
+	ktime_t now = ktime_get();
+	char dev[24];
+
+	spin_lock(&smi->lock);
+	sk = smi->stuck;
+	smi->stuck.id = 0;
+	if (sk.id) {
+		r = &smi->outcomes[smi->n_outcomes++ % DSMIL_SMI_RESULTS];
+		*r = (struct dsmil_smi_outcome_rec){
+			.id = sk.id,
+			.duration_ns = ktime_to_ns(ktime_sub(now, sk.start)),
+			.result = -ETIMEDOUT,
+			.token = sk.token,
+			.flags = (sk.op == DSMIL_SMI_OP_WRITE ?
+				  DSMIL_SMI_RESULT_F_WRITE : 0) |
+				 DSMIL_SMI_RESULT_F_IN_DOUBT |
+				 DSMIL_SMI_RESULT_F_UNKNOWN |
+				 (sk.abandoned ? DSMIL_SMI_RESULT_F_ABANDONED : 0),
+		};
+		smi->cnt.late_failures++;
+	}
+	spin_unlock(&smi->lock);
+	if (!sk.id)
+		return;
+
+	trace_dsmil_smi_request(sk.token, sk.op, smi->backend_name, -ETIMEDOUT,
+				ktime_to_ns(ktime_sub(now, sk.start)));
+	if (sk.fenced)
+		dsmil_state_handoff_end(&dsmil_from_smi(smi)->state, sk.dev_id,
+					sk.op == DSMIL_SMI_OP_WRITE);
+	if (sk.op == DSMIL_SMI_OP_WRITE)
+		dsmil_waudit_late(&dsmil_from_smi(smi)->waudit, sk.id,
+				  sk.dev_id, sk.token, -ETIMEDOUT);
+	if (!__ratelimit(&smi->rs_io))
+		return;
+	dsmil_smi_dev_name(dev, sizeof(dev), sk.dev_id);
+	pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu outcome=unknown errno=%d\n",
+		sk.token, dsmil_smi_op_name(sk.op), smi->backend_name, dev,
+		sk.id, -ETIMEDOUT);
+}
+
+/*
  * Finish @req with @out: end its hand-off, count and record it, release
  * the hardware if @owner, log, report a device fault, wake the caller and
  * drop the engine's reference.  Called with no lock held.
@@ -614,19 +705,26 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 			     enum dsmil_smi_outcome out, bool owner)
 {
 	bool became_faulted, kick, pinned;
+	/* Its abort failed: the interface may still be running it. */
+	bool stuck = req->aborted < 0;
 
 	/*
-	 * First: a stop waiting for this write may go on, and
-	 * dsmil_state_report_fault() below takes the state machine's lock.
+	 * First: a stop waiting for this write may go on (unless it may
+	 * still land), and dsmil_state_report_fault() below takes the state
+	 * machine's lock.
 	 */
-	dsmil_smi_unfence(smi, req);
+	if (!stuck)
+		dsmil_smi_unfence(smi, req);
 	req->outcome = out;
 	req->result = dsmil_smi_outcome_errno(req);
 	req->end = ktime_get();
 
 	spin_lock(&smi->lock);
+	if (stuck)
+		dsmil_smi_keep_stuck(smi, req);
 	became_faulted = dsmil_smi_account(smi, req);
-	dsmil_smi_record(smi, req);
+	if (!stuck)
+		dsmil_smi_record(smi, req);
 	req->stage = DSMIL_SMI_FINISHED;
 	smi->in_flight--;
 	if (owner) {
@@ -641,7 +739,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 		queue_work(smi->wq, &smi->work);
 
 	dsmil_smi_log(smi, req, became_faulted);
-	dsmil_smi_outcome_known(smi, req);
+	if (!stuck)
+		dsmil_smi_outcome_known(smi, req);
 
 	/* Before waking the caller, so that it sees the device in ERROR. */
 	if ((out == DSMIL_SMI_OUT_TIMEOUT || out == DSMIL_SMI_OUT_HANG) &&
@@ -649,6 +748,12 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 		dsmil_state_report_fault(&dsmil_from_smi(smi)->state,
 					 req->dev_id, DSMIL_REASON_SMI_FAULT,
 					 req->result);
+	/*
+	 * A timeout whose abort failed is not known to have failed: the
+	 * caller hears "in doubt", and the outcome waits for the reset.
+	 */
+	if (stuck)
+		req->result = -EINPROGRESS;
 
 	/* Its caller is the one finishing it: nobody to wake, no references. */
 	if (req->onstack)
@@ -1047,12 +1152,13 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 		}
 		/*
 		 * A synchronous call cannot be aborted: it may still complete
-		 * (and a write land).  Saying -ETIMEDOUT would invent an
-		 * outcome; say it is unknown, and record it when it is known.
-		 * A polled request past its verdict wait is being aborted by
-		 * the engine: -ETIMEDOUT.
+		 * (and a write land).  A polled request with no verdict after
+		 * the verdict wait has an owner that is late (preempted, or
+		 * stuck in the backend's abort): it may complete too.  Saying
+		 * -ETIMEDOUT would invent an outcome; say it is unknown, and
+		 * record it when it is known.
 		 */
-		doubt = !w && smi->ops->synchronous;
+		doubt = !w;
 		if (doubt) {
 			req->in_doubt = true;
 			smi->cnt.in_doubt++;
@@ -1148,6 +1254,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
 		rep->duration_ns = ktime_to_ns(ktime_sub(here.end, start));
 		if (!here.result)
 			rep->value = here.value;
+		rep->in_doubt = here.result == -EINPROGRESS;
 		return here.result;
 	}
 
@@ -1468,6 +1575,9 @@ VISIBLE_IF_KUNIT int dsmil_smi_recover(struct dsmil_smi *smi)
 	spin_unlock(&smi->lock);
 
 	ret = smi->ops->reset ? smi->ops->reset(smi->priv) : 0;
+	/* A request a failed abort left behind has ended now. */
+	if (!ret)
+		dsmil_smi_end_stuck(smi);
 	now = ktime_get();
 
 	spin_lock(&smi->lock);
@@ -1655,7 +1765,8 @@ VISIBLE_IF_KUNIT int dsmil_smi_result(struct dsmil_smi *smi,
 		ret = 0;
 		break;
 	}
-	if (ret && smi->hw_owned && smi->hw_id == res->request_id)
+	if (ret && ((smi->hw_owned && smi->hw_id == res->request_id) ||
+		    smi->stuck.id == res->request_id))
 		ret = -EINPROGRESS;
 	if (ret)
 		list_for_each_entry(q, &smi->queue, node)
@@ -1906,6 +2017,8 @@ void dsmil_smi_exit(struct dsmil_smi *smi)
 	spin_unlock(&smi->lock);
 
 	destroy_workqueue(smi->wq);
+	/* Nothing is left at an interface the engine lets go of. */
+	dsmil_smi_end_stuck(smi);
 	if (!smi->cfg.ops && smi->ops->exit)
 		smi->ops->exit(smi->priv);
 }

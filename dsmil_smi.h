@@ -104,6 +104,29 @@ struct dsmil_smi_outcome_rec {
 };
 
 /**
+ * struct dsmil_smi_stuck - a request whose abort failed: the interface may
+ * still be running it, and nothing but a reset (DSMIL_IOC_SMI_RECOVER)
+ * ends it for sure.
+ * @id:        request id; 0: none.
+ * @start:     when it arrived.
+ * @dev_id:    device owning the token.
+ * @token:     token.
+ * @op:        DSMIL_SMI_OP_*.
+ * @fenced:    its hand-off stays open until the reset ends it: for a
+ *             write, an emergency stop reports it in doubt meanwhile.
+ * @abandoned: its caller had left before it ended.
+ */
+struct dsmil_smi_stuck {
+	u64 id;
+	ktime_t start;
+	unsigned int dev_id;
+	u16 token;
+	u8 op;
+	bool fenced;
+	bool abandoned;
+};
+
+/**
  * struct dsmil_smi - the SMI engine.
  * @backend_name:  name of the backend in use.
  * @ops:           backend operations.
@@ -136,6 +159,8 @@ struct dsmil_smi_outcome_rec {
  *                 the one with sequence number n (from 0) at
  *                 n % DSMIL_SMI_RESULTS.
  * @n_outcomes:    outcomes recorded since load.
+ * @stuck:         the request a failed abort left at the interface, if any
+ *                 (only one: the engine is FAULTED until a reset).
  * @rs_io:         rate limit of the per-request incident lines.
  * @rs_state:      rate limit of the FAULTED/recovery lines.
  */
@@ -166,6 +191,7 @@ struct dsmil_smi {
 	u64 hw_id;
 	struct dsmil_smi_outcome_rec outcomes[DSMIL_SMI_RESULTS];
 	u64 n_outcomes;
+	struct dsmil_smi_stuck stuck;
 
 	struct ratelimit_state rs_io;
 	struct ratelimit_state rs_state;

@@ -158,8 +158,11 @@ enum dsmil_smi_stage {
  *               the engine a copy (dsmil_smi_handoff()).
  * @abandoned:   the caller stopped waiting while it was at the hardware;
  *               under &dsmil_smi.lock.
- * @in_doubt:    ...and was told so (-EINPROGRESS): the deadline passed
- *               while a synchronous call ran; under &dsmil_smi.lock.
+ * @in_doubt:    its caller was (or will be) told -EINPROGRESS: its
+ *               outcome was not known when the caller's wait ended (a
+ *               synchronous call still running at the deadline, a polled
+ *               one whose owner gave no verdict in time, or an abort that
+ *               failed); under &dsmil_smi.lock.
  * @pinned:      @abandoned took a module reference, dropped at the end.
  * @start:       when the caller asked.
  * @deadline:    @start + smi_timeout_ms: the bound on everything.
@@ -171,7 +174,9 @@ enum dsmil_smi_stage {
  * @last_change: when @last_status last changed.
  * @retries:     busy-at-submit retries made.
  * @spacing_ns:  time waited for the spacing.
- * @aborted:     abort tried: 1 ok, -1 failed, 0 not tried.
+ * @aborted:     abort tried: 1 ok, -1 failed (the SMI may still run:
+ *               dsmil_smi_finish() keeps it as &dsmil_smi.stuck), 0 not
+ *               tried.
  * @abort_err:   errno of a failed abort.
  * @slow:        a synchronous call that took longer than smi_hang_ms.
  * @outcome:     enum dsmil_smi_outcome.
@@ -220,8 +225,8 @@ struct dsmil_smi_req {
  *               (the backend's own check).
  * @duration_ns: the caller's whole wait.
  * @value:       the value read (a write's old value on dell-smbios).
- * @in_doubt:    the call returned -EINPROGRESS: the deadline passed while a
- *               synchronous call ran; its outcome is recorded under @id.
+ * @in_doubt:    the call returned -EINPROGRESS: its outcome was not known
+ *               when the wait ended; it is recorded under @id once it is.
  */
 struct dsmil_smi_reply {
 	u64 id;

@@ -671,26 +671,56 @@ static void smi_test_progress_not_hang(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, smi->cnt.timeouts, 1);
 }
 
-/* A failed abort leaves the interface unknown: FAULTED at once. */
+/*
+ * A failed abort leaves the interface unknown: FAULTED at once, and the
+ * request in doubt (not -ETIMEDOUT: it may still run) until a reset ends
+ * it, when its outcome is recorded as unknown.
+ */
 static void smi_test_abort_failure(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
+	struct dsmil_smi_cmd cmd = {
+		.token = DSMIL_TOKEN_BASE, .op = DSMIL_SMI_OP_READ,
+	};
+	struct dsmil_smi_result res = {};
+	struct dsmil_smi_reply rep;
 	struct dsmil_smi_status st;
 
 	t->fake.forever = true;
 	t->fake.frozen = true;
 	t->fake.abort_ret = -EIO;
-	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_exec(smi, &cmd, 0,
+					     DSMIL_SMI_F_NOREPORT, &rep),
+			-EINPROGRESS);
+	KUNIT_EXPECT_TRUE(test, rep.in_doubt);
+	KUNIT_ASSERT_NE(test, rep.id, 0);
 	smi_status(smi, &st);
 	KUNIT_EXPECT_EQ(test, st.aborts, 1);
 	KUNIT_EXPECT_EQ(test, st.abort_failures, 1);
+	KUNIT_EXPECT_EQ(test, st.hangs, 1);
 	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 1);	/* < limit 3 */
 	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_FAULTED);
 	KUNIT_EXPECT_EQ(test, st.faulted_entries, 1);
+	KUNIT_EXPECT_EQ(test, st.in_doubt, 1);
+	KUNIT_EXPECT_EQ(test, st.late_successes + st.late_failures, 0);
+	res.request_id = rep.id;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_result(smi, &res), -EINPROGRESS);
 
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ESHUTDOWN);
 	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);
+
+	/* The reset ends it: outcome unknown, a late failure. */
+	KUNIT_ASSERT_EQ(test, dsmil_smi_recover(smi), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_result(smi, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.error, ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, res.flags, DSMIL_SMI_RESULT_F_IN_DOUBT |
+			DSMIL_SMI_RESULT_F_UNKNOWN);
+	KUNIT_EXPECT_EQ(test, res.token, DSMIL_TOKEN_BASE);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_doubt, 1);
+	KUNIT_EXPECT_EQ(test, st.late_failures, 1);
+	KUNIT_EXPECT_EQ(test, st.late_successes, 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -1211,6 +1241,105 @@ static void smi_test_fence_queued(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fake.last.op, DSMIL_SMI_OP_READ);
 	KUNIT_EXPECT_EQ(test, smi->cnt.refused, 1);
 	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 1);
+}
+
+/*
+ * A queued write at a polled backend whose owner gives no verdict by the
+ * caller's deadline plus the verdict wait (here the worker is held in
+ * ->abort()): the outcome is not known, so the caller is told it is in
+ * doubt, not -ETIMEDOUT, and the write keeps its hand-off open.  If the
+ * abort then succeeds, the outcome is a late failure; if it fails, the
+ * write may still land: a stop reports it in doubt, and only a reset ends
+ * it (outcome unknown).
+ */
+struct smi_verdict_case {
+	const char *desc;
+	int abort_ret;
+};
+
+static const struct smi_verdict_case smi_verdict_cases[] = {
+	{ "abort-ok", 0 },
+	{ "abort-fails", -EIO },
+};
+
+KUNIT_ARRAY_PARAM_DESC(smi_verdict, smi_verdict_cases, desc);
+
+static void smi_test_polled_no_verdict(struct kunit *test)
+{
+	const struct smi_verdict_case *c = test->param_value;
+	struct smi_t *t = test->priv;
+	struct dsmil_smi_result res = {};
+	struct dsmil_write_record rec = {};
+	struct dsmil_smi_status st;
+	unsigned int locked, in_doubt;
+	struct smi_caller *a, *b;
+	struct dsmil_smi *smi;
+	u64 next, dropped;
+	u8 flags;
+
+	smi = smi_start_fake(test, &smi_fence_params);
+	/* A read holds the hardware, so that the write queues behind it. */
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	a = smi_spawn(test, 1);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	spin_lock(&t->fake.lock);
+	t->fake.forever_writes = true;	/* progress, never a hang */
+	t->fake.abort_ret = c->abort_ret;
+	spin_unlock(&t->fake.lock);
+	b = smi_spawn_rw(test, 0, 0, true, 0x55);
+	smi_wait_in_flight(test, smi, 2);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&a->done);
+	KUNIT_EXPECT_EQ(test, a->ret, 0);
+
+	/* The worker reaches the deadline and is held in its abort. */
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_ABORT);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	wait_for_completion(&b->done);
+	KUNIT_EXPECT_EQ(test, b->ret, -EINPROGRESS);
+	KUNIT_EXPECT_TRUE(test, b->tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+	KUNIT_ASSERT_NE(test, b->tr.request_id, 0);
+	res.request_id = b->tr.request_id;
+	KUNIT_EXPECT_EQ(test, dsmil_smi_result(smi, &res), -EINPROGRESS);
+	KUNIT_EXPECT_EQ(test, t->dsm->state.writing[0], 1U);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_doubt, 1);
+
+	dsmil_kunit_smi_release(&t->fake);
+	dsmil_smi_flush(smi);
+	flags = DSMIL_SMI_RESULT_F_WRITE | DSMIL_SMI_RESULT_F_IN_DOUBT |
+		DSMIL_SMI_RESULT_F_ABANDONED;
+	if (c->abort_ret) {
+		/* It may still land: the stop cannot say it is over. */
+		KUNIT_EXPECT_TRUE(test, smi->faulted);
+		KUNIT_EXPECT_EQ(test, dsmil_smi_result(smi, &res),
+				-EINPROGRESS);
+		KUNIT_EXPECT_EQ(test, t->dsm->state.writing[0], 1U);
+		KUNIT_ASSERT_EQ(test, dsmil_state_estop(&t->dsm->state, 0,
+							&locked, &in_doubt), 0);
+		KUNIT_EXPECT_EQ(test, in_doubt, 1);
+		smi_status(smi, &st);
+		KUNIT_EXPECT_EQ(test, st.late_failures, 0);
+		KUNIT_ASSERT_EQ(test, dsmil_smi_recover(smi), 0);
+		flags |= DSMIL_SMI_RESULT_F_UNKNOWN;
+	}
+	KUNIT_ASSERT_EQ(test, dsmil_smi_result(smi, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.error, ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, res.flags, flags);
+	KUNIT_EXPECT_EQ(test, t->dsm->state.writing[0], 0U);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_doubt, 1);
+	KUNIT_EXPECT_EQ(test, st.late_failures, 1);
+	KUNIT_EXPECT_EQ(test, st.late_successes, 0);
+	KUNIT_EXPECT_EQ(test, st.timeouts, 1);
+	KUNIT_EXPECT_EQ(test, st.abandoned, 1);
+
+	/* The write audit learns how it ended, under the same id. */
+	KUNIT_ASSERT_EQ(test, dsmil_waudit_copy(&t->dsm->waudit, 0, &rec, 1,
+						&next, &dropped), 1U);
+	KUNIT_EXPECT_EQ(test, rec.stage, DSMIL_WREC_AT_LATE);
+	KUNIT_EXPECT_EQ(test, rec.request_id, b->tr.request_id);
+	KUNIT_EXPECT_EQ(test, rec.error, ETIMEDOUT);
 }
 
 /*
@@ -2006,7 +2135,7 @@ static void smi_test_sim_flaky_and_abort(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "flaky_every", 0), 0);
 	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "abort_fails", 1), 0);
 	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->backend, "fault", 1), 0);
-	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), -EINPROGRESS);
 	KUNIT_EXPECT_TRUE(test, smi->faulted);
 	KUNIT_EXPECT_EQ(test, smi->cnt.abort_failures, 1);
 
@@ -2043,6 +2172,7 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(smi_test_hang_before_timeout),
 	KUNIT_CASE(smi_test_progress_not_hang),
 	KUNIT_CASE(smi_test_abort_failure),
+	KUNIT_CASE_PARAM(smi_test_polled_no_verdict, smi_verdict_gen_params),
 	KUNIT_CASE(smi_test_faulted_fail_fast),
 	KUNIT_CASE(smi_test_fault_run_resets),
 	KUNIT_CASE(smi_test_faulted_drains_queue),

@@ -313,7 +313,8 @@ static u8 dsmil_kunit_smi_status(void *priv, u32 *value)
 	dsmil_kunit_smi_maybe_hold(f, DSMIL_KUNIT_HOLD_STATUS);
 	spin_lock(&f->lock);
 	f->polls++;
-	if (f->forever || f->req_polls < f->busy_polls) {
+	if (f->forever || f->req_polls < f->busy_polls ||
+	    (f->forever_writes && f->last.op == DSMIL_SMI_OP_WRITE)) {
 		f->req_polls++;
 		if (f->frozen) {
 			st = DSMIL_SMI_ST_BUSY | 1;
@@ -336,6 +337,7 @@ static int dsmil_kunit_smi_abort(void *priv)
 	struct dsmil_kunit_smi *f = priv;
 	int ret;
 
+	dsmil_kunit_smi_maybe_hold(f, DSMIL_KUNIT_HOLD_ABORT);
 	spin_lock(&f->lock);
 	f->aborts++;
 	ret = f->abort_ret;

@@ -80,6 +80,7 @@ enum dsmil_kunit_hold {
 	DSMIL_KUNIT_HOLD_CHECK,		/* in ->check(): nothing sent yet */
 	DSMIL_KUNIT_HOLD_SUBMIT,	/* in ->submit(), before it answers */
 	DSMIL_KUNIT_HOLD_STATUS,	/* in ->status(), the SMI running */
+	DSMIL_KUNIT_HOLD_ABORT,		/* in ->abort(), before it answers */
 };
 
 /**
@@ -95,6 +96,7 @@ enum dsmil_kunit_hold {
  * @n_submit_ret: ...how many; once used up, submits answer 0.
  * @busy_polls:   busy status answers before the final one, per request.
  * @forever:      busy forever.
+ * @forever_writes: busy forever, writes only (reads answer as scripted).
  * @frozen:       while busy, the status never changes (a hang); else it
  *                changes on every poll (progress).
  * @final:        final status (initially DSMIL_SMI_ST_DONE).
@@ -137,6 +139,7 @@ struct dsmil_kunit_smi {
 	unsigned int n_submit_ret;
 	unsigned int busy_polls;
 	bool forever;
+	bool forever_writes;
 	bool frozen;
 	u8 final;
 	u32 value;

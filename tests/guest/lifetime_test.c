@@ -310,7 +310,8 @@ TEST_F_TIMEOUT(life, abandoned_smi_request_pins_module, 120)
 	ASSERT_EQ(0, sim_knob_write("fault", "stuck-busy"));
 	t0 = now_ns();
 	ret = ioctl(fd, DSMIL_IOC_TOKEN_READ, &t) ? errno : 0;
-	EXPECT_EQ(ETIMEDOUT, ret);
+	/* Its abort failed: it may still run, so its outcome is unknown. */
+	EXPECT_EQ(EINPROGRESS, ret);
 	EXPECT_GT(2000000000ULL, now_ns() - t0) TH_LOG("the read did not return within its bound");
 	ASSERT_EQ(0, smi_status(fd, &s));
 	ksft_print_msg("after the hung read: state=%u in_flight=%u abandoned=%llu abort_failures=%llu\n",

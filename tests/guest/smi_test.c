@@ -594,25 +594,49 @@ TEST_F(smi, recover_backoff)
 	EXPECT_EQ(0, read_dev(self->fd, 3, NULL));
 }
 
+/*
+ * A failed abort: FAULTED at once, and the request in doubt (it may still
+ * run), not -ETIMEDOUT; its outcome is "unknown", recorded when the reset
+ * ends it.
+ */
 TEST_F(smi, abort_failure_faults_at_once)
 {
+	struct dsmil_token_req tr = { .group = 0, .position = 0 };
+	struct dsmil_smi_result res = {};
 	struct dsmil_smi_status st;
+	char pat[160];
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
 	devs_up(_metadata, self->fd, 2);
 	ASSERT_EQ(0, sim_knob_write("abort_fails", "1"));
 	ASSERT_EQ(0, sim_knob_write("fault", "hang"));
-	EXPECT_EQ(-ETIMEDOUT, read_dev(self->fd, 0, NULL));
+	EXPECT_EQ(-EINPROGRESS, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_READ, &tr));
+	EXPECT_EQ(DSMIL_TOKEN_F_IN_DOUBT, tr.flags);
+	ASSERT_NE(0, tr.request_id);
 	ASSERT_EQ(0, smi_status(self->fd, &st));
 	EXPECT_EQ(1, st.abort_failures);
+	EXPECT_EQ(1, st.in_doubt);
+	EXPECT_EQ(0, st.late_failures);
 	EXPECT_EQ(DSMIL_SMI_FAULTED, st.state);
 	EXPECT_TRUE(kmsg_grep("dsmil: smi-abort: " REQ("0x0480", "DSMIL0D0")
 			      " reason=hang result=failed errno=-5$"));
+	res.request_id = tr.request_id;
+	EXPECT_EQ(-EINPROGRESS, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
 	EXPECT_EQ(-ESHUTDOWN, read_dev(self->fd, 3, NULL));
 	/* The reset clears the stuck request in the simulator. */
 	ASSERT_EQ(0, sim_knob_write("fault", "none"));
 	EXPECT_EQ(0, smi_recover(self->fd));
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_SMI_RESULT, &res));
+	EXPECT_EQ(ETIMEDOUT, res.error);
+	EXPECT_EQ(DSMIL_SMI_RESULT_F_IN_DOUBT | DSMIL_SMI_RESULT_F_UNKNOWN,
+		  res.flags);
+	ASSERT_EQ(0, smi_status(self->fd, &st));
+	EXPECT_EQ(1, st.late_failures);
+	snprintf(pat, sizeof(pat), "dsmil: smi-late: " REQ("0x0480", "DSMIL0D0")
+		 " id=%llu outcome=unknown errno=-110$",
+		 (unsigned long long)tr.request_id);
+	EXPECT_TRUE(kmsg_grep(pat));
 	EXPECT_EQ(0, read_dev(self->fd, 3, NULL));
 }
 
