@@ -134,6 +134,8 @@ static void dsmil_waudit_kernel_audit(const struct dsmil_write_record *rec)
 		audit_log_format(ab, " readback=0x%llx mismatch=%u",
 				 rec->readback,
 				 !!(rec->flags & DSMIL_WREC_F_MISMATCH));
+	if (rec->flags & DSMIL_WREC_F_UNKNOWN)
+		audit_log_format(ab, " outcome=unknown");
 	audit_log_format(ab, " errno=%d", -(int)rec->error);
 	audit_log_task_info(ab);
 	audit_log_format(ab, " res=%u", !rec->error);
@@ -289,7 +291,7 @@ int dsmil_waudit_mmio_bulk(struct dsmil *dsm, const struct dsmil_mmio_bulk *b,
 EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_mmio_bulk);
 
 void dsmil_waudit_late(struct dsmil_write_audit *wa, u64 request_id,
-		       unsigned int id, u16 token, int error)
+		       unsigned int id, u16 token, int error, bool unknown)
 {
 	struct dsmil_write_record rec = {
 		.kind = DSMIL_WREC_TOKEN,
@@ -297,6 +299,7 @@ void dsmil_waudit_late(struct dsmil_write_audit *wa, u64 request_id,
 		.request_id = request_id,
 		.device = id < DSMIL_NUM_DEVICES ? id : DSMIL_WREC_NO_DEVICE,
 		.token = token,
+		.flags = unknown ? DSMIL_WREC_F_UNKNOWN : 0,
 		.error = -error,
 	};
 

@@ -95,11 +95,12 @@ int dsmil_waudit_mmio_bulk(struct dsmil *dsm, const struct dsmil_mmio_bulk *b,
 
 /*
  * The final outcome @error of request @request_id (a token write of @token,
- * device @id), whose caller was told its outcome was in doubt: a record of
- * stage DSMIL_WREC_AT_LATE.
+ * device @id), whose caller left before it ended: a record of stage
+ * DSMIL_WREC_AT_LATE, with DSMIL_WREC_F_UNKNOWN when @unknown (a reset
+ * ended it after its abort failed).
  */
 void dsmil_waudit_late(struct dsmil_write_audit *wa, u64 request_id,
-		       unsigned int id, u16 token, int error);
+		       unsigned int id, u16 token, int error, bool unknown);
 
 /* DSMIL_IOC_WRITE_AUDIT_READ, for the ioctl table of dsmil_main.c. */
 int dsmil_waudit_ioc_read(struct dsmil *dsm, void *arg);

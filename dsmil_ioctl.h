@@ -395,11 +395,11 @@ struct dsmil_token_req {
  *   WRITE     handed to the SMI engine or the mapper: @error is its result
  *   READBACK  token: written, then read back (see the flags)
  *   LATE      the final outcome of request @request_id, whose caller left
- *             before it ended (told -EINPROGRESS, or killed, or timed out
- *             on a polled backend): @error is that outcome, and the who
- *             fields are the engine's worker; the caller's own record has
- *             the same @request_id (match by it: the LATE record may come
- *             first)
+ *             before it ended (told -EINPROGRESS, or killed): @error is
+ *             that outcome (with DSMIL_WREC_F_UNKNOWN: never learned), and
+ *             the who fields are the engine's worker; the caller's own
+ *             record has the same @request_id (match by it: the LATE
+ *             record may come first)
  */
 #define DSMIL_WREC_AT_REFUSED	1
 #define DSMIL_WREC_AT_OLD	2
@@ -419,6 +419,12 @@ struct dsmil_token_req {
 #define DSMIL_WREC_F_READBACK	0x10U	/* @readback is valid */
 #define DSMIL_WREC_F_MISMATCH	0x20U	/* @readback != @value */
 #define DSMIL_WREC_F_CONCURRENT	0x40U	/* not compared: writes overlapped */
+/*
+ * LATE: a reset (DSMIL_IOC_SMI_RECOVER) or the unload ended the request
+ * after its abort failed; the interface never said how it ended, so
+ * whether the write was applied is unknown (@error is ETIMEDOUT).
+ */
+#define DSMIL_WREC_F_UNKNOWN	0x80U
 
 /* struct dsmil_write_record.device of a raw MMIO write */
 #define DSMIL_WREC_NO_DEVICE	0xffff
@@ -587,7 +593,8 @@ struct dsmil_write_audit_read {
  *                      the engine gave no verdict on a polled one in time,
  *                      or its abort failed.
  *                      Each is also counted, once it ends, by its real
- *                      outcome (and in @abandoned), and in one of:
+ *                      outcome (and in @abandoned if its caller had left
+ *                      the engine's wait), and in one of:
  * @late_successes:     part of @in_doubt: ended with success after all
  *                      (counted in @successes, never as a timeout).
  * @late_failures:      part of @in_doubt: ended with an error (counted in
@@ -959,10 +966,12 @@ struct dsmil_stats {
  *              while the firmware call was running; it cannot be stopped
  *              and may still complete: the outcome is unknown, not a
  *              failure, and the device stays as it was.  (Polled backend:
- *              the engine gave no verdict in time, or its abort failed;
- *              the latter makes the backend FAULTED, and the outcome is
- *              known, as DSMIL_SMI_RESULT_F_UNKNOWN, only when
- *              DSMIL_IOC_SMI_RECOVER resets it.)  @flags has
+ *              the engine gave no verdict in time, or its abort failed:
+ *              the engine aborts at the deadline, so the device goes to
+ *              ERROR as for -ETIMEDOUT; a failed abort also makes the
+ *              backend FAULTED, and the outcome is known, as
+ *              DSMIL_SMI_RESULT_F_UNKNOWN, only when DSMIL_IOC_SMI_RECOVER
+ *              resets it.)  @flags has
  *              DSMIL_TOKEN_F_IN_DOUBT, @request_id the id under which
  *              DSMIL_IOC_SMI_RESULT gives the outcome once the call ends
  *              (and the "smi-late" log line reports it)

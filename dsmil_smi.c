@@ -611,26 +611,31 @@ static void dsmil_smi_outcome_known(struct dsmil_smi *smi,
 	if (req->cmd.op == DSMIL_SMI_OP_WRITE &&
 	    (req->in_doubt || req->abandoned))
 		dsmil_waudit_late(&dsmil_from_smi(smi)->waudit, req->id,
-				  req->dev_id, req->cmd.token, req->result);
+				  req->dev_id, req->cmd.token, req->result,
+				  false);
 }
 
 /*
  * @req's abort failed: nobody knows whether the interface still runs it,
- * and only a reset will end it for sure.  Its caller is told it is in
- * doubt; a write keeps its hand-off open (an emergency stop reports it in
- * doubt rather than pretend it is over); its outcome is recorded when the
- * reset ends it (dsmil_smi_end_stuck()).  Called with smi->lock held; the
- * engine is FAULTED from now on, so there is never a second one.
+ * and only a reset will end it for sure.  A caller still waiting is told it
+ * is in doubt (one that left was told -EINTR, or -EINPROGRESS already); a
+ * write keeps its hand-off open (an emergency stop reports it in doubt
+ * rather than pretend it is over); the module stays pinned, as for any
+ * request at the hardware; its outcome is recorded when the reset ends it
+ * (dsmil_smi_end_stuck()).  Called with smi->lock held; the engine is
+ * FAULTED from now on, so there is never a second one.
  */
 static void dsmil_smi_keep_stuck(struct dsmil_smi *smi,
 				 struct dsmil_smi_req *req)
 {
 	lockdep_assert_held(&smi->lock);
 	WARN_ON_ONCE(smi->stuck.id);
-	if (!req->in_doubt) {
+	if (!req->in_doubt && !req->abandoned) {
 		req->in_doubt = true;
 		smi->cnt.in_doubt++;
 	}
+	if (!req->pinned)
+		__module_get(THIS_MODULE);
 	smi->stuck = (struct dsmil_smi_stuck){
 		.id = req->id,
 		.start = req->start,
@@ -639,17 +644,21 @@ static void dsmil_smi_keep_stuck(struct dsmil_smi *smi,
 		.op = req->cmd.op,
 		.fenced = req->fenced,
 		.abandoned = req->abandoned,
+		.in_doubt = req->in_doubt,
 	};
-	/* The engine holds the hand-off now, not the request. */
+	/* The engine holds the hand-off and the module now, not @req. */
 	req->fenced = false;
+	req->pinned = false;
 }
 
 /*
- * The backend was reset (or the engine is going away): a request a failed
- * abort left at the interface has ended for sure, how is not known.
- * Record it (DSMIL_SMI_RESULT_F_UNKNOWN, -ETIMEDOUT), count it as a late
- * failure, end its hand-off, audit and log it.  Called with no lock held
- * by the context that owns the hardware (or at exit).
+ * The backend was reset: a request a failed abort left at the interface
+ * has ended, how is not known.  (At exit, for a KUnit instance, the engine
+ * lets go of it unreset: the module's own instance cannot get there, the
+ * request pins the module.)  Record it (DSMIL_SMI_RESULT_F_UNKNOWN,
+ * -ETIMEDOUT), count a late failure if its caller was told it was in
+ * doubt, end its hand-off, audit and log it, unpin the module.  Called
+ * with no lock held by the context that owns the hardware (or at exit).
  */
 static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
 {
@@ -670,11 +679,12 @@ static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
 			.token = sk.token,
 			.flags = (sk.op == DSMIL_SMI_OP_WRITE ?
 				  DSMIL_SMI_RESULT_F_WRITE : 0) |
-				 DSMIL_SMI_RESULT_F_IN_DOUBT |
+				 (sk.in_doubt ? DSMIL_SMI_RESULT_F_IN_DOUBT : 0) |
 				 DSMIL_SMI_RESULT_F_UNKNOWN |
 				 (sk.abandoned ? DSMIL_SMI_RESULT_F_ABANDONED : 0),
 		};
-		smi->cnt.late_failures++;
+		if (sk.in_doubt)
+			smi->cnt.late_failures++;
 	}
 	spin_unlock(&smi->lock);
 	if (!sk.id)
@@ -687,13 +697,14 @@ static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
 					sk.op == DSMIL_SMI_OP_WRITE);
 	if (sk.op == DSMIL_SMI_OP_WRITE)
 		dsmil_waudit_late(&dsmil_from_smi(smi)->waudit, sk.id,
-				  sk.dev_id, sk.token, -ETIMEDOUT);
-	if (!__ratelimit(&smi->rs_io))
-		return;
-	dsmil_smi_dev_name(dev, sizeof(dev), sk.dev_id);
-	pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu outcome=unknown errno=%d\n",
-		sk.token, dsmil_smi_op_name(sk.op), smi->backend_name, dev,
-		sk.id, -ETIMEDOUT);
+				  sk.dev_id, sk.token, -ETIMEDOUT, true);
+	if (sk.in_doubt && __ratelimit(&smi->rs_io)) {
+		dsmil_smi_dev_name(dev, sizeof(dev), sk.dev_id);
+		pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu outcome=unknown errno=%d\n",
+			sk.token, dsmil_smi_op_name(sk.op), smi->backend_name,
+			dev, sk.id, -ETIMEDOUT);
+	}
+	module_put(THIS_MODULE);
 }
 
 /*
@@ -707,6 +718,7 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	bool became_faulted, kick, pinned;
 	/* Its abort failed: the interface may still be running it. */
 	bool stuck = req->aborted < 0;
+	int err;
 
 	/*
 	 * First: a stop waiting for this write may go on (unless it may
@@ -716,7 +728,13 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	if (!stuck)
 		dsmil_smi_unfence(smi, req);
 	req->outcome = out;
-	req->result = dsmil_smi_outcome_errno(req);
+	err = dsmil_smi_outcome_errno(req);
+	/*
+	 * A timeout whose abort failed is not known to have failed: a
+	 * caller still waiting hears "in doubt", and the outcome waits for
+	 * the reset.  Set before the request is seen FINISHED below.
+	 */
+	req->result = stuck && !req->abandoned ? -EINPROGRESS : err;
 	req->end = ktime_get();
 
 	spin_lock(&smi->lock);
@@ -747,13 +765,7 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	    !(req->flags & DSMIL_SMI_F_NOREPORT))
 		dsmil_state_report_fault(&dsmil_from_smi(smi)->state,
 					 req->dev_id, DSMIL_REASON_SMI_FAULT,
-					 req->result);
-	/*
-	 * A timeout whose abort failed is not known to have failed: the
-	 * caller hears "in doubt", and the outcome waits for the reset.
-	 */
-	if (stuck)
-		req->result = -EINPROGRESS;
+					 err);
 
 	/* Its caller is the one finishing it: nobody to wake, no references. */
 	if (req->onstack)

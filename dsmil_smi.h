@@ -115,6 +115,8 @@ struct dsmil_smi_outcome_rec {
  * @fenced:    its hand-off stays open until the reset ends it: for a
  *             write, an emergency stop reports it in doubt meanwhile.
  * @abandoned: its caller had left before it ended.
+ * @in_doubt:  its caller was told -EINPROGRESS (a late failure at the
+ *             reset); not when it had left with -EINTR.
  */
 struct dsmil_smi_stuck {
 	u64 id;
@@ -124,6 +126,7 @@ struct dsmil_smi_stuck {
 	u8 op;
 	bool fenced;
 	bool abandoned;
+	bool in_doubt;
 };
 
 /**

@@ -598,15 +598,17 @@ static void audit_test_late(struct kunit *test)
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
 
-	dsmil_waudit_late(&t->dsm->waudit, 4242, 3, TOK0 + 3, 0);
-	dsmil_waudit_late(&t->dsm->waudit, 4243, 99, 0, -ETIMEDOUT);
+	dsmil_waudit_late(&t->dsm->waudit, 4242, 3, TOK0 + 3, 0, false);
+	dsmil_waudit_late(&t->dsm->waudit, 4243, 99, 0, -ETIMEDOUT, true);
 	KUNIT_ASSERT_EQ(test, audit_all(test, t->dsm, r), 2);
 	KUNIT_EXPECT_EQ(test, r[0].stage, DSMIL_WREC_AT_LATE);
 	KUNIT_EXPECT_EQ(test, r[0].request_id, 4242);
 	KUNIT_EXPECT_EQ(test, r[0].device, 3);
 	KUNIT_EXPECT_EQ(test, r[0].error, 0);
+	KUNIT_EXPECT_EQ(test, r[0].flags, 0);
 	KUNIT_EXPECT_EQ(test, r[1].device, DSMIL_WREC_NO_DEVICE);
 	KUNIT_EXPECT_EQ(test, r[1].error, ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, r[1].flags, DSMIL_WREC_F_UNKNOWN);
 }
 
 static struct kunit_case dsmil_audit_cases[] = {

@@ -88,7 +88,7 @@ static const struct kind kinds[] = {
 	  "an SMI request's status stayed busy and unchanged past the hang threshold (aborted), or a synchronous call was slower than it (its answer stands)" },
 	{ "smi-late", "smi", CLASS_INCIDENT,
 	  "token op backend dev id outcome errno", "call_us",
-	  "the final outcome of a synchronous call whose caller was told it was in doubt (-EINPROGRESS) at its deadline" },
+	  "the final outcome of a request whose caller was told it was in doubt (-EINPROGRESS): a synchronous call still running at its deadline, a polled one without a verdict in time, or one whose abort failed (outcome=unknown once a reset ended it)" },
 	{ "smi-abort", "smi", CLASS_INCIDENT,
 	  "token op backend dev reason result", "errno",
 	  "the engine aborted an SMI request at the hardware (result=ok or failed)" },

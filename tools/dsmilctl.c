@@ -54,7 +54,9 @@ static const char exit_codes_text[] =
 "  4  device or state refused (ENODEV, EBUSY, ENOLINK, EINVAL, ERANGE,\n"
 "     EAGAIN): the device's state, a dependency or a dependent forbids it\n"
 "  5  hardware timeout or fault (ETIMEDOUT, EIO, ESHUTDOWN)\n"
-"  6  driver not loaded (no /dev/dsmil)\n";
+"  6  driver not loaded (no /dev/dsmil)\n"
+"  7  outcome unknown (EINPROGRESS): the firmware call may still complete;\n"
+"     'dsmilctl smi result ID' tells how it ended\n";
 
 struct help {
 	const char *path;
@@ -132,8 +134,9 @@ static const struct help helps[] = {
 "ACTIVE and not quarantined.  The driver reads the token first, writes it\n"
 "and reads it back ('audit --writes' shows all three); a read-back that\n"
 "differs from VALUE fails the write (EIO, exit 5).\n" },
-	{ "smi", "dsmilctl smi status | smi recover",
-"The SMI engine.  See 'smi status --help', 'smi recover --help'.\n" },
+	{ "smi", "dsmilctl smi status | smi recover | smi result ID",
+"The SMI engine.  See 'smi status --help', 'smi recover --help',\n"
+"'smi result --help'.\n" },
 	{ "smi status", "dsmilctl smi status [--json]",
 "Show the SMI backend, its state (OK or FAULTED), its settings, its counters\n"
 "and a log2 histogram of request latency.\n" },
@@ -142,6 +145,14 @@ static const struct help helps[] = {
 "recovery the driver makes the next try wait (exponential backoff): a try\n"
 "too early is refused (EAGAIN, exit 4).  Needs CAP_SYS_ADMIN and\n"
 "CAP_SYS_RAWIO.\n" },
+	{ "smi result", "dsmilctl smi result ID [--json]",
+"How token request ID ended.  A token read or write whose outcome was not\n"
+"known when it returned (exit 7, EINPROGRESS: the firmware call was still\n"
+"running at the deadline, or its abort failed) names its request id; the\n"
+"driver keeps the final outcome of its last 64 requests.  Exit 7 while the\n"
+"request has not ended, 1 (ENOENT) for an id it does not keep.  An\n"
+"outcome 'unknown' means a reset ended it after its abort failed: whether a\n"
+"write was applied is not known.  Needs CAP_SYS_RAWIO.\n" },
 	{ "mmio", "dsmilctl mmio read|write|dump ...",
 "Access the DSMIL MMIO region (or one device's 4 KiB window with --device).\n"
 "See 'mmio read --help', 'mmio write --help', 'mmio dump --help'.\n" },
@@ -191,7 +202,7 @@ static int print_help(const char *path)
 		printf("\nCommon options: --json, --node PATH, -h/--help.\n"
 		       "Exit status: 0 ok, 1 other, 2 usage, 3 permission refused,\n"
 		       "4 device/state refused, 5 hardware timeout or fault,\n"
-		       "6 driver not loaded (see 'dsmilctl --help').\n");
+		       "6 driver not loaded, 7 outcome unknown (see 'dsmilctl --help').\n");
 	return DSU_EXIT_OK;
 }
 
@@ -1134,6 +1145,7 @@ static void json_write_record(struct dsj *j, const struct dsmil_write_record *e)
 		    e->readback);
 	dsj_bool(j, "mismatch", e->flags & DSMIL_WREC_F_MISMATCH);
 	dsj_bool(j, "concurrent", e->flags & DSMIL_WREC_F_CONCURRENT);
+	dsj_bool(j, "unknown", e->flags & DSMIL_WREC_F_UNKNOWN);
 	dsj_bool(j, "ok", !e->error);
 	if (e->error)
 		dsj_str(j, "errno", dsu_errno_name(e->error));
@@ -1194,7 +1206,9 @@ static void print_write_record(const struct dsmil_write_record *e)
 		n += snprintf(res + n, sizeof(res) - n, " read-back %s",
 			      dsu_errno_name(e->readback_error));
 	if (e->flags & DSMIL_WREC_F_CONCURRENT)
-		snprintf(res + n, sizeof(res) - n, " (concurrent)");
+		n += snprintf(res + n, sizeof(res) - n, " (concurrent)");
+	if (e->flags & DSMIL_WREC_F_UNKNOWN)
+		snprintf(res + n, sizeof(res) - n, " outcome unknown");
 	printf("%-6" PRIu64 " %-23s %-6" PRIu64 " %-7u %-5u %-15.16s %-30s %-10s %-10s %-10s %s\n",
 	       (uint64_t)e->seq, when, (uint64_t)e->request_id, e->pid,
 	       e->uid, (const char *)e->comm, what, old, val, rb, res);
@@ -1354,7 +1368,7 @@ static int token_cmd(struct ctx *c, bool write, int argc, char **argv)
 	struct dsmil_token_req tr;
 	unsigned int g = 0, dev;
 	uint64_t value = 0;
-	char name[16], hint[96] = "";
+	char name[16], hint[160] = "";
 	struct args a;
 	int rc, pos, err;
 
@@ -1390,6 +1404,10 @@ static int token_cmd(struct ctx *c, bool write, int argc, char **argv)
 
 		if (err == ENODEV || err == EPERM || err == ETIMEDOUT)
 			quarantined = state_hint(c, dev, hint, sizeof(hint));
+		if (err == EINPROGRESS && tr.request_id)
+			snprintf(hint, sizeof(hint),
+				 "; request %" PRIu64 " may still complete: 'dsmilctl smi result %" PRIu64 "' tells how it ended",
+				 (uint64_t)tr.request_id, (uint64_t)tr.request_id);
 		c->tail = hint;
 		return fail_code(c, eperm_code(c, err, quarantined), err, -1,
 				 "%s token %#06x (group %u %s, device %s)",
@@ -1482,6 +1500,9 @@ static int smi_status(struct ctx *c, int argc, char **argv)
 		{ "abandoned", st.abandoned },
 		{ "spacing_wait_us", st.spacing_wait_us },
 		{ "max_latency_us", st.max_latency_us },
+		{ "in_doubt", st.in_doubt },
+		{ "late_successes", st.late_successes },
+		{ "late_failures", st.late_failures },
 	};
 
 	if (c->json) {
@@ -1608,16 +1629,96 @@ static int smi_recover(struct ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* The ending of a DSMIL_IOC_SMI_RESULT record, in words. */
+static const char *smi_result_word(const struct dsmil_smi_result *res)
+{
+	if (res->flags & DSMIL_SMI_RESULT_F_UNKNOWN)
+		return "unknown";
+	return res->error ? "failed" : "success";
+}
+
+static int smi_result(struct ctx *c, int argc, char **argv)
+{
+	struct dsmil_smi_result res;
+	bool write;
+	struct args a;
+	uint64_t id;
+	int rc, err;
+
+	rc = parse_args("smi result", 0, 1, 1, argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	rc = arg_u64(&a, "request id", a.pos[0], UINT64_MAX, &id);
+	if (rc >= 0)
+		return rc;
+	if (!id)
+		return usage_error(a.path, "request id 0 is never given");
+	rc = open_node(c);
+	if (rc >= 0)
+		return rc;
+	memset(&res, 0, sizeof(res));
+	res.request_id = id;
+	err = xioctl(c, DSMIL_IOC_SMI_RESULT, &res);
+	if (err == ENOENT)
+		c->tail = "; the driver keeps the outcomes of its last 64 token requests";
+	if (err)
+		return fail(c, err, -1, "request %" PRIu64, id);
+	write = res.flags & DSMIL_SMI_RESULT_F_WRITE;
+	if (c->json) {
+		struct dsj j;
+
+		dsj_init(&j, stdout, true);
+		dsj_obj_begin(&j, NULL);
+		dsj_u64(&j, "request_id", id);
+		dsj_u64(&j, "token", res.token);
+		dsj_str(&j, "op", write ? "write" : "read");
+		dsj_str(&j, "outcome", smi_result_word(&res));
+		if (res.error) {
+			dsj_str(&j, "errno", dsu_errno_name(res.error));
+			dsj_i64(&j, "errno_value", res.error);
+		} else {
+			dsj_null(&j, "errno");
+			dsj_null(&j, "errno_value");
+		}
+		dsj_u64(&j, "value", res.value);
+		dsj_u64(&j, "duration_ns", res.duration_ns);
+		dsj_bool(&j, "in_doubt", res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT);
+		dsj_bool(&j, "abandoned",
+			 res.flags & DSMIL_SMI_RESULT_F_ABANDONED);
+		dsj_obj_end(&j);
+		dsj_end(&j);
+		return 0;
+	}
+	printf("request %" PRIu64 ": token %#06x %s, %s", id, res.token,
+	       write ? "write" : "read", smi_result_word(&res));
+	if (res.error)
+		printf(" (%s, %s)", dsu_errno_name(res.error),
+		       strerror(res.error));
+	else if (!write || res.value)
+		printf(", value %#010x", res.value);
+	printf(" after %.1f ms%s%s\n", res.duration_ns / 1e6,
+	       res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT ?
+	       "; its caller was told it was in doubt" : "",
+	       res.flags & DSMIL_SMI_RESULT_F_ABANDONED ?
+	       "; its caller had left" : "");
+	if (res.flags & DSMIL_SMI_RESULT_F_UNKNOWN)
+		printf("a reset ended it after its abort failed: whether %s is not known\n",
+		       write ? "the write was applied" : "the firmware answered");
+	return 0;
+}
+
 static int cmd_smi(struct ctx *c, int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
-		return argc < 2 ? usage_error("smi", "missing 'status' or 'recover'") :
+		return argc < 2 ? usage_error("smi", "missing 'status', 'recover' or 'result'") :
 				  print_help("smi");
 	if (!strcmp(argv[1], "status"))
 		return smi_status(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "recover"))
 		return smi_recover(c, argc - 1, argv + 1);
-	return usage_error("smi", "unknown smi command '%s' (status, recover)",
+	if (!strcmp(argv[1], "result"))
+		return smi_result(c, argc - 1, argv + 1);
+	return usage_error("smi", "unknown smi command '%s' (status, recover, result)",
 			   argv[1]);
 }
 

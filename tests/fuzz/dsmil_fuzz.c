@@ -1113,7 +1113,8 @@ static const char *check_output(const struct call *c, const void *out)
 			return "SMI_RESULT: an outcome kept that is not final";
 		if (r->flags & ~(DSMIL_SMI_RESULT_F_WRITE |
 				 DSMIL_SMI_RESULT_F_IN_DOUBT |
-				 DSMIL_SMI_RESULT_F_ABANDONED))
+				 DSMIL_SMI_RESULT_F_ABANDONED |
+				 DSMIL_SMI_RESULT_F_UNKNOWN))
 			return "SMI_RESULT: unknown flags";
 		if (r->error && r->value)
 			return "SMI_RESULT: a value with an error";

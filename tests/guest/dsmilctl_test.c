@@ -92,7 +92,7 @@ FIXTURE_TEARDOWN(ctl)
 
 static const char *const help_paths[] = {
 	"info", "devices", "device", "group", "audit", "token", "token read",
-	"token write", "smi", "smi status", "smi recover", "mmio", "mmio read",
+	"token write", "smi", "smi status", "smi recover", "smi result", "mmio", "mmio read",
 	"mmio write", "mmio dump", "chunks", "stats",
 };
 
@@ -190,6 +190,10 @@ static const char *const usage_cases[] = {
 	"smi",
 	"smi reboot",
 	"smi status now",
+	"smi result",
+	"smi result 0",
+	"smi result 12x",
+	"smi result 1 2",
 	"mmio",
 	"mmio poke 0",
 	"mmio read",
@@ -993,6 +997,75 @@ TEST_F(ctl, smi_timeout_faulted_and_recover)
 	tt_run_free(&r);
 	ASSERT_EQ(0, tt_sh(&r, CTL " token read 0 power"));
 	EXPECT_EXIT(&r, 0);
+	tt_run_free(&r);
+}
+
+/*
+ * A read whose abort failed: exit 7 (outcome unknown) naming the request;
+ * 'smi result' says it has not ended (7) until the reset ends it, then
+ * that its outcome is unknown.
+ */
+TEST_F(ctl, smi_result_of_a_request_in_doubt)
+{
+	unsigned long long id;
+	struct tt_json *j;
+	struct tt_run r;
+	const char *p;
+	char cmd[96];
+
+	NEED(DSMIL_FEAT_SMI, "SMI");
+	NEED(DSMIL_FEAT_DEVICES, "device");
+	ASSERT_EQ(0, dev_bring_up(-1, 0, false));
+	SIM_SET("abort_fails", "1");
+	SIM_SET("fault", "hang");
+	ASSERT_EQ(0, tt_sh(&r, CTL " token read 0 power"));
+	EXPECT_EXIT(&r, 7);
+	expect_words(_metadata, &r, "(EINPROGRESS)");
+	p = strstr(r.err, "'dsmilctl smi result ");
+	ASSERT_NE(NULL, p) { SHOW(&r); }
+	ASSERT_EQ(1, sscanf(p, "'dsmilctl smi result %llu'", &id));
+	tt_run_free(&r);
+
+	snprintf(cmd, sizeof(cmd), CTL " smi result %llu", id);
+	ASSERT_EQ(0, tt_sh(&r, cmd));
+	EXPECT_EXIT(&r, 7);
+	expect_words(_metadata, &r, "(EINPROGRESS)");
+	tt_run_free(&r);
+
+	SIM_SET("fault", "none");
+	ASSERT_EQ(0, tt_sh(&r, CTL " smi recover"));
+	EXPECT_EXIT(&r, 0);
+	tt_run_free(&r);
+	snprintf(cmd, sizeof(cmd), CTL " --json smi result %llu", id);
+	ASSERT_EQ(0, tt_sh(&r, cmd));
+	ASSERT_EXIT(&r, 0);
+	j = must_parse(_metadata, &r);
+	EXPECT_EQ(id, tt_jnum(j, "request_id"));
+	EXPECT_EQ(DSMIL_TOKEN_BASE, tt_jnum(j, "token"));
+	EXPECT_STREQ("read", tt_jstr(j, "op"));
+	EXPECT_STREQ("unknown", tt_jstr(j, "outcome"));
+	EXPECT_STREQ("ETIMEDOUT", tt_jstr(j, "errno"));
+	EXPECT_EQ(1, tt_jbool(j, "in_doubt"));
+	tt_json_free(j);
+	tt_run_free(&r);
+	snprintf(cmd, sizeof(cmd), CTL " smi result %llu", id);
+	ASSERT_EQ(0, tt_sh(&r, cmd));
+	EXPECT_EXIT(&r, 0);
+	EXPECT_NE(NULL, strstr(r.out, "unknown (ETIMEDOUT")) { SHOW(&r); }
+	EXPECT_NE(NULL, strstr(r.out, "is not known")) { SHOW(&r); }
+	tt_run_free(&r);
+	ASSERT_EQ(0, tt_sh(&r, CTL " --json smi status"));
+	j = must_parse(_metadata, &r);
+	EXPECT_EQ(1, tt_jnum(j, "counters.in_doubt"));
+	EXPECT_EQ(1, tt_jnum(j, "counters.late_failures"));
+	tt_json_free(j);
+	tt_run_free(&r);
+
+	/* An id the driver never gave: ENOENT, exit 1. */
+	snprintf(cmd, sizeof(cmd), CTL " smi result %llu", id + 100000);
+	ASSERT_EQ(0, tt_sh(&r, cmd));
+	EXPECT_EXIT(&r, 1);
+	expect_words(_metadata, &r, "(ENOENT)");
 	tt_run_free(&r);
 }
 

@@ -289,9 +289,10 @@ TEST_F_TIMEOUT(life, open_races_unload, 1200)
 }
 
 /*
- * A request abandoned at a hung backend whose abort fails stays in flight
- * and pins the module: rmmod is refused (never hangs) until the request
- * ends; after the faults are cleared and the backend recovered, it unloads.
+ * A request at a hung backend whose abort fails may still be running: the
+ * engine keeps it (its caller is told it is in doubt) and it pins the
+ * module: rmmod is refused (never hangs) until a reset ends it; after the
+ * faults are cleared and the backend recovered, the module unloads.
  */
 TEST_F_TIMEOUT(life, abandoned_smi_request_pins_module, 120)
 {
@@ -314,21 +315,22 @@ TEST_F_TIMEOUT(life, abandoned_smi_request_pins_module, 120)
 	EXPECT_EQ(EINPROGRESS, ret);
 	EXPECT_GT(2000000000ULL, now_ns() - t0) TH_LOG("the read did not return within its bound");
 	ASSERT_EQ(0, smi_status(fd, &s));
-	ksft_print_msg("after the hung read: state=%u in_flight=%u abandoned=%llu abort_failures=%llu\n",
-		       s.state, s.in_flight, (unsigned long long)s.abandoned,
+	ksft_print_msg("after the hung read: state=%u in_flight=%u in_doubt=%llu abort_failures=%llu\n",
+		       s.state, s.in_flight, (unsigned long long)s.in_doubt,
 		       (unsigned long long)s.abort_failures);
+	EXPECT_EQ(1, s.abort_failures);
+	EXPECT_EQ(1, s.in_doubt);
+	EXPECT_EQ(0, s.late_failures);	/* not ended: the reset ends it */
 	close(fd);
 
-	/* While it is in flight the module must stay (and rmmod not hang). */
+	/* While it may run the module must stay (and rmmod not hang). */
 	t0 = now_ns();
 	ret = dsmil_unload();
 	EXPECT_GT(1000000000ULL, now_ns() - t0) TH_LOG("rmmod blocked");
-	if (s.in_flight) {
-		EXPECT_EQ(-EAGAIN, ret)
-			TH_LOG("module unloaded with a request at the hardware");
-	}
+	EXPECT_EQ(-EAGAIN, ret)
+		TH_LOG("module unloaded with a request at the hardware");
 	if (ret == 0) {
-		/* Unloaded anyway (request already ended): nothing left. */
+		/* Unloaded anyway: nothing left to recover. */
 		ASSERT_EQ(0, dsmil_load(NULL));
 		return;
 	}
@@ -347,6 +349,7 @@ TEST_F_TIMEOUT(life, abandoned_smi_request_pins_module, 120)
 		       ret ? strerror(ret) : "ok", s.in_flight,
 		       (now_ns() - t0) / 1e6);
 	EXPECT_EQ(0U, s.in_flight);
+	EXPECT_EQ(1, s.late_failures);	/* ended by the reset: unknown */
 	EXPECT_EQ(NULL, smi_identity(&s));
 	close(fd);
 	ret = dsmil_unload_wait(5000);

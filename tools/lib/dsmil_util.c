@@ -40,6 +40,8 @@ int dsu_exit_for_errno(int err)
 	case EIO:
 	case ESHUTDOWN:
 		return DSU_EXIT_HW;
+	case EINPROGRESS:
+		return DSU_EXIT_UNKNOWN;
 	default:
 		return DSU_EXIT_OTHER;
 	}

@@ -24,6 +24,7 @@ enum dsu_exit {
 	DSU_EXIT_REFUSED	= 4,	/* device or state refused the request */
 	DSU_EXIT_HW		= 5,	/* hardware timeout or fault */
 	DSU_EXIT_NODRIVER	= 6,	/* no /dev/dsmil: driver not loaded */
+	DSU_EXIT_UNKNOWN	= 7,	/* EINPROGRESS: outcome not known yet */
 };
 
 /* Exit code for an errno returned by an ioctl on /dev/dsmil. */
