@@ -135,7 +135,8 @@ static void *hammer_main(void *arg)
 		case 1:	/* SMI requests the sim keeps busy (slow_ms) */
 			memset(&t, 0, sizeof(t));
 			ret = ioctl(h->fd, DSMIL_IOC_TOKEN_READ, &t);
-			if (ret && errno != ENODEV && errno != ETIMEDOUT) {
+			if (ret && errno != ENODEV && errno != ETIMEDOUT &&
+			    errno != EINPROGRESS) {
 				h->wrong++;
 				h->last_err = errno;
 			}

@@ -193,7 +193,7 @@ static void tokens(struct ctx *c, struct tally *t, int fd, uint64_t *rs)
 	/* dsmil_ioctl.h, TOKEN_READ/WRITE (EPERM: quarantined writes). */
 	static const int ok_errs[] = {
 		EINVAL, ENODEV, ETIMEDOUT, EIO, ENXIO, EOPNOTSUPP, EBUSY,
-		ESHUTDOWN, ENOMEM, EPERM, 0,
+		ESHUTDOWN, ENOMEM, EPERM, EINPROGRESS, 0,
 	};
 	struct dsmil_token_req r = {
 		.group = rnd_below(rs, 50) ? rnd_below(rs, DSMIL_NUM_GROUPS) : 6,
@@ -217,6 +217,11 @@ static void tokens(struct ctx *c, struct tally *t, int fd, uint64_t *rs)
 		      r.position, strerror(e));
 	if (!e && r.token != token_of(r.group, r.position))
 		wrong(t, "token %#x for %u/%u", r.token, r.group, r.position);
+	/* Outcome unknown at the deadline: said so, with the id to ask by. */
+	if (e == EINPROGRESS &&
+	    (!(r.flags & DSMIL_TOKEN_F_IN_DOUBT) || !r.request_id))
+		wrong(t, "TOKEN_%s EINPROGRESS without IN_DOUBT and an id",
+		      wr ? "WRITE" : "READ");
 	if (e == ESHUTDOWN && rnd_below(rs, 2)) {
 		e = ioctl(fd, DSMIL_IOC_SMI_RECOVER, 0) ? errno : 0;
 		t->ioctls++;
