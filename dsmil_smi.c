@@ -1492,6 +1492,13 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 		};
 		atomic64_inc(&wa->reads);
 		ret = dsmil_smi_token_rw(smi, &rd, false);
+		/*
+		 * A read before that ended in doubt did not answer in time;
+		 * the write itself was never sent, so its outcome is known.
+		 * -EINPROGRESS would tell the caller it might still land.
+		 */
+		if (ret == -EINPROGRESS)
+			ret = -ETIMEDOUT;
 		if (ret) {
 			dsmil_waudit_end(wa, dev, cookie);
 			return dsmil_smi_write_refused(smi, &rec,

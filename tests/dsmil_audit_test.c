@@ -411,6 +411,32 @@ static void audit_test_read_before_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->dsm->state.writing[0], 0);
 }
 
+/*
+ * A read before that ends in doubt (its abort failed): the write was never
+ * sent, so its outcome is known: -ETIMEDOUT, not -EINPROGRESS (which would
+ * say the write might still land), no IN_DOUBT flag, an OLD record.
+ */
+static void audit_test_read_before_in_doubt(struct kunit *test)
+{
+	struct audit_t *t = test->priv;
+	struct dsmil_write_record *r = audit_buf(test);
+	struct dsmil_token_req tr;
+
+	dsmil_kunit_drive(test, &t->dsm->state, 0, DSMIL_DEV_ACTIVE);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->sim, "abort_fails", 1), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->sim, "fault", 1), 0);
+	KUNIT_EXPECT_EQ(test, audit_write0(t, 0x42, &tr), -ETIMEDOUT);
+	KUNIT_EXPECT_FALSE(test, tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+	KUNIT_EXPECT_EQ(test, sim_writes0(t), 0);
+	KUNIT_ASSERT_EQ(test, audit_all(test, t->dsm, r), 1);
+	KUNIT_EXPECT_EQ(test, r[0].stage, DSMIL_WREC_AT_OLD);
+	KUNIT_EXPECT_EQ(test, r[0].error, ETIMEDOUT);
+	/* The read may still run: a reset ends it. */
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->sim, "fault", 0), 0);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_sim_set(t->sim, "abort_fails", 0), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_recover(&t->dsm->smi), 0);
+}
+
 /* A token write from a kernel thread, for the stop case below. */
 struct audit_writer {
 	struct dsmil *dsm;
@@ -620,6 +646,7 @@ static struct kunit_case dsmil_audit_cases[] = {
 	KUNIT_CASE(audit_test_refused),
 	KUNIT_CASE(audit_test_mismatch),
 	KUNIT_CASE(audit_test_read_before_fails),
+	KUNIT_CASE(audit_test_read_before_in_doubt),
 	KUNIT_CASE(audit_test_stop_during_read_before),
 	KUNIT_CASE(audit_test_concurrent),
 	KUNIT_CASE(audit_test_mmio),
