@@ -30,7 +30,6 @@
 
 #include "kselftest_harness.h"
 #include "dsmil_ioctl.h"
-#include "lib/dsmil_test.h"
 
 #define TOKENS_TXT	"/etc/dell-firmware/tokens.txt"
 #define MODE_FILE	"/etc/dell-firmware/mode"
@@ -241,6 +240,14 @@ static bool dmesg_has(const char *pattern)
 	return found;
 }
 
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /* ------------------------------------------------------------ the driver */
 
 static int xioctl(int fd, unsigned long cmd, void *arg)
@@ -302,6 +309,13 @@ static int transition(int fd, unsigned int id, unsigned int target)
 	struct dsmil_transition t = { .id = id, .target = target };
 
 	return xioctl(fd, DSMIL_IOC_DEV_TRANSITION, &t);
+}
+
+static int dev_info(int fd, unsigned int id, struct dsmil_dev_info *di)
+{
+	memset(di, 0, sizeof(*di));
+	di->id = id;
+	return xioctl(fd, DSMIL_IOC_DEV_INFO, di);
 }
 
 /* Bring device @id to READY (and to ACTIVE if @active), dependencies first. */
@@ -385,6 +399,12 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 	return ret;
 }
 
+static void smi_status(int fd, struct dsmil_smi_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	xioctl(fd, DSMIL_IOC_SMI_STATUS, st);
+}
+
 #define NEED_FIRMWARE() do {						\
 	if (load_tokens())						\
 		SKIP(return, "not booted with --dell-firmware");	\
@@ -392,36 +412,6 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 } while (0)
 
 /* ------------------------------------------------------------ the tests */
-
-/*
- * First, before any test holds the module open.  On this Latitude 5450
- * (the emulated firmware's SMBIOS strings) the module's DMI alias matches
- * the machine's modalias as kmod matches a uevent's MODALIAS against
- * modules.alias (fnmatch), which is what makes udev load an installed
- * module at boot; and loaded with no smi_backend (auto) it picks the
- * dell-smbios backend and says so.
- */
-TEST(dmi_alias_and_auto_backend)
-{
-	struct dsmil_info info = {};
-	int fd, kfd;
-
-	if (load_tokens())
-		SKIP(return, "not booted with --dell-firmware");
-	EXPECT_EQ(1, dsmil_dmi_alias_matches());
-	kfd = kmsg_open_end();
-	ASSERT_LE(0, kfd);
-	ASSERT_EQ(0, dsmil_reload(extra_params()));
-	EXPECT_TRUE(kmsg_find(kfd, "dsmil: loaded: ", " smi=dell-smbios smi_choice=auto-dmi ",
-			      NULL));
-	close(kfd);
-	fd = open("/dev/dsmil", O_RDWR);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
-	EXPECT_STREQ("dell-smbios", (char *)info.smi_backend);
-	close(fd);
-	EXPECT_EQ(0, dsmil_unload_wait(5000));
-}
 
 TEST(backend_and_timing)
 {
