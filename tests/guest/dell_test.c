@@ -30,6 +30,7 @@
 
 #include "kselftest_harness.h"
 #include "dsmil_ioctl.h"
+#include "lib/dsmil_test.h"
 
 #define TOKENS_TXT	"/etc/dell-firmware/tokens.txt"
 #define MODE_FILE	"/etc/dell-firmware/mode"
@@ -218,42 +219,7 @@ static long witness_active(const char *out, char op, unsigned int id)
 	return a;
 }
 
-static bool dmesg_has(const char *pattern)
-{
-	FILE *f = popen("dmesg", "r");
-	char line[512];
-	bool found = false;
-	regex_t re;
-
-	if (!f)
-		return false;
-	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB)) {
-		pclose(f);
-		return false;
-	}
-	while (!found && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		found = !regexec(&re, line, 0, NULL, 0);
-	}
-	regfree(&re);
-	pclose(f);
-	return found;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------ the driver */
-
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
 
 /*
  * Extra module parameters, for a guest whose emulated firmware is much
@@ -304,20 +270,6 @@ static int dell_fd(void)
 	return fd;
 }
 
-static int transition(int fd, unsigned int id, unsigned int target)
-{
-	struct dsmil_transition t = { .id = id, .target = target };
-
-	return xioctl(fd, DSMIL_IOC_DEV_TRANSITION, &t);
-}
-
-static int dev_info(int fd, unsigned int id, struct dsmil_dev_info *di)
-{
-	memset(di, 0, sizeof(*di));
-	di->id = id;
-	return xioctl(fd, DSMIL_IOC_DEV_INFO, di);
-}
-
 /* Bring device @id to READY (and to ACTIVE if @active), dependencies first. */
 static int bring_up(int fd, unsigned int id, bool active)
 {
@@ -346,13 +298,13 @@ static int bring_up(int fd, unsigned int id, bool active)
 			}
 	}
 	if (di.state == DSMIL_DEV_OFFLINE) {
-		ret = transition(fd, id, DSMIL_DEV_INITIALIZING);
+		ret = dev_transition(fd, id, DSMIL_DEV_INITIALIZING, NULL);
 		if (!ret)
-			ret = transition(fd, id, DSMIL_DEV_READY);
+			ret = dev_transition(fd, id, DSMIL_DEV_READY, NULL);
 		if (ret)
 			return ret;
 	}
-	return active ? transition(fd, id, DSMIL_DEV_ACTIVE) : 0;
+	return active ? dev_transition(fd, id, DSMIL_DEV_ACTIVE, NULL) : 0;
 }
 
 static int token_rw(int fd, bool write, int g, int p, __u32 *value,
@@ -362,7 +314,7 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 		.group = g, .position = p, .flags = flags,
 		.value = write ? *value : 0,
 	};
-	int ret = xioctl(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
+	int ret = dsmil_ioc(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
 			 &tr);
 	struct dsmil_smi_result res = { .request_id = tr.request_id };
 	int i;
@@ -375,7 +327,7 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 	 */
 	if (ret == -EINPROGRESS) {
 		for (i = 0; i < 100; i++) {
-			ret = xioctl(fd, DSMIL_IOC_SMI_RESULT, &res);
+			ret = dsmil_ioc(fd, DSMIL_IOC_SMI_RESULT, &res);
 			if (ret != -EINPROGRESS)
 				break;
 			usleep(100 * 1000);
@@ -397,12 +349,6 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 	if (ns)
 		*ns = tr.duration_ns;
 	return ret;
-}
-
-static void smi_status(int fd, struct dsmil_smi_status *st)
-{
-	memset(st, 0, sizeof(*st));
-	xioctl(fd, DSMIL_IOC_SMI_STATUS, st);
 }
 
 #define NEED_FIRMWARE() do {						\
@@ -430,7 +376,7 @@ TEST(backend_and_timing)
 	EXPECT_EQ(st.hang_ms, read_ull("/sys/module/dsmil/parameters/smi_hang_ms"));
 	printf("# timing: timeout %u ms, hang %u ms%s\n", st.timeout_ms,
 	       st.hang_ms, scaled() ? " (scaled for this guest)" : " (defaults)");
-	EXPECT_TRUE(dmesg_has("using the dell-smbios backend: 22 of 24 DSMIL tokens in the firmware, 2 refused by the kernel's filter"));
+	EXPECT_TRUE(kmsg_grep("using the dell-smbios backend: 22 of 24 DSMIL tokens in the firmware, 2 refused by the kernel's filter"));
 }
 
 /* Discovery: what the firmware's table lacks is absent, the filter's filtered. */
@@ -456,7 +402,7 @@ TEST(discovery)
 				TH_LOG("DSMIL%dD%X", g, p);
 		}
 	}
-	EXPECT_EQ(0, xioctl(fd, DSMIL_IOC_SMI_RESCAN, NULL));
+	EXPECT_EQ(0, dsmil_ioc(fd, DSMIL_IOC_SMI_RESCAN, NULL));
 	ASSERT_EQ(0, dev_info(fd, 2 * 12 + 6, &di));	/* 0x049E */
 	EXPECT_TRUE(di.flags & DSMIL_DEVF_TOKEN_FILTERED);
 }
@@ -508,8 +454,8 @@ TEST(refused_never_reach_firmware)
 	EXPECT_EQ(st0.refused + 10, st1.refused);
 	EXPECT_EQ(st0.successes, st1.successes);
 	EXPECT_EQ(st0.errors, st1.errors);
-	EXPECT_TRUE(dmesg_has("refused-input: cmd=token-read pid=[0-9]+ token=0x049e dev=DSMIL2D6 why=dell-filter errno=-13"));
-	EXPECT_TRUE(dmesg_has("refused-input: cmd=token-write pid=[0-9]+ token=0x0492 dev=DSMIL1D6 why=token-absent errno=-2"));
+	EXPECT_TRUE(kmsg_grep("refused-input: cmd=token-read pid=[0-9]+ token=0x049e dev=DSMIL2D6 why=dell-filter errno=-13"));
+	EXPECT_TRUE(kmsg_grep("refused-input: cmd=token-write pid=[0-9]+ token=0x0492 dev=DSMIL1D6 why=token-absent errno=-2"));
 	printf("# refused: %llu token requests, firmware calls %llu -> %llu\n",
 	       (unsigned long long)(st1.refused - st0.refused), before, after);
 }
@@ -724,17 +670,17 @@ static void write_in_doubt_lands(struct __test_metadata *_metadata, int fd)
 	tr.value = before == (long)t->min ? t->max : t->min;
 	smi_status(fd, &st0);
 
-	EXPECT_EQ(-EINPROGRESS, xioctl(fd, DSMIL_IOC_TOKEN_WRITE, &tr));
+	EXPECT_EQ(-EINPROGRESS, dsmil_ioc(fd, DSMIL_IOC_TOKEN_WRITE, &tr));
 	EXPECT_TRUE(tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
 	ASSERT_NE(0, tr.request_id);
 	res.request_id = tr.request_id;
 	/* A read and a write of 500 ms each: wait for both, bounded. */
 	for (i = 0; i < 40; i++) {
-		if (xioctl(fd, DSMIL_IOC_SMI_RESULT, &res) != -EINPROGRESS)
+		if (dsmil_ioc(fd, DSMIL_IOC_SMI_RESULT, &res) != -EINPROGRESS)
 			break;
 		usleep(100 * 1000);
 	}
-	ASSERT_EQ(0, xioctl(fd, DSMIL_IOC_SMI_RESULT, &res));
+	ASSERT_EQ(0, dsmil_ioc(fd, DSMIL_IOC_SMI_RESULT, &res));
 	EXPECT_EQ(0, res.error);
 	EXPECT_EQ(DSMIL_SMI_RESULT_F_WRITE | DSMIL_SMI_RESULT_F_IN_DOUBT |
 		  DSMIL_SMI_RESULT_F_ABANDONED, res.flags);
@@ -754,7 +700,7 @@ static void write_in_doubt_lands(struct __test_metadata *_metadata, int fd)
 	snprintf(re, sizeof(re),
 		 "smi-late: token=0x%04x op=write backend=dell-smbios dev=DSMIL5D9 id=%llu .*outcome=success errno=0",
 		 t->id, (unsigned long long)tr.request_id);
-	EXPECT_TRUE(dmesg_has(re)) TH_LOG("no line matching %s", re);
+	EXPECT_TRUE(kmsg_grep(re)) TH_LOG("no line matching %s", re);
 	printf("# write in doubt: id %llu, landed (NV %ld -> %u)\n",
 	       (unsigned long long)tr.request_id, before, tr.value);
 }
@@ -805,7 +751,7 @@ TEST(firmware_faults)
 		ASSERT_EQ(0, bring_up(fd, cases[i].g * 12 + cases[i].p, false));
 		smi_status(fd, &st0);
 		t0 = now_ns();
-		EXPECT_EQ(cases[i].err, xioctl(fd, DSMIL_IOC_TOKEN_READ, &tr))
+		EXPECT_EQ(cases[i].err, dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &tr))
 			TH_LOG("%s", t->fault);
 		el = now_ns() - t0;
 		/* The caller's bound: smi_timeout_ms, plus scheduling. */
@@ -817,7 +763,7 @@ TEST(firmware_faults)
 			EXPECT_NE(0, tr.request_id);
 			usleep(600 * 1000);	/* the freeze ends: a late answer */
 			res.request_id = tr.request_id;
-			EXPECT_EQ(0, xioctl(fd, DSMIL_IOC_SMI_RESULT, &res));
+			EXPECT_EQ(0, dsmil_ioc(fd, DSMIL_IOC_SMI_RESULT, &res));
 			EXPECT_EQ(0, res.error);
 			EXPECT_TRUE(res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT);
 		}
