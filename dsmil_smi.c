@@ -1115,15 +1115,14 @@ static void dsmil_smi_work(struct work_struct *work)
 
 /*
  * Wait for a queued request; returns its result or why the wait ended:
- * -EINPROGRESS (and @req->in_doubt) when the deadline passed while a
- * synchronous call was running.
+ * -EINPROGRESS (and @req->in_doubt) when the deadline passed with the
+ * request at the hardware and no verdict, -EINTR for a fatal signal.
  */
 static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 {
 	s64 left = ktime_to_ns(ktime_sub(req->deadline, ktime_get()));
 	/* A jiffies timeout may end up to a tick early: never before. */
 	unsigned long tmo = left > 0 ? nsecs_to_jiffies(left) + 1 : 0;
-	bool doubt;
 	long w;
 
 	w = wait_for_completion_killable_timeout(&req->done, tmo);
@@ -1170,15 +1169,14 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 		 * -ETIMEDOUT would invent an outcome; say it is unknown, and
 		 * record it when it is known.
 		 */
-		doubt = !w;
-		if (doubt) {
-			req->in_doubt = true;
-			smi->cnt.in_doubt++;
-		}
-		spin_unlock(&smi->lock);
-		if (w)
+		if (w) {
+			spin_unlock(&smi->lock);
 			return -EINTR;
-		return doubt ? -EINPROGRESS : -ETIMEDOUT;
+		}
+		req->in_doubt = true;
+		smi->cnt.in_doubt++;
+		spin_unlock(&smi->lock);
+		return -EINPROGRESS;
 	default:
 		/* It finished as we gave up. */
 		spin_unlock(&smi->lock);
