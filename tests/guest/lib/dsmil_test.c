@@ -273,7 +273,7 @@ static const struct {
 	const char *str;	/* a string parameter's value */
 	long long num;		/* a number's */
 } param_defaults[] = {
-	{ "smi_backend", "sim", 0 },
+	{ "smi_backend", "auto", 0 },
 	{ "smi_timeout_ms", NULL, 50 },
 	{ "smi_hang_ms", NULL, 20 },
 	{ "smi_min_interval_us", NULL, 100 },
