@@ -2,8 +2,10 @@
 /*
  * dsmil: Dell Latitude 5450 MIL-SPEC "DSMIL" device driver.
  *
- * This file owns the module, the driver instance, /dev/dsmil and the ioctl
- * dispatcher.  Every command is described by a table entry (see
+ * This file owns the module, its binding to the machine (a platform driver
+ * and the platform device the module creates; a DMI table so that udev
+ * loads the module on a Latitude 5450), the driver instance, /dev/dsmil and
+ * the ioctl dispatcher.  Every command is described by a table entry (see
  * dsmil_priv.h); the dispatcher does all argument and policy checking from
  * that entry before any handler runs, so a handler never sees a malformed
  * argument nor a caller the policy refused.
@@ -13,10 +15,12 @@
 #include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/debugfs.h>
+#include <linux/dmi.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/platform_device.h>
 #include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -29,10 +33,10 @@ module_param(allow_writes, bool, 0644);
 MODULE_PARM_DESC(allow_writes,
 		 "Allow hardware writes (token and MMIO writes); default off");
 
-static char *smi_backend = "sim";
+static char *smi_backend = "auto";
 module_param(smi_backend, charp, 0444);
 MODULE_PARM_DESC(smi_backend,
-		 "SMI backend: sim (default) or dell-smbios (Dell hardware only)");
+		 "SMI backend: auto (default: dell-smbios on a Latitude 5450 whose Dell stack is present, else sim), sim or dell-smbios");
 
 /*
  * The SMI timing defaults belong to the backend (the simulator's are not a
@@ -127,8 +131,27 @@ static_assert(sizeof(struct dsmil_mmio_bulk) % 8 == 0);
 static_assert(sizeof(struct dsmil_chunk_stat) % 8 == 0);
 static_assert(sizeof(struct dsmil_mmio_status) % 8 == 0);
 
-/* The module's instance; KUnit suites make their own with dsmil_create(). */
-static struct dsmil *dsmil_dev;
+/*
+ * The machines DSMIL exists on.  MODULE_DEVICE_TABLE() gives the module a
+ * "dmi:" alias that matches /sys/class/dmi/id/modalias there, so udev
+ * loads it at boot (as dell-laptop's table does); elsewhere it loads only
+ * by hand.  The same table picks the backend for smi_backend=auto.
+ */
+static const struct dmi_system_id dsmil_dmi_table[] = {
+	{
+		.ident = "Dell Latitude 5450",
+		.matches = {
+			DMI_EXACT_MATCH(DMI_SYS_VENDOR, "Dell Inc."),
+			DMI_EXACT_MATCH(DMI_PRODUCT_NAME, "Latitude 5450"),
+		},
+	},
+	{ }
+};
+MODULE_DEVICE_TABLE(dmi, dsmil_dmi_table);
+
+/* The platform device the module creates, and why probing it failed. */
+static struct platform_device *dsmil_pdev;
+static int dsmil_probe_err;
 
 void dsmil_count_refusal(struct dsmil *dsm, enum dsmil_reason reason)
 {
@@ -510,7 +533,48 @@ static int dsmil_check_tables(void)
 	return 0;
 }
 
-static int __init dsmil_init(void)
+/*
+ * smi_backend=auto: the Dell stack on a machine of the DMI table where it
+ * is present, the simulator elsewhere.  Returns the backend and why (for
+ * the "loaded" line).  Loading stays passive either way: the Dell
+ * backend's discovery reads the firmware's token table, no SMI.
+ */
+static const char *dsmil_auto_backend(const char **why)
+{
+	if (!dmi_first_match(dsmil_dmi_table)) {
+		*why = "auto-not-dsmil-machine";
+		return "sim";
+	}
+	if (!dsmil_smi_dell_available()) {
+		*why = "auto-no-dell-stack";
+		return "sim";
+	}
+	*why = "auto-dmi";
+	return "dell-smbios";
+}
+
+/*
+ * devm action, the platform device's teardown: the node first, so that no
+ * new opener appears, then the instance, then its debugfs directory.
+ */
+static void dsmil_teardown(void *data)
+{
+	struct dsmil *dsm = data;
+	struct dentry *dir = dsm->debugfs;
+
+	/*
+	 * No file can be open here: the fops owner pins the module while one
+	 * is, and unbinding by hand is off (suppress_bind_attrs).  Each part
+	 * removes its own debugfs knobs before it frees what they point at;
+	 * the emptied directory goes last.
+	 */
+	if (dsm->misc_registered)
+		misc_deregister(&dsm->misc);
+	dsmil_destroy(dsm);
+	debugfs_remove_recursive(dir);
+}
+
+static int dsmil_probe(struct platform_device *pdev)
 {
 	struct dsmil_config cfg = {
 		.smi = {
@@ -529,22 +593,25 @@ static int __init dsmil_init(void)
 			.idle_ms = mmio_idle_ms,
 		},
 	};
+	const char *why = "param";
 	struct dentry *dir;
 	struct dsmil *dsm;
 	int ret;
 
-	/* A table inconsistency is a driver bug: refuse to load with it. */
-	if (WARN_ON(dsmil_check_tables()))
-		return -EINVAL;
-
 	strscpy(cfg.smi.backend, smi_backend ?: "", sizeof(cfg.smi.backend));
+	if (!strcmp(cfg.smi.backend, "auto"))
+		strscpy(cfg.smi.backend, dsmil_auto_backend(&why),
+			sizeof(cfg.smi.backend));
 
 	dir = debugfs_create_dir(DSMIL_DRV_NAME, NULL);
 	dsm = dsmil_create(&cfg, dir);
 	if (IS_ERR(dsm)) {
-		ret = PTR_ERR(dsm);
-		goto remove_debugfs;
+		debugfs_remove_recursive(dir);
+		return PTR_ERR(dsm);
 	}
+	ret = devm_add_action_or_reset(&pdev->dev, dsmil_teardown, dsm);
+	if (ret)
+		return ret;
 	/* KUnit instances have no module parameters to consult: NULL there. */
 	dsm->state.write_policy = dsmil_write_policy;
 	smi_timeout_ms = dsm->smi.cfg.timeout_ms;
@@ -555,39 +622,71 @@ static int __init dsmil_init(void)
 	dsm->misc.fops = &dsmil_fops;
 	dsm->misc.mode = 0600;
 	dsm->misc.groups = dsmil_attr_groups;
+	dsm->misc.parent = &pdev->dev;
+	platform_set_drvdata(pdev, dsm);
+	/* Last: nothing may fail once the node is there. */
 	ret = misc_register(&dsm->misc);
 	if (ret)
-		goto destroy_dsm;
+		return ret;
+	dsm->misc_registered = true;
 
-	dsmil_dev = dsm;
-	pr_info("loaded: abi=%u smi=%s mmio=%s region_mib=%llu chunks=%u cap=%u writes=%s\n",
-		DSMIL_ABI_VERSION, dsm->smi.backend_name,
+	pr_info("loaded: abi=%u smi=%s smi_choice=%s mmio=%s region_mib=%llu chunks=%u cap=%u writes=%s\n",
+		DSMIL_ABI_VERSION, dsm->smi.backend_name, why,
 		dsm->mmio.backend_name, dsm->mmio.size >> 20,
 		dsm->mmio.num_chunks, dsm->mmio.max_resident,
 		allow_writes ? "allowed" : "refused");
 	return 0;
+}
 
-destroy_dsm:
-	dsmil_destroy(dsm);
-remove_debugfs:
-	debugfs_remove_recursive(dir);
-	return ret;
+/*
+ * Probed once, at load (platform_create_bundle()): nothing to rebind.  The
+ * load fails with the probe's own errno, and the line that says why was
+ * logged by the part that refused: -ENODEV keeps the driver core from
+ * adding a "probe failed" line of its own.
+ */
+static int __init dsmil_probe_once(struct platform_device *pdev)
+{
+	dsmil_probe_err = dsmil_probe(pdev);
+	return dsmil_probe_err ? -ENODEV : 0;
+}
+
+static struct platform_driver dsmil_driver = {
+	.driver = {
+		.name = DSMIL_DRV_NAME,
+		/*
+		 * An unbind by hand would free the instance under open files
+		 * (the fops owner pins the module, not the binding).
+		 */
+		.suppress_bind_attrs = true,
+	},
+};
+
+static int __init dsmil_init(void)
+{
+	struct platform_device *pdev;
+
+	/* A table inconsistency is a driver bug: refuse to load with it. */
+	if (WARN_ON(dsmil_check_tables()))
+		return -EINVAL;
+
+	/*
+	 * One device, made here (the DSMIL devices have no ACPI or PCI node
+	 * of their own), probed at once; a failed probe fails the load
+	 * with its own errno.
+	 */
+	pdev = platform_create_bundle(&dsmil_driver, dsmil_probe_once, NULL, 0,
+				      NULL, 0);
+	if (IS_ERR(pdev))
+		return dsmil_probe_err ?: PTR_ERR(pdev);
+	dsmil_pdev = pdev;
+	return 0;
 }
 
 static void __exit dsmil_exit(void)
 {
-	struct dsmil *dsm = dsmil_dev;
-	struct dentry *dir = dsm->debugfs;
-
-	/*
-	 * No file can be open here: the fops owner pins the module while one
-	 * is.  Remove the node first so no new opener can appear, then take
-	 * the instance down.  Each part removes its own debugfs knobs before
-	 * it frees what they point at; the emptied directory goes last.
-	 */
-	misc_deregister(&dsm->misc);
-	dsmil_destroy(dsm);
-	debugfs_remove_recursive(dir);
+	/* The devm actions take the node, then the instance, down. */
+	platform_device_unregister(dsmil_pdev);
+	platform_driver_unregister(&dsmil_driver);
 	pr_info("unloaded\n");
 }
 

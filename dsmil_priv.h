@@ -44,6 +44,8 @@ struct dsmil_config {
 /**
  * struct dsmil - one driver instance.
  * @misc:     /dev/dsmil; registered last at load, removed first at unload.
+ * @misc_registered: @misc is registered (the platform device's teardown
+ *            deregisters it only then).
  * @cfg:      configuration the instance was created with.
  * @state:    device model and state machine (dsmil_state.c).
  * @smi:      SMI engine (dsmil_smi.c).
@@ -58,6 +60,7 @@ struct dsmil_config {
  */
 struct dsmil {
 	struct miscdevice misc;
+	bool misc_registered;
 	struct dsmil_config cfg;
 	struct dsmil_state state;
 	struct dsmil_smi smi;

@@ -1970,7 +1970,7 @@ int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 
 	ops = cfg->ops ?: dsmil_smi_find_backend(cfg->backend);
 	if (!ops) {
-		pr_err("unknown smi_backend '%s' (sim, dell-smbios)\n",
+		pr_err("unknown smi_backend '%s' (auto, sim, dell-smbios)\n",
 		       cfg->backend);
 		return -EINVAL;
 	}

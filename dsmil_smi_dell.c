@@ -353,6 +353,29 @@ VISIBLE_IF_KUNIT void dsmil_smi_dell_destroy(void *priv)
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_dell_destroy);
 
+/**
+ * dsmil_smi_dell_available - whether the dell-smbios backend can run here:
+ * a Dell machine (DMI vendor) whose dell-smbios module is loaded or
+ * loadable.  For smi_backend=auto, so that choosing the simulator instead
+ * logs nothing alarming.  Sends no firmware call.
+ */
+bool dsmil_smi_dell_available(void)
+{
+	int (*call)(struct calling_interface_buffer *buf);
+
+	if (!dmi_match(DMI_SYS_VENDOR, "Dell Inc."))
+		return false;
+	call = symbol_get(dell_smbios_call);
+	if (!call) {
+		request_module("dell-smbios");
+		call = symbol_get(dell_smbios_call);
+	}
+	if (!call)
+		return false;
+	symbol_put(dell_smbios_call);
+	return true;
+}
+
 static int dsmil_dell_init(struct dsmil_smi *smi, struct dentry *debugfs,
 			   void **priv)
 {

@@ -359,6 +359,36 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 
 /* ------------------------------------------------------------ the tests */
 
+/*
+ * First, before any test holds the module open.  On this Latitude 5450
+ * (the emulated firmware's SMBIOS strings) the module's DMI alias matches
+ * the machine's modalias as kmod matches a uevent's MODALIAS against
+ * modules.alias (fnmatch), which is what makes udev load an installed
+ * module at boot; and loaded with no smi_backend (auto) it picks the
+ * dell-smbios backend and says so.
+ */
+TEST(dmi_alias_and_auto_backend)
+{
+	struct dsmil_info info = {};
+	int fd, kfd;
+
+	if (load_tokens())
+		SKIP(return, "not booted with --dell-firmware");
+	EXPECT_EQ(1, dsmil_dmi_alias_matches());
+	kfd = kmsg_open_end();
+	ASSERT_LE(0, kfd);
+	ASSERT_EQ(0, dsmil_reload(extra_params()));
+	EXPECT_TRUE(kmsg_find(kfd, "dsmil: loaded: ", " smi=dell-smbios smi_choice=auto-dmi ",
+			      NULL));
+	close(kfd);
+	fd = open("/dev/dsmil", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, DSMIL_IOC_INFO, &info));
+	EXPECT_STREQ("dell-smbios", (char *)info.smi_backend);
+	close(fd);
+	EXPECT_EQ(0, dsmil_unload_wait(5000));
+}
+
 TEST(backend_and_timing)
 {
 	struct dsmil_smi_status st;

@@ -1036,4 +1036,45 @@ TEST_F(module, bad_parameters_refused_at_load)
 	EXPECT_EQ(0, dsmil_reload(NULL));
 }
 
+/*
+ * The module binds a platform device of its own (the node's parent), which
+ * cannot be unbound by hand; on a machine that is not a Latitude 5450 (a
+ * QEMU guest) smi_backend=auto picks the simulator and says why, and the
+ * module's DMI alias does not match (udev would not load it).
+ * (dell_test shows the opposite on an emulated Latitude 5450.)
+ */
+TEST_F(module, platform_device_and_auto_backend)
+{
+	struct dsmil_info info = {};
+	char path[4096];
+	int fd, kfd;
+
+	if (!dsmil_can_reload())
+		SKIP(return, "lockdown and an unsigned module: cannot reload it");
+	kfd = kmsg_open_end();
+	ASSERT_LE(0, kfd);
+	ASSERT_EQ(0, dsmil_reload(NULL));
+	/* This load's line, not an earlier one's. */
+	EXPECT_TRUE(kmsg_find(kfd, "dsmil: loaded: ", " smi=sim smi_choice=auto-not-dsmil-machine ",
+			      NULL));
+	close(kfd);
+	fd = dsmil_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, dsmil_ioc(fd, DSMIL_IOC_INFO, &info));
+	EXPECT_STREQ("sim", (char *)info.smi_backend);
+	close(fd);
+
+	ASSERT_NE(NULL, realpath("/sys/bus/platform/devices/dsmil/driver", path))
+		TH_LOG("no driver bound to the platform device dsmil");
+	EXPECT_STREQ("/sys/bus/platform/drivers/dsmil", path);
+	ASSERT_NE(NULL, realpath("/sys/class/misc/dsmil/device", path))
+		TH_LOG("/dev/dsmil has no parent device");
+	EXPECT_STREQ("/sys/devices/platform/dsmil", path);
+	/* An unbind by hand would pull the instance from under open files. */
+	EXPECT_FALSE(file_exists("/sys/bus/platform/drivers/dsmil/unbind"));
+	EXPECT_FALSE(file_exists("/sys/bus/platform/drivers/dsmil/bind"));
+	/* QEMU's DMI: udev would not load the module here. */
+	EXPECT_EQ(0, dsmil_dmi_alias_matches());
+}
+
 TEST_HARNESS_MAIN

@@ -4,6 +4,7 @@
  * parser (tool.c).  See dsmil_test.h.
  */
 #include <dirent.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <regex.h>
 #include <time.h>
@@ -145,6 +146,56 @@ const char *dsmil_ko(void)
 	const char *p = getenv("DSMIL_KO");
 
 	return p && *p ? p : DSMIL_KO_PATH;
+}
+
+/*
+ * Whether the module's "dmi" alias matches this machine's DMI modalias,
+ * the way udev's kmod builtin (and modprobe) match a uevent's MODALIAS
+ * against modules.alias: fnmatch() of each alias against the string.  The
+ * aliases are read from the module file's .modinfo strings.  Returns 1 or
+ * 0, -ENOENT when the module has no dmi alias, or another -errno.
+ */
+int dsmil_dmi_alias_matches(void)
+{
+	static const char key[] = "alias=dmi";
+	char modalias[1024], *buf = NULL, *p, *end;
+	int ret = -ENOENT, fd;
+	struct stat st;
+	ssize_t n;
+
+	fd = open("/sys/class/dmi/id/modalias", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, modalias, sizeof(modalias) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	modalias[n] = '\0';
+	modalias[strcspn(modalias, "\n")] = '\0';
+
+	fd = open(dsmil_ko(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || !(buf = malloc(st.st_size + 1)) ||
+	    read(fd, buf, st.st_size) != st.st_size) {
+		ret = -EIO;
+		goto out;
+	}
+	buf[st.st_size] = '\0';
+	end = buf + st.st_size;
+	for (p = buf; p < end; p++) {
+		if (*p != 'a' || end - p < (ssize_t)sizeof(key) ||
+		    memcmp(p, key, sizeof(key) - 1))
+			continue;
+		if (!fnmatch(p + strlen("alias="), modalias, 0))
+			ret = 1;
+		else if (ret == -ENOENT)
+			ret = 0;
+		p += strlen(p);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
 }
 
 bool dsmil_loaded(void)

@@ -97,6 +97,8 @@ bool file_exists(const char *path);
 
 /* $DSMIL_KO, else /lib/dsmil/dsmil.ko. */
 const char *dsmil_ko(void);
+/* 1 when the module's DMI alias matches this machine (udev would load it). */
+int dsmil_dmi_alias_matches(void);
 bool dsmil_loaded(void);
 /* The reference count from /proc/modules, or -1 when not loaded. */
 int dsmil_refcnt(void);
