@@ -16,6 +16,7 @@
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/ioport.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 
@@ -51,6 +52,7 @@ static void __iomem *dsmil_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
 {
 	void __iomem *p;
 
+	lockdep_assert_held(&mm->lock);
 	p = ioremap(mm->base + (u64)idx * DSMIL_CHUNK_SIZE, DSMIL_CHUNK_SIZE);
 	return p ?: IOMEM_ERR_PTR(-ENOMEM);
 }
@@ -58,6 +60,7 @@ static void __iomem *dsmil_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
 static void dsmil_iomem_unmap(struct dsmil_mmio *mm, unsigned int idx,
 			      void __iomem *addr)
 {
+	lockdep_assert_held(&mm->lock);
 	iounmap(addr);
 }
 
