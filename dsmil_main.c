@@ -476,7 +476,8 @@ struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 	ret = dsmil_state_init(&dsm->state);
 	if (ret)
 		goto exit_smi;
-	ret = dsmil_mmio_init(&dsm->mmio, &dsm->cfg.mmio, debugfs);
+	ret = dsmil_mmio_init(&dsm->mmio, &dsm->cfg.mmio, dsm->cfg.mmio_ops,
+			      debugfs);
 	if (ret)
 		goto exit_state;
 	return dsm;
@@ -592,6 +593,7 @@ static int dsmil_probe(struct platform_device *pdev)
 			.max_resident = max_resident,
 			.idle_ms = mmio_idle_ms,
 		},
+		.mmio_ops = dsmil_mmio_backend(mmio_base),
 	};
 	const char *why = "param";
 	struct dentry *dir;

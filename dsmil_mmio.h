@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dsmil: chunked MMIO mapper (dsmil_mmio.c) and its backends
- * (dsmil_mmio_sim.c, dsmil_mmio_iomem.c).
+ * dsmil: chunked MMIO mapper (dsmil_mmio.c and the files named in
+ * dsmil_mmio_priv.h) and its backends (dsmil_mmio_sim.c, dsmil_mmio_iomem.c).
  *
  * The region is cut into DSMIL_CHUNK_SIZE chunks, each mapped the first time
  * it is touched, at most max_resident at once.  An access that finds its
@@ -22,7 +22,6 @@
 #include "dsmil_ioctl.h"
 
 struct dentry;
-struct iov_iter;
 struct dsmil_mmio;
 
 /* A bulk write may touch at most this many chunks (16 MiB, unaligned). */
@@ -37,9 +36,10 @@ struct dsmil_mmio;
  * @name:        short name, shown in the info ioctl.
  * @probe:       claim the region at load (optional); may set mm->priv.
  * @remove:      undo @probe (optional); every chunk is unmapped by then.
- * @map:         map chunk @idx; returns its address (an opaque cookie the
- *               accessors below take, never dereferenced by the core) or an
- *               ERR_PTR.  Called under mm->lock; may sleep.
+ * @map:         map chunk @idx; returns its address (handed back to the
+ *               accessors below, never dereferenced by the core) or an
+ *               ERR_PTR.  Called under mm->lock; may sleep.  I/O memory:
+ *               a backend over plain memory converts in one place.
  * @unmap:       undo @map; the chunk has no users.  Called under mm->lock.
  * @read:        read @width (1, 2, 4, 8) bytes at @addr, naturally aligned.
  * @write:       write @width bytes at @addr, naturally aligned.
@@ -70,20 +70,22 @@ struct dsmil_mmio_ops {
 	const char *name;
 	int (*probe)(struct dsmil_mmio *mm);
 	void (*remove)(struct dsmil_mmio *mm);
-	void *(*map)(struct dsmil_mmio *mm, unsigned int idx);
-	void (*unmap)(struct dsmil_mmio *mm, unsigned int idx, void *addr);
-	u64 (*read)(struct dsmil_mmio *mm, const void *addr, unsigned int width);
-	void (*write)(struct dsmil_mmio *mm, void *addr, unsigned int width,
-		      u64 val);
-	void (*read_block)(struct dsmil_mmio *mm, void *dst, const void *addr,
-			   size_t len);
-	void (*write_block)(struct dsmil_mmio *mm, void *addr, const void *src,
-			    size_t len);
+	void __iomem *(*map)(struct dsmil_mmio *mm, unsigned int idx);
+	void (*unmap)(struct dsmil_mmio *mm, unsigned int idx,
+		      void __iomem *addr);
+	u64 (*read)(struct dsmil_mmio *mm, const void __iomem *addr,
+		    unsigned int width);
+	void (*write)(struct dsmil_mmio *mm, void __iomem *addr,
+		      unsigned int width, u64 val);
+	void (*read_block)(struct dsmil_mmio *mm, void *dst,
+			   const void __iomem *addr, size_t len);
+	void (*write_block)(struct dsmil_mmio *mm, void __iomem *addr,
+			    const void *src, size_t len);
 	size_t (*read_user)(struct dsmil_mmio *mm, void __user *dst,
-			    const void *addr, size_t len);
+			    const void __iomem *addr, size_t len);
 	size_t (*read_user_regs)(struct dsmil_mmio *mm, void __user *dst,
-				 const void *addr, size_t len);
-	size_t (*write_user)(struct dsmil_mmio *mm, void *addr,
+				 const void __iomem *addr, size_t len);
+	size_t (*write_user)(struct dsmil_mmio *mm, void __iomem *addr,
 			     const void __user *src, size_t len);
 	void (*debugfs)(struct dsmil_mmio *mm, struct dentry *dir);
 };
@@ -106,22 +108,28 @@ struct dsmil_sim_usage {
 
 extern const struct dsmil_mmio_ops dsmil_mmio_iomem_ops;
 
+/*
+ * The backend a region needs: the physical one with a base (mmio_base), the
+ * simulated one without.  The caller of dsmil_mmio_init() chooses.  (Both
+ * ops are exported to the KUnit module, which calls this too.)
+ */
+static inline const struct dsmil_mmio_ops *dsmil_mmio_backend(u64 base)
+{
+	return base ? &dsmil_mmio_iomem_ops : &dsmil_mmio_sim_ops;
+}
+
 /**
  * struct dsmil_mmio_config - mapper settings, from module parameters.
  * @base:         physical base; 0 selects the simulated region.
  * @size:         region size, a multiple of DSMIL_CHUNK_SIZE.
  * @max_resident: cap on chunks mapped at once.
  * @idle_ms:      idle chunks are unmapped after this delay (0: never).
- * @ops:          backend override (KUnit fakes); NULL: chosen by @base.
- * @ops_data:     initial mm->priv for @ops.
  */
 struct dsmil_mmio_config {
 	u64 base;
 	u64 size;
 	unsigned int max_resident;
 	unsigned int idle_ms;
-	const struct dsmil_mmio_ops *ops;
-	void *ops_data;
 };
 
 /**
@@ -138,7 +146,7 @@ struct dsmil_mmio_config {
  */
 struct dsmil_chunk {
 	atomic_t users;
-	void *addr;
+	void __iomem *addr;
 	atomic64_t last_used;
 	atomic64_t hits;
 	atomic64_t bytes_read;
@@ -158,7 +166,7 @@ struct dsmil_chunk {
  * @write_delay_ms: test knob: each written page stays this long at the
  *                 backend, inside its hand-off (debugfs; 0: none).
  * @ops:           backend.
- * @priv:          backend data.
+ * @priv:          backend data (set by its @probe).
  * @chunks:        @num_chunks entries.
  * @lock:          serialises map, unmap and eviction (the slow path) and
  *                 protects the fields below it up to @reaper.
@@ -212,28 +220,12 @@ struct dsmil_mmio {
 };
 
 int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
-		    struct dentry *debugfs);
+		    const struct dsmil_mmio_ops *ops, struct dentry *debugfs);
 void dsmil_mmio_exit(struct dsmil_mmio *mm);
 
 #if IS_ENABLED(CONFIG_KUNIT)
-/* Internals the KUnit suite (tests/dsmil_mmio_test.c) calls; static otherwise. */
-void *dsmil_mmio_chunk_get(struct dsmil_mmio *mm, unsigned int idx);
-void dsmil_mmio_chunk_put(struct dsmil_mmio *mm, unsigned int idx);
-int dsmil_mmio_check_range(struct dsmil_mmio *mm, u64 offset, u64 len,
-			   u32 flags, u16 device, u64 *pos, const char **why);
-int dsmil_mmio_read(struct dsmil_mmio *mm, struct dsmil_mmio_rw *rw);
-int dsmil_mmio_write(struct dsmil_mmio *mm, struct dsmil_mmio_rw *rw);
-int dsmil_mmio_bulk_read(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
-			 struct iov_iter *to);
-int dsmil_mmio_bulk_write(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
-			  struct iov_iter *from);
-int dsmil_mmio_fill_status(struct dsmil_mmio *mm,
-			   struct dsmil_mmio_status *st,
-			   struct dsmil_chunk_stat *cs, unsigned int count);
+/* The sim backend's memory, for tests/dsmil_mmio_test.c; static otherwise. */
 int dsmil_mmio_sim_usage(struct dsmil_mmio *mm, struct dsmil_sim_usage *u);
-size_t dsmil_mmio_copy_from_nofault(void *dst, size_t n, struct iov_iter *from);
-size_t dsmil_mmio_copy_from_faulting(void *dst, size_t n,
-				     struct iov_iter *from);
 #endif
 
 #endif /* _DSMIL_MMIO_H */

@@ -16,6 +16,7 @@
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/ioport.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 
@@ -47,28 +48,25 @@ static void dsmil_iomem_remove(struct dsmil_mmio *mm)
 	release_mem_region(mm->base, mm->size);
 }
 
-static void *dsmil_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
+static void __iomem *dsmil_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
 {
 	void __iomem *p;
 
+	lockdep_assert_held(&mm->lock);
 	p = ioremap(mm->base + (u64)idx * DSMIL_CHUNK_SIZE, DSMIL_CHUNK_SIZE);
-	if (!p)
-		return ERR_PTR(-ENOMEM);
-	/* The core treats mappings as opaque cookies; only we touch them. */
-	return (__force void *)p;
+	return p ?: IOMEM_ERR_PTR(-ENOMEM);
 }
 
 static void dsmil_iomem_unmap(struct dsmil_mmio *mm, unsigned int idx,
-			      void *addr)
+			      void __iomem *addr)
 {
-	iounmap((__force void __iomem *)addr);
+	lockdep_assert_held(&mm->lock);
+	iounmap(addr);
 }
 
-static u64 dsmil_iomem_read(struct dsmil_mmio *mm, const void *addr,
+static u64 dsmil_iomem_read(struct dsmil_mmio *mm, const void __iomem *p,
 			    unsigned int width)
 {
-	const void __iomem *p = (__force const void __iomem *)addr;
-
 	switch (width) {
 	case 1:
 		return readb(p);
@@ -81,11 +79,9 @@ static u64 dsmil_iomem_read(struct dsmil_mmio *mm, const void *addr,
 	}
 }
 
-static void dsmil_iomem_write(struct dsmil_mmio *mm, void *addr,
+static void dsmil_iomem_write(struct dsmil_mmio *mm, void __iomem *p,
 			      unsigned int width, u64 val)
 {
-	void __iomem *p = (__force void __iomem *)addr;
-
 	switch (width) {
 	case 1:
 		writeb(val, p);
@@ -103,15 +99,15 @@ static void dsmil_iomem_write(struct dsmil_mmio *mm, void *addr,
 }
 
 static void dsmil_iomem_read_block(struct dsmil_mmio *mm, void *dst,
-				   const void *addr, size_t len)
+				   const void __iomem *addr, size_t len)
 {
-	memcpy_fromio(dst, (__force const void __iomem *)addr, len);
+	memcpy_fromio(dst, addr, len);
 }
 
-static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void *addr,
+static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void __iomem *addr,
 				    const void *src, size_t len)
 {
-	memcpy_toio((__force void __iomem *)addr, src, len);
+	memcpy_toio(addr, src, len);
 }
 
 /*
@@ -132,9 +128,8 @@ static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void *addr,
  * fault is reported as the bytes not copied, counted conservatively.
  */
 static size_t dsmil_iomem_read_user(struct dsmil_mmio *mm, void __user *dst,
-				    const void *addr, size_t len)
+				    const void __iomem *src, size_t len)
 {
-	const void __iomem *src = (__force const void __iomem *)addr;
 	size_t done = 0;
 
 	might_fault();
@@ -180,10 +175,9 @@ fault:
  * unaligned ends), stored to the user buffer as they come.
  */
 static size_t dsmil_iomem_read_user_regs(struct dsmil_mmio *mm,
-					 void __user *dst, const void *addr,
-					 size_t len)
+					 void __user *dst,
+					 const void __iomem *src, size_t len)
 {
-	const void __iomem *src = (__force const void __iomem *)addr;
 	size_t done = 0;
 
 	might_fault();
@@ -213,10 +207,9 @@ fault:
  * copy, reported as the bytes not copied (bytes before it may have landed:
  * the core writes the piece again).
  */
-static size_t dsmil_iomem_write_user(struct dsmil_mmio *mm, void *addr,
+static size_t dsmil_iomem_write_user(struct dsmil_mmio *mm, void __iomem *dst,
 				     const void __user *src, size_t len)
 {
-	void __iomem *dst = (__force void __iomem *)addr;
 	size_t done = 0;
 	u8 b;
 
@@ -284,3 +277,4 @@ const struct dsmil_mmio_ops dsmil_mmio_iomem_ops = {
 	.write_user = dsmil_iomem_write_user,
 #endif
 };
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_iomem_ops);

@@ -32,6 +32,7 @@
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -78,6 +79,23 @@ struct dsmil_sim {
 	u64 dropped;
 	struct dsmil_sim_window windows[DSMIL_NUM_DEVICES];
 };
+
+/*
+ * The core hands mappings around as I/O memory (void __iomem *), which
+ * the iomem backend's are; the sim's are a vmap() of kernel pages.  The
+ * address space changes here and nowhere else: the mapping becomes the
+ * core's cookie when it is made, and plain memory again when an accessor
+ * gets it back.
+ */
+static void __iomem *dsmil_sim_cookie(void *mem)
+{
+	return (__force void __iomem *)mem;
+}
+
+static void *dsmil_sim_mem(const void __iomem *addr)
+{
+	return (__force void *)addr;
+}
 
 /* A page of the model goes back; chunk 0's window pages carry a tag. */
 static void dsmil_sim_put_page(struct page *page)
@@ -188,7 +206,7 @@ static void dsmil_sim_remove(struct dsmil_mmio *mm)
 	mm->priv = NULL;
 }
 
-static void *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
+static void __iomem *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 {
 	struct dsmil_sim *sim = mm->priv;
 	struct page **pages = sim->pages[idx];
@@ -200,7 +218,7 @@ static void *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 		pages = kvcalloc(DSMIL_SIM_PAGES, sizeof(*pages),
 				 GFP_KERNEL | __GFP_NOWARN);
 		if (!pages)
-			return ERR_PTR(-ENOMEM);
+			return IOMEM_ERR_PTR(-ENOMEM);
 		sim->pages[idx] = pages;
 	}
 	/* Mapped now: what it kept no longer counts against the budget. */
@@ -222,18 +240,18 @@ static void *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 	}
 	addr = vmap(pages, DSMIL_SIM_PAGES, VM_MAP, PAGE_KERNEL);
 	if (addr)
-		return addr;
+		return dsmil_sim_cookie(addr);
 release:
 	/* Not mapped after all: back to what it kept before. */
 	dsmil_sim_release(sim, idx);
-	return ERR_PTR(-ENOMEM);
+	return IOMEM_ERR_PTR(-ENOMEM);
 }
 
 static void dsmil_sim_unmap(struct dsmil_mmio *mm, unsigned int idx,
-			    void *addr)
+			    void __iomem *addr)
 {
 	lockdep_assert_held(&mm->lock);
-	vunmap(addr);
+	vunmap(dsmil_sim_mem(addr));
 	dsmil_sim_release(mm->priv, idx);
 }
 
@@ -293,9 +311,11 @@ static int dsmil_sim_windows_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(dsmil_sim_windows);
 
-static u64 dsmil_sim_read(struct dsmil_mmio *mm, const void *addr,
+static u64 dsmil_sim_read(struct dsmil_mmio *mm, const void __iomem *cookie,
 			  unsigned int width)
 {
+	const void *addr = dsmil_sim_mem(cookie);
+
 	switch (width) {
 	case 1:
 		return READ_ONCE(*(const u8 *)addr);
@@ -308,9 +328,11 @@ static u64 dsmil_sim_read(struct dsmil_mmio *mm, const void *addr,
 	}
 }
 
-static void dsmil_sim_write(struct dsmil_mmio *mm, void *addr,
+static void dsmil_sim_write(struct dsmil_mmio *mm, void __iomem *cookie,
 			    unsigned int width, u64 val)
 {
+	void *addr = dsmil_sim_mem(cookie);
+
 	switch (width) {
 	case 1:
 		WRITE_ONCE(*(u8 *)addr, val);
@@ -329,14 +351,16 @@ static void dsmil_sim_write(struct dsmil_mmio *mm, void *addr,
 }
 
 static void dsmil_sim_read_block(struct dsmil_mmio *mm, void *dst,
-				 const void *addr, size_t len)
+				 const void __iomem *cookie, size_t len)
 {
-	memcpy(dst, addr, len);
+	memcpy(dst, dsmil_sim_mem(cookie), len);
 }
 
-static void dsmil_sim_write_block(struct dsmil_mmio *mm, void *addr,
+static void dsmil_sim_write_block(struct dsmil_mmio *mm, void __iomem *cookie,
 				  const void *src, size_t len)
 {
+	void *addr = dsmil_sim_mem(cookie);
+
 	memcpy(addr, src, len);
 	dsmil_sim_count_write(mm->priv, addr, len);
 }
@@ -401,3 +425,4 @@ const struct dsmil_mmio_ops dsmil_mmio_sim_ops = {
 	.write_block = dsmil_sim_write_block,
 	.debugfs = dsmil_sim_debugfs,
 };
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_sim_ops);

@@ -33,12 +33,15 @@
 
 /**
  * struct dsmil_config - what the module parameters asked for at load.
- * @smi:  SMI engine settings.
- * @mmio: chunk mapper settings.
+ * @smi:      SMI engine settings.
+ * @mmio:     chunk mapper settings.
+ * @mmio_ops: the mapper's backend: dsmil_mmio_backend() of mmio_base at
+ *            load; a KUnit suite's fake in tests.
  */
 struct dsmil_config {
 	struct dsmil_smi_config smi;
 	struct dsmil_mmio_config mmio;
+	const struct dsmil_mmio_ops *mmio_ops;
 };
 
 /**
@@ -49,7 +52,7 @@ struct dsmil_config {
  * @cfg:      configuration the instance was created with.
  * @state:    device model and state machine (dsmil_state.c).
  * @smi:      SMI engine (dsmil_smi.c).
- * @mmio:     chunk mapper (dsmil_mmio.c).
+ * @mmio:     chunk mapper (dsmil_mmio*.c).
  * @waudit:   the write audit (dsmil_audit.c).
  * @debugfs:  debugfs directory (fault injection knobs), may be NULL.
  * @ioctls:   ioctl calls.

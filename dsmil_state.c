@@ -27,7 +27,6 @@
 
 #include <linux/bitmap.h>
 #include <linux/cred.h>
-#include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
 #include <linux/mutex.h>
@@ -36,7 +35,6 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
-#include <linux/uaccess.h>
 
 #include "dsmil_priv.h"
 #include "dsmil_names.h"
@@ -394,10 +392,8 @@ static int dsmil_verify_errno(int err)
  * -EAGAIN (the device changed state during verification; nothing done);
  * -ENODEV (after dsmil_state_exit()).
  */
-VISIBLE_IF_KUNIT int dsmil_state_transition(struct dsmil_state *st,
-					    unsigned int id,
-					    unsigned int target,
-					    struct dsmil_state_result *res)
+int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
+			   unsigned int target, struct dsmil_state_result *res)
 {
 	struct dsmil *dsm = dsmil_from_state(st);
 	enum dsmil_reason reason;
@@ -520,10 +516,8 @@ static unsigned int dsmil_writing(struct dsmil_state *st, u8 groups)
  *
  * Return: 0, -EINVAL (bad group) or -ENODEV (after dsmil_state_exit()).
  */
-VISIBLE_IF_KUNIT int dsmil_state_estop(struct dsmil_state *st,
-				       unsigned int group,
-				       unsigned int *locked,
-				       unsigned int *in_doubt)
+int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
+		      unsigned int *locked, unsigned int *in_doubt)
 {
 	char list[2 * DSMIL_NUM_GROUPS] = "";
 	unsigned int id, g, n = 0, len = 0, left;
@@ -774,7 +768,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_state_report_fault);
  * @st:     state machine.
  * @states: out: DSMIL_NUM_DEVICES states, as of one moment.
  */
-VISIBLE_IF_KUNIT void dsmil_state_snapshot(struct dsmil_state *st, u8 *states)
+void dsmil_state_snapshot(struct dsmil_state *st, u8 *states)
 {
 	unsigned int seq, id;
 
@@ -839,9 +833,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_group_state);
  * @states: all device states (a snapshot), for the state and group state.
  * @di:     out: the description; every other field zeroed.
  */
-VISIBLE_IF_KUNIT void dsmil_dev_describe(struct dsmil_state *st,
-					 unsigned int id, const u8 *states,
-					 struct dsmil_dev_info *di)
+void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
+			const u8 *states, struct dsmil_dev_info *di)
 {
 	/* u8: lets the compiler see that the name fits. */
 	u8 g = DSMIL_DEV_GROUP(id), i = DSMIL_DEV_INDEX(id);
@@ -884,11 +877,10 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_dev_describe);
  *
  * Return: entries copied, oldest first.
  */
-VISIBLE_IF_KUNIT unsigned int dsmil_state_audit_copy(struct dsmil_state *st,
-						     u64 since,
-						     struct dsmil_audit_entry *out,
-						     unsigned int max,
-						     u64 *next_seq, u64 *dropped)
+unsigned int dsmil_state_audit_copy(struct dsmil_state *st, u64 since,
+				    struct dsmil_audit_entry *out,
+				    unsigned int max, u64 *next_seq,
+				    u64 *dropped)
 {
 	unsigned int n = 0;
 	u64 oldest, next, s;
@@ -918,8 +910,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_state_audit_copy);
  *
  * Return: bytes written, without the terminating NUL.
  */
-VISIBLE_IF_KUNIT int dsmil_state_format_summary(struct dsmil_state *st,
-						char *buf, size_t size)
+int dsmil_state_format_summary(struct dsmil_state *st, char *buf, size_t size)
 {
 	u8 states[DSMIL_NUM_DEVICES];
 	unsigned int g, i;
@@ -938,217 +929,6 @@ VISIBLE_IF_KUNIT int dsmil_state_format_summary(struct dsmil_state *st,
 	return len;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_format_summary);
-
-static ssize_t summary_show(struct device *dev, struct device_attribute *attr,
-			    char *buf)
-{
-	struct miscdevice *misc = dev_get_drvdata(dev);
-	struct dsmil *dsm = container_of(misc, struct dsmil, misc);
-
-	return dsmil_state_format_summary(&dsm->state, buf, PAGE_SIZE);
-}
-static DEVICE_ATTR_RO(summary);
-
-static struct attribute *dsmil_state_attrs[] = {
-	&dev_attr_summary.attr,
-	NULL,
-};
-
-const struct attribute_group dsmil_state_attr_group = {
-	.attrs = dsmil_state_attrs,
-};
-
-/* -EINVAL/-EFAULT of a handler: counted and logged like the dispatcher's. */
-static int dsmil_state_bad_input(struct dsmil *dsm, unsigned int cmd,
-				 const char *name, const char *why, int err)
-{
-	atomic64_inc(&dsm->bad_input);
-	if (__ratelimit(&dsm->state.rs_refusal))
-		pr_warn("refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
-			name, _IOC_NR(cmd), task_tgid_nr(current), why, err);
-	return err;
-}
-
-static int dsmil_ioc_dev_info(struct dsmil *dsm, void *arg)
-{
-	struct dsmil_dev_info *di = arg;
-	u8 states[DSMIL_NUM_DEVICES];
-
-	if (di->id >= DSMIL_NUM_DEVICES)
-		return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_INFO, "dev-info",
-					     "id-out-of-range", -EINVAL);
-	dsmil_state_snapshot(&dsm->state, states);
-	dsmil_dev_describe(&dsm->state, di->id, states, di);
-	return 0;
-}
-
-static int dsmil_ioc_dev_list(struct dsmil *dsm, void *arg)
-{
-	struct dsmil_dev_list *dl = arg;
-	struct dsmil_dev_info __user *ubuf = u64_to_user_ptr(dl->buf);
-	u8 states[DSMIL_NUM_DEVICES];
-	struct dsmil_dev_info di;
-	unsigned int id, n;
-
-	if (!dl->count)
-		return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_LIST, "dev-list",
-					     "count-zero", -EINVAL);
-	n = min_t(u32, dl->count, DSMIL_NUM_DEVICES);
-	dsmil_state_snapshot(&dsm->state, states);
-	for (id = 0; id < n; id++) {
-		dsmil_dev_describe(&dsm->state, id, states, &di);
-		if (copy_to_user(&ubuf[id], &di, sizeof(di)))
-			return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_LIST,
-						     "dev-list", "fault",
-						     -EFAULT);
-	}
-	dl->count = n;
-	dl->total = DSMIL_NUM_DEVICES;
-	return 0;
-}
-
-static bool dsmil_dev_has_token(unsigned int id)
-{
-	switch (DSMIL_DEV_INDEX(id)) {
-	case DSMIL_TOKEN_POWER:
-	case DSMIL_TOKEN_MEMORY:
-	case DSMIL_TOKEN_STORAGE:
-	case DSMIL_TOKEN_SENSOR:
-		return true;
-	}
-	return false;
-}
-
-static int dsmil_ioc_dev_transition(struct dsmil *dsm, void *arg)
-{
-	struct dsmil_transition *t = arg;
-	struct dsmil_state_result res;
-	int ret;
-
-	/*
-	 * Becoming READY from INITIALIZING verifies a device with a token
-	 * by an SMI: hardware access, which needs CAP_SYS_RAWIO as a token
-	 * read does.  Asked of every transition to READY of such a device,
-	 * so that no race with the state can slip an SMI past it.
-	 */
-	if (t->target == DSMIL_DEV_READY && t->id < DSMIL_NUM_DEVICES &&
-	    dsmil_dev_has_token(t->id) && !capable(CAP_SYS_RAWIO)) {
-		atomic64_inc(&dsm->denied);
-		pr_notice_ratelimited("denied: cmd=dev-transition pid=%d uid=%u needs=CAP_SYS_RAWIO errno=%d\n",
-				      task_tgid_nr(current),
-				      from_kuid(&init_user_ns, current_uid()),
-				      -EPERM);
-		t->prev = READ_ONCE(dsm->state.dev[t->id].state);
-		t->state = t->prev;
-		return -EPERM;
-	}
-
-	ret = dsmil_state_transition(&dsm->state, t->id, t->target, &res);
-	t->prev = res.prev;
-	t->state = res.state;
-	t->reason = res.reason;
-	return ret;
-}
-
-static int dsmil_ioc_group_estop(struct dsmil *dsm, void *arg)
-{
-	struct dsmil_group_stop *gs = arg;
-	unsigned int locked, in_doubt;
-	int ret;
-
-	if (gs->group >= DSMIL_NUM_GROUPS)
-		return dsmil_state_bad_input(dsm, DSMIL_IOC_GROUP_ESTOP,
-					     "group-estop", "group-out-of-range",
-					     -EINVAL);
-	ret = dsmil_state_estop(&dsm->state, gs->group, &locked, &in_doubt);
-	gs->locked = locked;
-	gs->in_doubt = in_doubt;
-	return ret;
-}
-
-static int dsmil_ioc_audit_read(struct dsmil *dsm, void *arg)
-{
-	struct dsmil_audit_read *ar = arg;
-	struct dsmil_audit_entry *buf;
-	unsigned int n;
-	int ret = 0;
-
-	if (!ar->count)
-		return dsmil_state_bad_input(dsm, DSMIL_IOC_AUDIT_READ,
-					     "audit-read", "count-zero", -EINVAL);
-	/* Copy out of the ring under the lock, to the user without it. */
-	n = min_t(u32, ar->count, DSMIL_AUDIT_DEPTH);
-	buf = kvcalloc(n, sizeof(*buf), GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	n = dsmil_state_audit_copy(&dsm->state, ar->since_seq, buf, n,
-				   &ar->next_seq, &ar->dropped);
-	if (copy_to_user(u64_to_user_ptr(ar->buf), buf, n * sizeof(*buf)))
-		ret = dsmil_state_bad_input(dsm, DSMIL_IOC_AUDIT_READ,
-					    "audit-read", "fault", -EFAULT);
-	kvfree(buf);
-	ar->count = n;
-	return ret;
-}
-
-static const struct dsmil_ioctl_desc dsmil_state_ioctl_desc[] = {
-	{
-		.cmd = DSMIL_IOC_DEV_INFO,
-		.handler = dsmil_ioc_dev_info,
-		.rsvd = {
-			DSMIL_RSVD(struct dsmil_dev_info, reserved0),
-			DSMIL_RSVD(struct dsmil_dev_info, reserved1),
-			DSMIL_RSVD(struct dsmil_dev_info, reserved),
-		},
-		.name = "dev-info",
-	},
-	{
-		.cmd = DSMIL_IOC_DEV_LIST,
-		.handler = dsmil_ioc_dev_list,
-		.rsvd = { DSMIL_RSVD(struct dsmil_dev_list, reserved) },
-		.name = "dev-list",
-	},
-	{
-		.cmd = DSMIL_IOC_DEV_TRANSITION,
-		/* The reason of a refusal is part of the answer. */
-		.policy = DSMIL_POL_ADMIN | DSMIL_POL_COPYOUT_ERR,
-		.handler = dsmil_ioc_dev_transition,
-		.rsvd = {
-			DSMIL_RSVD(struct dsmil_transition, reserved0),
-			DSMIL_RSVD(struct dsmil_transition, reserved1),
-			DSMIL_RSVD(struct dsmil_transition, reserved),
-		},
-		.name = "dev-transition",
-	},
-	{
-		.cmd = DSMIL_IOC_GROUP_ESTOP,
-		.policy = DSMIL_POL_ADMIN,
-		.handler = dsmil_ioc_group_estop,
-		.rsvd = {
-			DSMIL_RSVD(struct dsmil_group_stop, reserved0),
-			DSMIL_RSVD(struct dsmil_group_stop, reserved1),
-			DSMIL_RSVD(struct dsmil_group_stop, reserved),
-		},
-		.name = "group-estop",
-	},
-	{
-		.cmd = DSMIL_IOC_AUDIT_READ,
-		/* Who did what to which device: for administrators only. */
-		.policy = DSMIL_POL_ADMIN,
-		.handler = dsmil_ioc_audit_read,
-		.rsvd = {
-			DSMIL_RSVD(struct dsmil_audit_read, reserved0),
-			DSMIL_RSVD(struct dsmil_audit_read, reserved),
-		},
-		.name = "audit-read",
-	},
-};
-
-const struct dsmil_ioctl_table dsmil_state_ioctls = {
-	.desc = dsmil_state_ioctl_desc,
-	.count = ARRAY_SIZE(dsmil_state_ioctl_desc),
-};
-EXPORT_SYMBOL_IF_KUNIT(dsmil_state_ioctls);
 
 /* The default verification: read the device's token through the SMI layer. */
 static int dsmil_state_smi_verify(struct dsmil_state *st, unsigned int id)

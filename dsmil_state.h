@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* dsmil: device model and state machine (dsmil_state.c). */
+/*
+ * dsmil: device model and state machine (dsmil_state.c), its ioctls and
+ * sysfs attributes (dsmil_state_ioc.c).
+ */
 #ifndef _DSMIL_STATE_H
 #define _DSMIL_STATE_H
 
@@ -197,19 +200,18 @@ void dsmil_state_handoff_end(struct dsmil_state *st, unsigned int id,
  */
 int dsmil_state_write_policy(struct dsmil_state *st);
 
+/* The sysfs attributes of /dev/dsmil (dsmil_state_ioc.c). */
 extern const struct attribute_group dsmil_state_attr_group;
 
-#if IS_ENABLED(CONFIG_KUNIT)
-/* Internals the KUnit suite (tests/dsmil_state_test.c) calls. */
-
+/*
+ * What the ioctl half (dsmil_state_ioc.c) calls of the state machine; the
+ * KUnit suite (tests/dsmil_state_test.c) calls them too.
+ */
 int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 			   unsigned int target, struct dsmil_state_result *res);
 int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 		      unsigned int *locked, unsigned int *in_doubt);
-void dsmil_state_shutdown(struct dsmil_state *st);
 void dsmil_state_snapshot(struct dsmil_state *st, u8 *states);
-u8 dsmil_group_state(const u8 *states, unsigned int group);
-bool dsmil_dev_quarantined(unsigned int id);
 void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
 			const u8 *states, struct dsmil_dev_info *di);
 unsigned int dsmil_state_audit_copy(struct dsmil_state *st, u64 since,
@@ -218,6 +220,13 @@ unsigned int dsmil_state_audit_copy(struct dsmil_state *st, u64 since,
 				    u64 *dropped);
 int dsmil_state_format_summary(struct dsmil_state *st, char *buf,
 			       size_t size);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Internals the KUnit suite (tests/dsmil_state_test.c) calls. */
+
+void dsmil_state_shutdown(struct dsmil_state *st);
+u8 dsmil_group_state(const u8 *states, unsigned int group);
+bool dsmil_dev_quarantined(unsigned int id);
 const char *dsmil_dev_state_name(unsigned int state);
 const char *dsmil_reason_name(unsigned int reason);
 #endif

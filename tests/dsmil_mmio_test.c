@@ -19,6 +19,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/err.h>
+#include <linux/io.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/prandom.h>
@@ -29,13 +30,19 @@
 #include <linux/vmalloc.h>
 
 #include "../dsmil_priv.h"
+#include "../dsmil_mmio_priv.h"
 #include "dsmil_test_util.h"
 
 #define CHUNK		DSMIL_CHUNK_SIZE
 #define FAKE_BASE	0x0f00000000000000UL
 #define FAKE_LOG	64
 
+/*
+ * The fake: its ops are its own copy (of fake_ops or fake_user_ops), which
+ * is how a call finds the fake it belongs to (fake_of()).
+ */
 struct fake_mmio {
+	struct dsmil_mmio_ops ops;
 	atomic_t map_calls;
 	atomic_t map_fails;
 	atomic_t unmap_calls;
@@ -99,7 +106,12 @@ static u64 fake_value(u64 off, unsigned int width)
 	return v;
 }
 
-static u64 fake_off(const void *addr)
+static struct fake_mmio *fake_of(struct dsmil_mmio *mm)
+{
+	return container_of(mm->ops, struct fake_mmio, ops);
+}
+
+static u64 fake_off(const void __iomem *addr)
 {
 	return (unsigned long)addr - FAKE_BASE;
 }
@@ -120,14 +132,16 @@ static bool fake_in_window(u64 off, size_t len)
 }
 
 /* Block accessors choose their own widths: never inside a window. */
-static void fake_check_block(struct fake_mmio *f, const void *addr, size_t len)
+static void fake_check_block(struct fake_mmio *f, const void __iomem *addr,
+			     size_t len)
 {
 	if (fake_in_window(fake_off(addr), len))
 		atomic_inc(&f->window_blocks);
 }
 
 /* A write covering the gate offset waits there until the test opens it. */
-static void fake_maybe_gate(struct fake_mmio *f, const void *addr, size_t len)
+static void fake_maybe_gate(struct fake_mmio *f, const void __iomem *addr,
+			    size_t len)
 {
 	u64 off = fake_off(addr);
 
@@ -138,10 +152,10 @@ static void fake_maybe_gate(struct fake_mmio *f, const void *addr, size_t len)
 }
 
 /* Every access must land in a chunk that is mapped. */
-static void fake_check_access(struct dsmil_mmio *mm, const void *addr,
+static void fake_check_access(struct dsmil_mmio *mm, const void __iomem *addr,
 			      size_t len)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 	u64 off = fake_off(addr);
 	unsigned int idx = off / CHUNK;
 
@@ -150,15 +164,15 @@ static void fake_check_access(struct dsmil_mmio *mm, const void *addr,
 		atomic_inc(&f->violations);
 }
 
-static void *fake_map(struct dsmil_mmio *mm, unsigned int idx)
+static void __iomem *fake_map(struct dsmil_mmio *mm, unsigned int idx)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 	int now, max;
 
 	atomic_inc(&f->map_calls);
 	if ((int)idx == f->fail_chunk) {
 		atomic_inc(&f->map_fails);
-		return ERR_PTR(f->fail_err);
+		return IOMEM_ERR_PTR(f->fail_err);
 	}
 	if (atomic_xchg(&f->mapped[idx], 1))
 		atomic_inc(&f->violations);
@@ -169,12 +183,13 @@ static void *fake_map(struct dsmil_mmio *mm, unsigned int idx)
 		;
 	if (now > mm->max_resident)
 		atomic_inc(&f->violations);
-	return (void *)(FAKE_BASE + (unsigned long)idx * CHUNK);
+	return (void __iomem *)(FAKE_BASE + (unsigned long)idx * CHUNK);
 }
 
-static void fake_unmap(struct dsmil_mmio *mm, unsigned int idx, void *addr)
+static void fake_unmap(struct dsmil_mmio *mm, unsigned int idx,
+		       void __iomem *addr)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 
 	atomic_inc(&f->unmap_calls);
 	/*
@@ -183,7 +198,7 @@ static void fake_unmap(struct dsmil_mmio *mm, unsigned int idx, void *addr)
 	 * may be non-zero here without harm.  A reader that really used the
 	 * chunk after this unmap trips fake_check_access() instead.
 	 */
-	if (addr != (void *)(FAKE_BASE + (unsigned long)idx * CHUNK) ||
+	if (addr != (void __iomem *)(FAKE_BASE + (unsigned long)idx * CHUNK) ||
 	    !atomic_xchg(&f->mapped[idx], 0))
 		atomic_inc(&f->violations);
 	atomic_dec(&f->mapped_now);
@@ -193,10 +208,10 @@ static void fake_unmap(struct dsmil_mmio *mm, unsigned int idx, void *addr)
 	spin_unlock(&f->log_lock);
 }
 
-static u64 fake_read(struct dsmil_mmio *mm, const void *addr,
+static u64 fake_read(struct dsmil_mmio *mm, const void __iomem *addr,
 		     unsigned int width)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 
 	fake_check_access(mm, addr, width);
 	atomic_inc(&f->reads);
@@ -204,10 +219,10 @@ static u64 fake_read(struct dsmil_mmio *mm, const void *addr,
 	return fake_value(fake_off(addr), width);
 }
 
-static void fake_write(struct dsmil_mmio *mm, void *addr, unsigned int width,
-		       u64 val)
+static void fake_write(struct dsmil_mmio *mm, void __iomem *addr,
+		       unsigned int width, u64 val)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 
 	fake_check_access(mm, addr, width);
 	fake_maybe_gate(f, addr, width);
@@ -245,9 +260,9 @@ static void fake_maybe_kill(struct fake_mmio *f, int block)
 }
 
 static void fake_read_block(struct dsmil_mmio *mm, void *dst,
-			    const void *addr, size_t len)
+			    const void __iomem *addr, size_t len)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 	u64 off = fake_off(addr);
 	u8 *d = dst;
 	size_t i;
@@ -261,10 +276,10 @@ static void fake_read_block(struct dsmil_mmio *mm, void *dst,
 	fake_maybe_kill(f, atomic_inc_return(&f->read_blocks));
 }
 
-static void fake_write_block(struct dsmil_mmio *mm, void *addr,
+static void fake_write_block(struct dsmil_mmio *mm, void __iomem *addr,
 			     const void *src, size_t len)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 	u64 off = fake_off(addr);
 	const u8 *s = src;
 	size_t i;
@@ -283,9 +298,9 @@ static void fake_write_block(struct dsmil_mmio *mm, void *addr,
 
 /* ->read_user: the pattern bytes, straight to user memory. */
 static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
-			     const void *addr, size_t len)
+			     const void __iomem *addr, size_t len)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 	u64 off = fake_off(addr);
 	u8 piece[64];
 	size_t i, n, done;
@@ -310,9 +325,9 @@ static size_t fake_read_user(struct dsmil_mmio *mm, void __user *dst,
  * at unaligned ends), each access recorded with its width.
  */
 static size_t fake_read_user_regs(struct dsmil_mmio *mm, void __user *dst,
-				  const void *addr, size_t len)
+				  const void __iomem *addr, size_t len)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 	u64 off = fake_off(addr);
 	size_t done, w;
 	u32 v;
@@ -333,10 +348,10 @@ static size_t fake_read_user_regs(struct dsmil_mmio *mm, void __user *dst,
 }
 
 /* ->write_user: user bytes checked against the pattern, piece by piece. */
-static size_t fake_write_user(struct dsmil_mmio *mm, void *addr,
+static size_t fake_write_user(struct dsmil_mmio *mm, void __iomem *addr,
 			      const void __user *src, size_t len)
 {
-	struct fake_mmio *f = mm->priv;
+	struct fake_mmio *f = fake_of(mm);
 	u64 off = fake_off(addr);
 	u8 piece[64];
 	size_t i, n, done;
@@ -403,8 +418,8 @@ static struct dsmil_mmio *make_mm_ops(struct kunit *test,
 		init_completion(&f->gate_reached);
 		init_completion(&f->gate_open);
 		spin_lock_init(&f->log_lock);
-		cfg.mmio.ops = ops;
-		cfg.mmio.ops_data = f;
+		f->ops = *ops;
+		cfg.mmio_ops = &f->ops;
 		*fp = f;
 	}
 	cfg.mmio.size = chunks * CHUNK;
@@ -579,8 +594,8 @@ static void mmio_test_config(struct kunit *test)
 	cfg.mmio.size = c->size;
 	cfg.mmio.max_resident = c->cap;
 	cfg.mmio.idle_ms = c->idle_ms;
-	cfg.mmio.ops = &fake_ops;	/* never the real iomem backend here */
-	cfg.mmio.ops_data = f;
+	f->ops = fake_ops;
+	cfg.mmio_ops = &f->ops;		/* never the real iomem backend here */
 	dsm = dsmil_create(&cfg, NULL);
 	if (c->expect) {
 		KUNIT_EXPECT_TRUE(test, IS_ERR(dsm));
@@ -596,11 +611,20 @@ static void mmio_test_config(struct kunit *test)
 	dsmil_destroy(dsm);
 }
 
-/* No base and no override: the sim backend serves. */
+/*
+ * No base: the sim backend serves; a base asks for the physical region
+ * (not created here: it would claim that memory).
+ */
 static void mmio_test_default_backend(struct kunit *test)
 {
 	struct dsmil_mmio *mm = make_mm(test, NULL, 90, 8, 0);
 
+	KUNIT_EXPECT_PTR_EQ(test, dsmil_mmio_backend(0), &dsmil_mmio_sim_ops);
+	KUNIT_EXPECT_PTR_EQ(test, dsmil_mmio_backend(0x10000000),
+			    &dsmil_mmio_iomem_ops);
+	KUNIT_EXPECT_PTR_EQ(test, dsmil_kunit_cfg.mmio_ops,
+			    dsmil_mmio_backend(dsmil_kunit_cfg.mmio.base));
+	KUNIT_EXPECT_PTR_EQ(test, mm->ops, &dsmil_mmio_sim_ops);
 	KUNIT_EXPECT_STREQ(test, mm->backend_name, "sim");
 	KUNIT_EXPECT_EQ(test, mm->num_chunks, 90);
 	KUNIT_EXPECT_EQ(test, mm->base, 0);
@@ -716,7 +740,7 @@ static void mmio_test_busy_never_evicted(struct kunit *test)
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 2, 0);
 	struct dsmil_mmio_status st;
-	void *a0, *a1;
+	void __iomem *a0, *a1;
 	ktime_t t0;
 	s64 ms;
 
@@ -817,7 +841,7 @@ static void mmio_test_idle_reaper(struct kunit *test)
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 8, 40);
 	struct dsmil_mmio_status st;
-	void *a;
+	void __iomem *a;
 
 	KUNIT_ASSERT_EQ(test, touch(mm, 0), 0);
 	KUNIT_ASSERT_EQ(test, touch(mm, 5), 0);
@@ -1103,7 +1127,7 @@ static void mmio_test_map_failure_clean(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.resident, 0);
 	KUNIT_EXPECT_EQ(test, st.ever_mapped[0], BIT_ULL(0));
 	KUNIT_EXPECT_EQ(test, atomic_read(&mm->chunks[3].users), 0);
-	KUNIT_EXPECT_NULL(test, mm->chunks[3].addr);
+	KUNIT_EXPECT_TRUE(test, !mm->chunks[3].addr);
 	f->fail_chunk = -1;
 	KUNIT_EXPECT_EQ(test, rd(mm, 3 * CHUNK, 8, &val), 0);
 	expect_consistent(test, mm, f);
@@ -1185,7 +1209,7 @@ static void mmio_test_sim_data_survives_eviction(struct kunit *test)
 static struct stale_ctx {
 	struct dsmil_mmio *mm;
 	unsigned int calls, fault_page;
-	void *old_addr;
+	void __iomem *old_addr;
 	u64 evictions;
 } *stale;
 
@@ -1235,7 +1259,7 @@ static void mmio_test_bulk_write_remapped_during_fault(struct kunit *test)
 	kunit_deactivate_static_stub(test, dsmil_mmio_copy_from_faulting);
 	stale = NULL;
 	KUNIT_EXPECT_EQ(test, done, len);
-	KUNIT_ASSERT_NOT_NULL(test, ctx.old_addr);
+	KUNIT_ASSERT_TRUE(test, ctx.old_addr);
 	KUNIT_EXPECT_GT(test, mm->evictions, ctx.evictions);
 	if (READ_ONCE(mm->chunks[1].addr) == ctx.old_addr)
 		kunit_skip(test, "the new mapping reused the old address");

@@ -29,6 +29,7 @@ const struct dsmil_config dsmil_kunit_cfg = {
 		 .fault_limit = 3, .busy_retries = 3 },
 	.mmio = { .size = DSMIL_DEFAULT_REGION_SIZE, .max_resident = 8,
 		  .idle_ms = 1000 },
+	.mmio_ops = &dsmil_mmio_sim_ops,	/* no base: what a load picks */
 };
 
 KUNIT_DEFINE_ACTION_WRAPPER(dsmil_kunit_destroy_action, dsmil_destroy,
