@@ -130,13 +130,6 @@ static_assert(sizeof(struct dsmil_mmio_status) % 8 == 0);
 /* The module's instance; KUnit suites make their own with dsmil_create(). */
 static struct dsmil *dsmil_dev;
 
-void dsmil_count_refusal(struct dsmil *dsm, enum dsmil_reason reason)
-{
-	if (reason < DSMIL_REASON_COUNT)
-		atomic64_inc(&dsm->refusals[reason]);
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_count_refusal);
-
 static struct dsmil *file_to_dsmil(struct file *file)
 {
 	struct miscdevice *misc = file->private_data;

@@ -133,8 +133,18 @@ extern const struct dsmil_ioctl_table dsmil_state_ioctls;
 extern const struct dsmil_ioctl_table dsmil_smi_ioctls;
 extern const struct dsmil_ioctl_table dsmil_mmio_ioctls;
 
-/* Refusal bookkeeping shared by all parts: counter + rate-limited line. */
-void dsmil_count_refusal(struct dsmil *dsm, enum dsmil_reason reason);
+/*
+ * Refusal bookkeeping shared by all parts (each logs its own rate-limited
+ * line).  Inline over the instance's counters, so that counting a refusal
+ * is no call into the file that owns the instance: the parts below it call
+ * nothing upward.
+ */
+static inline void dsmil_count_refusal(struct dsmil *dsm,
+				       enum dsmil_reason reason)
+{
+	if (reason < DSMIL_REASON_COUNT)
+		atomic64_inc(&dsm->refusals[reason]);
+}
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Internals the KUnit suites (tests/) call; static otherwise. */
