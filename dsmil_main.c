@@ -419,14 +419,18 @@ static const struct attribute_group *dsmil_attr_groups[] = {
 };
 
 /**
- * dsmil_create - make a driver instance (without its device node).
+ * dsmil_create_with - make a driver instance (without its device node) on
+ * a given SMI backend.
  * @cfg:     configuration; copied.
+ * @smi:     the SMI backend and its data, the caller's to release after
+ *           dsmil_destroy(); NULL: the one @cfg->smi.backend names.
  * @debugfs: directory for the instance's debugfs knobs, or NULL.
  *
  * Return: the instance or an ERR_PTR.
  */
-struct dsmil *dsmil_create(const struct dsmil_config *cfg,
-			   struct dentry *debugfs)
+struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
+				const struct dsmil_smi_transport *smi,
+				struct dentry *debugfs)
 {
 	struct dsmil *dsm;
 	int ret;
@@ -440,7 +444,7 @@ struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 	ret = dsmil_waudit_init(&dsm->waudit);
 	if (ret)
 		goto free_dsm;
-	ret = dsmil_smi_init(&dsm->smi, &dsm->cfg.smi, debugfs);
+	ret = dsmil_smi_tokens_init(&dsm->smi, &dsm->cfg.smi, smi, debugfs);
 	if (ret)
 		goto exit_waudit;
 	ret = dsmil_state_init(&dsm->state);
@@ -454,12 +458,26 @@ struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 exit_state:
 	dsmil_state_exit(&dsm->state);
 exit_smi:
-	dsmil_smi_exit(&dsm->smi);
+	dsmil_smi_tokens_exit(&dsm->smi);
 exit_waudit:
 	dsmil_waudit_exit(&dsm->waudit);
 free_dsm:
 	kfree(dsm);
 	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_create_with);
+
+/**
+ * dsmil_create - make a driver instance (without its device node).
+ * @cfg:     configuration; copied.
+ * @debugfs: directory for the instance's debugfs knobs, or NULL.
+ *
+ * Return: the instance or an ERR_PTR.
+ */
+struct dsmil *dsmil_create(const struct dsmil_config *cfg,
+			   struct dentry *debugfs)
+{
+	return dsmil_create_with(cfg, NULL, debugfs);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_create);
 
@@ -473,7 +491,7 @@ void dsmil_destroy(struct dsmil *dsm)
 {
 	dsmil_state_exit(&dsm->state);
 	dsmil_mmio_exit(&dsm->mmio);
-	dsmil_smi_exit(&dsm->smi);
+	dsmil_smi_tokens_exit(&dsm->smi);
 	/* Last: the SMI worker may record a late outcome until it is gone. */
 	dsmil_waudit_exit(&dsm->waudit);
 	kfree(dsm);

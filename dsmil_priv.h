@@ -47,6 +47,7 @@ struct dsmil_config {
  * @cfg:      configuration the instance was created with.
  * @state:    device model and state machine (dsmil_state.c).
  * @smi:      SMI engine (dsmil_smi.c).
+ * @smi_tokens: the token layer over it (dsmil_smi_token.c).
  * @mmio:     chunk mapper (dsmil_mmio.c).
  * @waudit:   the write audit (dsmil_audit.c).
  * @debugfs:  debugfs directory (fault injection knobs), may be NULL.
@@ -61,6 +62,7 @@ struct dsmil {
 	struct dsmil_config cfg;
 	struct dsmil_state state;
 	struct dsmil_smi smi;
+	struct dsmil_smi_tokens smi_tokens;
 	struct dsmil_mmio mmio;
 	struct dsmil_write_audit waudit;
 	struct dentry *debugfs;
@@ -83,6 +85,9 @@ static inline u64 dsmil_next_request_id(struct dsmil *dsm)
 
 struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 			   struct dentry *debugfs);
+struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
+				const struct dsmil_smi_transport *smi,
+				struct dentry *debugfs);
 void dsmil_destroy(struct dsmil *dsm);
 
 /*

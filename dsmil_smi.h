@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* dsmil: SMI engine and its backends (dsmil_smi.c). */
+/*
+ * dsmil: the SMI engine (dsmil_smi.c, dsmil_smi_stats.c) and the token
+ * layer over it (dsmil_smi_token.c).
+ */
 #ifndef _DSMIL_SMI_H
 #define _DSMIL_SMI_H
 
@@ -33,9 +36,6 @@ struct dsmil_smi_req;
  * @busy_retries:    retries of a submit refused as busy.
  * @backend_timeout: @timeout_ms was not given: use the backend's default.
  * @backend_hang:    @hang_ms was not given: use the backend's default.
- * @ops:             KUnit only: backend ops to use instead of @backend
- *                   (their init/exit are not called); NULL otherwise.
- * @ops_priv:        KUnit only: the private data passed to @ops.
  */
 struct dsmil_smi_config {
 	char backend[DSMIL_NAME_LEN];
@@ -46,8 +46,28 @@ struct dsmil_smi_config {
 	unsigned int busy_retries;
 	bool backend_timeout;
 	bool backend_hang;
+};
+
+/**
+ * struct dsmil_smi_transport - an SMI backend as the engine is given it.
+ * @ops:  the backend's operations (struct dsmil_smi_ops in
+ *        dsmil_smi_priv.h).
+ * @priv: its private data, passed to every operation.
+ */
+struct dsmil_smi_transport {
 	const struct dsmil_smi_ops *ops;
-	void *ops_priv;
+	void *priv;
+};
+
+/**
+ * struct dsmil_smi_tokens - the token layer (dsmil_smi_token.c).
+ * @tp:    the backend it handed the engine.
+ * @owned: it set @tp up from smi_backend= and releases it; one its caller
+ *         handed in (KUnit's fakes) stays the caller's.
+ */
+struct dsmil_smi_tokens {
+	struct dsmil_smi_transport tp;
+	bool owned;
 };
 
 /*
@@ -201,8 +221,14 @@ struct dsmil_smi {
 };
 
 int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
-		   struct dentry *debugfs);
+		   const struct dsmil_smi_transport *tp);
 void dsmil_smi_exit(struct dsmil_smi *smi);
+
+int dsmil_smi_tokens_init(struct dsmil_smi *smi,
+			  const struct dsmil_smi_config *cfg,
+			  const struct dsmil_smi_transport *tp,
+			  struct dentry *debugfs);
+void dsmil_smi_tokens_exit(struct dsmil_smi *smi);
 
 /**
  * dsmil_smi_verify_device - check device @id answers through its token.

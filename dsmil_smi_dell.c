@@ -353,8 +353,7 @@ VISIBLE_IF_KUNIT void dsmil_smi_dell_destroy(void *priv)
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_dell_destroy);
 
-static int dsmil_dell_init(struct dsmil_smi *smi, struct dentry *debugfs,
-			   void **priv)
+static int dsmil_dell_init(struct dentry *debugfs, void **priv)
 {
 	int (*filter)(struct device *d, struct calling_interface_buffer *buf);
 	int (*call)(struct calling_interface_buffer *buf);

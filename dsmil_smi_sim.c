@@ -500,8 +500,7 @@ static struct dsmil_sim *dsmil_sim_alloc(void)
 	return sim;
 }
 
-static int dsmil_sim_init(struct dsmil_smi *smi, struct dentry *debugfs,
-			  void **priv)
+static int dsmil_sim_init(struct dentry *debugfs, void **priv)
 {
 	struct dsmil_sim *sim = dsmil_sim_alloc();
 

@@ -48,7 +48,27 @@ KUNIT_DEFINE_ACTION_WRAPPER(dsmil_kunit_destroy_action, dsmil_destroy,
 struct dsmil *dsmil_kunit_create(struct kunit *test,
 				 const struct dsmil_config *cfg)
 {
-	struct dsmil *dsm = dsmil_create(cfg, NULL);
+	return dsmil_kunit_create_with(test, cfg, NULL, NULL);
+}
+
+/**
+ * dsmil_kunit_create_with - dsmil_kunit_create() on a given SMI backend.
+ * @test: the test; it fails at once if the instance cannot be made.
+ * @cfg:  configuration.
+ * @ops:  the SMI backend (a fake, or a real one on test data); NULL: the
+ *        one @cfg->smi.backend names, set up by the instance.
+ * @priv: its data, which must outlive the instance (register its release
+ *        with KUnit before calling this).
+ *
+ * Return: the instance; never an error.
+ */
+struct dsmil *dsmil_kunit_create_with(struct kunit *test,
+				      const struct dsmil_config *cfg,
+				      const struct dsmil_smi_ops *ops,
+				      void *priv)
+{
+	struct dsmil_smi_transport tp = { .ops = ops, .priv = priv };
+	struct dsmil *dsm = dsmil_create_with(cfg, ops ? &tp : NULL, NULL);
 	int ret;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dsm);

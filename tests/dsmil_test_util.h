@@ -25,6 +25,10 @@ extern const struct dsmil_config dsmil_kunit_cfg;
 
 struct dsmil *dsmil_kunit_create(struct kunit *test,
 				 const struct dsmil_config *cfg);
+struct dsmil *dsmil_kunit_create_with(struct kunit *test,
+				      const struct dsmil_config *cfg,
+				      const struct dsmil_smi_ops *ops,
+				      void *priv);
 void dsmil_kunit_destroy(struct kunit *test, struct dsmil *dsm);
 unsigned long dsmil_kunit_user_buf(struct kunit *test, size_t size);
 
