@@ -418,6 +418,12 @@ static const struct attribute_group *dsmil_attr_groups[] = {
 	NULL,
 };
 
+/* The SMI engine's fault reports, to the state machine. */
+static void dsmil_smi_fault(void *ctx, unsigned int dev_id, int err)
+{
+	dsmil_state_report_fault(ctx, dev_id, DSMIL_REASON_SMI_FAULT, err);
+}
+
 /**
  * dsmil_create_with - make a driver instance (without its device node) on
  * a given SMI backend.
@@ -439,6 +445,8 @@ struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
 	if (!dsm)
 		return ERR_PTR(-ENOMEM);
 	dsm->cfg = *cfg;
+	dsm->cfg.smi.report_fault = dsmil_smi_fault;
+	dsm->cfg.smi.fault_ctx = &dsm->state;
 	dsm->debugfs = debugfs;
 
 	ret = dsmil_waudit_init(&dsm->waudit);
@@ -447,7 +455,7 @@ struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
 	ret = dsmil_smi_tokens_init(&dsm->smi, &dsm->cfg.smi, smi, debugfs);
 	if (ret)
 		goto exit_waudit;
-	ret = dsmil_state_init(&dsm->state);
+	ret = dsmil_state_init(&dsm->state, &dsmil_smi_verifier, &dsm->smi);
 	if (ret)
 		goto exit_smi;
 	ret = dsmil_mmio_init(&dsm->mmio, &dsm->cfg.mmio, debugfs);

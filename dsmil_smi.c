@@ -365,8 +365,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 
 	/*
 	 * First: a stop waiting for this write may go on (unless it may
-	 * still land), and dsmil_state_report_fault() below takes the state
-	 * machine's lock.
+	 * still land), and the fault report below takes the state machine's
+	 * lock.
 	 */
 	if (!stuck)
 		dsmil_smi_unfence(smi, req);
@@ -405,10 +405,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 
 	/* Before waking the caller, so that it sees the device in ERROR. */
 	if ((out == DSMIL_SMI_OUT_TIMEOUT || out == DSMIL_SMI_OUT_HANG) &&
-	    !(req->flags & DSMIL_SMI_F_NOREPORT))
-		dsmil_state_report_fault(&dsmil_from_smi(smi)->state,
-					 req->dev_id, DSMIL_REASON_SMI_FAULT,
-					 err);
+	    !(req->flags & DSMIL_SMI_F_NOREPORT) && smi->cfg.report_fault)
+		smi->cfg.report_fault(smi->cfg.fault_ctx, req->dev_id, err);
 
 	/* Its caller is the one finishing it: nobody to wake, no references. */
 	if (req->onstack)

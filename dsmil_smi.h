@@ -16,6 +16,7 @@
 #include "dsmil_ioctl.h"
 
 struct dentry;
+struct dsmil_state_verifier;
 struct dsmil_smi_ops;
 struct dsmil_smi_req;
 
@@ -36,6 +37,12 @@ struct dsmil_smi_req;
  * @busy_retries:    retries of a submit refused as busy.
  * @backend_timeout: @timeout_ms was not given: use the backend's default.
  * @backend_hang:    @hang_ms was not given: use the backend's default.
+ * @report_fault:    told when a request for device @dev_id timed out or
+ *                   hung at the hardware (not for the state machine's own
+ *                   verification reads), with @err the request's errno;
+ *                   called with no engine lock held, may sleep.  NULL:
+ *                   nobody is told.
+ * @fault_ctx:       passed to @report_fault.
  */
 struct dsmil_smi_config {
 	char backend[DSMIL_NAME_LEN];
@@ -46,6 +53,8 @@ struct dsmil_smi_config {
 	unsigned int busy_retries;
 	bool backend_timeout;
 	bool backend_hang;
+	void (*report_fault)(void *ctx, unsigned int dev_id, int err);
+	void *fault_ctx;
 };
 
 /**
@@ -229,6 +238,9 @@ int dsmil_smi_tokens_init(struct dsmil_smi *smi,
 			  const struct dsmil_smi_transport *tp,
 			  struct dentry *debugfs);
 void dsmil_smi_tokens_exit(struct dsmil_smi *smi);
+
+/* The token layer's answers to the state machine (struct dsmil_state_verifier). */
+extern const struct dsmil_state_verifier dsmil_smi_verifier;
 
 /**
  * dsmil_smi_verify_device - check device @id answers through its token.

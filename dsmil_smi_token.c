@@ -422,6 +422,26 @@ u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token)
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_flags);
 
+static int dsmil_smi_verifier_verify(void *ctx, unsigned int id)
+{
+	return dsmil_smi_verify_device(ctx, id);
+}
+
+static u16 dsmil_smi_verifier_token_flags(void *ctx, u16 token)
+{
+	return dsmil_smi_token_flags(ctx, token);
+}
+
+/*
+ * What the state machine is given to verify and describe devices, with
+ * the engine (struct dsmil_smi) as context: it asks through this, and
+ * calls nothing of the SMI layer itself.
+ */
+const struct dsmil_state_verifier dsmil_smi_verifier = {
+	.verify		= dsmil_smi_verifier_verify,
+	.token_flags	= dsmil_smi_verifier_token_flags,
+};
+
 /**
  * dsmil_smi_rescan - ask the backend again which tokens exist.
  * @smi: SMI engine.

@@ -439,7 +439,7 @@ VISIBLE_IF_KUNIT int dsmil_state_transition(struct dsmil_state *st,
 	if (dsmil_transition_rules[from][target] & DSMIL_T_VERIFY) {
 		gen = st->dev[id].gen;
 		mutex_unlock(&st->lock);
-		verr = st->verify(st, id);
+		verr = st->verifier->verify(st->verifier_ctx, id);
 		mutex_lock(&st->lock);
 		/*
 		 * Another request, an emergency stop or a fault report may
@@ -861,8 +861,9 @@ VISIBLE_IF_KUNIT void dsmil_dev_describe(struct dsmil_state *st,
 	case DSMIL_TOKEN_SENSOR:
 		di->flags |= DSMIL_DEVF_HAS_TOKEN;
 		di->token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * g + i;
-		di->flags |= dsmil_smi_token_flags(&dsmil_from_state(st)->smi,
-						   di->token);
+		if (st->verifier->token_flags)
+			di->flags |= st->verifier->token_flags(st->verifier_ctx,
+							       di->token);
 		break;
 	}
 	di->dep_groups = dsmil_dev_dep_groups(id);
@@ -1150,19 +1151,17 @@ const struct dsmil_ioctl_table dsmil_state_ioctls = {
 };
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_ioctls);
 
-/* The default verification: read the device's token through the SMI layer. */
-static int dsmil_state_smi_verify(struct dsmil_state *st, unsigned int id)
-{
-	return dsmil_smi_verify_device(&dsmil_from_state(st)->smi, id);
-}
-
 /**
  * dsmil_state_init - set up the device model: every device OFFLINE.
- * @st: state machine, zeroed, inside a struct dsmil.
+ * @st:       state machine, zeroed, inside a struct dsmil.
+ * @verifier: how devices are verified and described (the token layer's,
+ *            wired by dsmil_create()).
+ * @ctx:      passed to @verifier's operations.
  *
  * Return: 0.
  */
-int dsmil_state_init(struct dsmil_state *st)
+int dsmil_state_init(struct dsmil_state *st,
+		     const struct dsmil_state_verifier *verifier, void *ctx)
 {
 	unsigned int id;
 
@@ -1172,7 +1171,8 @@ int dsmil_state_init(struct dsmil_state *st)
 	init_waitqueue_head(&st->drained);
 	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
 		st->dev[id].state = DSMIL_DEV_OFFLINE;
-	st->verify = dsmil_state_smi_verify;
+	st->verifier = verifier;
+	st->verifier_ctx = ctx;
 	atomic64_set(&st->transitions, 0);
 	ratelimit_state_init(&st->rs_refusal, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);
