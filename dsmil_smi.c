@@ -123,6 +123,7 @@ static void dsmil_smi_req_release(struct kref *ref)
 /* Enter FAULTED.  Called with smi->lock held; returns true if it just did. */
 static bool dsmil_smi_set_faulted(struct dsmil_smi *smi)
 {
+	lockdep_assert_held(&smi->lock);
 	if (smi->faulted)
 		return false;
 	WRITE_ONCE(smi->faulted, true);
@@ -140,6 +141,8 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	struct dsmil_smi_counters *c = &smi->cnt;
 	bool fault = false;
 	u64 ns = ktime_to_ns(ktime_sub(req->end, req->start));
+
+	lockdep_assert_held(&smi->lock);
 
 	dsmil_smi_count(smi, req->outcome, ns);
 	c->retries += req->retries;

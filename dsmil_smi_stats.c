@@ -48,6 +48,8 @@ void dsmil_smi_count(struct dsmil_smi *smi, enum dsmil_smi_outcome out, u64 ns)
 {
 	struct dsmil_smi_counters *c = &smi->cnt;
 
+	lockdep_assert_held(&smi->lock);
+
 	c->requests++;
 	switch (out) {
 	case DSMIL_SMI_OUT_SUCCESS:

@@ -311,6 +311,7 @@ static void dsmil_set_state(struct dsmil_state *st, unsigned int id,
 	struct dsmil_state_dev *d = &st->dev[id];
 	u8 from = d->state;
 
+	lockdep_assert_held(&st->lock);
 	/* Hand-offs see the old state and are counted, or see this one. */
 	spin_lock(&st->fence);
 	WRITE_ONCE(d->state, to);
