@@ -153,13 +153,6 @@ MODULE_DEVICE_TABLE(dmi, dsmil_dmi_table);
 static struct platform_device *dsmil_pdev;
 static int dsmil_probe_err;
 
-void dsmil_count_refusal(struct dsmil *dsm, enum dsmil_reason reason)
-{
-	if (reason < DSMIL_REASON_COUNT)
-		atomic64_inc(&dsm->refusals[reason]);
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_count_refusal);
-
 static struct dsmil *file_to_dsmil(struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
@@ -448,15 +441,25 @@ static const struct attribute_group *dsmil_attr_groups[] = {
 	NULL,
 };
 
+/* The SMI engine's fault reports, to the state machine. */
+static void dsmil_smi_fault(void *ctx, unsigned int dev_id, int err)
+{
+	dsmil_state_report_fault(ctx, dev_id, DSMIL_REASON_SMI_FAULT, err);
+}
+
 /**
- * dsmil_create - make a driver instance (without its device node).
+ * dsmil_create_with - make a driver instance (without its device node) on
+ * a given SMI backend.
  * @cfg:     configuration; copied.
+ * @smi:     the SMI backend and its data, the caller's to release after
+ *           dsmil_destroy(); NULL: the one @cfg->smi.backend names.
  * @debugfs: directory for the instance's debugfs knobs, or NULL.
  *
  * Return: the instance or an ERR_PTR.
  */
-struct dsmil *dsmil_create(const struct dsmil_config *cfg,
-			   struct dentry *debugfs)
+struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
+				const struct dsmil_smi_transport *smi,
+				struct dentry *debugfs)
 {
 	struct dsmil *dsm;
 	int ret;
@@ -465,15 +468,17 @@ struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 	if (!dsm)
 		return ERR_PTR(-ENOMEM);
 	dsm->cfg = *cfg;
+	dsm->cfg.smi.report_fault = dsmil_smi_fault;
+	dsm->cfg.smi.fault_ctx = &dsm->state;
 	dsm->debugfs = debugfs;
 
 	ret = dsmil_waudit_init(&dsm->waudit);
 	if (ret)
 		goto free_dsm;
-	ret = dsmil_smi_init(&dsm->smi, &dsm->cfg.smi, debugfs);
+	ret = dsmil_smi_tokens_init(&dsm->smi, &dsm->cfg.smi, smi, debugfs);
 	if (ret)
 		goto exit_waudit;
-	ret = dsmil_state_init(&dsm->state);
+	ret = dsmil_state_init(&dsm->state, &dsmil_smi_verifier, &dsm->smi);
 	if (ret)
 		goto exit_smi;
 	ret = dsmil_mmio_init(&dsm->mmio, &dsm->cfg.mmio, dsm->cfg.mmio_ops,
@@ -485,12 +490,26 @@ struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 exit_state:
 	dsmil_state_exit(&dsm->state);
 exit_smi:
-	dsmil_smi_exit(&dsm->smi);
+	dsmil_smi_tokens_exit(&dsm->smi);
 exit_waudit:
 	dsmil_waudit_exit(&dsm->waudit);
 free_dsm:
 	kfree(dsm);
 	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_create_with);
+
+/**
+ * dsmil_create - make a driver instance (without its device node).
+ * @cfg:     configuration; copied.
+ * @debugfs: directory for the instance's debugfs knobs, or NULL.
+ *
+ * Return: the instance or an ERR_PTR.
+ */
+struct dsmil *dsmil_create(const struct dsmil_config *cfg,
+			   struct dentry *debugfs)
+{
+	return dsmil_create_with(cfg, NULL, debugfs);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_create);
 
@@ -504,7 +523,7 @@ void dsmil_destroy(struct dsmil *dsm)
 {
 	dsmil_state_exit(&dsm->state);
 	dsmil_mmio_exit(&dsm->mmio);
-	dsmil_smi_exit(&dsm->smi);
+	dsmil_smi_tokens_exit(&dsm->smi);
 	/* Last: the SMI worker may record a late outcome until it is gone. */
 	dsmil_waudit_exit(&dsm->waudit);
 	kfree(dsm);

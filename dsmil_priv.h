@@ -52,6 +52,7 @@ struct dsmil_config {
  * @cfg:      configuration the instance was created with.
  * @state:    device model and state machine (dsmil_state.c).
  * @smi:      SMI engine (dsmil_smi.c).
+ * @smi_tokens: the token layer over it (dsmil_smi_token.c).
  * @mmio:     chunk mapper (dsmil_mmio*.c).
  * @waudit:   the write audit (dsmil_audit.c).
  * @debugfs:  debugfs directory (fault injection knobs), may be NULL.
@@ -67,6 +68,7 @@ struct dsmil {
 	struct dsmil_config cfg;
 	struct dsmil_state state;
 	struct dsmil_smi smi;
+	struct dsmil_smi_tokens smi_tokens;
 	struct dsmil_mmio mmio;
 	struct dsmil_write_audit waudit;
 	struct dentry *debugfs;
@@ -89,6 +91,9 @@ static inline u64 dsmil_next_request_id(struct dsmil *dsm)
 
 struct dsmil *dsmil_create(const struct dsmil_config *cfg,
 			   struct dentry *debugfs);
+struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
+				const struct dsmil_smi_transport *smi,
+				struct dentry *debugfs);
 void dsmil_destroy(struct dsmil *dsm);
 
 /*
@@ -139,8 +144,18 @@ extern const struct dsmil_ioctl_table dsmil_state_ioctls;
 extern const struct dsmil_ioctl_table dsmil_smi_ioctls;
 extern const struct dsmil_ioctl_table dsmil_mmio_ioctls;
 
-/* Refusal bookkeeping shared by all parts: counter + rate-limited line. */
-void dsmil_count_refusal(struct dsmil *dsm, enum dsmil_reason reason);
+/*
+ * Refusal bookkeeping shared by all parts (each logs its own rate-limited
+ * line).  Inline over the instance's counters, so that counting a refusal
+ * is no call into the file that owns the instance: the parts below it call
+ * nothing upward.
+ */
+static inline void dsmil_count_refusal(struct dsmil *dsm,
+				       enum dsmil_reason reason)
+{
+	if (reason < DSMIL_REASON_COUNT)
+		atomic64_inc(&dsm->refusals[reason]);
+}
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Internals the KUnit suites (tests/) call; static otherwise. */

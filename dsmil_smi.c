@@ -50,7 +50,10 @@
  *    only, never for errors.
  *
  * Every request is counted exactly once, when it finishes, under the lock;
- * see struct dsmil_smi_status for the counters and their identity.
+ * see struct dsmil_smi_status for the counters and their identity.  The
+ * counting, the log lines, the outcome ring and the status snapshot are in
+ * dsmil_smi_stats.c; which backend the engine drives, and the token
+ * requests made of it, are the token layer's (dsmil_smi_token.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -68,14 +71,10 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
-#include <linux/string.h>
 #include <linux/workqueue.h>
 
 #include "dsmil_priv.h"
 #include "dsmil_smi_priv.h"
-
-#define CREATE_TRACE_POINTS
-#include "dsmil_smi_trace.h"
 
 /* Poll by spinning this long after submit, then sleep (iopoll style). */
 #define DSMIL_SMI_SPIN_NS	(5 * NSEC_PER_USEC)
@@ -91,128 +90,6 @@
 /* Incident lines: 10 per 5 s for requests, the same for state changes. */
 #define DSMIL_SMI_RL_INTERVAL	(5 * HZ)
 #define DSMIL_SMI_RL_BURST	10
-
-static const struct dsmil_smi_ops *const dsmil_smi_backends[] = {
-	&dsmil_smi_sim_ops,
-	&dsmil_smi_dell_ops,
-};
-
-static const char *dsmil_smi_op_name(u8 op)
-{
-	return op == DSMIL_SMI_OP_WRITE ? "write" : "read";
-}
-
-/**
- * dsmil_smi_token_of - the token of (group, position), and its device.
- * @group:  group 0..5.
- * @pos:    position: DSMIL_TOKEN_POWER, _MEMORY, _STORAGE or _SENSOR.
- * @token:  out: DSMIL_TOKEN_BASE + 12 * @group + @pos.
- * @dev_id: out: global id of the owning device, @group * 12 + @pos.
- *
- * Return: 0, or -EINVAL when (@group, @pos) names no token.
- */
-VISIBLE_IF_KUNIT int dsmil_smi_token_of(unsigned int group, unsigned int pos,
-					u16 *token, unsigned int *dev_id)
-{
-	if (group >= DSMIL_NUM_GROUPS || pos >= DSMIL_DEVS_PER_GROUP ||
-	    pos % (DSMIL_DEVS_PER_GROUP / DSMIL_TOKENS_PER_GROUP))
-		return -EINVAL;
-	*token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * group + pos;
-	*dev_id = group * DSMIL_DEVS_PER_GROUP + pos;
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_of);
-
-/**
- * dsmil_smi_token_index - dense index of a token, for per-token tables.
- * @token: token id.
- *
- * Return: 0..DSMIL_NUM_TOKENS - 1 (group * 4 + position / 3), or -EINVAL
- * when @token is not one of the 24 DSMIL tokens.
- */
-int dsmil_smi_token_index(u16 token)
-{
-	unsigned int off, pos;
-
-	if (token < DSMIL_TOKEN_BASE)
-		return -EINVAL;
-	off = token - DSMIL_TOKEN_BASE;
-	pos = off % DSMIL_DEVS_PER_GROUP;
-	if (off >= DSMIL_NUM_DEVICES || pos % 3)
-		return -EINVAL;
-	return off / DSMIL_DEVS_PER_GROUP * DSMIL_TOKENS_PER_GROUP + pos / 3;
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_index);
-
-enum dsmil_smi_st_class {
-	DSMIL_ST_DONE,
-	DSMIL_ST_BUSY,
-	DSMIL_ST_ERROR,
-	DSMIL_ST_GARBAGE,
-};
-
-static enum dsmil_smi_st_class dsmil_smi_classify(u8 st)
-{
-	if (st == DSMIL_SMI_ST_DONE)
-		return DSMIL_ST_DONE;
-	switch (st & (DSMIL_SMI_ST_BUSY | DSMIL_SMI_ST_ERROR)) {
-	case DSMIL_SMI_ST_BUSY:
-		return DSMIL_ST_BUSY;
-	case DSMIL_SMI_ST_ERROR:
-		return DSMIL_ST_ERROR;
-	default:
-		/* 0xff, busy and error at once, or code bits alone. */
-		return DSMIL_ST_GARBAGE;
-	}
-}
-
-/**
- * dsmil_smi_status_errno - what a final status register value means.
- * @status: DSMIL_SMI_ST_* value.
- *
- * Return: 0 (done), -ENXIO (the firmware rejected the token), -EOPNOTSUPP
- * (not supported), -EINVAL (unknown result code), -ERANGE (value outside
- * the token's range), -EIO (any other error, garbage), -EBUSY (still busy).
- */
-VISIBLE_IF_KUNIT int dsmil_smi_status_errno(u8 status)
-{
-	switch (dsmil_smi_classify(status)) {
-	case DSMIL_ST_DONE:
-		return 0;
-	case DSMIL_ST_BUSY:
-		return -EBUSY;
-	case DSMIL_ST_ERROR:
-		switch (status & DSMIL_SMI_ST_CODE) {
-		case DSMIL_SMI_ERR_INVALID:
-			return -ENXIO;
-		case DSMIL_SMI_ERR_UNSUPPORTED:
-			return -EOPNOTSUPP;
-		case DSMIL_SMI_ERR_UNKNOWN:
-			return -EINVAL;
-		case DSMIL_SMI_ERR_RANGE:
-			return -ERANGE;
-		default:
-			return -EIO;
-		}
-	default:
-		return -EIO;
-	}
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_status_errno);
-
-/**
- * dsmil_smi_hist_bucket - latency histogram bucket of a request.
- * @ns: the request's duration.
- *
- * Return: 0 below 1 us, b for [2^(b-1), 2^b) us, the last bucket for
- * everything from 2^(DSMIL_SMI_HIST_BUCKETS - 2) us up.
- */
-VISIBLE_IF_KUNIT unsigned int dsmil_smi_hist_bucket(u64 ns)
-{
-	return min_t(unsigned int, fls64(div_u64(ns, NSEC_PER_USEC)),
-		     DSMIL_SMI_HIST_BUCKETS - 1);
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_hist_bucket);
 
 static int dsmil_smi_outcome_errno(const struct dsmil_smi_req *req)
 {
@@ -238,85 +115,15 @@ static int dsmil_smi_outcome_errno(const struct dsmil_smi_req *req)
 	}
 }
 
-static const char *dsmil_smi_outcome_word(enum dsmil_smi_outcome out)
-{
-	switch (out) {
-	case DSMIL_SMI_OUT_SUCCESS:
-		return "success";
-	case DSMIL_SMI_OUT_ERROR_STATUS:
-		return "error-status";
-	case DSMIL_SMI_OUT_GARBAGE:
-		return "garbage-status";
-	case DSMIL_SMI_OUT_TIMEOUT:
-		return "timeout";
-	case DSMIL_SMI_OUT_HANG:
-		return "hang";
-	default:
-		return "fault";
-	}
-}
-
 static void dsmil_smi_req_release(struct kref *ref)
 {
 	kfree(container_of(ref, struct dsmil_smi_req, ref));
 }
 
-/* Count one request outcome.  Called with smi->lock held. */
-static void dsmil_smi_count(struct dsmil_smi *smi, enum dsmil_smi_outcome out,
-			    u64 ns)
-{
-	struct dsmil_smi_counters *c = &smi->cnt;
-
-	c->requests++;
-	switch (out) {
-	case DSMIL_SMI_OUT_SUCCESS:
-		c->successes++;
-		break;
-	case DSMIL_SMI_OUT_ERROR_STATUS:
-		c->errors++;
-		c->error_status++;
-		break;
-	case DSMIL_SMI_OUT_GARBAGE:
-		c->errors++;
-		c->garbage++;
-		break;
-	case DSMIL_SMI_OUT_BUSY:
-		c->errors++;
-		c->busy_failures++;
-		break;
-	case DSMIL_SMI_OUT_SUBMIT_FAILED:
-		c->errors++;
-		c->submit_failures++;
-		break;
-	case DSMIL_SMI_OUT_CANCELLED:
-		c->errors++;
-		c->cancelled++;
-		break;
-	case DSMIL_SMI_OUT_TIMEOUT:
-		c->timeouts++;
-		break;
-	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
-		c->timeouts++;
-		c->queue_timeouts++;
-		break;
-	case DSMIL_SMI_OUT_HANG:
-		c->hangs++;
-		break;
-	case DSMIL_SMI_OUT_FAULTED:
-		c->faulted_rejects++;
-		break;
-	case DSMIL_SMI_OUT_REFUSED:
-		c->refused++;
-		/* Refusals are not timed: they never reached the engine. */
-		return;
-	}
-	c->hist[dsmil_smi_hist_bucket(ns)]++;
-	c->max_latency_ns = max(c->max_latency_ns, ns);
-}
-
 /* Enter FAULTED.  Called with smi->lock held; returns true if it just did. */
 static bool dsmil_smi_set_faulted(struct dsmil_smi *smi)
 {
+	lockdep_assert_held(&smi->lock);
 	if (smi->faulted)
 		return false;
 	WRITE_ONCE(smi->faulted, true);
@@ -334,6 +141,8 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	struct dsmil_smi_counters *c = &smi->cnt;
 	bool fault = false;
 	u64 ns = ktime_to_ns(ktime_sub(req->end, req->start));
+
+	lockdep_assert_held(&smi->lock);
 
 	dsmil_smi_count(smi, req->outcome, ns);
 	c->retries += req->retries;
@@ -398,120 +207,6 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	return false;
 }
 
-static void dsmil_smi_dev_name(char *buf, size_t len, unsigned int dev)
-{
-	snprintf(buf, len, "DSMIL%uD%X", dev / DSMIL_DEVS_PER_GROUP,
-		 dev % DSMIL_DEVS_PER_GROUP);
-}
-
-/* The rate-limited incident line of a request that ended as it should not. */
-static void dsmil_smi_log_incident(struct dsmil_smi *smi,
-				   const struct dsmil_smi_req *req,
-				   const char *op, const char *dev)
-{
-	const char *be = smi->backend_name;
-	u16 tok = req->cmd.token;
-	u64 waited_us = ktime_to_us(ktime_sub(req->end, req->start));
-	u64 call_us = req->submitted ?
-		      ktime_to_us(ktime_sub(req->end, req->submit_time)) : 0;
-
-	if (req->in_doubt && req->aborted >= 0) {
-		/* The one line of an outcome its caller was never told. */
-		pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu call_us=%llu outcome=%s errno=%d\n",
-			tok, op, be, dev, req->id, call_us,
-			dsmil_smi_outcome_word(req->outcome), req->result);
-		return;
-	}
-	if (req->slow) {
-		/* A synchronous call's answer stands: errno is its own. */
-		pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s call_us=%llu reason=slow-call errno=%d\n",
-			tok, op, be, dev, call_us, req->result);
-		return;
-	}
-	switch (req->outcome) {
-	case DSMIL_SMI_OUT_TIMEOUT:
-	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
-		pr_warn("smi-timeout: token=%#06x op=%s backend=%s dev=%s waited_us=%llu reason=%s errno=%d\n",
-			tok, op, be, dev, waited_us,
-			req->outcome == DSMIL_SMI_OUT_TIMEOUT ?
-			"deadline" : "queued", req->result);
-		break;
-	case DSMIL_SMI_OUT_HANG:
-		pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s status=%#04x stuck_us=%llu waited_us=%llu reason=status-stuck errno=%d\n",
-			tok, op, be, dev, req->status,
-			ktime_to_us(ktime_sub(req->end, req->last_change)),
-			waited_us, req->result);
-		break;
-	case DSMIL_SMI_OUT_ERROR_STATUS:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=error-status errno=%d\n",
-			tok, op, be, dev, req->status, req->result);
-		break;
-	case DSMIL_SMI_OUT_GARBAGE:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=garbage-status errno=%d\n",
-			tok, op, be, dev, req->status, req->result);
-		break;
-	case DSMIL_SMI_OUT_BUSY:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s retries=%u reason=busy errno=%d\n",
-			tok, op, be, dev, req->retries, req->result);
-		break;
-	case DSMIL_SMI_OUT_SUBMIT_FAILED:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s reason=submit-failed errno=%d\n",
-			tok, op, be, dev, req->result);
-		break;
-	default:
-		break;
-	}
-	if (req->aborted > 0)
-		pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=ok\n",
-			tok, op, be, dev, dsmil_smi_outcome_word(req->outcome));
-	else if (req->aborted < 0)
-		pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=failed errno=%d\n",
-			tok, op, be, dev, dsmil_smi_outcome_word(req->outcome),
-			req->abort_err);
-}
-
-/* The rate-limited incident lines of one finished request. */
-static void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req,
-			  bool became_faulted)
-{
-	const char *op, *why;
-	char dev[24];
-	bool print;
-
-	/*
-	 * The common case says nothing: keep it cheap.  A hand-off refusal
-	 * was logged by the state machine (refused-access ... at=handoff).
-	 */
-	switch (req->outcome) {
-	case DSMIL_SMI_OUT_SUCCESS:
-	case DSMIL_SMI_OUT_CANCELLED:
-	case DSMIL_SMI_OUT_FAULTED:
-	case DSMIL_SMI_OUT_REFUSED:
-		print = req->slow || req->in_doubt;
-		break;
-	default:
-		print = true;
-		break;
-	}
-	if (!print && !became_faulted)
-		return;
-	op = dsmil_smi_op_name(req->cmd.op);
-	dsmil_smi_dev_name(dev, sizeof(dev), req->dev_id);
-
-	if (print && __ratelimit(&smi->rs_io))
-		dsmil_smi_log_incident(smi, req, op, dev);
-
-	if (became_faulted && __ratelimit(&smi->rs_state)) {
-		why = req->aborted < 0 ? "abort-failed" :
-		      req->slow ? "slow-call" :
-		      dsmil_smi_outcome_word(req->outcome);
-		pr_err("smi-faulted: backend=%s token=%#06x dev=%s consecutive=%u limit=%u reason=%s errno=%d\n",
-		       smi->backend_name, req->cmd.token, dev,
-		       smi->consecutive, smi->cfg.fault_limit, why,
-		       -ESHUTDOWN);
-	}
-}
-
 /*
  * The hand-off: the last check of @req before the hardware sees it, made
  * by the hardware owner immediately before every ->submit() (so after any
@@ -566,30 +261,6 @@ static void dsmil_smi_unfence(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 }
 
 /*
- * Keep @req's final outcome for DSMIL_IOC_SMI_RESULT.  Called with
- * smi->lock held.
- */
-static void dsmil_smi_record(struct dsmil_smi *smi,
-			     const struct dsmil_smi_req *req)
-{
-	struct dsmil_smi_outcome_rec *r;
-
-	lockdep_assert_held(&smi->lock);
-	r = &smi->outcomes[smi->n_outcomes++ % DSMIL_SMI_RESULTS];
-	r->id = req->id;
-	r->duration_ns = ktime_to_ns(ktime_sub(req->end, req->start));
-	r->result = req->result;
-	/* As the reply has it: a write's value is the one before (dell). */
-	r->value = !req->result && (req->cmd.op == DSMIL_SMI_OP_READ ||
-				    smi->ops->activate) ? req->value : 0;
-	r->token = req->cmd.token;
-	r->flags = (req->cmd.op == DSMIL_SMI_OP_WRITE ?
-		    DSMIL_SMI_RESULT_F_WRITE : 0) |
-		   (req->in_doubt ? DSMIL_SMI_RESULT_F_IN_DOUBT : 0) |
-		   (req->abandoned ? DSMIL_SMI_RESULT_F_ABANDONED : 0);
-}
-
-/*
  * The final outcome of @req is known: id, token, op, value (req->value),
  * result, and whether its caller was told it was in doubt.  Called exactly
  * once for every request that reached the engine (queued or at the
@@ -600,9 +271,7 @@ static void dsmil_smi_record(struct dsmil_smi *smi,
 static void dsmil_smi_outcome_known(struct dsmil_smi *smi,
 				    const struct dsmil_smi_req *req)
 {
-	trace_dsmil_smi_request(req->cmd.token, req->cmd.op, smi->backend_name,
-				req->result,
-				ktime_to_ns(ktime_sub(req->end, req->start)));
+	dsmil_smi_trace_req(smi, req);
 	/*
 	 * A write whose caller left before it ended (told -EINPROGRESS, or
 	 * killed) has an audit record that could not say how it ended: this
@@ -662,48 +331,25 @@ static void dsmil_smi_keep_stuck(struct dsmil_smi *smi,
  */
 static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
 {
-	struct dsmil_smi_outcome_rec *r;
 	struct dsmil_smi_stuck sk;
 	ktime_t now = ktime_get();
-	char dev[24];
 
 	spin_lock(&smi->lock);
 	sk = smi->stuck;
 	smi->stuck.id = 0;
-	if (sk.id) {
-		r = &smi->outcomes[smi->n_outcomes++ % DSMIL_SMI_RESULTS];
-		*r = (struct dsmil_smi_outcome_rec){
-			.id = sk.id,
-			.duration_ns = ktime_to_ns(ktime_sub(now, sk.start)),
-			.result = -ETIMEDOUT,
-			.token = sk.token,
-			.flags = (sk.op == DSMIL_SMI_OP_WRITE ?
-				  DSMIL_SMI_RESULT_F_WRITE : 0) |
-				 (sk.in_doubt ? DSMIL_SMI_RESULT_F_IN_DOUBT : 0) |
-				 DSMIL_SMI_RESULT_F_UNKNOWN |
-				 (sk.abandoned ? DSMIL_SMI_RESULT_F_ABANDONED : 0),
-		};
-		if (sk.in_doubt)
-			smi->cnt.late_failures++;
-	}
+	if (sk.id)
+		dsmil_smi_record_stuck(smi, &sk, now);
 	spin_unlock(&smi->lock);
 	if (!sk.id)
 		return;
 
-	trace_dsmil_smi_request(sk.token, sk.op, smi->backend_name, -ETIMEDOUT,
-				ktime_to_ns(ktime_sub(now, sk.start)));
+	dsmil_smi_log_stuck(smi, &sk, now);
 	if (sk.fenced)
 		dsmil_state_handoff_end(&dsmil_from_smi(smi)->state, sk.dev_id,
 					sk.op == DSMIL_SMI_OP_WRITE);
 	if (sk.op == DSMIL_SMI_OP_WRITE)
 		dsmil_waudit_late(&dsmil_from_smi(smi)->waudit, sk.id,
 				  sk.dev_id, sk.token, -ETIMEDOUT, true);
-	if (sk.in_doubt && __ratelimit(&smi->rs_io)) {
-		dsmil_smi_dev_name(dev, sizeof(dev), sk.dev_id);
-		pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu outcome=unknown errno=%d\n",
-			sk.token, dsmil_smi_op_name(sk.op), smi->backend_name,
-			dev, sk.id, -ETIMEDOUT);
-	}
 	module_put(THIS_MODULE);
 }
 
@@ -722,8 +368,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 
 	/*
 	 * First: a stop waiting for this write may go on (unless it may
-	 * still land), and dsmil_state_report_fault() below takes the state
-	 * machine's lock.
+	 * still land), and the fault report below takes the state machine's
+	 * lock.
 	 */
 	if (!stuck)
 		dsmil_smi_unfence(smi, req);
@@ -762,10 +408,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 
 	/* Before waking the caller, so that it sees the device in ERROR. */
 	if ((out == DSMIL_SMI_OUT_TIMEOUT || out == DSMIL_SMI_OUT_HANG) &&
-	    !(req->flags & DSMIL_SMI_F_NOREPORT))
-		dsmil_state_report_fault(&dsmil_from_smi(smi)->state,
-					 req->dev_id, DSMIL_REASON_SMI_FAULT,
-					 err);
+	    !(req->flags & DSMIL_SMI_F_NOREPORT) && smi->cfg.report_fault)
+		smi->cfg.report_fault(smi->cfg.fault_ctx, req->dev_id, err);
 
 	/* Its caller is the one finishing it: nobody to wake, no references. */
 	if (req->onstack)
@@ -778,46 +422,6 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	 */
 	if (pinned)
 		module_put(THIS_MODULE);
-}
-
-/*
- * Count and trace a request that ends before it has a struct dsmil_smi_req;
- * @start 0: a refusal, not timed.
- */
-static void dsmil_smi_count_early(struct dsmil_smi *smi,
-				  enum dsmil_smi_outcome out, u16 token, u8 op,
-				  int result, ktime_t start)
-{
-	u64 ns = start ? ktime_to_ns(ktime_sub(ktime_get(), start)) : 0;
-
-	spin_lock(&smi->lock);
-	dsmil_smi_count(smi, out, ns);
-	spin_unlock(&smi->lock);
-	trace_dsmil_smi_request(token, op, smi->backend_name, result, ns);
-}
-
-/*
- * A request the backend's check refused: counted, traced and (unless
- * @flags says it is the state machine's verification) logged.
- */
-static void dsmil_smi_refuse(struct dsmil_smi *smi,
-			     const struct dsmil_smi_cmd *cmd,
-			     unsigned int dev_id, unsigned int flags, int err)
-{
-	struct dsmil *dsm = dsmil_from_smi(smi);
-
-	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, cmd->token, cmd->op,
-			      err, 0);
-	if (flags & DSMIL_SMI_F_NOREPORT)
-		return;
-	atomic64_inc(&dsm->bad_input);
-	dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
-	if (__ratelimit(&smi->rs_io))
-		pr_warn("refused-input: cmd=token-%s pid=%d token=%#06x dev=DSMIL%uD%X why=%s errno=%d\n",
-			dsmil_smi_op_name(cmd->op), task_tgid_nr(current),
-			cmd->token, dev_id / DSMIL_DEVS_PER_GROUP,
-			dev_id % DSMIL_DEVS_PER_GROUP,
-			err == -EACCES ? "dell-filter" : "token-absent", err);
 }
 
 /* Sleep until @until (absolute); a fatal signal ends it early if @killable. */
@@ -1200,10 +804,10 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
  *
  * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ documents.
  */
-VISIBLE_IF_KUNIT int dsmil_smi_exec(struct dsmil_smi *smi,
-				    const struct dsmil_smi_cmd *cmd,
-				    unsigned int dev_id, unsigned int flags,
-				    struct dsmil_smi_reply *rep)
+int dsmil_smi_exec(struct dsmil_smi *smi,
+		   const struct dsmil_smi_cmd *cmd,
+		   unsigned int dev_id, unsigned int flags,
+		   struct dsmil_smi_reply *rep)
 {
 	ktime_t start = ktime_get();
 	struct dsmil_smi_req *req, here = {
@@ -1321,245 +925,6 @@ faulted:
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_exec);
 
 /**
- * dsmil_smi_token_rw - a token request as the ioctls make it.
- * @smi:   SMI engine.
- * @tr:    the request: group, position, value (write); gets token,
- *         value (read) and duration_ns.
- * @write: write rather than read.
- *
- * Checks the token, then the owning device's state (READY/ACTIVE for a
- * read, ACTIVE and not quarantined for a write), before anything reaches
- * the engine; refusals are counted and touch no hardware.  The engine
- * checks the state again at the hand-off.
- *
- * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ/WRITE document;
- * with -EINPROGRESS, @tr->flags has DSMIL_TOKEN_F_IN_DOUBT.
- */
-VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
-					struct dsmil_token_req *tr, bool write)
-{
-	struct dsmil *dsm = dsmil_from_smi(smi);
-	struct dsmil_smi_cmd cmd = {
-		.op = write ? DSMIL_SMI_OP_WRITE : DSMIL_SMI_OP_READ,
-		.value = write ? tr->value : 0,
-	};
-	struct dsmil_smi_reply rep;
-	unsigned int dev;
-	const char *why = "bad-token";
-	int ret;
-
-	tr->token = 0;
-	tr->duration_ns = 0;
-	tr->old_value = 0;
-	tr->request_id = 0;
-	/* Out only: a reply sent again as it came back is not refused. */
-	tr->flags &= ~DSMIL_TOKEN_F_IN_DOUBT;
-	ret = dsmil_smi_token_of(tr->group, tr->position, &cmd.token, &dev);
-	if (!ret && tr->flags & ~(write ? DSMIL_TOKEN_F_ACTIVATE : 0)) {
-		ret = -EINVAL;
-		why = "bad-flags";
-	} else if (!ret && tr->flags & DSMIL_TOKEN_F_ACTIVATE) {
-		if (smi->ops->activate) {
-			cmd.flags |= DSMIL_SMI_CMD_ACTIVATE;
-			cmd.value = 0;
-		} else {
-			ret = -EOPNOTSUPP;
-			why = "no-activate";
-		}
-	}
-	if (ret) {
-		atomic64_inc(&dsm->bad_input);
-		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
-		if (__ratelimit(&smi->rs_io))
-			pr_warn("refused-input: cmd=token-%s pid=%d group=%u position=%u why=%s errno=%d\n",
-				dsmil_smi_op_name(cmd.op),
-				task_tgid_nr(current), tr->group, tr->position,
-				why, ret);
-		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, 0, cmd.op,
-				      ret, 0);
-		return ret;
-	}
-	tr->token = cmd.token;
-
-	/* Counted and logged by the state machine when it refuses. */
-	ret = dsmil_state_check_access(&dsm->state, dev, write);
-	if (ret) {
-		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, cmd.token,
-				      cmd.op, ret, 0);
-		return ret;
-	}
-
-	ret = dsmil_smi_exec(smi, &cmd, dev, 0, &rep);
-	tr->duration_ns = rep.duration_ns;
-	tr->request_id = rep.id;
-	if (rep.in_doubt)
-		tr->flags |= DSMIL_TOKEN_F_IN_DOUBT;
-	if (!ret && !write)
-		tr->value = rep.value;
-	if (!ret && write && smi->ops->activate)
-		tr->old_value = rep.value;
-	return ret;
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
-
-/*
- * A token write ended before the engine saw it (at @stage: refused, or its
- * read before failed): counted as refused, so that every token call is one
- * request in the engine's counters.
- */
-static int dsmil_smi_write_refused(struct dsmil_smi *smi,
-				   struct dsmil_write_record *rec, u8 stage,
-				   int ret)
-{
-	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, rec->token,
-			      DSMIL_SMI_OP_WRITE, ret, 0);
-	rec->stage = stage;
-	rec->error = -ret;
-	dsmil_waudit_add(&dsmil_from_smi(smi)->waudit, rec);
-	return ret;
-}
-
-/**
- * dsmil_smi_token_write_audited - DSMIL_IOC_TOKEN_WRITE, audited.
- * @smi: SMI engine.
- * @tr:  the request, as dsmil_smi_token_rw() takes it.
- *
- * A write whose arguments are valid leaves one record in the write audit,
- * whatever becomes of it: the device's state is checked on arrival, the
- * token is read (the value before; a backend that reports it with the write
- * is not read separately), the token is written, and read back; a
- * read-back that differs from the value written is a write-mismatch (-EIO).
- * The write passes the engine's hand-off (dsmil_smi_fence()) right before
- * the backend sees it, and an emergency stop waits for that one SMI, not
- * for the read before: a stop that comes meanwhile refuses the write
- * there.  A write whose caller leaves before it ends (in doubt, killed)
- * gets a second record, stage LATE, when the engine learns its outcome.
- *
- * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_WRITE documents.
- */
-VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
-						   struct dsmil_token_req *tr)
-{
-	struct dsmil *dsm = dsmil_from_smi(smi);
-	struct dsmil_write_audit *wa = &dsm->waudit;
-	struct dsmil_write_record rec = { .kind = DSMIL_WREC_TOKEN };
-	struct dsmil_token_req rd;
-	bool activate, alone;
-	unsigned int dev;
-	u64 cookie;
-	u16 token;
-	int ret;
-
-	/*
-	 * Out only, as dsmil_smi_token_rw() takes them: a reply sent again
-	 * as it came back (a retry of a write in doubt) is a write like any
-	 * other, audited, and an early refusal must not echo an old id.
-	 */
-	tr->flags &= ~DSMIL_TOKEN_F_IN_DOUBT;
-	tr->request_id = 0;
-	activate = tr->flags & DSMIL_TOKEN_F_ACTIVATE;
-	/* Bad arguments: refused (and counted) as ever, not a write. */
-	if (dsmil_smi_token_of(tr->group, tr->position, &token, &dev) ||
-	    tr->flags & ~DSMIL_TOKEN_F_ACTIVATE ||
-	    (activate && !smi->ops->activate))
-		return dsmil_smi_token_rw(smi, tr, true);
-
-	/* The engine's id for the write, once its replies carry one. */
-	rec.request_id = dsmil_next_request_id(dsm);
-	rec.device = dev;
-	rec.token = token;
-	if (activate)
-		rec.flags |= DSMIL_WREC_F_ACTIVATE;
-	else
-		rec.flags |= DSMIL_WREC_F_VALUE;
-	rec.value = activate ? 0 : tr->value;
-	tr->token = token;
-	tr->old_value = 0;
-	tr->duration_ns = 0;
-
-	/* Counted and logged by the state machine when it refuses. */
-	ret = dsmil_state_check_access(&dsm->state, dev, true);
-	if (ret)
-		return dsmil_smi_write_refused(smi, &rec,
-					       DSMIL_WREC_AT_REFUSED, ret);
-
-	cookie = dsmil_waudit_begin(wa, dev);
-	if (!smi->ops->activate) {
-		rd = (struct dsmil_token_req){
-			.group = tr->group, .position = tr->position,
-		};
-		atomic64_inc(&wa->reads);
-		ret = dsmil_smi_token_rw(smi, &rd, false);
-		/*
-		 * A read before that ended in doubt did not answer in time;
-		 * the write itself was never sent, so its outcome is known.
-		 * -EINPROGRESS would tell the caller it might still land.
-		 */
-		if (ret == -EINPROGRESS)
-			ret = -ETIMEDOUT;
-		if (ret) {
-			dsmil_waudit_end(wa, dev, cookie);
-			return dsmil_smi_write_refused(smi, &rec,
-						       DSMIL_WREC_AT_OLD, ret);
-		}
-		rec.old_value = rd.value;
-		rec.flags |= DSMIL_WREC_F_OLD;
-	}
-
-	/*
-	 * The hand-off is the engine's (dsmil_smi_fence(), right before the
-	 * backend sees the write, ended when the request ends, whether or
-	 * not its caller still waits): a write a stop overtook during the
-	 * read before comes back -ENODEV from there, unsent.
-	 */
-	ret = dsmil_smi_token_rw(smi, tr, true);
-	/* The engine's id, which its log lines and SMI_RESULT know. */
-	if (tr->request_id)
-		rec.request_id = tr->request_id;
-	if (ret) {
-		dsmil_waudit_end(wa, dev, cookie);
-		/* What TOKEN_WRITE documents as "nothing sent". */
-		rec.stage = ret == -ENODEV || ret == -EPERM || ret == -EACCES ?
-			    DSMIL_WREC_AT_REFUSED : DSMIL_WREC_AT_WRITE;
-		rec.error = -ret;
-		dsmil_waudit_add(wa, &rec);
-		return ret;
-	}
-	if (smi->ops->activate) {
-		/* The backend read it within the write. */
-		rec.old_value = tr->old_value;
-		rec.flags |= DSMIL_WREC_F_OLD;
-	} else {
-		tr->old_value = rec.old_value;
-	}
-
-	rec.stage = DSMIL_WREC_AT_READBACK;
-	rd = (struct dsmil_token_req){
-		.group = tr->group, .position = tr->position,
-	};
-	atomic64_inc(&wa->reads);
-	ret = dsmil_smi_token_rw(smi, &rd, false);
-	alone = dsmil_waudit_end(wa, dev, cookie);
-	if (ret) {
-		/* The write stands; the record says it could not be checked. */
-		rec.readback_error = -ret;
-		dsmil_waudit_add(wa, &rec);
-		return 0;
-	}
-	rec.readback = rd.value;
-	rec.flags |= DSMIL_WREC_F_READBACK;
-	if (!activate && !alone) {
-		rec.flags |= DSMIL_WREC_F_CONCURRENT;
-	} else if (!activate && rec.readback != rec.value) {
-		rec.flags |= DSMIL_WREC_F_MISMATCH;
-		rec.error = EIO;
-	}
-	dsmil_waudit_add(wa, &rec);
-	return -(int)rec.error;
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_audited);
-
-/**
  * dsmil_smi_recover - reset a FAULTED backend (DSMIL_IOC_SMI_RECOVER).
  * @smi: SMI engine.
  *
@@ -1567,7 +932,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_audited);
  * a failed recovery), -EBUSY (a request is still at the hardware), -EIO (the
  * reset failed; the backoff doubles).
  */
-VISIBLE_IF_KUNIT int dsmil_smi_recover(struct dsmil_smi *smi)
+int dsmil_smi_recover(struct dsmil_smi *smi)
 {
 	unsigned int backoff = 0;
 	ktime_t now = ktime_get();
@@ -1622,80 +987,10 @@ VISIBLE_IF_KUNIT int dsmil_smi_recover(struct dsmil_smi *smi)
 	if (kick)
 		queue_work(smi->wq, &smi->work);
 
-	if (!ret) {
-		if (__ratelimit(&smi->rs_state))
-			pr_info("smi-recovered: backend=%s faulted_ms=%llu\n",
-				smi->backend_name, faulted_ms);
-		return 0;
-	}
-	if (__ratelimit(&smi->rs_state))
-		pr_warn("smi-recover-failed: backend=%s backoff_ms=%u reset_errno=%d errno=%d\n",
-			smi->backend_name, backoff, ret, -EIO);
-	return -EIO;
+	dsmil_smi_log_recover(smi, ret, faulted_ms, backoff);
+	return ret ? -EIO : 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_recover);
-
-/**
- * dsmil_smi_get_status - snapshot of the engine (DSMIL_IOC_SMI_STATUS).
- * @smi: SMI engine.
- * @st:  filled in; the caller zeroed it.
- */
-VISIBLE_IF_KUNIT void dsmil_smi_get_status(struct dsmil_smi *smi,
-					   struct dsmil_smi_status *st)
-{
-	const struct dsmil_smi_counters *c = &smi->cnt;
-	ktime_t now = ktime_get();
-	unsigned int i;
-
-	strscpy(st->backend, smi->backend_name, sizeof(st->backend));
-	st->timeout_ms = smi->cfg.timeout_ms;
-	st->hang_ms = smi->cfg.hang_ms;
-	st->min_interval_us = smi->cfg.min_interval_us;
-	st->fault_limit = smi->cfg.fault_limit;
-	st->busy_retries = smi->cfg.busy_retries;
-
-	/* One consistent snapshot: the counter identity holds in it. */
-	spin_lock(&smi->lock);
-	st->state = smi->faulted ? DSMIL_SMI_FAULTED : DSMIL_SMI_OK;
-	st->consecutive_faults = smi->consecutive;
-	st->in_flight = smi->in_flight;
-	st->recover_backoff_ms = smi->backoff_ms;
-	if (smi->faulted && ktime_before(now, smi->recover_after))
-		st->recover_wait_ms =
-			DIV_ROUND_UP_ULL(ktime_to_ns(ktime_sub(smi->recover_after,
-							       now)),
-					 NSEC_PER_MSEC);
-	st->requests = c->requests;
-	st->successes = c->successes;
-	st->errors = c->errors;
-	st->timeouts = c->timeouts;
-	st->hangs = c->hangs;
-	st->aborts = c->aborts;
-	st->abort_failures = c->abort_failures;
-	st->faulted_entries = c->faulted_entries;
-	st->faulted_rejects = c->faulted_rejects;
-	st->recoveries = c->recoveries;
-	st->recovery_failures = c->recovery_failures;
-	st->retries = c->retries;
-	st->spacing_waits = c->spacing_waits;
-	st->refused = c->refused;
-	for (i = 0; i < DSMIL_SMI_HIST_BUCKETS; i++)
-		st->latency_hist[i] = c->hist[i];
-	st->error_status = c->error_status;
-	st->garbage = c->garbage;
-	st->busy_failures = c->busy_failures;
-	st->submit_failures = c->submit_failures;
-	st->cancelled = c->cancelled;
-	st->queue_timeouts = c->queue_timeouts;
-	st->abandoned = c->abandoned;
-	st->spacing_wait_us = div_u64(c->spacing_wait_ns, NSEC_PER_USEC);
-	st->max_latency_us = div_u64(c->max_latency_ns, NSEC_PER_USEC);
-	st->in_doubt = c->in_doubt;
-	st->late_successes = c->late_successes;
-	st->late_failures = c->late_failures;
-	spin_unlock(&smi->lock);
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_get_status);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /**
@@ -1710,207 +1005,24 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_flush);
 #endif
 
 /**
- * dsmil_smi_verify_device - check device @id answers through its token.
- * @smi: SMI engine.
- * @id:  global device id.
+ * dsmil_smi_resolve_config - the configuration the engine would run with.
+ * @cfg: configuration; a timing not given at load (@backend_timeout,
+ *       @backend_hang) becomes the backend's default.
+ * @ops: the backend.
  *
- * See dsmil_smi.h.  The read goes through the engine like any other request
- * (bounded wait, counters, FAULTED) but is checked at the hand-off for a
- * device still INITIALIZING (DSMIL_SMI_F_VERIFY) rather than READY, and
- * reports no fault: the state machine decides what a failure means.
+ * Lets whoever sets the backend up refuse a bad configuration before it
+ * does; dsmil_smi_init() makes the same check.
  *
- * Return: 0, -EINVAL for an @id out of range, or the request's errno.
+ * Return: 0, or -EINVAL (logged) for a value outside its limits.
  */
-int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id)
+int dsmil_smi_resolve_config(struct dsmil_smi_config *cfg,
+			     const struct dsmil_smi_ops *ops)
 {
-	struct dsmil_smi_cmd cmd = { .op = DSMIL_SMI_OP_READ };
-	struct dsmil_smi_reply rep;
-	unsigned int dev;
-	int ret;
-
-	if (id >= DSMIL_NUM_DEVICES)
-		return -EINVAL;
-	if (dsmil_smi_token_of(id / DSMIL_DEVS_PER_GROUP,
-			       id % DSMIL_DEVS_PER_GROUP, &cmd.token, &dev))
-		return 0;	/* no token: nothing to verify */
-	ret = dsmil_smi_exec(smi, &cmd, id,
-			     DSMIL_SMI_F_NOREPORT | DSMIL_SMI_F_VERIFY, &rep);
-	/* A device that did not answer in time did not verify. */
-	if (ret == -EINPROGRESS)
-		return -ETIMEDOUT;
-	/*
-	 * A token the backend refuses to send (absent from the firmware,
-	 * refused by the kernel's filter) cannot be verified and is not
-	 * sent: the device is like one without a token, and its token
-	 * requests stay refused.
-	 */
-	if (ret == -ENOENT || ret == -EACCES)
-		return 0;
-	return ret;
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_verify_device);
-
-/**
- * dsmil_smi_result - the final outcome of a request, by id
- * (DSMIL_IOC_SMI_RESULT).
- * @smi: SMI engine.
- * @res: request_id in; the rest out.
- *
- * Return: 0, -EINVAL (id 0), -EINPROGRESS (not ended yet) or -ENOENT (not
- * a request among the last DSMIL_SMI_RESULTS).
- */
-VISIBLE_IF_KUNIT int dsmil_smi_result(struct dsmil_smi *smi,
-				      struct dsmil_smi_result *res)
-{
-	const struct dsmil_smi_outcome_rec *r;
-	struct dsmil_smi_req *q;
-	unsigned int i;
-	int ret = -ENOENT;
-
-	if (!res->request_id)
-		return -EINVAL;
-	spin_lock(&smi->lock);
-	for (i = 0; i < DSMIL_SMI_RESULTS; i++) {
-		r = &smi->outcomes[i];
-		if (r->id != res->request_id)
-			continue;
-		res->token = r->token;
-		res->flags = r->flags;
-		res->error = -r->result;
-		res->value = r->value;
-		res->duration_ns = r->duration_ns;
-		ret = 0;
-		break;
-	}
-	if (ret && ((smi->hw_owned && smi->hw_id == res->request_id) ||
-		    smi->stuck.id == res->request_id))
-		ret = -EINPROGRESS;
-	if (ret)
-		list_for_each_entry(q, &smi->queue, node)
-			if (q->id == res->request_id)
-				ret = -EINPROGRESS;
-	spin_unlock(&smi->lock);
-	return ret;
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_result);
-
-static int dsmil_smi_ioc_result(struct dsmil *dsm, void *arg)
-{
-	return dsmil_smi_result(&dsm->smi, arg);
-}
-
-static int dsmil_smi_ioc_read(struct dsmil *dsm, void *arg)
-{
-	return dsmil_smi_token_rw(&dsm->smi, arg, false);
-}
-
-static int dsmil_smi_ioc_write(struct dsmil *dsm, void *arg)
-{
-	return dsmil_smi_token_write_audited(&dsm->smi, arg);
-}
-
-static int dsmil_smi_ioc_status(struct dsmil *dsm, void *arg)
-{
-	dsmil_smi_get_status(&dsm->smi, arg);
-	return 0;
-}
-
-static int dsmil_smi_ioc_recover(struct dsmil *dsm, void *arg)
-{
-	return dsmil_smi_recover(&dsm->smi);
-}
-
-/**
- * dsmil_smi_token_flags - what discovery says about @token.
- * @smi:   SMI engine.
- * @token: token id.
- *
- * Return: DSMIL_DEVF_TOKEN_ABSENT, DSMIL_DEVF_TOKEN_FILTERED or 0.
- */
-u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token)
-{
-	if (!smi->ops || !smi->ops->token_flags)
-		return 0;
-	return smi->ops->token_flags(smi->priv, token);
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_flags);
-
-/**
- * dsmil_smi_rescan - ask the backend again which tokens exist.
- * @smi: SMI engine.
- *
- * Return: 0, or -EOPNOTSUPP when the backend has no discovery.
- */
-VISIBLE_IF_KUNIT int dsmil_smi_rescan(struct dsmil_smi *smi)
-{
-	if (!smi->ops->rescan)
-		return -EOPNOTSUPP;
-	return smi->ops->rescan(smi->priv);
-}
-EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_rescan);
-
-static int dsmil_smi_ioc_rescan(struct dsmil *dsm, void *arg)
-{
-	return dsmil_smi_rescan(&dsm->smi);
-}
-
-static const struct dsmil_ioctl_desc dsmil_smi_ioctl_desc[] = {
-	{
-		.cmd = DSMIL_IOC_TOKEN_READ,
-		.policy = DSMIL_POL_RAWIO | DSMIL_POL_COPYOUT_ERR,
-		.handler = dsmil_smi_ioc_read,
-		.rsvd = {
-			DSMIL_RSVD(struct dsmil_token_req, reserved),
-		},
-		.name = "token-read",
-	},
-	{
-		.cmd = DSMIL_IOC_TOKEN_WRITE,
-		.policy = DSMIL_POL_RAWIO | DSMIL_POL_NOLOCKDOWN |
-			  DSMIL_POL_WRITE | DSMIL_POL_COPYOUT_ERR,
-		.handler = dsmil_smi_ioc_write,
-		.rsvd = {
-			DSMIL_RSVD(struct dsmil_token_req, reserved),
-		},
-		.name = "token-write",
-	},
-	{
-		.cmd = DSMIL_IOC_SMI_STATUS,
-		.handler = dsmil_smi_ioc_status,
-		.name = "smi-status",
-	},
-	{
-		.cmd = DSMIL_IOC_SMI_RECOVER,
-		.policy = DSMIL_POL_ADMIN | DSMIL_POL_RAWIO,
-		.handler = dsmil_smi_ioc_recover,
-		.name = "smi-recover",
-	},
-	{
-		.cmd = DSMIL_IOC_SMI_RESCAN,
-		.policy = DSMIL_POL_ADMIN | DSMIL_POL_RAWIO,
-		.handler = dsmil_smi_ioc_rescan,
-		.name = "smi-rescan",
-	},
-	{
-		.cmd = DSMIL_IOC_SMI_RESULT,
-		.policy = DSMIL_POL_RAWIO,
-		.handler = dsmil_smi_ioc_result,
-		.rsvd = {
-			DSMIL_RSVD(struct dsmil_smi_result, reserved0),
-			DSMIL_RSVD(struct dsmil_smi_result, reserved1),
-			DSMIL_RSVD(struct dsmil_smi_result, reserved),
-		},
-		.name = "smi-result",
-	},
-};
-
-const struct dsmil_ioctl_table dsmil_smi_ioctls = {
-	.desc = dsmil_smi_ioctl_desc,
-	.count = ARRAY_SIZE(dsmil_smi_ioctl_desc),
-};
-
-static int dsmil_smi_check_config(const struct dsmil_smi_config *cfg)
-{
+	/* Not given at load: the backend's own default, from its figures. */
+	if (cfg->backend_timeout && ops->timeout_ms)
+		cfg->timeout_ms = ops->timeout_ms;
+	if (cfg->backend_hang && ops->hang_ms)
+		cfg->hang_ms = ops->hang_ms;
 	if (!cfg->timeout_ms || cfg->timeout_ms > DSMIL_SMI_TIMEOUT_MAX_MS) {
 		pr_err("smi_timeout_ms=%u is outside 1..%u\n",
 		       cfg->timeout_ms, DSMIL_SMI_TIMEOUT_MAX_MS);
@@ -1941,61 +1053,30 @@ static int dsmil_smi_check_config(const struct dsmil_smi_config *cfg)
 	return 0;
 }
 
-static const struct dsmil_smi_ops *dsmil_smi_find_backend(const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(dsmil_smi_backends); i++)
-		if (!strcmp(dsmil_smi_backends[i]->name, name))
-			return dsmil_smi_backends[i];
-	return NULL;
-}
-
 /**
  * dsmil_smi_init - validate the configuration and start the engine.
- * @smi:     engine to set up (zeroed, inside a struct dsmil).
- * @cfg:     configuration; copied.
- * @debugfs: the instance's debugfs directory (backend knobs), or NULL.
+ * @smi: engine to set up (zeroed, inside a struct dsmil).
+ * @cfg: configuration; copied.
+ * @tp:  the backend to drive and its data, set up by the caller (the token
+ *       layer, dsmil_smi_tokens_init()), who releases it after
+ *       dsmil_smi_exit().
  *
- * Return: 0, -EINVAL for a bad configuration or unknown backend, -ENODEV
- * when the backend cannot run here, -ENOMEM.
+ * Return: 0, -EINVAL for a bad configuration, -ENOMEM.
  */
 int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
-		   struct dentry *debugfs)
+		   const struct dsmil_smi_transport *tp)
 {
-	const struct dsmil_smi_ops *ops;
 	struct dsmil_smi_config c = *cfg;
-	void *priv = NULL;
 	int ret;
 
-	ops = cfg->ops ?: dsmil_smi_find_backend(cfg->backend);
-	if (!ops) {
-		pr_err("unknown smi_backend '%s' (auto, sim, dell-smbios)\n",
-		       cfg->backend);
-		return -EINVAL;
-	}
-	/* Not given at load: the backend's own default, from its figures. */
-	if (c.backend_timeout && ops->timeout_ms)
-		c.timeout_ms = ops->timeout_ms;
-	if (c.backend_hang && ops->hang_ms)
-		c.hang_ms = ops->hang_ms;
-	ret = dsmil_smi_check_config(&c);
+	ret = dsmil_smi_resolve_config(&c, tp->ops);
 	if (ret)
 		return ret;
 
-	if (cfg->ops) {
-		priv = cfg->ops_priv;
-	} else {
-		ret = ops->init(smi, debugfs, &priv);
-		if (ret)
-			return ret;
-	}
-	cfg = &c;
-
-	smi->cfg = *cfg;
-	smi->timeout_ns = (u64)cfg->timeout_ms * NSEC_PER_MSEC;
-	smi->hang_ns = (u64)cfg->hang_ms * NSEC_PER_MSEC;
-	smi->interval_ns = (u64)cfg->min_interval_us * NSEC_PER_USEC;
+	smi->cfg = c;
+	smi->timeout_ns = (u64)c.timeout_ms * NSEC_PER_MSEC;
+	smi->hang_ns = (u64)c.hang_ms * NSEC_PER_MSEC;
+	smi->interval_ns = (u64)c.min_interval_us * NSEC_PER_USEC;
 	spin_lock_init(&smi->lock);
 	INIT_LIST_HEAD(&smi->queue);
 	INIT_WORK(&smi->work, dsmil_smi_work);
@@ -2005,19 +1086,12 @@ int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 			     DSMIL_SMI_RL_BURST);
 
 	smi->wq = alloc_ordered_workqueue("dsmil-smi", 0);
-	if (!smi->wq) {
-		ret = -ENOMEM;
-		goto exit_backend;
-	}
-	smi->ops = ops;
-	smi->priv = priv;
-	smi->backend_name = ops->name;
+	if (!smi->wq)
+		return -ENOMEM;
+	smi->ops = tp->ops;
+	smi->priv = tp->priv;
+	smi->backend_name = tp->ops->name;
 	return 0;
-
-exit_backend:
-	if (!cfg->ops && ops->exit)
-		ops->exit(priv);
-	return ret;
 }
 
 /**
@@ -2025,7 +1099,8 @@ exit_backend:
  * @smi: engine from dsmil_smi_init().
  *
  * Waits for the worker, which finishes whatever request it still owns
- * (including ones whose caller left), then releases the backend.
+ * (including ones whose caller left).  The backend is the caller's to
+ * release afterwards.
  */
 void dsmil_smi_exit(struct dsmil_smi *smi)
 {
@@ -2036,6 +1111,4 @@ void dsmil_smi_exit(struct dsmil_smi *smi)
 	destroy_workqueue(smi->wq);
 	/* Nothing is left at an interface the engine lets go of. */
 	dsmil_smi_end_stuck(smi);
-	if (!smi->cfg.ops && smi->ops->exit)
-		smi->ops->exit(smi->priv);
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* dsmil: SMI engine and its backends (dsmil_smi.c). */
+/*
+ * dsmil: the SMI engine (dsmil_smi.c, dsmil_smi_stats.c) and the token
+ * layer over it (dsmil_smi_token.c).
+ */
 #ifndef _DSMIL_SMI_H
 #define _DSMIL_SMI_H
 
@@ -13,6 +16,7 @@
 #include "dsmil_ioctl.h"
 
 struct dentry;
+struct dsmil_state_verifier;
 struct dsmil_smi_ops;
 struct dsmil_smi_req;
 
@@ -33,9 +37,12 @@ struct dsmil_smi_req;
  * @busy_retries:    retries of a submit refused as busy.
  * @backend_timeout: @timeout_ms was not given: use the backend's default.
  * @backend_hang:    @hang_ms was not given: use the backend's default.
- * @ops:             KUnit only: backend ops to use instead of @backend
- *                   (their init/exit are not called); NULL otherwise.
- * @ops_priv:        KUnit only: the private data passed to @ops.
+ * @report_fault:    told when a request for device @dev_id timed out or
+ *                   hung at the hardware (not for the state machine's own
+ *                   verification reads), with @err the request's errno;
+ *                   called with no engine lock held, may sleep.  NULL:
+ *                   nobody is told.
+ * @fault_ctx:       passed to @report_fault.
  */
 struct dsmil_smi_config {
 	char backend[DSMIL_NAME_LEN];
@@ -46,8 +53,30 @@ struct dsmil_smi_config {
 	unsigned int busy_retries;
 	bool backend_timeout;
 	bool backend_hang;
+	void (*report_fault)(void *ctx, unsigned int dev_id, int err);
+	void *fault_ctx;
+};
+
+/**
+ * struct dsmil_smi_transport - an SMI backend as the engine is given it.
+ * @ops:  the backend's operations (struct dsmil_smi_ops in
+ *        dsmil_smi_priv.h).
+ * @priv: its private data, passed to every operation.
+ */
+struct dsmil_smi_transport {
 	const struct dsmil_smi_ops *ops;
-	void *ops_priv;
+	void *priv;
+};
+
+/**
+ * struct dsmil_smi_tokens - the token layer (dsmil_smi_token.c).
+ * @tp:    the backend it handed the engine.
+ * @owned: it set @tp up from smi_backend= and releases it; one its caller
+ *         handed in (KUnit's fakes) stays the caller's.
+ */
+struct dsmil_smi_tokens {
+	struct dsmil_smi_transport tp;
+	bool owned;
 };
 
 /*
@@ -201,8 +230,17 @@ struct dsmil_smi {
 };
 
 int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
-		   struct dentry *debugfs);
+		   const struct dsmil_smi_transport *tp);
 void dsmil_smi_exit(struct dsmil_smi *smi);
+
+int dsmil_smi_tokens_init(struct dsmil_smi *smi,
+			  const struct dsmil_smi_config *cfg,
+			  const struct dsmil_smi_transport *tp,
+			  struct dentry *debugfs);
+void dsmil_smi_tokens_exit(struct dsmil_smi *smi);
+
+/* The token layer's answers to the state machine (struct dsmil_state_verifier). */
+extern const struct dsmil_state_verifier dsmil_smi_verifier;
 
 /**
  * dsmil_smi_verify_device - check device @id answers through its token.

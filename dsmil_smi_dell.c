@@ -64,7 +64,7 @@ static_assert(sizeof(struct calling_interface_buffer) == 36);
  * @status:   status of the last request (DSMIL_SMI_ST_*).
  * @value:    value the last read returned, or the old value of a write.
  *
- * @absent and @filtered change only in dsmil_dell_scan(); readers see one
+ * @absent and @filtered change only in dsmil_smi_dell_scan(); readers see one
  * word at a time, which is all a single token's check needs.
  */
 struct dsmil_dell {
@@ -155,15 +155,15 @@ VISIBLE_IF_KUNIT u8 dsmil_smi_dell_map(const struct calling_interface_buffer *bu
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_dell_map);
 
 /* Would /dev/wmi/dell-smbios send this?  0 or the filter's errno. */
-static int dsmil_dell_allowed(struct dsmil_dell *d,
-			      struct calling_interface_buffer *buf)
+static int dsmil_smi_dell_allowed(struct dsmil_dell *d,
+				  struct calling_interface_buffer *buf)
 {
 	/* The device is only used for the filter's dev_dbg() lines. */
 	return d->filter(NULL, buf) ? -EACCES : 0;
 }
 
 /* Discovery: which DSMIL tokens exist, which the filter refuses.  No call. */
-static void dsmil_dell_scan(struct dsmil_dell *d)
+static void dsmil_smi_dell_scan(struct dsmil_dell *d)
 {
 	struct calling_interface_buffer buf;
 	struct calling_interface_token *tok;
@@ -184,18 +184,18 @@ static void dsmil_dell_scan(struct dsmil_dell *d)
 			dsmil_smi_dell_fill(&buf, CLASS_TOKEN_READ,
 					    tok->location, 0);
 			assign_bit(i, d->filtered,
-				   dsmil_dell_allowed(d, &buf) != 0);
+				   dsmil_smi_dell_allowed(d, &buf) != 0);
 		}
 	}
 }
 
-static int dsmil_dell_rescan(void *priv)
+static int dsmil_smi_dell_rescan(void *priv)
 {
-	dsmil_dell_scan(priv);
+	dsmil_smi_dell_scan(priv);
 	return 0;
 }
 
-static u16 dsmil_dell_token_flags(void *priv, u16 token)
+static u16 dsmil_smi_dell_token_flags(void *priv, u16 token)
 {
 	struct dsmil_dell *d = priv;
 	int i = dsmil_smi_token_index(token);
@@ -210,7 +210,7 @@ static u16 dsmil_dell_token_flags(void *priv, u16 token)
 }
 
 /* In the caller's context, before the request goes anywhere. */
-static int dsmil_dell_check(void *priv, const struct dsmil_smi_cmd *cmd)
+static int dsmil_smi_dell_check(void *priv, const struct dsmil_smi_cmd *cmd)
 {
 	struct dsmil_dell *d = priv;
 	struct calling_interface_buffer buf;
@@ -224,28 +224,28 @@ static int dsmil_dell_check(void *priv, const struct dsmil_smi_cmd *cmd)
 		return -ENOENT;
 	/* A write reads first: both calls must pass. */
 	dsmil_smi_dell_fill(&buf, CLASS_TOKEN_READ, tok->location, 0);
-	if (dsmil_dell_allowed(d, &buf))
+	if (dsmil_smi_dell_allowed(d, &buf))
 		return -EACCES;
 	if (cmd->op == DSMIL_SMI_OP_WRITE) {
 		dsmil_smi_dell_fill(&buf, CLASS_TOKEN_WRITE, tok->location,
 				    cmd->value);
-		if (dsmil_dell_allowed(d, &buf))
+		if (dsmil_smi_dell_allowed(d, &buf))
 			return -EACCES;
 	}
 	return 0;
 }
 
 /* One call, filtered again right before it goes out. */
-static u8 dsmil_dell_call(struct dsmil_dell *d,
-			  struct calling_interface_buffer *buf)
+static u8 dsmil_smi_dell_call(struct dsmil_dell *d,
+			      struct calling_interface_buffer *buf)
 {
-	if (dsmil_dell_allowed(d, buf))
+	if (dsmil_smi_dell_allowed(d, buf))
 		return DSMIL_SMI_ST_ERROR | DSMIL_SMI_ERR_FAILED;
 	return dsmil_smi_dell_map(buf, d->call(buf));
 }
 
 /* The whole request happens here; ->status() then reports its result. */
-static int dsmil_dell_submit(void *priv, const struct dsmil_smi_cmd *cmd)
+static int dsmil_smi_dell_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 {
 	struct dsmil_dell *d = priv;
 	struct calling_interface_buffer buf;
@@ -263,7 +263,7 @@ static int dsmil_dell_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 
 	/* A read, or the fresh read a write starts with. */
 	dsmil_smi_dell_fill(&buf, CLASS_TOKEN_READ, tok->location, 0);
-	st = dsmil_dell_call(d, &buf);
+	st = dsmil_smi_dell_call(d, &buf);
 	if (st != DSMIL_SMI_ST_DONE || cmd->op == DSMIL_SMI_OP_READ) {
 		if (st == DSMIL_SMI_ST_DONE)
 			d->value = buf.output[1];
@@ -290,11 +290,11 @@ static int dsmil_dell_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 		}
 	}
 	dsmil_smi_dell_fill(&buf, CLASS_TOKEN_WRITE, tok->location, value);
-	d->status = dsmil_dell_call(d, &buf);
+	d->status = dsmil_smi_dell_call(d, &buf);
 	return 0;
 }
 
-static u8 dsmil_dell_status(void *priv, u32 *value)
+static u8 dsmil_smi_dell_status(void *priv, u32 *value)
 {
 	struct dsmil_dell *d = priv;
 
@@ -303,7 +303,7 @@ static u8 dsmil_dell_status(void *priv, u32 *value)
 }
 
 /* Nothing to reset: the calling interface keeps no state between calls. */
-static int dsmil_dell_reset(void *priv)
+static int dsmil_smi_dell_reset(void *priv)
 {
 	return 0;
 }
@@ -331,7 +331,7 @@ dsmil_smi_dell_create(int (*call)(struct calling_interface_buffer *buf),
 	d->call = call;
 	d->find = find;
 	d->filter = filter;
-	dsmil_dell_scan(d);
+	dsmil_smi_dell_scan(d);
 	return d;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_dell_create);
@@ -376,8 +376,7 @@ bool dsmil_smi_dell_available(void)
 	return true;
 }
 
-static int dsmil_dell_init(struct dsmil_smi *smi, struct dentry *debugfs,
-			   void **priv)
+static int dsmil_smi_dell_init(struct dentry *debugfs, void **priv)
 {
 	int (*filter)(struct device *d, struct calling_interface_buffer *buf);
 	int (*call)(struct calling_interface_buffer *buf);
@@ -447,13 +446,13 @@ const struct dsmil_smi_ops dsmil_smi_dell_ops = {
 	.activate	= true,
 	.timeout_ms	= DSMIL_DELL_TIMEOUT_MS,
 	.hang_ms	= DSMIL_DELL_HANG_MS,
-	.init		= dsmil_dell_init,
+	.init		= dsmil_smi_dell_init,
 	.exit		= dsmil_smi_dell_destroy,
-	.submit		= dsmil_dell_submit,
-	.status		= dsmil_dell_status,
-	.reset		= dsmil_dell_reset,
-	.check		= dsmil_dell_check,
-	.rescan		= dsmil_dell_rescan,
-	.token_flags	= dsmil_dell_token_flags,
+	.submit		= dsmil_smi_dell_submit,
+	.status		= dsmil_smi_dell_status,
+	.reset		= dsmil_smi_dell_reset,
+	.check		= dsmil_smi_dell_check,
+	.rescan		= dsmil_smi_dell_rescan,
+	.token_flags	= dsmil_smi_dell_token_flags,
 };
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_dell_ops);

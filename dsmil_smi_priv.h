@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dsmil: what the SMI engine (dsmil_smi.c) and its backends
- * (dsmil_smi_sim.c, dsmil_smi_dell.c) share, and what the KUnit suite
- * reaches.
+ * dsmil: what the SMI engine (dsmil_smi.c, dsmil_smi_stats.c), the token
+ * layer (dsmil_smi_token.c) and the backends (dsmil_smi_sim.c,
+ * dsmil_smi_dell.c) share, and what the KUnit suite reaches.
  */
 #ifndef _DSMIL_SMI_PRIV_H
 #define _DSMIL_SMI_PRIV_H
 
+#include <linux/bitops.h>
 #include <linux/bits.h>
 #include <linux/completion.h>
 #include <linux/kref.h>
+#include <linux/math64.h>
+#include <linux/minmax.h>
 #include <linux/types.h>
 
 #include "dsmil_smi.h"
@@ -93,7 +96,7 @@ struct dsmil_smi_cmd {
 struct dsmil_smi_ops {
 	const char *name;
 	bool synchronous;
-	int (*init)(struct dsmil_smi *smi, struct dentry *debugfs, void **priv);
+	int (*init)(struct dentry *debugfs, void **priv);
 	void (*exit)(void *priv);
 	int (*submit)(void *priv, const struct dsmil_smi_cmd *cmd);
 	u8 (*status)(void *priv, u32 *value);
@@ -235,7 +238,143 @@ struct dsmil_smi_reply {
 	bool in_doubt;
 };
 
-int dsmil_smi_token_index(u16 token);
+/*
+ * Pure token and status maths: inline, so that the backends and every part
+ * of the SMI layer use it without calling into one another.
+ */
+static inline const char *dsmil_smi_op_name(u8 op)
+{
+	return op == DSMIL_SMI_OP_WRITE ? "write" : "read";
+}
+
+/**
+ * dsmil_smi_token_of - the token of (group, position), and its device.
+ * @group:  group 0..5.
+ * @pos:    position: DSMIL_TOKEN_POWER, _MEMORY, _STORAGE or _SENSOR.
+ * @token:  out: DSMIL_TOKEN_BASE + 12 * @group + @pos.
+ * @dev_id: out: global id of the owning device, @group * 12 + @pos.
+ *
+ * Return: 0, or -EINVAL when (@group, @pos) names no token.
+ */
+static inline int dsmil_smi_token_of(unsigned int group, unsigned int pos,
+				     u16 *token, unsigned int *dev_id)
+{
+	if (group >= DSMIL_NUM_GROUPS || pos >= DSMIL_DEVS_PER_GROUP ||
+	    pos % (DSMIL_DEVS_PER_GROUP / DSMIL_TOKENS_PER_GROUP))
+		return -EINVAL;
+	*token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * group + pos;
+	*dev_id = group * DSMIL_DEVS_PER_GROUP + pos;
+	return 0;
+}
+
+/**
+ * dsmil_smi_token_index - dense index of a token, for per-token tables.
+ * @token: token id.
+ *
+ * Return: 0..DSMIL_NUM_TOKENS - 1 (group * 4 + position / 3), or -EINVAL
+ * when @token is not one of the 24 DSMIL tokens.
+ */
+static inline int dsmil_smi_token_index(u16 token)
+{
+	unsigned int off, pos;
+
+	if (token < DSMIL_TOKEN_BASE)
+		return -EINVAL;
+	off = token - DSMIL_TOKEN_BASE;
+	pos = off % DSMIL_DEVS_PER_GROUP;
+	if (off >= DSMIL_NUM_DEVICES || pos % 3)
+		return -EINVAL;
+	return off / DSMIL_DEVS_PER_GROUP * DSMIL_TOKENS_PER_GROUP + pos / 3;
+}
+
+enum dsmil_smi_st_class {
+	DSMIL_ST_DONE,
+	DSMIL_ST_BUSY,
+	DSMIL_ST_ERROR,
+	DSMIL_ST_GARBAGE,
+};
+
+static inline enum dsmil_smi_st_class dsmil_smi_classify(u8 st)
+{
+	if (st == DSMIL_SMI_ST_DONE)
+		return DSMIL_ST_DONE;
+	switch (st & (DSMIL_SMI_ST_BUSY | DSMIL_SMI_ST_ERROR)) {
+	case DSMIL_SMI_ST_BUSY:
+		return DSMIL_ST_BUSY;
+	case DSMIL_SMI_ST_ERROR:
+		return DSMIL_ST_ERROR;
+	default:
+		/* 0xff, busy and error at once, or code bits alone. */
+		return DSMIL_ST_GARBAGE;
+	}
+}
+
+/**
+ * dsmil_smi_status_errno - what a final status register value means.
+ * @status: DSMIL_SMI_ST_* value.
+ *
+ * Return: 0 (done), -ENXIO (the firmware rejected the token), -EOPNOTSUPP
+ * (not supported), -EINVAL (unknown result code), -ERANGE (value outside
+ * the token's range), -EIO (any other error, garbage), -EBUSY (still busy).
+ */
+static inline int dsmil_smi_status_errno(u8 status)
+{
+	switch (dsmil_smi_classify(status)) {
+	case DSMIL_ST_DONE:
+		return 0;
+	case DSMIL_ST_BUSY:
+		return -EBUSY;
+	case DSMIL_ST_ERROR:
+		switch (status & DSMIL_SMI_ST_CODE) {
+		case DSMIL_SMI_ERR_INVALID:
+			return -ENXIO;
+		case DSMIL_SMI_ERR_UNSUPPORTED:
+			return -EOPNOTSUPP;
+		case DSMIL_SMI_ERR_UNKNOWN:
+			return -EINVAL;
+		case DSMIL_SMI_ERR_RANGE:
+			return -ERANGE;
+		default:
+			return -EIO;
+		}
+	default:
+		return -EIO;
+	}
+}
+
+/**
+ * dsmil_smi_hist_bucket - latency histogram bucket of a request.
+ * @ns: the request's duration.
+ *
+ * Return: 0 below 1 us, b for [2^(b-1), 2^b) us, the last bucket for
+ * everything from 2^(DSMIL_SMI_HIST_BUCKETS - 2) us up.
+ */
+static inline unsigned int dsmil_smi_hist_bucket(u64 ns)
+{
+	return min_t(unsigned int, fls64(div_u64(ns, NSEC_PER_USEC)),
+		     DSMIL_SMI_HIST_BUCKETS - 1);
+}
+
+/* The engine's own bookkeeping, in dsmil_smi_stats.c. */
+void dsmil_smi_count(struct dsmil_smi *smi, enum dsmil_smi_outcome out, u64 ns);
+void dsmil_smi_count_early(struct dsmil_smi *smi, enum dsmil_smi_outcome out,
+			   u16 token, u8 op, int result, ktime_t start);
+void dsmil_smi_refuse(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
+		      unsigned int dev_id, unsigned int flags, int err);
+void dsmil_smi_record(struct dsmil_smi *smi, const struct dsmil_smi_req *req);
+void dsmil_smi_record_stuck(struct dsmil_smi *smi,
+			    const struct dsmil_smi_stuck *sk, ktime_t now);
+void dsmil_smi_trace_req(struct dsmil_smi *smi,
+			 const struct dsmil_smi_req *req);
+void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req,
+		   bool became_faulted);
+void dsmil_smi_log_stuck(struct dsmil_smi *smi,
+			 const struct dsmil_smi_stuck *sk, ktime_t now);
+void dsmil_smi_log_recover(struct dsmil_smi *smi, int reset_err,
+			   u64 faulted_ms, unsigned int backoff_ms);
+
+int dsmil_smi_resolve_config(struct dsmil_smi_config *cfg,
+			     const struct dsmil_smi_ops *ops);
 
 /*
  * Dell calling interface, as drivers/platform/x86/dell/dell-smbios.h (6.12)
@@ -261,23 +400,21 @@ struct calling_interface_token *dell_smbios_find_token(int tokenid);
 int dell_smbios_call_filter(struct device *d,
 			    struct calling_interface_buffer *buffer);
 
-#if IS_ENABLED(CONFIG_KUNIT)
-int dsmil_smi_token_of(unsigned int group, unsigned int pos, u16 *token,
-		       unsigned int *dev_id);
-int dsmil_smi_status_errno(u8 status);
-void dsmil_smi_get_status(struct dsmil_smi *smi, struct dsmil_smi_status *st);
+/* The engine as the token layer drives it (dsmil_smi.c, dsmil_smi_stats.c). */
 int dsmil_smi_exec(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 		   unsigned int dev_id, unsigned int flags,
 		   struct dsmil_smi_reply *rep);
+int dsmil_smi_recover(struct dsmil_smi *smi);
+void dsmil_smi_get_status(struct dsmil_smi *smi, struct dsmil_smi_status *st);
 int dsmil_smi_result(struct dsmil_smi *smi, struct dsmil_smi_result *res);
+
+#if IS_ENABLED(CONFIG_KUNIT)
 int dsmil_smi_token_rw(struct dsmil_smi *smi, struct dsmil_token_req *tr,
 		       bool write);
 int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 				  struct dsmil_token_req *tr);
-int dsmil_smi_recover(struct dsmil_smi *smi);
 int dsmil_smi_rescan(struct dsmil_smi *smi);
 void dsmil_smi_flush(struct dsmil_smi *smi);
-unsigned int dsmil_smi_hist_bucket(u64 ns);
 
 void *dsmil_smi_dell_create(int (*call)(struct calling_interface_buffer *buf),
 			    struct calling_interface_token *(*find)(int id),

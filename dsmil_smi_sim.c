@@ -47,7 +47,7 @@
 
 #define DSMIL_SIM_VALUE(token)	(0xd5000000U | (token))
 
-enum dsmil_sim_fault {
+enum dsmil_smi_sim_fault {
 	DSMIL_SIM_NONE,
 	DSMIL_SIM_HANG,
 	DSMIL_SIM_STUCK_BUSY,
@@ -55,7 +55,7 @@ enum dsmil_sim_fault {
 	DSMIL_SIM_GARBAGE,
 };
 
-static const char * const dsmil_sim_fault_names[] = {
+static const char * const dsmil_smi_sim_fault_names[] = {
 	[DSMIL_SIM_NONE]	= "none",
 	[DSMIL_SIM_HANG]	= "hang",
 	[DSMIL_SIM_STUCK_BUSY]	= "stuck-busy",
@@ -63,7 +63,7 @@ static const char * const dsmil_sim_fault_names[] = {
 	[DSMIL_SIM_GARBAGE]	= "garbage",
 };
 
-enum dsmil_sim_knob_id {
+enum dsmil_smi_sim_knob_id {
 	DSMIL_SIM_K_FAULT,
 	DSMIL_SIM_K_ERROR_CODE,
 	DSMIL_SIM_K_SLOW_MS,
@@ -80,7 +80,7 @@ static const struct {
 	const char *name;
 	u32 max;
 	u32 def;
-} dsmil_sim_knob_desc[DSMIL_SIM_NR_KNOBS] = {
+} dsmil_smi_sim_knob_desc[DSMIL_SIM_NR_KNOBS] = {
 	[DSMIL_SIM_K_FAULT]	   = { "fault", DSMIL_SIM_GARBAGE, 0 },
 	[DSMIL_SIM_K_ERROR_CODE]   = { "error_code", DSMIL_SMI_ST_CODE,
 				       DSMIL_SMI_ERR_FAILED },
@@ -96,12 +96,12 @@ static const struct {
 struct dsmil_sim;
 
 /* What a knob's debugfs file points at. */
-struct dsmil_sim_knob {
+struct dsmil_smi_sim_knob {
 	struct dsmil_sim *sim;
 	unsigned int id;
 };
 
-struct dsmil_sim_token {
+struct dsmil_smi_sim_token {
 	u32 value;
 	u64 reads;
 	u64 writes;
@@ -111,7 +111,7 @@ struct dsmil_sim_token {
  * struct dsmil_sim - the simulated interface.
  * @lock:       protects everything below; the engine's owner and debugfs
  *              both come here.
- * @knob:       fault-injection settings, by enum dsmil_sim_knob_id.
+ * @knob:       fault-injection settings, by enum dsmil_smi_sim_knob_id.
  * @flaky_seq:  requests since flaky_every was set.
  * @active:     a request is in flight.
  * @fail_this:  the request in flight is the flaky one.
@@ -145,7 +145,7 @@ struct dsmil_sim {
 	ktime_t submitted;
 	u8 progress;
 	u8 status;
-	struct dsmil_sim_token tok[DSMIL_NUM_TOKENS];
+	struct dsmil_smi_sim_token tok[DSMIL_NUM_TOKENS];
 	u64 submits;
 	u64 busy_refusals;
 	u64 polls;
@@ -155,17 +155,17 @@ struct dsmil_sim {
 	u64 resets;
 	u64 reset_failures;
 	u64 dropped_writes;
-	struct dsmil_sim_knob files[DSMIL_SIM_NR_KNOBS];
+	struct dsmil_smi_sim_knob files[DSMIL_SIM_NR_KNOBS];
 	struct dentry *dir;
 };
 
 /* Everything back to the load-time state.  Called with sim->lock held. */
-static void dsmil_sim_restore(struct dsmil_sim *sim)
+static void dsmil_smi_sim_restore(struct dsmil_sim *sim)
 {
 	unsigned int i;
 
 	for (i = 0; i < DSMIL_SIM_NR_KNOBS; i++)
-		sim->knob[i] = dsmil_sim_knob_desc[i].def;
+		sim->knob[i] = dsmil_smi_sim_knob_desc[i].def;
 	for (i = 0; i < DSMIL_NUM_TOKENS; i++) {
 		u16 token = DSMIL_TOKEN_BASE +
 			    i / DSMIL_TOKENS_PER_GROUP * DSMIL_DEVS_PER_GROUP +
@@ -191,7 +191,7 @@ static void dsmil_sim_restore(struct dsmil_sim *sim)
 	sim->dropped_writes = 0;
 }
 
-static int dsmil_sim_submit(void *priv, const struct dsmil_smi_cmd *cmd)
+static int dsmil_smi_sim_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 {
 	struct dsmil_sim *sim = priv;
 	int idx = dsmil_smi_token_index(cmd->token);
@@ -232,13 +232,13 @@ static int dsmil_sim_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 }
 
 /* The status a live, busy SMI shows: different at every poll. */
-static u8 dsmil_sim_busy(struct dsmil_sim *sim)
+static u8 dsmil_smi_sim_busy(struct dsmil_sim *sim)
 {
 	sim->progress = (sim->progress + 1) & DSMIL_SMI_ST_CODE;
 	return DSMIL_SMI_ST_BUSY | sim->progress;
 }
 
-static u8 dsmil_sim_status(void *priv, u32 *value)
+static u8 dsmil_smi_sim_status(void *priv, u32 *value)
 {
 	struct dsmil_sim *sim = priv;
 	int idx;
@@ -259,7 +259,7 @@ static u8 dsmil_sim_status(void *priv, u32 *value)
 		st = DSMIL_SMI_ST_BUSY | 0x01;
 		goto out;
 	case DSMIL_SIM_STUCK_BUSY:
-		st = dsmil_sim_busy(sim);
+		st = dsmil_smi_sim_busy(sim);
 		goto out;
 	default:
 		break;
@@ -267,7 +267,7 @@ static u8 dsmil_sim_status(void *priv, u32 *value)
 
 	if (sim->busy_ns &&
 	    ktime_to_ns(ktime_sub(ktime_get(), sim->submitted)) < sim->busy_ns) {
-		st = dsmil_sim_busy(sim);
+		st = dsmil_smi_sim_busy(sim);
 		goto out;
 	}
 
@@ -297,7 +297,7 @@ out:
 	return st;
 }
 
-static int dsmil_sim_abort(void *priv)
+static int dsmil_smi_sim_abort(void *priv)
 {
 	struct dsmil_sim *sim = priv;
 	int ret = 0;
@@ -315,7 +315,7 @@ static int dsmil_sim_abort(void *priv)
 	return ret;
 }
 
-static int dsmil_sim_reset(void *priv)
+static int dsmil_smi_sim_reset(void *priv)
 {
 	struct dsmil_sim *sim = priv;
 	int ret = 0;
@@ -334,9 +334,9 @@ static int dsmil_sim_reset(void *priv)
 	return ret;
 }
 
-static int dsmil_sim_set_knob(struct dsmil_sim *sim, unsigned int id, u64 val)
+static int dsmil_smi_sim_set_knob(struct dsmil_sim *sim, unsigned int id, u64 val)
 {
-	if (id >= DSMIL_SIM_NR_KNOBS || val > dsmil_sim_knob_desc[id].max)
+	if (id >= DSMIL_SIM_NR_KNOBS || val > dsmil_smi_sim_knob_desc[id].max)
 		return -EINVAL;
 	spin_lock(&sim->lock);
 	sim->knob[id] = val;
@@ -346,9 +346,9 @@ static int dsmil_sim_set_knob(struct dsmil_sim *sim, unsigned int id, u64 val)
 	return 0;
 }
 
-static int dsmil_sim_knob_get(void *data, u64 *val)
+static int dsmil_smi_sim_knob_get(void *data, u64 *val)
 {
-	struct dsmil_sim_knob *k = data;
+	struct dsmil_smi_sim_knob *k = data;
 
 	spin_lock(&k->sim->lock);
 	*val = k->sim->knob[k->id];
@@ -356,32 +356,32 @@ static int dsmil_sim_knob_get(void *data, u64 *val)
 	return 0;
 }
 
-static int dsmil_sim_knob_set(void *data, u64 val)
+static int dsmil_smi_sim_knob_set(void *data, u64 val)
 {
-	struct dsmil_sim_knob *k = data;
+	struct dsmil_smi_sim_knob *k = data;
 
-	return dsmil_sim_set_knob(k->sim, k->id, val);
+	return dsmil_smi_sim_set_knob(k->sim, k->id, val);
 }
 
-DEFINE_DEBUGFS_ATTRIBUTE(dsmil_sim_knob_fops, dsmil_sim_knob_get,
-			 dsmil_sim_knob_set, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(dsmil_smi_sim_knob_fops, dsmil_smi_sim_knob_get,
+			 dsmil_smi_sim_knob_set, "%llu\n");
 
-static int dsmil_sim_reset_set(void *data, u64 val)
+static int dsmil_smi_sim_reset_set(void *data, u64 val)
 {
 	struct dsmil_sim *sim = data;
 
 	spin_lock(&sim->lock);
-	dsmil_sim_restore(sim);
+	dsmil_smi_sim_restore(sim);
 	spin_unlock(&sim->lock);
 	return 0;
 }
 
-DEFINE_DEBUGFS_ATTRIBUTE(dsmil_sim_reset_fops, NULL, dsmil_sim_reset_set,
+DEFINE_DEBUGFS_ATTRIBUTE(dsmil_smi_sim_reset_fops, NULL, dsmil_smi_sim_reset_set,
 			 "%llu\n");
 
 /* "fault" takes and shows the mode's name. */
-static ssize_t dsmil_sim_fault_read(struct file *file, char __user *ubuf,
-				    size_t count, loff_t *ppos)
+static ssize_t dsmil_smi_sim_fault_read(struct file *file, char __user *ubuf,
+					size_t count, loff_t *ppos)
 {
 	struct dsmil_sim *sim = file->private_data;
 	char buf[16];
@@ -391,13 +391,13 @@ static ssize_t dsmil_sim_fault_read(struct file *file, char __user *ubuf,
 	spin_lock(&sim->lock);
 	mode = sim->knob[DSMIL_SIM_K_FAULT];
 	spin_unlock(&sim->lock);
-	len = scnprintf(buf, sizeof(buf), "%s\n", dsmil_sim_fault_names[mode]);
+	len = scnprintf(buf, sizeof(buf), "%s\n", dsmil_smi_sim_fault_names[mode]);
 	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
 }
 
-static ssize_t dsmil_sim_fault_write(struct file *file,
-				     const char __user *ubuf, size_t count,
-				     loff_t *ppos)
+static ssize_t dsmil_smi_sim_fault_write(struct file *file,
+					 const char __user *ubuf, size_t count,
+					 loff_t *ppos)
 {
 	struct dsmil_sim *sim = file->private_data;
 	char buf[16] = {};
@@ -409,25 +409,25 @@ static ssize_t dsmil_sim_fault_write(struct file *file,
 	len = simple_write_to_buffer(buf, sizeof(buf) - 1, ppos, ubuf, count);
 	if (len < 0)
 		return len;
-	mode = sysfs_match_string(dsmil_sim_fault_names, buf);
+	mode = sysfs_match_string(dsmil_smi_sim_fault_names, buf);
 	if (mode < 0)
 		return mode;
-	dsmil_sim_set_knob(sim, DSMIL_SIM_K_FAULT, mode);
+	dsmil_smi_sim_set_knob(sim, DSMIL_SIM_K_FAULT, mode);
 	return count;
 }
 
-static const struct file_operations dsmil_sim_fault_fops = {
+static const struct file_operations dsmil_smi_sim_fault_fops = {
 	.owner	= THIS_MODULE,
 	.open	= simple_open,
-	.read	= dsmil_sim_fault_read,
-	.write	= dsmil_sim_fault_write,
+	.read	= dsmil_smi_sim_fault_read,
+	.write	= dsmil_smi_sim_fault_write,
 	.llseek	= default_llseek,
 };
 
-static int dsmil_sim_tokens_show(struct seq_file *m, void *unused)
+static int dsmil_smi_sim_tokens_show(struct seq_file *m, void *unused)
 {
 	struct dsmil_sim *sim = m->private;
-	struct dsmil_sim_token tok[DSMIL_NUM_TOKENS];
+	struct dsmil_smi_sim_token tok[DSMIL_NUM_TOKENS];
 	unsigned int i;
 
 	spin_lock(&sim->lock);
@@ -444,9 +444,9 @@ static int dsmil_sim_tokens_show(struct seq_file *m, void *unused)
 	}
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dsmil_sim_tokens);
+DEFINE_SHOW_ATTRIBUTE(dsmil_smi_sim_tokens);
 
-static int dsmil_sim_stats_show(struct seq_file *m, void *unused)
+static int dsmil_smi_sim_stats_show(struct seq_file *m, void *unused)
 {
 	struct dsmil_sim *sim = m->private;
 
@@ -459,9 +459,9 @@ static int dsmil_sim_stats_show(struct seq_file *m, void *unused)
 	spin_unlock(&sim->lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dsmil_sim_stats);
+DEFINE_SHOW_ATTRIBUTE(dsmil_smi_sim_stats);
 
-static void dsmil_sim_debugfs(struct dsmil_sim *sim, struct dentry *parent)
+static void dsmil_smi_sim_debugfs(struct dsmil_sim *sim, struct dentry *parent)
 {
 	struct dentry *dir;
 	unsigned int i;
@@ -471,43 +471,42 @@ static void dsmil_sim_debugfs(struct dsmil_sim *sim, struct dentry *parent)
 		return;
 	dir = debugfs_create_dir("sim", parent);
 	sim->dir = dir;
-	debugfs_create_file("fault", 0600, dir, sim, &dsmil_sim_fault_fops);
+	debugfs_create_file("fault", 0600, dir, sim, &dsmil_smi_sim_fault_fops);
 	for (i = DSMIL_SIM_K_FAULT + 1; i < DSMIL_SIM_NR_KNOBS; i++) {
 		sim->files[i].sim = sim;
 		sim->files[i].id = i;
-		debugfs_create_file_unsafe(dsmil_sim_knob_desc[i].name, 0600,
+		debugfs_create_file_unsafe(dsmil_smi_sim_knob_desc[i].name, 0600,
 					   dir, &sim->files[i],
-					   &dsmil_sim_knob_fops);
+					   &dsmil_smi_sim_knob_fops);
 	}
 	debugfs_create_file_unsafe("reset", 0200, dir, sim,
-				   &dsmil_sim_reset_fops);
+				   &dsmil_smi_sim_reset_fops);
 	/*
 	 * Read-only for everyone: debugfs under lockdown still serves files
 	 * that are, so tests can count what reached the model there too.
 	 */
-	debugfs_create_file("tokens", 0444, dir, sim, &dsmil_sim_tokens_fops);
-	debugfs_create_file("stats", 0444, dir, sim, &dsmil_sim_stats_fops);
+	debugfs_create_file("tokens", 0444, dir, sim, &dsmil_smi_sim_tokens_fops);
+	debugfs_create_file("stats", 0444, dir, sim, &dsmil_smi_sim_stats_fops);
 }
 
-static struct dsmil_sim *dsmil_sim_alloc(void)
+static struct dsmil_sim *dsmil_smi_sim_alloc(void)
 {
 	struct dsmil_sim *sim = kzalloc(sizeof(*sim), GFP_KERNEL);
 
 	if (!sim)
 		return NULL;
 	spin_lock_init(&sim->lock);
-	dsmil_sim_restore(sim);
+	dsmil_smi_sim_restore(sim);
 	return sim;
 }
 
-static int dsmil_sim_init(struct dsmil_smi *smi, struct dentry *debugfs,
-			  void **priv)
+static int dsmil_smi_sim_init(struct dentry *debugfs, void **priv)
 {
-	struct dsmil_sim *sim = dsmil_sim_alloc();
+	struct dsmil_sim *sim = dsmil_smi_sim_alloc();
 
 	if (!sim)
 		return -ENOMEM;
-	dsmil_sim_debugfs(sim, debugfs);
+	dsmil_smi_sim_debugfs(sim, debugfs);
 	*priv = sim;
 	return 0;
 }
@@ -516,7 +515,7 @@ static int dsmil_sim_init(struct dsmil_smi *smi, struct dentry *debugfs,
  * The knob files point into @sim: remove them (waiting for any reader in
  * them) before freeing it, on every path, not only at module unload.
  */
-static void dsmil_sim_exit(void *priv)
+static void dsmil_smi_sim_exit(void *priv)
 {
 	struct dsmil_sim *sim = priv;
 
@@ -527,14 +526,14 @@ static void dsmil_sim_exit(void *priv)
 const struct dsmil_smi_ops dsmil_smi_sim_ops = {
 	.name		= "sim",
 	.synchronous	= false,
-	.init		= dsmil_sim_init,
-	.exit		= dsmil_sim_exit,
-	.submit		= dsmil_sim_submit,
-	.status		= dsmil_sim_status,
+	.init		= dsmil_smi_sim_init,
+	.exit		= dsmil_smi_sim_exit,
+	.submit		= dsmil_smi_sim_submit,
+	.status		= dsmil_smi_sim_status,
 	.timeout_ms	= 50,	/* the simulator's defaults, unchanged */
 	.hang_ms	= 20,
-	.abort		= dsmil_sim_abort,
-	.reset		= dsmil_sim_reset,
+	.abort		= dsmil_smi_sim_abort,
+	.reset		= dsmil_smi_sim_reset,
 };
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_sim_ops);
 
@@ -547,7 +546,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_sim_ops);
  */
 void *dsmil_smi_sim_create(void)
 {
-	return dsmil_sim_alloc();
+	return dsmil_smi_sim_alloc();
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_sim_create);
 
@@ -574,8 +573,8 @@ int dsmil_smi_sim_set(void *priv, const char *knob, u32 val)
 	unsigned int i;
 
 	for (i = 0; i < DSMIL_SIM_NR_KNOBS; i++)
-		if (!strcmp(dsmil_sim_knob_desc[i].name, knob))
-			return dsmil_sim_set_knob(priv, i, val);
+		if (!strcmp(dsmil_smi_sim_knob_desc[i].name, knob))
+			return dsmil_smi_sim_set_knob(priv, i, val);
 	return -EINVAL;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_sim_set);

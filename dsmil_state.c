@@ -309,6 +309,7 @@ static void dsmil_set_state(struct dsmil_state *st, unsigned int id,
 	struct dsmil_state_dev *d = &st->dev[id];
 	u8 from = d->state;
 
+	lockdep_assert_held(&st->lock);
 	/* Hand-offs see the old state and are counted, or see this one. */
 	spin_lock(&st->fence);
 	WRITE_ONCE(d->state, to);
@@ -435,7 +436,7 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 	if (dsmil_transition_rules[from][target] & DSMIL_T_VERIFY) {
 		gen = st->dev[id].gen;
 		mutex_unlock(&st->lock);
-		verr = st->verify(st, id);
+		verr = st->verifier->verify(st->verifier_ctx, id);
 		mutex_lock(&st->lock);
 		/*
 		 * Another request, an emergency stop or a fault report may
@@ -854,8 +855,9 @@ void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
 	case DSMIL_TOKEN_SENSOR:
 		di->flags |= DSMIL_DEVF_HAS_TOKEN;
 		di->token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * g + i;
-		di->flags |= dsmil_smi_token_flags(&dsmil_from_state(st)->smi,
-						   di->token);
+		if (st->verifier->token_flags)
+			di->flags |= st->verifier->token_flags(st->verifier_ctx,
+							       di->token);
 		break;
 	}
 	di->dep_groups = dsmil_dev_dep_groups(id);
@@ -930,19 +932,17 @@ int dsmil_state_format_summary(struct dsmil_state *st, char *buf, size_t size)
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_format_summary);
 
-/* The default verification: read the device's token through the SMI layer. */
-static int dsmil_state_smi_verify(struct dsmil_state *st, unsigned int id)
-{
-	return dsmil_smi_verify_device(&dsmil_from_state(st)->smi, id);
-}
-
 /**
  * dsmil_state_init - set up the device model: every device OFFLINE.
- * @st: state machine, zeroed, inside a struct dsmil.
+ * @st:       state machine, zeroed, inside a struct dsmil.
+ * @verifier: how devices are verified and described (the token layer's,
+ *            wired by dsmil_create()).
+ * @ctx:      passed to @verifier's operations.
  *
  * Return: 0.
  */
-int dsmil_state_init(struct dsmil_state *st)
+int dsmil_state_init(struct dsmil_state *st,
+		     const struct dsmil_state_verifier *verifier, void *ctx)
 {
 	unsigned int id;
 
@@ -952,7 +952,8 @@ int dsmil_state_init(struct dsmil_state *st)
 	init_waitqueue_head(&st->drained);
 	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
 		st->dev[id].state = DSMIL_DEV_OFFLINE;
-	st->verify = dsmil_state_smi_verify;
+	st->verifier = verifier;
+	st->verifier_ctx = ctx;
 	atomic64_set(&st->transitions, 0);
 	ratelimit_state_init(&st->rs_refusal, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);

@@ -36,6 +36,23 @@ struct dsmil_state_dev {
 };
 
 /**
+ * struct dsmil_state_verifier - what the state machine asks of the layer
+ * that reaches the devices' hardware; given to dsmil_state_init(), so that
+ * the state machine calls nothing above or beside it.
+ * @verify:      INITIALIZING -> READY: does device @id answer?  Called
+ *               without the state lock held; may sleep.  0 or the errno
+ *               of the failed check.
+ * @token_flags: optional: DSMIL_DEVF_TOKEN_* of device token @token, for a
+ *               device's description.
+ *
+ * @ctx, as given with the verifier, is passed to both.
+ */
+struct dsmil_state_verifier {
+	int (*verify)(void *ctx, unsigned int id);
+	u16 (*token_flags)(void *ctx, u16 token);
+};
+
+/**
  * struct dsmil_state - the device model of one driver instance.
  * @lock:        serialises every state change, the dependency checks that
  *               go with it and the audit ring.  Never held while calling
@@ -44,9 +61,10 @@ struct dsmil_state_dev {
  *               (list, sysfs summary, group states).
  * @dev:         per-device state.
  * @dead:        set by dsmil_state_exit(); later fault reports are ignored.
- * @verify:      INITIALIZING -> READY check, called without @lock held.
- *               dsmil_smi_verify_device() unless a KUnit suite replaced it
- *               to inject failures and delays.
+ * @verifier:    how devices are verified and described
+ *               (dsmil_state_init()); a KUnit suite may put its own in
+ *               while no transition runs, to inject failures and delays.
+ * @verifier_ctx: passed to @verifier's operations.
  * @transitions: accepted state changes, all devices and sources.
  * @rs_refusal:  rate limit of refused-transition/refused-access/
  *               refused-input lines.
@@ -79,7 +97,8 @@ struct dsmil_state {
 	seqcount_mutex_t seq;
 	struct dsmil_state_dev dev[DSMIL_NUM_DEVICES];
 	bool dead;
-	int (*verify)(struct dsmil_state *st, unsigned int id);
+	const struct dsmil_state_verifier *verifier;
+	void *verifier_ctx;
 	atomic64_t transitions;
 	struct ratelimit_state rs_refusal;
 	struct ratelimit_state rs_event;
@@ -116,7 +135,8 @@ struct dsmil_state_result {
 	int blocker;
 };
 
-int dsmil_state_init(struct dsmil_state *st);
+int dsmil_state_init(struct dsmil_state *st,
+		     const struct dsmil_state_verifier *verifier, void *ctx);
 void dsmil_state_exit(struct dsmil_state *st);
 u64 dsmil_state_transitions(struct dsmil_state *st);
 

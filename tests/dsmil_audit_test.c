@@ -43,9 +43,7 @@ static int audit_test_init(struct kunit *test)
 		return -ENOMEM;
 	if (kunit_add_action_or_reset(test, dsmil_smi_sim_destroy, t->sim))
 		return -ENOMEM;
-	cfg.smi.ops = &dsmil_smi_sim_ops;
-	cfg.smi.ops_priv = t->sim;
-	t->dsm = dsmil_kunit_create(test, &cfg);
+	t->dsm = dsmil_kunit_create_with(test, &cfg, &dsmil_smi_sim_ops, t->sim);
 	return 0;
 }
 
@@ -499,9 +497,7 @@ static void audit_test_stop_during_read_before(struct kunit *test)
 	/* Generous: the read must not time out while the stop runs. */
 	cfg.smi.timeout_ms = 1000;
 	cfg.smi.hang_ms = 999;
-	cfg.smi.ops = &dsmil_kunit_smi_sync_ops;
-	cfg.smi.ops_priv = f;
-	dsm = dsmil_kunit_create(test, &cfg);
+	dsm = dsmil_kunit_create_with(test, &cfg, &dsmil_kunit_smi_sync_ops, f);
 	dsmil_kunit_verify_install(test, &dsm->state);
 	dsmil_kunit_drive(test, &dsm->state, 0, DSMIL_DEV_ACTIVE);
 

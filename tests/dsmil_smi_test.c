@@ -91,9 +91,7 @@ static struct dsmil_smi *smi_start(struct kunit *test,
 	cfg.smi.min_interval_us = p->interval_us;
 	cfg.smi.fault_limit = p->fault_limit;
 	cfg.smi.busy_retries = p->retries;
-	cfg.smi.ops = ops;
-	cfg.smi.ops_priv = priv ?: &t->fake;
-	t->dsm = dsmil_kunit_create(test, &cfg);
+	t->dsm = dsmil_kunit_create_with(test, &cfg, ops, priv ?: &t->fake);
 	t->smi = &t->dsm->smi;
 	KUNIT_EXPECT_STREQ(test, t->smi->backend_name, ops->name);
 	if (!p->offline)

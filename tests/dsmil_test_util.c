@@ -49,7 +49,27 @@ KUNIT_DEFINE_ACTION_WRAPPER(dsmil_kunit_destroy_action, dsmil_destroy,
 struct dsmil *dsmil_kunit_create(struct kunit *test,
 				 const struct dsmil_config *cfg)
 {
-	struct dsmil *dsm = dsmil_create(cfg, NULL);
+	return dsmil_kunit_create_with(test, cfg, NULL, NULL);
+}
+
+/**
+ * dsmil_kunit_create_with - dsmil_kunit_create() on a given SMI backend.
+ * @test: the test; it fails at once if the instance cannot be made.
+ * @cfg:  configuration.
+ * @ops:  the SMI backend (a fake, or a real one on test data); NULL: the
+ *        one @cfg->smi.backend names, set up by the instance.
+ * @priv: its data, which must outlive the instance (register its release
+ *        with KUnit before calling this).
+ *
+ * Return: the instance; never an error.
+ */
+struct dsmil *dsmil_kunit_create_with(struct kunit *test,
+				      const struct dsmil_config *cfg,
+				      const struct dsmil_smi_ops *ops,
+				      void *priv)
+{
+	struct dsmil_smi_transport tp = { .ops = ops, .priv = priv };
+	struct dsmil *dsm = dsmil_create_with(cfg, ops ? &tp : NULL, NULL);
 	int ret;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dsm);
@@ -148,10 +168,14 @@ void dsmil_kunit_drive(struct kunit *test, struct dsmil_state *st,
 	}
 }
 
-static int dsmil_kunit_verify_ok(struct dsmil_state *st, unsigned int id)
+static int dsmil_kunit_verify_ok(void *ctx, unsigned int id)
 {
 	return 0;
 }
+
+static const struct dsmil_state_verifier dsmil_kunit_verifier_ok = {
+	.verify = dsmil_kunit_verify_ok,
+};
 
 /**
  * dsmil_kunit_all_up - every device as far up as it may go, by legal steps:
@@ -165,33 +189,26 @@ static int dsmil_kunit_verify_ok(struct dsmil_state *st, unsigned int id)
  */
 void dsmil_kunit_all_up(struct kunit *test, struct dsmil_state *st)
 {
-	int (*orig)(struct dsmil_state *st, unsigned int id) = st->verify;
+	const struct dsmil_state_verifier *orig = st->verifier;
 	unsigned int id;
 
-	st->verify = dsmil_kunit_verify_ok;
+	st->verifier = &dsmil_kunit_verifier_ok;
 	/* Ascending ids: what a device needs always has a lower id. */
 	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
 		dsmil_kunit_drive(test, st, id, dsmil_dev_quarantined(id) ?
 				  DSMIL_DEV_READY : DSMIL_DEV_ACTIVE);
-	st->verify = orig;
+	st->verifier = orig;
 }
 
-/* ---- the verify hook ---------------------------------------------------- */
+/* ---- the verifier ------------------------------------------------------- */
 
-/*
- * The hook receives only the state machine, and is called from the test's
- * threads as well as its own; tests run one at a time, so the fake of the
- * running test is found here.
- */
-static struct dsmil_kunit_verify *dsmil_kunit_verify_cur;
-
-static int dsmil_kunit_verify_fn(struct dsmil_state *st, unsigned int id)
+static int dsmil_kunit_verify_fn(void *ctx, unsigned int id)
 {
-	struct dsmil_kunit_verify *v = READ_ONCE(dsmil_kunit_verify_cur);
+	struct dsmil_kunit_verify *v = ctx;
 
 	atomic_inc(&v->calls);
 	WRITE_ONCE(v->last_id, id);
-	if (v->check_lock && mutex_is_locked(&st->lock))
+	if (v->check_lock && mutex_is_locked(&v->st->lock))
 		v->saw_lock = true;
 	if (READ_ONCE(v->block_id) == id) {
 		complete(&v->entered);
@@ -200,24 +217,38 @@ static int dsmil_kunit_verify_fn(struct dsmil_state *st, unsigned int id)
 	return READ_ONCE(v->err[id]);
 }
 
+/* Devices are still described as the real verifier would. */
+static u16 dsmil_kunit_verify_token_flags(void *ctx, u16 token)
+{
+	struct dsmil_kunit_verify *v = ctx;
+
+	return v->orig->token_flags ?
+	       v->orig->token_flags(v->orig_ctx, token) : 0;
+}
+
+static const struct dsmil_state_verifier dsmil_kunit_verifier = {
+	.verify = dsmil_kunit_verify_fn,
+	.token_flags = dsmil_kunit_verify_token_flags,
+};
+
 static void dsmil_kunit_verify_remove(void *data)
 {
 	struct dsmil_kunit_verify *v = data;
 
-	v->st->verify = v->orig;
-	if (dsmil_kunit_verify_cur == v)
-		WRITE_ONCE(dsmil_kunit_verify_cur, NULL);
+	v->st->verifier = v->orig;
+	v->st->verifier_ctx = v->orig_ctx;
 }
 
 /**
- * dsmil_kunit_verify_install - replace a state machine's verify hook with
+ * dsmil_kunit_verify_install - replace a state machine's verifier with
  * a fake the test programs.
- * @test: the test; the real hook is put back when it ends.
+ * @test: the test; the real verifier is put back when it ends.
  * @st:   state machine of an instance that outlives @test
  *        (dsmil_kunit_create(), not destroyed early).
  *
  * Until the test changes it, every device verifies (returns 0) at once.
- * One fake at a time: installing another replaces this one.
+ * Installed while no transition runs; installing another replaces this one
+ * until its test ends.
  *
  * Return: the fake, zeroed but for block_id (-1).
  */
@@ -233,9 +264,10 @@ struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
 	init_completion(&v->entered);
 	init_completion(&v->release);
 	v->st = st;
-	v->orig = st->verify;
-	WRITE_ONCE(dsmil_kunit_verify_cur, v);
-	st->verify = dsmil_kunit_verify_fn;
+	v->orig = st->verifier;
+	v->orig_ctx = st->verifier_ctx;
+	st->verifier_ctx = v;
+	st->verifier = &dsmil_kunit_verifier;
 	ret = kunit_add_action_or_reset(test, dsmil_kunit_verify_remove, v);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	return v;

@@ -25,6 +25,10 @@ extern const struct dsmil_config dsmil_kunit_cfg;
 
 struct dsmil *dsmil_kunit_create(struct kunit *test,
 				 const struct dsmil_config *cfg);
+struct dsmil *dsmil_kunit_create_with(struct kunit *test,
+				      const struct dsmil_config *cfg,
+				      const struct dsmil_smi_ops *ops,
+				      void *priv);
 void dsmil_kunit_destroy(struct kunit *test, struct dsmil *dsm);
 unsigned long dsmil_kunit_user_buf(struct kunit *test, size_t size);
 
@@ -36,10 +40,10 @@ void dsmil_kunit_drive(struct kunit *test, struct dsmil_state *st,
 		       unsigned int id, unsigned int target);
 void dsmil_kunit_all_up(struct kunit *test, struct dsmil_state *st);
 
-/* ---- the verify hook ---------------------------------------------------- */
+/* ---- the verifier ------------------------------------------------------- */
 
 /**
- * struct dsmil_kunit_verify - stand-in for the state machine's verify hook
+ * struct dsmil_kunit_verify - stand-in for the state machine's verifier
  * (the SMI read of INITIALIZING -> READY), see dsmil_kunit_verify_install().
  * @err:        what verifying each device returns (0: it answers).
  * @calls:      verifications made.
@@ -50,8 +54,10 @@ void dsmil_kunit_all_up(struct kunit *test, struct dsmil_state *st);
  *              @entered) for up to 20 s; -1: none.
  * @entered:    completed when a verification of @block_id starts.
  * @release:    lets a blocked verification go on.
- * @st:         the state machine whose hook this replaces...
- * @orig:       ...and the hook it had, put back when the test ends.
+ * @st:         the state machine whose verifier this replaces...
+ * @orig:       ...the verifier it had, put back when the test ends (and
+ *              asked for token flags meanwhile)...
+ * @orig_ctx:   ...and its context.
  */
 struct dsmil_kunit_verify {
 	int err[DSMIL_NUM_DEVICES];
@@ -63,7 +69,8 @@ struct dsmil_kunit_verify {
 	struct completion entered;
 	struct completion release;
 	struct dsmil_state *st;
-	int (*orig)(struct dsmil_state *st, unsigned int id);
+	const struct dsmil_state_verifier *orig;
+	void *orig_ctx;
 };
 
 struct dsmil_kunit_verify *dsmil_kunit_verify_install(struct kunit *test,
