@@ -73,8 +73,7 @@ int do_chunks(int argc, char **argv);
 /* Help for @path on stdout (the top level's when there is none): exit 0. */
 int print_help(const char *path);
 /* "dsmilctl: <message>", the usage and a hint on stderr: exit 2. */
-int usage_error(const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int usage_error(const char *path, const char *fmt, ...) DSU_PRINTF(2, 3);
 /*
  * An object's subcommand: "OBJECT SUB ARGS...", @argv[0] the object's word.
  * -h/--help prints the object's help; a missing or unknown SUB is a usage
@@ -132,10 +131,8 @@ void json_error(struct dsj *j, const char *msg, int err, int reason,
  * dsmil_reason the driver gave, or -1.  fail() takes the exit status from
  * @err, fail_code() is given it (-1: from @err).  Returns the exit status.
  */
-int fail(int err, int reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-int fail_code(int code, int err, int reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int fail(int err, int reason, const char *fmt, ...) DSU_PRINTF(3, 4);
+int fail_code(int code, int err, int reason, const char *fmt, ...) DSU_PRINTF(4, 5);
 
 /* ---- common.c: the driver --------------------------------------------- */
 

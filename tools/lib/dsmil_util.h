@@ -22,6 +22,9 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
+/* Userspace has no <linux/compiler.h>: its __printf(), spelled out once. */
+#define DSU_PRINTF(f, a)	__attribute__((format(printf, f, a)))
+
 /*
  * The name messages start with ("dsmilctl: ..."); a tool sets it first
  * thing in main() so that its messages do not depend on the name it was
@@ -29,11 +32,10 @@
  */
 extern const char *dsu_prog;
 /* "<prog>: <message>\n" on stderr. */
-void dsu_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dsu_verr(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+void dsu_err(const char *fmt, ...) DSU_PRINTF(1, 2);
+void dsu_verr(const char *fmt, va_list ap) DSU_PRINTF(1, 0);
 /* dsu_err(), then exit(1). */
-void dsu_die(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+_Noreturn void dsu_die(const char *fmt, ...) DSU_PRINTF(1, 2);
 
 /* CLOCK_MONOTONIC in ns and in ms; a sleep that signals do not cut short. */
 uint64_t dsu_now_ns(void);
