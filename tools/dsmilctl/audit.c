@@ -186,8 +186,7 @@ static int audit_writes(uint64_t since)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "next_seq", ar.next_seq);
 		dsj_u64(&j, "dropped", ar.dropped);
 		dsj_u64(&j, "mismatches", ar.mismatches);
@@ -196,9 +195,7 @@ static int audit_writes(uint64_t since)
 		for (i = 0; i < ar.count; i++)
 			json_write_record(&j, &ents[i]);
 		dsj_arr_end(&j);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("%-6s %-23s %-6s %-7s %-5s %-15s %-30s %-10s %-10s %-10s %s\n",
 	       "SEQ", "TIME (UTC)", "REQ", "PID", "UID", "COMMAND", "WRITE",
@@ -251,8 +248,7 @@ int do_audit(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "next_seq", ar.next_seq);
 		dsj_u64(&j, "dropped", ar.dropped);
 		dsj_arr_begin(&j, "entries");
@@ -282,9 +278,7 @@ int do_audit(int argc, char **argv)
 			dsj_obj_end(&j);
 		}
 		dsj_arr_end(&j);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("%-6s %-23s %-7s %-5s %-9s %-29s %-10s %-14s %s\n", "SEQ",
 	       "TIME (UTC)", "PID", "UID", "DEVICE", "TRANSITION", "RESULT",

@@ -134,7 +134,7 @@ int arg_device(const struct args *a, const char *s, unsigned int *id)
 	return -1;
 }
 
-/* ---- failures ------------------------------------------------------------ */
+/* ---- output: JSON documents and failures -------------------------------- */
 
 void json_error(struct dsj *j, const char *msg, int err, int reason, int code)
 {
@@ -158,6 +158,20 @@ void json_error(struct dsj *j, const char *msg, int err, int reason, int code)
 	dsj_obj_end(j);
 }
 
+void json_begin(struct dsj *j)
+{
+	dsj_init(j, stdout, true);
+	dsj_obj_begin(j, NULL);
+}
+
+int json_end(struct dsj *j)
+{
+	dsj_obj_end(j);
+	dsj_end(j);
+	ctl.json_done = true;
+	return 0;
+}
+
 /* With --json and no document printed yet: { "error": ... } on stdout. */
 static void json_error_doc(const char *msg, int err, int reason, int code)
 {
@@ -165,12 +179,9 @@ static void json_error_doc(const char *msg, int err, int reason, int code)
 
 	if (!ctl.json || ctl.json_done)
 		return;
-	dsj_init(&j, stdout, true);
-	dsj_obj_begin(&j, NULL);
+	json_begin(&j);
 	json_error(&j, msg, err, reason, code);
-	dsj_obj_end(&j);
-	dsj_end(&j);
-	ctl.json_done = true;
+	json_end(&j);
 }
 
 static int vfail(int code, int err, int reason, const char *fmt, va_list ap)

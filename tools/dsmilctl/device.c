@@ -136,8 +136,7 @@ int do_devices(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "total", count);
 		if (one_group)
 			dsj_u64(&j, "group", group);
@@ -148,9 +147,7 @@ int do_devices(int argc, char **argv)
 			if (!one_group || devs[i].group == group)
 				json_device(&j, &devs[i]);
 		dsj_arr_end(&j);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	for (i = 0; i < count; i++) {
 		const struct dsmil_dev_info *d = &devs[i];
@@ -335,8 +332,7 @@ int do_device(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		json_device_ref(&j, "device", id);
 		dsj_str(&j, "action", action_names[act]);
 		dsj_str(&j, "from", dsu_state_json(di.state));
@@ -367,9 +363,7 @@ int do_device(int argc, char **argv)
 		} else {
 			dsj_null(&j, "error");
 		}
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		ctl.json_done = true;
+		json_end(&j);
 	} else {
 		printf("%s (%.24s): %s", name, (const char *)di.function,
 		       dsu_state_name(di.state));
@@ -420,14 +414,11 @@ int do_group(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "group", g);
 		dsj_str(&j, "group_name", dsu_group_name(g));
 		dsj_u64(&j, "locked", gs.locked);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("group %u (%s): emergency stop: %u devices locked\n"
 	       "(this group and every group depending on it)\n",

@@ -54,8 +54,7 @@ int do_info(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "abi_version", info.abi_version);
 		dsj_u64(&j, "tool_abi_version", DSMIL_ABI_VERSION);
 		dsj_arr_begin(&j, "features");
@@ -75,9 +74,7 @@ int do_info(int argc, char **argv)
 			 sizeof(info.smi_backend));
 		dsj_strn(&j, "mmio_backend", (char *)info.mmio_backend,
 			 sizeof(info.mmio_backend));
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("dsmil driver, ABI %u (dsmilctl ABI %u)\n", info.abi_version,
 	       (unsigned int)DSMIL_ABI_VERSION);
@@ -126,8 +123,7 @@ int do_stats(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "ioctls", st.ioctls);
 		dsj_u64(&j, "bad_input", st.bad_input);
 		dsj_u64(&j, "denied", st.denied);
@@ -145,9 +141,7 @@ int do_stats(int argc, char **argv)
 			dsj_u64(&j, key, st.refusals[r]);
 		}
 		dsj_obj_end(&j);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("ioctl calls:            %" PRIu64 "\n", (uint64_t)st.ioctls);
 	printf("refused for bad input:  %" PRIu64 "\n", (uint64_t)st.bad_input);

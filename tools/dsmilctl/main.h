@@ -122,6 +122,13 @@ int arg_device(const struct args *a, const char *s, unsigned int *id);
 
 /* ---- common.c: failures ----------------------------------------------- */
 
+/*
+ * A command's JSON document on stdout: one object, json_begin() to
+ * json_end() (which returns 0, and marks the document printed so that a
+ * failure after it adds no second one).
+ */
+void json_begin(struct dsj *j);
+int json_end(struct dsj *j);
 /* The "error" member of a JSON document. */
 void json_error(struct dsj *j, const char *msg, int err, int reason,
 		int code);

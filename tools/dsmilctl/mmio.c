@@ -178,8 +178,7 @@ static int mmio_rw(bool write, int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_str(&j, "op", write ? "write" : "read");
 		dsj_u64(&j, "offset", off);
 		dsj_u64(&j, "width", width);
@@ -188,9 +187,7 @@ static int mmio_rw(bool write, int argc, char **argv)
 			json_device_ref(&j, "device", t.id);
 		else
 			dsj_null(&j, "device");
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("%s%s %#0*" PRIx64 "\n", where, write ? " <-" : ":",
 	       (int)(2 + 2 * width), value);
@@ -357,8 +354,7 @@ static int mmio_dump(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "offset", off);
 		dsj_u64(&j, "length", len);
 		dsj_u64(&j, "bytes", done);
@@ -367,8 +363,7 @@ static int mmio_dump(int argc, char **argv)
 			json_device_ref(&j, "device", t.id);
 		else
 			dsj_null(&j, "device");
-		dsj_obj_end(&j);
-		dsj_end(&j);
+		json_end(&j);
 	}
 	return 0;
 }
@@ -441,8 +436,7 @@ int do_chunks(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "region_base", ms.region_base);
 		dsj_u64(&j, "region_size", ms.region_size);
 		dsj_u64(&j, "chunk_size", ms.chunk_size);
@@ -483,9 +477,7 @@ int do_chunks(int argc, char **argv)
 			dsj_obj_end(&j);
 		}
 		dsj_arr_end(&j);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	if (ms.region_base)
 		printf("region %#" PRIx64 ", ", (uint64_t)ms.region_base);

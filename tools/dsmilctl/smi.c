@@ -104,8 +104,7 @@ static int token_cmd(bool write, int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_str(&j, "op", write ? "write" : "read");
 		dsj_u64(&j, "group", g);
 		dsj_str(&j, "position", dsu_position_name(pos));
@@ -113,9 +112,7 @@ static int token_cmd(bool write, int argc, char **argv)
 		json_device_ref(&j, "device", dev);
 		dsj_u64(&j, "value", value);
 		dsj_u64(&j, "duration_ns", tr.duration_ns);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("%s token %#06x (group %u %s, %s) %s %#010" PRIx64 " (%" PRIu64 ")  [%.1f us]\n",
 	       write ? "wrote" : "read", tr.token, g, dsu_position_name(pos), name,
@@ -200,8 +197,7 @@ static int smi_status(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_strn(&j, "backend", (char *)st.backend, sizeof(st.backend));
 		dsj_str(&j, "state", smi_state_json(st.state));
 		dsj_u64(&j, "consecutive_faults", st.consecutive_faults);
@@ -229,9 +225,7 @@ static int smi_status(int argc, char **argv)
 			dsj_obj_end(&j);
 		}
 		dsj_arr_end(&j);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("backend:     %.*s\n", (int)sizeof(st.backend), (char *)st.backend);
 	printf("state:       %s", st.state == DSMIL_SMI_FAULTED ? "FAULTED" :
@@ -305,16 +299,13 @@ static int smi_recover(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_bool(&j, "recovered", true);
 		if (err)
 			dsj_null(&j, "state");
 		else
 			dsj_str(&j, "state", smi_state_json(st.state));
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("SMI backend recovered%s%s\n", err ? "" : "; state ",
 	       err ? "" : st.state == DSMIL_SMI_OK ? "OK" : "FAULTED");
@@ -359,8 +350,7 @@ static int smi_result(int argc, char **argv)
 	if (ctl.json) {
 		struct dsj j;
 
-		dsj_init(&j, stdout, true);
-		dsj_obj_begin(&j, NULL);
+		json_begin(&j);
 		dsj_u64(&j, "request_id", id);
 		dsj_u64(&j, "token", res.token);
 		dsj_str(&j, "op", write ? "write" : "read");
@@ -377,9 +367,7 @@ static int smi_result(int argc, char **argv)
 		dsj_bool(&j, "in_doubt", res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT);
 		dsj_bool(&j, "abandoned",
 			 res.flags & DSMIL_SMI_RESULT_F_ABANDONED);
-		dsj_obj_end(&j);
-		dsj_end(&j);
-		return 0;
+		return json_end(&j);
 	}
 	printf("request %" PRIu64 ": token %#06x %s, %s", id, res.token,
 	       write ? "write" : "read", smi_result_word(&res));
