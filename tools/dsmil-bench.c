@@ -50,18 +50,6 @@ static bool verbose;
 
 /* ------------------------------------------------------------ helpers */
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "dsmil-bench: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
-
 static void note(const char *fmt, ...)
 {
 	va_list ap;
@@ -80,15 +68,12 @@ static int reload(const char *params)
 {
 	int ret, fd;
 
-	ret = dsmil_loaded() ? dsmil_unload_wait(10000) : 0;
+	ret = dsmil_reload_wait(params, 10000);
 	if (ret)
-		die("rmmod dsmil: %s", strerror(-ret));
-	ret = dsmil_load(params);
-	if (ret)
-		die("insmod %s %s: %s", dsmil_ko(), params, strerror(-ret));
+		dsu_die("reloading %s %s: %s", dsmil_ko(), params, strerror(-ret));
 	fd = dsmil_open();
 	if (fd < 0)
-		die("open " DSMIL_DEV ": %s", strerror(errno));
+		dsu_die("open " DSMIL_DEV ": %s", strerror(errno));
 	note("loaded dsmil.ko %s", params);
 	return fd;
 }
@@ -98,7 +83,7 @@ static void knob(const char *name, const char *val)
 	int ret = sim_knob_write(name, "%s", val);
 
 	if (ret)
-		die(DSMIL_SIM_DIR "/%s: %s", name, strerror(-ret));
+		dsu_die(DSMIL_SIM_DIR "/%s: %s", name, strerror(-ret));
 }
 
 /* Bring device @id to READY from wherever it is (SMI verification included). */
@@ -107,7 +92,7 @@ static void dev_ready(int fd, unsigned int id)
 	int ret = dev_bring_up(fd, id, false);
 
 	if (ret)
-		die("device %u -> READY: %s", id, strerror(-ret));
+		dsu_die("device %u -> READY: %s", id, strerror(-ret));
 }
 
 static void smi_get(int fd, struct dsmil_smi_status *s)
@@ -115,7 +100,7 @@ static void smi_get(int fd, struct dsmil_smi_status *s)
 	int ret = smi_status(fd, s);
 
 	if (ret)
-		die("SMI_STATUS: %s", strerror(-ret));
+		dsu_die("SMI_STATUS: %s", strerror(-ret));
 }
 
 /* Back to a healthy backend: faults off, recovered (waiting out backoff). */
@@ -131,10 +116,10 @@ static void smi_heal(int fd)
 		if (s.state == DSMIL_SMI_OK && !s.in_flight)
 			return;
 		if (now_ns() > end)
-			die("SMI backend did not recover");
+			dsu_die("SMI backend did not recover");
 		ret = smi_recover(fd);
 		if (ret && ret != -EAGAIN && ret != -EBUSY)
-			die("SMI_RECOVER: %s", strerror(-ret));
+			dsu_die("SMI_RECOVER: %s", strerror(-ret));
 		usleep(20000);
 	}
 }
@@ -288,7 +273,7 @@ static double floor_us(int fd, unsigned int ops)
 
 	for (i = 0; i < ops; i++)
 		if (ioctl(fd, _IO(DSMIL_IOC_MAGIC, 0x0f), 0) != -1 || errno != ENOTTY)
-			die("floor ioctl did not get -ENOTTY");
+			dsu_die("floor ioctl did not get -ENOTTY");
 	return (now_ns() - t0) / 1e3 / ops;
 }
 
@@ -332,17 +317,17 @@ static void p7(void)
 	/* The buffer size the interface wants, and DSMIL0D0's location. */
 	if (read(wfd, &len, sizeof(len)) != sizeof(len) || len < sizeof(*b) ||
 	    len > 1 << 20)
-		die("P7: %s: no buffer size", DELL_DEV);
+		dsu_die("P7: %s: no buffer size", DELL_DEV);
 	snprintf(path, sizeof(path), DELL_TOKENS "/%04x_location",
 		 (unsigned int)DSMIL_TOKEN_BASE);
 	f = fopen(path, "r");
 	if (!f || fscanf(f, "%x", &loc) != 1)
-		die("P7: no location for token %#x in %s",
+		dsu_die("P7: no location for token %#x in %s",
 		    (unsigned int)DSMIL_TOKEN_BASE, path);
 	fclose(f);
 	b = calloc(1, len);
 	if (!b)
-		die("out of memory");
+		dsu_die("out of memory");
 	r = new_row("P7", "token read via dell-smbios (DSMIL0D0)",
 		    "/dev/wmi/dell-smbios", "us", "<= 1.1x");
 	fd = reload("smi_backend=dell-smbios smi_min_interval_us=0");
@@ -351,13 +336,13 @@ static void p7(void)
 		t0 = now_ns();
 		for (i = 0; i < ops; i++)
 			if (wmi_token_read(wfd, b, len, loc))
-				die("P7: %s read of %#x failed", DELL_DEV, loc);
+				dsu_die("P7: %s read of %#x failed", DELL_DEV, loc);
 		add(&r->ref, (now_ns() - t0) / 1e3 / ops);
 		t0 = now_ns();
 		for (i = 0; i < ops; i++) {
 			memset(&t, 0, sizeof(t));
 			if (dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t))
-				die("P7 token read: %s", strerror(errno));
+				dsu_die("P7 token read: %s", strerror(errno));
 		}
 		add(&r->meas, (now_ns() - t0) / 1e3 / ops);
 	}
@@ -397,7 +382,7 @@ static void p1(void)
 		for (i = 0; i < ops; i++) {
 			memset(&t, 0, sizeof(t));
 			if (dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t))
-				die("P1 token read: %s", strerror(errno));
+				dsu_die("P1 token read: %s", strerror(errno));
 		}
 		add(&r->meas, (now_ns() - t0) / 1e3 / ops);
 		/*
@@ -413,7 +398,7 @@ static void p1(void)
 			t.position = DSMIL_TOKEN_STORAGE;
 			if (ioctl(fd, DSMIL_IOC_TOKEN_READ, &t) != -1 ||
 			    errno != ENODEV)
-				die("P1b: token read of DSMIL0D6 was not refused with ENODEV");
+				dsu_die("P1b: token read of DSMIL0D6 was not refused with ENODEV");
 		}
 		add(&b->meas, (now_ns() - t0) / 1e3 / ops);
 	}
@@ -459,7 +444,7 @@ static uint64_t bulk_read(int fd, uint64_t off, uint64_t len, void *buf)
 			    &done);
 
 	if (ret)
-		die("bulk read %#llx+%llu: %s", (unsigned long long)off,
+		dsu_die("bulk read %#llx+%llu: %s", (unsigned long long)off,
 		    (unsigned long long)len, strerror(-ret));
 	return done;
 }
@@ -471,7 +456,7 @@ static uint64_t bulk_write(int fd, uint64_t off, uint64_t len, void *buf)
 			    &done);
 
 	if (ret)
-		die("bulk write %#llx+%llu: %s", (unsigned long long)off,
+		dsu_die("bulk write %#llx+%llu: %s", (unsigned long long)off,
 		    (unsigned long long)len, strerror(-ret));
 	return done;
 }
@@ -498,7 +483,7 @@ static void p2(const struct bar *b, uint8_t *buf)
 	 */
 	map = bar_map(len, false);
 	if (!map)
-		die("mmap %s: %s", b->res, strerror(errno));
+		dsu_die("mmap %s: %s", b->res, strerror(errno));
 	fd = load_bar(b, "");
 	bulk_read(fd, 0, len, buf);	/* map the chunks once */
 	for (k = 0; k < repeats; k++) {
@@ -510,7 +495,7 @@ static void p2(const struct bar *b, uint8_t *buf)
 		t0 = now_ns();
 		for (i = 0; i < ops; i++)
 			if (bulk_read(fd, 0, len, buf) != len)
-				die("short bulk read");
+				dsu_die("short bulk read");
 		add(&r->meas, ops * len / 1e6 / ((now_ns() - t0) / 1e9));
 	}
 	(void)sink;
@@ -539,7 +524,7 @@ static void p2w(const struct bar *b, uint8_t *buf)
 	/* The reference writes the guard below the region, as P2 reads it. */
 	map = bar_map(len, true);
 	if (!map)
-		die("mmap %s for writing: %s", b->res, strerror(errno));
+		dsu_die("mmap %s for writing: %s", b->res, strerror(errno));
 	for (i = 0; i < len / 8; i++)
 		((uint64_t *)buf)[i] = splitmix64(&x);
 	fd = load_bar(b, "allow_writes=1");
@@ -552,7 +537,7 @@ static void p2w(const struct bar *b, uint8_t *buf)
 		t0 = now_ns();
 		for (i = 0; i < ops; i++)
 			if (bulk_write(fd, off, len, buf) != len)
-				die("short bulk write");
+				dsu_die("short bulk write");
 		add(&r->meas, ops * len / 1e6 / ((now_ns() - t0) / 1e9));
 	}
 	r->figure = med(&r->meas) / med(&r->ref);
@@ -595,7 +580,7 @@ static void p3(const struct bar *b, uint8_t *buf)
 		fd = load_bar(b, "max_resident=90");
 		add(&r->ref, two_sweeps_ms(fd, buf));
 		if (mmio_status(fd, &st))
-			die("MMIO_STATUS: %s", strerror(errno));
+			dsu_die("MMIO_STATUS: %s", strerror(errno));
 		add(&bk->meas, st.bookkeeping);
 		close(fd);
 	}
@@ -647,7 +632,7 @@ static void p4(void)
 		add(&w->meas, (now_ns() - t0) / 1e6);
 		add(&w->ref, timeout_ms);
 		if (e != ETIMEDOUT)
-			die("P4: read with the sim %s got %s, not ETIMEDOUT",
+			dsu_die("P4: read with the sim %s got %s, not ETIMEDOUT",
 			    k % 2 ? "hung" : "stuck busy", strerror(e));
 		knob("fault", "none");
 	}
@@ -684,7 +669,7 @@ static void p4(void)
 	knob("fault", "none");
 	smi_get(fd, &s);
 	if (s.state != DSMIL_SMI_FAULTED)
-		die("P4: the backend did not become FAULTED (fault_limit %u)",
+		dsu_die("P4: the backend did not become FAULTED (fault_limit %u)",
 		    s.fault_limit);
 	for (k = 0; k < repeats; k++) {
 		add(&f->ref, floor_us(fd, ops));
@@ -693,7 +678,7 @@ static void p4(void)
 			memset(&t, 0, sizeof(t));
 			e = -dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &t);
 			if (e != ESHUTDOWN)
-				die("P4: FAULTED read got %s", strerror(e));
+				dsu_die("P4: FAULTED read got %s", strerror(e));
 		}
 		add(&f->meas, (now_ns() - t0) / 1e3 / ops);
 	}
@@ -747,7 +732,7 @@ static double run_threads(struct p5_arg *a, unsigned int n)
 	for (i = 0; i < n; i++) {
 		a[i].go = &go;
 		if (pthread_create(&tid[i], NULL, p5_thread, &a[i]))
-			die("pthread_create");
+			dsu_die("pthread_create");
 	}
 	usleep(1000);
 	t0 = now_ns();
@@ -828,6 +813,7 @@ int main(int argc, char **argv)
 	uint8_t *buf;
 	int opt;
 
+	dsu_prog = "dsmil-bench";
 	while ((opt = getopt_long(argc, argv, "r:o:m:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
@@ -853,14 +839,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (repeats < 3 || repeats > MAX_REPEATS)
-		die("--repeats must be 3..%d", MAX_REPEATS);
+		dsu_die("--repeats must be 3..%d", MAX_REPEATS);
 	if (geteuid())
-		die("needs root (it reloads dsmil.ko)");
+		dsu_die("needs root (it reloads dsmil.ko)");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uname(&u);
 	buf = aligned_alloc(4096, DSMIL_BULK_MAX);
 	if (!buf)
-		die("out of memory");
+		dsu_die("out of memory");
 	memset(buf, 0, DSMIL_BULK_MAX);
 	have_bar = find_bar(&bar);
 	printf("dsmil-bench: kernel %s, %ld CPUs online, %u repeats, BAR %s\n",

@@ -30,7 +30,6 @@
 
 #include "lib/dsmil_util.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define KMSG_REC_MAX	16384	/* > CONSOLE_EXT_LOG_MAX (8 KiB) */
 #define MAX_FIELDS	32
 #define MAX_THRESHOLDS	64
@@ -631,7 +630,7 @@ static int read_kmsg(const struct opts *o, struct state *s)
 	int fd = open("/dev/kmsg", flags);
 
 	if (fd < 0) {
-		fprintf(stderr, "dsmil-monitor: cannot open /dev/kmsg: %s (%s)%s\n",
+		dsu_err("cannot open /dev/kmsg: %s (%s)%s",
 			strerror(errno), dsu_errno_name(errno),
 			errno == EPERM || errno == EACCES ?
 			"; reading the kernel log needs root (or CAP_SYSLOG with dmesg_restrict)" : "");
@@ -639,8 +638,7 @@ static int read_kmsg(const struct opts *o, struct state *s)
 	}
 	/* Following: start at the end unless --all asks for the backlog. */
 	if (!o->once && !o->all && lseek(fd, 0, SEEK_END) < 0) {
-		fprintf(stderr, "dsmil-monitor: seeking /dev/kmsg: %s\n",
-			strerror(errno));
+		dsu_err("seeking /dev/kmsg: %s", strerror(errno));
 		close(fd);
 		return ST_UNKNOWN;
 	}
@@ -662,7 +660,7 @@ static int read_kmsg(const struct opts *o, struct state *s)
 			}
 			if (errno == EAGAIN && o->once)
 				break;
-			fprintf(stderr, "dsmil-monitor: reading /dev/kmsg: %s (%s)\n",
+			dsu_err("reading /dev/kmsg: %s (%s)",
 				strerror(errno), dsu_errno_name(errno));
 			close(fd);
 			return ST_UNKNOWN;
@@ -691,8 +689,7 @@ static int read_text(const struct opts *o, struct state *s)
 	size_t cap = 0;
 
 	if (!f) {
-		fprintf(stderr, "dsmil-monitor: cannot open %s: %s\n", o->input,
-			strerror(errno));
+		dsu_err("cannot open %s: %s", o->input, strerror(errno));
 		return ST_UNKNOWN;
 	}
 	while (!stop && getline(&line, &cap, f) >= 0) {
@@ -904,7 +901,7 @@ static int add_thresholds(struct opts *o, const char *spec, bool crit)
 
 	/* Cut short, "x=12345" could become "x=12": refuse instead. */
 	if (strlen(spec) >= sizeof(buf)) {
-		fprintf(stderr, "dsmil-monitor: threshold list '%.32s...' is longer than %zu bytes; give several --warn/--crit\n",
+		dsu_err("threshold list '%.32s...' is longer than %zu bytes; give several --warn/--crit",
 			spec, sizeof(buf) - 1);
 		return -1;
 	}
@@ -915,22 +912,21 @@ static int add_thresholds(struct opts *o, const char *spec, bool crit)
 		int k;
 
 		if (!eq) {
-			fprintf(stderr, "dsmil-monitor: threshold '%s' is not KIND=N\n", tok);
+			dsu_err("threshold '%s' is not KIND=N", tok);
 			return -1;
 		}
 		k = find_kind(tok, eq - tok, true);
 		if (k < 0 || (k < (int)NKINDS && kinds[k].class != CLASS_INCIDENT)) {
-			fprintf(stderr, "dsmil-monitor: unknown incident kind '%.*s' (see --list-kinds)\n",
+			dsu_err("unknown incident kind '%.*s' (see --list-kinds)",
 				(int)(eq - tok), tok);
 			return -1;
 		}
 		if (dsu_parse_u64(eq + 1, UINT32_MAX, &n) || !n) {
-			fprintf(stderr, "dsmil-monitor: threshold count '%s' is not a number >= 1\n",
-				eq + 1);
+			dsu_err("threshold count '%s' is not a number >= 1", eq + 1);
 			return -1;
 		}
 		if (o->nth == MAX_THRESHOLDS) {
-			fprintf(stderr, "dsmil-monitor: too many thresholds\n");
+			dsu_err("too many thresholds");
 			return -1;
 		}
 		o->th[o->nth].kind = k;
@@ -963,6 +959,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	int c, k, rc;
 
+	dsu_prog = "dsmil-monitor";
 	memset(&o, 0, sizeof(o));
 	memset(&s, 0, sizeof(s));
 	opterr = 0;
@@ -981,7 +978,7 @@ int main(int argc, char **argv)
 		case 'k':
 			k = find_kind(optarg, strlen(optarg), true);
 			if (k < 0) {
-				fprintf(stderr, "dsmil-monitor: unknown kind '%s' (see --list-kinds)\n",
+				dsu_err("unknown kind '%s' (see --list-kinds)",
 					optarg);
 				return ST_UNKNOWN;
 			}
@@ -990,7 +987,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			if (dsu_parse_u64(optarg, UINT64_MAX, &o.count) || !o.count) {
-				fprintf(stderr, "dsmil-monitor: --count '%s' is not a number >= 1\n",
+				dsu_err("--count '%s' is not a number >= 1",
 					optarg);
 				return ST_UNKNOWN;
 			}
@@ -1010,26 +1007,25 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return ST_OK;
 		default:	/* '?', ':' */
-			fprintf(stderr, "dsmil-monitor: %s\n",
-				dsu_getopt_error(c, argv, shortopts, msg,
-						 sizeof(msg)));
+			dsu_err("%s", dsu_getopt_error(c, argv, shortopts, msg,
+							sizeof(msg)));
 			usage(stderr);
 			return ST_UNKNOWN;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "dsmil-monitor: unexpected argument '%s'\n", argv[optind]);
+		dsu_err("unexpected argument '%s'", argv[optind]);
 		usage(stderr);
 		return ST_UNKNOWN;
 	}
 	if (o.list_kinds)
 		return list_kinds(&o);
 	if (o.nth && !o.once) {
-		fprintf(stderr, "dsmil-monitor: --warn/--crit apply to --once\n");
+		dsu_err("--warn/--crit apply to --once");
 		return ST_UNKNOWN;
 	}
 	if (o.once && o.count) {
-		fprintf(stderr, "dsmil-monitor: --count does not apply to --once\n");
+		dsu_err("--count does not apply to --once");
 		return ST_UNKNOWN;
 	}
 

@@ -11,12 +11,61 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "dsmil_ioctl.h"
 #include "dsmil_names.h"
 #include "lib/dsmil_util.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+const char *dsu_prog;
+
+void dsu_verr(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", dsu_prog ? dsu_prog :
+		program_invocation_short_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void dsu_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dsu_verr(fmt, ap);
+	va_end(ap);
+}
+
+void dsu_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dsu_verr(fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+uint64_t dsu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t dsu_now_ms(void)
+{
+	return dsu_now_ns() / 1000000;
+}
+
+void dsu_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
 
 int dsu_exit_for_errno(int err)
 {

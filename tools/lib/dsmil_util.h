@@ -1,19 +1,46 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the dsmil userspace tools (dsmilctl, dsmil-monitor,
- * dsmil-bench): a small JSON writer, strict number parsing, the names of the
+ * dsmil-bench) and the guest-test library (tests/guest/lib): messages and
+ * time, a small JSON writer, strict number parsing, the names of the
  * driver's enums and the errno -> exit code policy.
  *
- * Every C file in tools/lib is linked into every tool binary, so nothing here
- * may depend on one particular tool.  Exported names start with dsu_ (util)
- * or dsj_ (JSON writer).
+ * Every C file in tools/lib is linked into every tool binary and into the
+ * guest-test library (32-bit too), so nothing here may depend on one
+ * particular tool.  Exported names start with dsu_ (util) or dsj_ (JSON
+ * writer).
  */
 #ifndef _DSMIL_TOOLS_UTIL_H
 #define _DSMIL_TOOLS_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* Userspace has no <linux/compiler.h>: its __printf(), spelled out once. */
+#define DSU_PRINTF(f, a)	__attribute__((format(printf, f, a)))
+
+/*
+ * The name messages start with ("dsmilctl: ..."); a tool sets it first
+ * thing in main() so that its messages do not depend on the name it was
+ * run by.  NULL: the name it was run by.
+ */
+extern const char *dsu_prog;
+/* "<prog>: <message>\n" on stderr. */
+void dsu_err(const char *fmt, ...) DSU_PRINTF(1, 2);
+void dsu_verr(const char *fmt, va_list ap) DSU_PRINTF(1, 0);
+/* dsu_err(), then exit(1). */
+_Noreturn void dsu_die(const char *fmt, ...) DSU_PRINTF(1, 2);
+
+/* CLOCK_MONOTONIC in ns and in ms; a sleep that signals do not cut short. */
+uint64_t dsu_now_ns(void);
+uint64_t dsu_now_ms(void);
+void dsu_sleep_ms(unsigned int ms);
 
 /* dsmilctl exit codes; documented in dsmilctl(8) and dsmil-tools.rst. */
 enum dsu_exit {

@@ -14,29 +14,6 @@
 
 #include "dsmil_test.h"
 
-/* ------------------------------------------------------------------ time */
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-uint64_t now_ms(void)
-{
-	return now_ns() / NSEC_PER_MSEC;
-}
-
-void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* --------------------------------------------------- seeds, environment */
 
 uint64_t splitmix64(uint64_t *s)
@@ -256,16 +233,21 @@ int dsmil_unload_wait(unsigned int ms)
 	}
 }
 
-int dsmil_reload(const char *params)
+int dsmil_reload_wait(const char *params, unsigned int ms)
 {
 	int ret;
 
 	if (dsmil_loaded()) {
-		ret = dsmil_unload_wait(5000);
+		ret = dsmil_unload_wait(ms);
 		if (ret)
 			return ret;
 	}
 	return dsmil_load(params);
+}
+
+int dsmil_reload(const char *params)
+{
+	return dsmil_reload_wait(params, 5000);
 }
 
 bool dsmil_can_reload(void)

@@ -20,6 +20,9 @@
  *    capabilities or uid 1000 with its output captured, and a strict JSON
  *    parser with path lookups.
  *
+ * What the tools share with these (time, tools/lib/dsmil_util.h) comes from
+ * tools/lib, linked into this library.
+ *
  * Conventions: functions that can fail return 0 (or a count) or -errno.
  * Those taking a file descriptor of /dev/dsmil accept -1 for "open the node
  * for this one call".  Nothing here prints; nothing depends on the kselftest
@@ -44,6 +47,7 @@
 #include <linux/capability.h>
 
 #include "dsmil_ioctl.h"
+#include "lib/dsmil_util.h"
 
 #define DSMIL_KO_PATH	"/lib/dsmil/dsmil.ko"
 #define DSMIL_DEV	"/dev/dsmil"
@@ -55,10 +59,6 @@
 #define DSMIL_MMIO_SIM_DIR DSMIL_DEBUGFS "/mmio"
 #define DSMIL_TRACEFS	"/sys/kernel/tracing"
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#endif
-
 #define NSEC_PER_MSEC	1000000ULL
 #define NSEC_PER_SEC	1000000000ULL
 
@@ -66,10 +66,21 @@
 
 /* ------------------------------------------------------------------ time */
 
-/* CLOCK_MONOTONIC in ns and in ms. */
-uint64_t now_ns(void);
-uint64_t now_ms(void);
-void sleep_ms(unsigned int ms);
+/* CLOCK_MONOTONIC in ns and in ms; the tools' own (tools/lib). */
+static inline uint64_t now_ns(void)
+{
+	return dsu_now_ns();
+}
+
+static inline uint64_t now_ms(void)
+{
+	return dsu_now_ms();
+}
+
+static inline void sleep_ms(unsigned int ms)
+{
+	dsu_sleep_ms(ms);
+}
 
 /* --------------------------------------------------- seeds, environment */
 
@@ -108,7 +119,9 @@ int dsmil_load(const char *params);
 int dsmil_unload(void);
 /* Unload, retrying -EAGAIN/-EBUSY for up to @ms (a reference may drop late). */
 int dsmil_unload_wait(unsigned int ms);
-/* Unload if loaded (waiting up to 5 s), then load with @params. */
+/* Unload if loaded (waiting up to @ms), then load with @params. */
+int dsmil_reload_wait(const char *params, unsigned int ms);
+/* The same, waiting up to 5 s. */
 int dsmil_reload(const char *params);
 /* Can the module be loaded here: no lockdown, or a signed module? */
 bool dsmil_can_reload(void);
