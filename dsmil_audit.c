@@ -151,9 +151,9 @@ static void dsmil_waudit_log_mismatch(struct dsmil_write_audit *wa,
 	if (!__ratelimit(&wa->rs))
 		return;
 	dsmil_waudit_dev_name(dev, sizeof(dev), rec->device);
-	pr_warn("write-mismatch: token=%#06x dev=%s request=%llu old=%#010llx written=%#010llx readback=%#010llx pid=%u uid=%u errno=%d\n",
-		rec->token, dev, rec->request_id, rec->old_value, rec->value,
-		rec->readback, rec->pid, rec->uid, -(int)rec->error);
+	dsmil_warn(dsmil_dev(dsmil_from_waudit(wa)), "write-mismatch: token=%#06x dev=%s request=%llu old=%#010llx written=%#010llx readback=%#010llx pid=%u uid=%u errno=%d\n",
+		   rec->token, dev, rec->request_id, rec->old_value, rec->value, rec->readback,
+		   rec->pid, rec->uid, -(int)rec->error);
 }
 
 void dsmil_waudit_add(struct dsmil_write_audit *wa,
@@ -346,9 +346,9 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_copy);
 static int dsmil_waudit_bad_input(struct dsmil *dsm, const char *why, int err)
 {
 	atomic64_inc(&dsm->bad_input);
-	pr_warn_ratelimited("refused-input: cmd=write-audit-read nr=%#x pid=%d why=%s errno=%d\n",
-			    (unsigned int)_IOC_NR(DSMIL_IOC_WRITE_AUDIT_READ),
-			    task_tgid_nr(current), why, err);
+	dsmil_warn_ratelimited(dsmil_dev(dsm), "refused-input: cmd=write-audit-read nr=%#x pid=%d why=%s errno=%d\n",
+			       (unsigned int)_IOC_NR(DSMIL_IOC_WRITE_AUDIT_READ),
+			       task_tgid_nr(current), why, err);
 	return err;
 }
 

@@ -360,9 +360,9 @@ static int dsmil_ioctl_policy(struct dsmil *dsm,
 	}
 
 	atomic64_inc(&dsm->denied);
-	pr_notice_ratelimited("denied: cmd=%s pid=%d uid=%u needs=%s errno=%d\n",
-			      d->name, task_tgid_nr(current),
-			      from_kuid(&init_user_ns, current_uid()), why, ret);
+	dsmil_notice_ratelimited(dsmil_dev(dsm), "denied: cmd=%s pid=%d uid=%u needs=%s errno=%d\n",
+				 d->name, task_tgid_nr(current),
+				 from_kuid(&init_user_ns, current_uid()), why, ret);
 	return ret;
 }
 
@@ -370,8 +370,8 @@ static void dsmil_log_bad_input(struct dsmil *dsm, unsigned int cmd,
 				const char *name, const char *why, int ret)
 {
 	atomic64_inc(&dsm->bad_input);
-	pr_warn_ratelimited("refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
-			    name, _IOC_NR(cmd), task_tgid_nr(current), why, ret);
+	dsmil_warn_ratelimited(dsmil_dev(dsm), "refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
+			       name, _IOC_NR(cmd), task_tgid_nr(current), why, ret);
 }
 
 static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
@@ -597,6 +597,7 @@ static void dsmil_teardown(void *data)
 static int dsmil_probe(struct platform_device *pdev)
 {
 	struct dsmil_config cfg = {
+		.dev = &pdev->dev,
 		.smi = {
 			.timeout_ms = smi_timeout_ms,
 			.hang_ms = smi_hang_ms,
@@ -651,11 +652,10 @@ static int dsmil_probe(struct platform_device *pdev)
 		return ret;
 	dsm->misc_registered = true;
 
-	pr_info("loaded: abi=%u smi=%s smi_choice=%s mmio=%s region_mib=%llu chunks=%u cap=%u writes=%s\n",
-		DSMIL_ABI_VERSION, dsm->smi.backend_name, why,
-		dsm->mmio.backend_name, dsm->mmio.size >> 20,
-		dsm->mmio.num_chunks, dsm->mmio.max_resident,
-		allow_writes ? "allowed" : "refused");
+	dsmil_info(dsmil_dev(dsm), "loaded: abi=%u smi=%s smi_choice=%s mmio=%s region_mib=%llu chunks=%u cap=%u writes=%s\n",
+		   DSMIL_ABI_VERSION, dsm->smi.backend_name, why, dsm->mmio.backend_name,
+		   dsm->mmio.size >> 20, dsm->mmio.num_chunks, dsm->mmio.max_resident,
+		   allow_writes ? "allowed" : "refused");
 	return 0;
 }
 

@@ -204,9 +204,9 @@ static int dsmil_mmio_wait_slot(struct dsmil_mmio *mm, unsigned int first,
 			return 0;
 	}
 	atomic64_inc(&mm->all_busy);
-	pr_warn_ratelimited("refused-access: chunk=%u reason=all-busy cap=%u wait_ms=%u pid=%d errno=%d\n",
-			    first, mm->max_resident, READ_ONCE(mm->busy_wait_ms),
-			    task_tgid_nr(current), -EBUSY);
+	dsmil_warn_ratelimited(dsmil_mmio_dev(mm), "refused-access: chunk=%u reason=all-busy cap=%u wait_ms=%u pid=%d errno=%d\n",
+			       first, mm->max_resident, READ_ONCE(mm->busy_wait_ms),
+			       task_tgid_nr(current), -EBUSY);
 	return -EBUSY;
 }
 
@@ -270,9 +270,9 @@ static void __iomem *__dsmil_mmio_map(struct dsmil_mmio *mm, unsigned int idx,
 static void dsmil_mmio_log_map_failure(struct dsmil_mmio *mm, unsigned int idx,
 				       const char *why, long err)
 {
-	pr_warn_ratelimited("map-failure: chunk=%u phys=%#llx backend=%s reason=%s errno=%ld\n",
-			    idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT),
-			    mm->backend_name, why, err);
+	dsmil_warn_ratelimited(dsmil_mmio_dev(mm), "map-failure: chunk=%u phys=%#llx backend=%s reason=%s errno=%ld\n",
+			       idx, mm->base + ((u64)idx << DSMIL_CHUNK_SHIFT), mm->backend_name,
+			       why, err);
 }
 
 /*
@@ -657,33 +657,34 @@ static void dsmil_mmio_debugfs_init(struct dsmil_mmio *mm,
 		mm->ops->debugfs(mm, dir);
 }
 
-static int dsmil_mmio_check_config(const struct dsmil_mmio_config *cfg)
+static int dsmil_mmio_check_config(struct dsmil_mmio *mm,
+				   const struct dsmil_mmio_config *cfg)
 {
 	u64 end, chunks = cfg->size / DSMIL_CHUNK_SIZE;
 
 	if (!cfg->size || cfg->size % DSMIL_CHUNK_SIZE ||
 	    chunks > DSMIL_MAX_CHUNKS) {
-		pr_err("mmio_size=%llu is not a non-zero multiple of 4 MiB of at most %u chunks\n",
-		       cfg->size, DSMIL_MAX_CHUNKS);
+		dsmil_err(dsmil_mmio_dev(mm), "mmio_size=%llu is not a non-zero multiple of 4 MiB of at most %u chunks\n",
+			  cfg->size, DSMIL_MAX_CHUNKS);
 		return -EINVAL;
 	}
 	if (!cfg->max_resident || cfg->max_resident > chunks) {
-		pr_err("max_resident=%u is outside 1..%llu (the region's chunks)\n",
-		       cfg->max_resident, chunks);
+		dsmil_err(dsmil_mmio_dev(mm), "max_resident=%u is outside 1..%llu (the region's chunks)\n",
+			  cfg->max_resident, chunks);
 		return -EINVAL;
 	}
 	if (!PAGE_ALIGNED(cfg->base)) {
-		pr_err("mmio_base=%#llx is not page aligned\n", cfg->base);
+		dsmil_err(dsmil_mmio_dev(mm), "mmio_base=%#llx is not page aligned\n", cfg->base);
 		return -EINVAL;
 	}
 	if (check_add_overflow(cfg->base, cfg->size, &end)) {
-		pr_err("mmio_base=%#llx + mmio_size=%#llx overflows the physical address space\n",
-		       cfg->base, cfg->size);
+		dsmil_err(dsmil_mmio_dev(mm), "mmio_base=%#llx + mmio_size=%#llx overflows the physical address space\n",
+			  cfg->base, cfg->size);
 		return -EINVAL;
 	}
 	if (cfg->idle_ms > DSMIL_MMIO_IDLE_MAX_MS) {
-		pr_err("mmio_idle_ms=%u is over %u\n", cfg->idle_ms,
-		       DSMIL_MMIO_IDLE_MAX_MS);
+		dsmil_err(dsmil_mmio_dev(mm), "mmio_idle_ms=%u is over %u\n", cfg->idle_ms,
+			  DSMIL_MMIO_IDLE_MAX_MS);
 		return -EINVAL;
 	}
 	return 0;
@@ -710,7 +711,7 @@ int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
 
 	if (WARN_ON_ONCE(!ops))
 		return -EINVAL;
-	ret = dsmil_mmio_check_config(cfg);
+	ret = dsmil_mmio_check_config(mm, cfg);
 	if (ret)
 		return ret;
 

@@ -42,9 +42,8 @@ static void dsmil_mmio_log_refusal(struct dsmil_mmio *mm, const char *op,
 		snprintf(dev, sizeof(dev), " dev=DSMIL%uD%X",
 			 device / DSMIL_DEVS_PER_GROUP,
 			 device % DSMIL_DEVS_PER_GROUP);
-	pr_warn_ratelimited("refused-access: op=%s%s offset=%#llx len=%llu size=%#llx reason=%s pid=%d errno=%d\n",
-			    op, dev, offset, len, mm->size, why,
-			    task_tgid_nr(current), err);
+	dsmil_warn_ratelimited(dsmil_mmio_dev(mm), "refused-access: op=%s%s offset=%#llx len=%llu size=%#llx reason=%s pid=%d errno=%d\n",
+			       op, dev, offset, len, mm->size, why, task_tgid_nr(current), err);
 }
 
 /* Refusal bookkeeping: counter, the driver-wide reason counter, one line. */

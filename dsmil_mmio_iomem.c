@@ -30,14 +30,13 @@ static int dsmil_iomem_probe(struct dsmil_mmio *mm)
 	hit = region_intersects(mm->base, mm->size, IORESOURCE_SYSTEM_RAM,
 				IORES_DESC_NONE);
 	if (hit != REGION_DISJOINT) {
-		pr_err("refusing MMIO region %#llx-%#llx, it %s System RAM (see /proc/iomem)\n",
-		       mm->base, last,
-		       hit == REGION_INTERSECTS ? "lies in" : "overlaps");
+		dsmil_err(dsmil_mmio_dev(mm), "refusing MMIO region %#llx-%#llx, it %s System RAM (see /proc/iomem)\n",
+			  mm->base, last, hit == REGION_INTERSECTS ? "lies in" : "overlaps");
 		return -EINVAL;
 	}
 	if (!request_mem_region(mm->base, mm->size, DSMIL_DRV_NAME)) {
-		pr_err("cannot claim MMIO region %#llx-%#llx, in use or not addressable (see /proc/iomem)\n",
-		       mm->base, last);
+		dsmil_err(dsmil_mmio_dev(mm), "cannot claim MMIO region %#llx-%#llx, in use or not addressable (see /proc/iomem)\n",
+			  mm->base, last);
 		return -EBUSY;
 	}
 	return 0;

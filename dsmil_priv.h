@@ -11,7 +11,10 @@
 #define _DSMIL_PRIV_H
 
 #include <linux/bits.h>
+#include <linux/device.h>
 #include <linux/miscdevice.h>
+#include <linux/printk.h>
+#include <linux/ratelimit.h>
 #include <linux/stddef.h>
 #include <linux/atomic.h>
 #include <linux/types.h>
@@ -33,12 +36,15 @@
 
 /**
  * struct dsmil_config - what the module parameters asked for at load.
+ * @dev:      the platform device the instance belongs to, which its log
+ *            lines name; NULL for a KUnit instance.
  * @smi:      SMI engine settings.
  * @mmio:     chunk mapper settings.
  * @mmio_ops: the mapper's backend: dsmil_mmio_backend() of mmio_base at
  *            load; a KUnit suite's fake in tests.
  */
 struct dsmil_config {
+	struct device *dev;
 	struct dsmil_smi_config smi;
 	struct dsmil_mmio_config mmio;
 	const struct dsmil_mmio_ops *mmio_ops;
@@ -87,6 +93,52 @@ struct dsmil {
 static inline u64 dsmil_next_request_id(struct dsmil *dsm)
 {
 	return atomic64_inc_return(&dsm->request_ids);
+}
+
+/*
+ * Log lines.  Every line is about the one platform device, so they go
+ * through dev_printk(): "dsmil dsmil: <kind>: key=value ..." in dmesg, and
+ * SUBSYSTEM=platform DEVICE=+platform:dsmil in the /dev/kmsg record, which
+ * journalctl and dsmil-monitor can select on.  A KUnit instance has no
+ * device: its lines keep the module's "dsmil: " prefix (each file's pr_fmt).  The bodies are the
+ * documented contract (Documentation/dsmil-messages.rst).
+ */
+#define dsmil_printk(dev_fn, pr_fn, dev, fmt, ...)			\
+	do {								\
+		const struct device *__dev = (dev);			\
+									\
+		if (__dev)						\
+			dev_fn(__dev, fmt, ##__VA_ARGS__);		\
+		else							\
+			pr_fn(fmt, ##__VA_ARGS__);			\
+	} while (0)
+#define dsmil_err(dev, fmt, ...) \
+	dsmil_printk(dev_err, pr_err, dev, fmt, ##__VA_ARGS__)
+#define dsmil_warn(dev, fmt, ...) \
+	dsmil_printk(dev_warn, pr_warn, dev, fmt, ##__VA_ARGS__)
+#define dsmil_notice(dev, fmt, ...) \
+	dsmil_printk(dev_notice, pr_notice, dev, fmt, ##__VA_ARGS__)
+#define dsmil_info(dev, fmt, ...) \
+	dsmil_printk(dev_info, pr_info, dev, fmt, ##__VA_ARGS__)
+/* One rate limit per call site, as pr_*_ratelimited() and dev_*_ratelimited(). */
+#define dsmil_printk_ratelimited(dev_fn, pr_fn, dev, fmt, ...)		\
+	do {								\
+		static DEFINE_RATELIMIT_STATE(_rs,			\
+					      DEFAULT_RATELIMIT_INTERVAL, \
+					      DEFAULT_RATELIMIT_BURST);	\
+									\
+		if (__ratelimit(&_rs))					\
+			dsmil_printk(dev_fn, pr_fn, dev, fmt, ##__VA_ARGS__); \
+	} while (0)
+#define dsmil_warn_ratelimited(dev, fmt, ...) \
+	dsmil_printk_ratelimited(dev_warn, pr_warn, dev, fmt, ##__VA_ARGS__)
+#define dsmil_notice_ratelimited(dev, fmt, ...) \
+	dsmil_printk_ratelimited(dev_notice, pr_notice, dev, fmt, ##__VA_ARGS__)
+
+/* The device an instance's lines name (NULL: a KUnit instance). */
+static inline struct device *dsmil_dev(const struct dsmil *dsm)
+{
+	return dsm->cfg.dev;
 }
 
 struct dsmil *dsmil_create(const struct dsmil_config *cfg,
@@ -174,9 +226,30 @@ static inline struct dsmil *dsmil_from_smi(struct dsmil_smi *smi)
 	return container_of(smi, struct dsmil, smi);
 }
 
+static inline struct dsmil *dsmil_from_waudit(struct dsmil_write_audit *wa)
+{
+	return container_of(wa, struct dsmil, waudit);
+}
+
 static inline struct dsmil *dsmil_from_mmio(struct dsmil_mmio *mm)
 {
 	return container_of(mm, struct dsmil, mmio);
+}
+
+/* The device a part's log lines name (NULL: a KUnit instance). */
+static inline struct device *dsmil_state_dev(struct dsmil_state *st)
+{
+	return dsmil_dev(dsmil_from_state(st));
+}
+
+static inline struct device *dsmil_smi_dev(struct dsmil_smi *smi)
+{
+	return dsmil_dev(dsmil_from_smi(smi));
+}
+
+static inline struct device *dsmil_mmio_dev(struct dsmil_mmio *mm)
+{
+	return dsmil_dev(dsmil_from_mmio(mm));
 }
 
 #endif /* _DSMIL_PRIV_H */

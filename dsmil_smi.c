@@ -1006,6 +1006,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_flush);
 
 /**
  * dsmil_smi_resolve_config - the configuration the engine would run with.
+ * @dev: the instance's device (its lines name it), or NULL.
  * @cfg: configuration; a timing not given at load (@backend_timeout,
  *       @backend_hang) becomes the backend's default.
  * @ops: the backend.
@@ -1015,7 +1016,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_flush);
  *
  * Return: 0, or -EINVAL (logged) for a value outside its limits.
  */
-int dsmil_smi_resolve_config(struct dsmil_smi_config *cfg,
+int dsmil_smi_resolve_config(struct device *dev, struct dsmil_smi_config *cfg,
 			     const struct dsmil_smi_ops *ops)
 {
 	/* Not given at load: the backend's own default, from its figures. */
@@ -1024,30 +1025,29 @@ int dsmil_smi_resolve_config(struct dsmil_smi_config *cfg,
 	if (cfg->backend_hang && ops->hang_ms)
 		cfg->hang_ms = ops->hang_ms;
 	if (!cfg->timeout_ms || cfg->timeout_ms > DSMIL_SMI_TIMEOUT_MAX_MS) {
-		pr_err("smi_timeout_ms=%u is outside 1..%u\n",
-		       cfg->timeout_ms, DSMIL_SMI_TIMEOUT_MAX_MS);
+		dsmil_err(dev, "smi_timeout_ms=%u is outside 1..%u\n", cfg->timeout_ms,
+			  DSMIL_SMI_TIMEOUT_MAX_MS);
 		return -EINVAL;
 	}
 	if (!cfg->hang_ms || cfg->hang_ms >= cfg->timeout_ms) {
-		pr_err("smi_hang_ms=%u must be 1..%u (below smi_timeout_ms=%u, so a hang is caught before the timeout)\n",
-		       cfg->hang_ms, cfg->timeout_ms - 1, cfg->timeout_ms);
+		dsmil_err(dev, "smi_hang_ms=%u must be 1..%u (below smi_timeout_ms=%u, so a hang is caught before the timeout)\n",
+			  cfg->hang_ms, cfg->timeout_ms - 1, cfg->timeout_ms);
 		return -EINVAL;
 	}
 	if (cfg->min_interval_us > DSMIL_SMI_INTERVAL_MAX_US ||
 	    cfg->min_interval_us >= cfg->timeout_ms * USEC_PER_MSEC) {
-		pr_err("smi_min_interval_us=%u must be at most %u and below smi_timeout_ms=%u\n",
-		       cfg->min_interval_us, DSMIL_SMI_INTERVAL_MAX_US,
-		       cfg->timeout_ms);
+		dsmil_err(dev, "smi_min_interval_us=%u must be at most %u and below smi_timeout_ms=%u\n",
+			  cfg->min_interval_us, DSMIL_SMI_INTERVAL_MAX_US, cfg->timeout_ms);
 		return -EINVAL;
 	}
 	if (!cfg->fault_limit || cfg->fault_limit > DSMIL_SMI_FAULT_LIMIT_MAX) {
-		pr_err("smi_fault_limit=%u is outside 1..%u\n",
-		       cfg->fault_limit, DSMIL_SMI_FAULT_LIMIT_MAX);
+		dsmil_err(dev, "smi_fault_limit=%u is outside 1..%u\n", cfg->fault_limit,
+			  DSMIL_SMI_FAULT_LIMIT_MAX);
 		return -EINVAL;
 	}
 	if (cfg->busy_retries > DSMIL_SMI_RETRIES_MAX) {
-		pr_err("smi_busy_retries=%u is above %u\n",
-		       cfg->busy_retries, DSMIL_SMI_RETRIES_MAX);
+		dsmil_err(dev, "smi_busy_retries=%u is above %u\n", cfg->busy_retries,
+			  DSMIL_SMI_RETRIES_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -1069,7 +1069,8 @@ int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 	struct dsmil_smi_config c = *cfg;
 	int ret;
 
-	ret = dsmil_smi_resolve_config(&c, tp->ops);
+	ret = dsmil_smi_resolve_config(dsmil_smi_dev(smi), &c,
+				       tp->ops);
 	if (ret)
 		return ret;
 

@@ -376,7 +376,8 @@ bool dsmil_smi_dell_available(void)
 	return true;
 }
 
-static int dsmil_smi_dell_init(struct dentry *debugfs, void **priv)
+static int dsmil_smi_dell_init(struct device *dev, struct dentry *debugfs,
+			       void **priv)
 {
 	int (*filter)(struct device *d, struct calling_interface_buffer *buf);
 	int (*call)(struct calling_interface_buffer *buf);
@@ -386,8 +387,8 @@ static int dsmil_smi_dell_init(struct dentry *debugfs, void **priv)
 	unsigned int n;
 
 	if (!dmi_match(DMI_SYS_VENDOR, "Dell Inc.")) {
-		pr_err("smi_backend=dell-smbios refused: DMI sys_vendor is '%s', not 'Dell Inc.'\n",
-		       vendor ?: "");
+		dsmil_err(dev, "smi_backend=dell-smbios refused: DMI sys_vendor is '%s', not 'Dell Inc.'\n",
+			  vendor ?: "");
 		return -ENODEV;
 	}
 
@@ -399,7 +400,7 @@ static int dsmil_smi_dell_init(struct dentry *debugfs, void **priv)
 	find = symbol_get(dell_smbios_find_token);
 	filter = symbol_get(dell_smbios_call_filter);
 	if (!call || !find || !filter) {
-		pr_err("smi_backend=dell-smbios refused: the dell-smbios module is not available\n");
+		dsmil_err(dev, "smi_backend=dell-smbios refused: the dell-smbios module is not available\n");
 		goto put_symbols;
 	}
 
@@ -408,9 +409,9 @@ static int dsmil_smi_dell_init(struct dentry *debugfs, void **priv)
 		goto put_symbols;
 	d->held = true;
 	n = bitmap_weight(d->absent, DSMIL_NUM_TOKENS);
-	pr_notice("using the dell-smbios backend: %u of %u DSMIL tokens in the firmware, %u refused by the kernel's filter\n",
-		  DSMIL_NUM_TOKENS - n, DSMIL_NUM_TOKENS,
-		  bitmap_weight(d->filtered, DSMIL_NUM_TOKENS));
+	dsmil_notice(dev, "using the dell-smbios backend: %u of %u DSMIL tokens in the firmware, %u refused by the kernel's filter\n",
+		     DSMIL_NUM_TOKENS - n, DSMIL_NUM_TOKENS,
+		     bitmap_weight(d->filtered, DSMIL_NUM_TOKENS));
 	*priv = d;
 	return 0;
 

@@ -70,7 +70,8 @@ struct dsmil_smi_cmd {
  * @synchronous: ->submit() performs the whole SMI and cannot be interrupted;
  *               the engine then always runs requests from its worker so that
  *               callers keep their bounded wait, and measures the call.
- * @init:        set the backend up; stores its private data in *@priv.
+ * @init:        set the backend up for the instance's device (its lines
+ *               name it; NULL in KUnit); stores its private data in *@priv.
  * @exit:        undo @init.
  * @submit:      start @cmd.  0: started; -EBUSY: the interface is busy (the
  *               engine retries, bounded); other errno: could not start.
@@ -96,7 +97,7 @@ struct dsmil_smi_cmd {
 struct dsmil_smi_ops {
 	const char *name;
 	bool synchronous;
-	int (*init)(struct dentry *debugfs, void **priv);
+	int (*init)(struct device *dev, struct dentry *debugfs, void **priv);
 	void (*exit)(void *priv);
 	int (*submit)(void *priv, const struct dsmil_smi_cmd *cmd);
 	u8 (*status)(void *priv, u32 *value);
@@ -373,7 +374,7 @@ void dsmil_smi_log_stuck(struct dsmil_smi *smi,
 void dsmil_smi_log_recover(struct dsmil_smi *smi, int reset_err,
 			   u64 faulted_ms, unsigned int backoff_ms);
 
-int dsmil_smi_resolve_config(struct dsmil_smi_config *cfg,
+int dsmil_smi_resolve_config(struct device *dev, struct dsmil_smi_config *cfg,
 			     const struct dsmil_smi_ops *ops);
 
 /*

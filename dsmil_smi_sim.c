@@ -500,7 +500,8 @@ static struct dsmil_sim *dsmil_smi_sim_alloc(void)
 	return sim;
 }
 
-static int dsmil_smi_sim_init(struct dentry *debugfs, void **priv)
+static int dsmil_smi_sim_init(struct device *dev, struct dentry *debugfs,
+			      void **priv)
 {
 	struct dsmil_sim *sim = dsmil_smi_sim_alloc();
 

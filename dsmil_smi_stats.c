@@ -116,57 +116,56 @@ static void dsmil_smi_log_incident(struct dsmil_smi *smi,
 
 	if (req->in_doubt && req->aborted >= 0) {
 		/* The one line of an outcome its caller was never told. */
-		pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu call_us=%llu outcome=%s errno=%d\n",
-			tok, op, be, dev, req->id, call_us,
-			dsmil_smi_outcome_word(req->outcome), req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu call_us=%llu outcome=%s errno=%d\n",
+			   tok, op, be, dev, req->id, call_us,
+			   dsmil_smi_outcome_word(req->outcome), req->result);
 		return;
 	}
 	if (req->slow) {
 		/* A synchronous call's answer stands: errno is its own. */
-		pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s call_us=%llu reason=slow-call errno=%d\n",
-			tok, op, be, dev, call_us, req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-hang: token=%#06x op=%s backend=%s dev=%s call_us=%llu reason=slow-call errno=%d\n",
+			   tok, op, be, dev, call_us, req->result);
 		return;
 	}
 	switch (req->outcome) {
 	case DSMIL_SMI_OUT_TIMEOUT:
 	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
-		pr_warn("smi-timeout: token=%#06x op=%s backend=%s dev=%s waited_us=%llu reason=%s errno=%d\n",
-			tok, op, be, dev, waited_us,
-			req->outcome == DSMIL_SMI_OUT_TIMEOUT ?
-			"deadline" : "queued", req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-timeout: token=%#06x op=%s backend=%s dev=%s waited_us=%llu reason=%s errno=%d\n",
+			   tok, op, be, dev, waited_us,
+			   req->outcome == DSMIL_SMI_OUT_TIMEOUT ? "deadline" : "queued",
+			   req->result);
 		break;
 	case DSMIL_SMI_OUT_HANG:
-		pr_warn("smi-hang: token=%#06x op=%s backend=%s dev=%s status=%#04x stuck_us=%llu waited_us=%llu reason=status-stuck errno=%d\n",
-			tok, op, be, dev, req->status,
-			ktime_to_us(ktime_sub(req->end, req->last_change)),
-			waited_us, req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-hang: token=%#06x op=%s backend=%s dev=%s status=%#04x stuck_us=%llu waited_us=%llu reason=status-stuck errno=%d\n",
+			   tok, op, be, dev, req->status,
+			   ktime_to_us(ktime_sub(req->end, req->last_change)), waited_us,
+			   req->result);
 		break;
 	case DSMIL_SMI_OUT_ERROR_STATUS:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=error-status errno=%d\n",
-			tok, op, be, dev, req->status, req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=error-status errno=%d\n",
+			   tok, op, be, dev, req->status, req->result);
 		break;
 	case DSMIL_SMI_OUT_GARBAGE:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=garbage-status errno=%d\n",
-			tok, op, be, dev, req->status, req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-error: token=%#06x op=%s backend=%s dev=%s status=%#04x reason=garbage-status errno=%d\n",
+			   tok, op, be, dev, req->status, req->result);
 		break;
 	case DSMIL_SMI_OUT_BUSY:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s retries=%u reason=busy errno=%d\n",
-			tok, op, be, dev, req->retries, req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-error: token=%#06x op=%s backend=%s dev=%s retries=%u reason=busy errno=%d\n",
+			   tok, op, be, dev, req->retries, req->result);
 		break;
 	case DSMIL_SMI_OUT_SUBMIT_FAILED:
-		pr_warn("smi-error: token=%#06x op=%s backend=%s dev=%s reason=submit-failed errno=%d\n",
-			tok, op, be, dev, req->result);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-error: token=%#06x op=%s backend=%s dev=%s reason=submit-failed errno=%d\n",
+			   tok, op, be, dev, req->result);
 		break;
 	default:
 		break;
 	}
 	if (req->aborted > 0)
-		pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=ok\n",
-			tok, op, be, dev, dsmil_smi_outcome_word(req->outcome));
+		dsmil_warn(dsmil_smi_dev(smi), "smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=ok\n",
+			   tok, op, be, dev, dsmil_smi_outcome_word(req->outcome));
 	else if (req->aborted < 0)
-		pr_warn("smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=failed errno=%d\n",
-			tok, op, be, dev, dsmil_smi_outcome_word(req->outcome),
-			req->abort_err);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-abort: token=%#06x op=%s backend=%s dev=%s reason=%s result=failed errno=%d\n",
+			   tok, op, be, dev, dsmil_smi_outcome_word(req->outcome), req->abort_err);
 }
 
 /* The rate-limited incident lines of one finished request. */
@@ -204,10 +203,9 @@ void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req,
 		why = req->aborted < 0 ? "abort-failed" :
 		      req->slow ? "slow-call" :
 		      dsmil_smi_outcome_word(req->outcome);
-		pr_err("smi-faulted: backend=%s token=%#06x dev=%s consecutive=%u limit=%u reason=%s errno=%d\n",
-		       smi->backend_name, req->cmd.token, dev,
-		       smi->consecutive, smi->cfg.fault_limit, why,
-		       -ESHUTDOWN);
+		dsmil_err(dsmil_smi_dev(smi), "smi-faulted: backend=%s token=%#06x dev=%s consecutive=%u limit=%u reason=%s errno=%d\n",
+			  smi->backend_name, req->cmd.token, dev, smi->consecutive,
+			  smi->cfg.fault_limit, why, -ESHUTDOWN);
 	}
 }
 
@@ -272,9 +270,9 @@ void dsmil_smi_log_stuck(struct dsmil_smi *smi,
 				ktime_to_ns(ktime_sub(now, sk->start)));
 	if (sk->in_doubt && __ratelimit(&smi->rs_io)) {
 		dsmil_smi_dev_name(dev, sizeof(dev), sk->dev_id);
-		pr_warn("smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu outcome=unknown errno=%d\n",
-			sk->token, dsmil_smi_op_name(sk->op), smi->backend_name,
-			dev, sk->id, -ETIMEDOUT);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-late: token=%#06x op=%s backend=%s dev=%s id=%llu outcome=unknown errno=%d\n",
+			   sk->token, dsmil_smi_op_name(sk->op), smi->backend_name, dev, sk->id,
+			   -ETIMEDOUT);
 	}
 }
 
@@ -293,11 +291,11 @@ void dsmil_smi_log_recover(struct dsmil_smi *smi, int reset_err,
 	if (!__ratelimit(&smi->rs_state))
 		return;
 	if (!reset_err)
-		pr_info("smi-recovered: backend=%s faulted_ms=%llu\n",
-			smi->backend_name, faulted_ms);
+		dsmil_info(dsmil_smi_dev(smi), "smi-recovered: backend=%s faulted_ms=%llu\n",
+			   smi->backend_name, faulted_ms);
 	else
-		pr_warn("smi-recover-failed: backend=%s backoff_ms=%u reset_errno=%d errno=%d\n",
-			smi->backend_name, backoff_ms, reset_err, -EIO);
+		dsmil_warn(dsmil_smi_dev(smi), "smi-recover-failed: backend=%s backoff_ms=%u reset_errno=%d errno=%d\n",
+			   smi->backend_name, backoff_ms, reset_err, -EIO);
 }
 
 /*
@@ -331,11 +329,10 @@ void dsmil_smi_refuse(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 	atomic64_inc(&dsm->bad_input);
 	dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
 	if (__ratelimit(&smi->rs_io))
-		pr_warn("refused-input: cmd=token-%s pid=%d token=%#06x dev=DSMIL%uD%X why=%s errno=%d\n",
-			dsmil_smi_op_name(cmd->op), task_tgid_nr(current),
-			cmd->token, dev_id / DSMIL_DEVS_PER_GROUP,
-			dev_id % DSMIL_DEVS_PER_GROUP,
-			err == -EACCES ? "dell-filter" : "token-absent", err);
+		dsmil_warn(dsmil_dev(dsm), "refused-input: cmd=token-%s pid=%d token=%#06x dev=DSMIL%uD%X why=%s errno=%d\n",
+			   dsmil_smi_op_name(cmd->op), task_tgid_nr(current), cmd->token,
+			   dev_id / DSMIL_DEVS_PER_GROUP, dev_id % DSMIL_DEVS_PER_GROUP,
+			   err == -EACCES ? "dell-filter" : "token-absent", err);
 }
 
 /**

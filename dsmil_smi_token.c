@@ -63,15 +63,17 @@ int dsmil_smi_tokens_init(struct dsmil_smi *smi,
 	}
 	tk->tp.ops = dsmil_smi_find_backend(cfg->backend);
 	if (!tk->tp.ops) {
-		pr_err("unknown smi_backend '%s' (auto, sim, dell-smbios)\n",
-		       cfg->backend);
+		dsmil_err(dsmil_smi_dev(smi), "unknown smi_backend '%s' (auto, sim, dell-smbios)\n",
+			  cfg->backend);
 		return -EINVAL;
 	}
 	/* A bad configuration sets no backend up (nor loads dell-smbios). */
-	ret = dsmil_smi_resolve_config(&c, tk->tp.ops);
+	ret = dsmil_smi_resolve_config(dsmil_smi_dev(smi), &c,
+				       tk->tp.ops);
 	if (ret)
 		return ret;
-	ret = tk->tp.ops->init(debugfs, &tk->tp.priv);
+	ret = tk->tp.ops->init(dsmil_smi_dev(smi), debugfs,
+			       &tk->tp.priv);
 	if (ret)
 		return ret;
 	ret = dsmil_smi_init(smi, cfg, &tk->tp);
@@ -152,10 +154,9 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 		atomic64_inc(&dsm->bad_input);
 		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
 		if (__ratelimit(&smi->rs_io))
-			pr_warn("refused-input: cmd=token-%s pid=%d group=%u position=%u why=%s errno=%d\n",
-				dsmil_smi_op_name(cmd.op),
-				task_tgid_nr(current), tr->group, tr->position,
-				why, ret);
+			dsmil_warn(dsmil_dev(dsm), "refused-input: cmd=token-%s pid=%d group=%u position=%u why=%s errno=%d\n",
+				   dsmil_smi_op_name(cmd.op), task_tgid_nr(current), tr->group,
+				   tr->position, why, ret);
 		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, 0, cmd.op,
 				      ret, 0);
 		return ret;

@@ -335,10 +335,9 @@ static void dsmil_log_refused_transition(struct dsmil_state *st,
 	if (blocker >= 0)
 		snprintf(blk, sizeof(blk), " blocker=DSMIL%uD%X",
 			 DSMIL_DEV_GROUP(blocker), DSMIL_DEV_INDEX(blocker));
-	pr_notice("refused-transition: dev=DSMIL%uD%X from=%s to=%s reason=%s errno=%d pid=%u uid=%u%s\n",
-		  DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id),
-		  dsmil_dev_state_name(from), dsmil_dev_state_name(to),
-		  dsmil_reason_name(reason), err, pid, uid, blk);
+	dsmil_notice(dsmil_state_dev(st), "refused-transition: dev=DSMIL%uD%X from=%s to=%s reason=%s errno=%d pid=%u uid=%u%s\n",
+		     DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), dsmil_dev_state_name(from),
+		     dsmil_dev_state_name(to), dsmil_reason_name(reason), err, pid, uid, blk);
 }
 
 static void dsmil_log_device_error(struct dsmil_state *st, unsigned int id,
@@ -347,10 +346,9 @@ static void dsmil_log_device_error(struct dsmil_state *st, unsigned int id,
 {
 	if (!__ratelimit(&st->rs_event))
 		return;
-	pr_warn("device-error: dev=DSMIL%uD%X from=%s to=ERROR reason=%s errno=%d demoted=%u\n",
-		DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id),
-		dsmil_dev_state_name(from), dsmil_reason_name(reason), err,
-		demoted);
+	dsmil_warn(dsmil_state_dev(st), "device-error: dev=DSMIL%uD%X from=%s to=ERROR reason=%s errno=%d demoted=%u\n",
+		   DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), dsmil_dev_state_name(from),
+		   dsmil_reason_name(reason), err, demoted);
 }
 
 /* What a failed verification returns; -EINTR leaves the device alone. */
@@ -411,10 +409,9 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
 		if (__ratelimit(&st->rs_refusal)) {
 			dsmil_who(&pid, &uid);
-			pr_notice("refused-transition: id=%u to=%s reason=%s errno=%d pid=%u uid=%u\n",
-				  id, dsmil_dev_state_name(target),
-				  dsmil_reason_name(DSMIL_REASON_BAD_ARG),
-				  -EINVAL, pid, uid);
+			dsmil_notice(dsmil_dev(dsm), "refused-transition: id=%u to=%s reason=%s errno=%d pid=%u uid=%u\n",
+				     id, dsmil_dev_state_name(target),
+				     dsmil_reason_name(DSMIL_REASON_BAD_ARG), -EINVAL, pid, uid);
 		}
 		return -EINVAL;
 	}
@@ -563,8 +560,8 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 				len += scnprintf(list + len, sizeof(list) - len,
 						 "%s%u", len ? "," : "", g);
 		dsmil_who(&pid, &uid);
-		pr_warn("emergency-stop: group=%u groups=%s locked=%u in_doubt=%u pid=%u uid=%u\n",
-			group, list, n, left, pid, uid);
+		dsmil_warn(dsmil_state_dev(st), "emergency-stop: group=%u groups=%s locked=%u in_doubt=%u pid=%u uid=%u\n",
+			   group, list, n, left, pid, uid);
 	}
 	return 0;
 }
@@ -600,14 +597,13 @@ static int dsmil_refuse_access(struct dsmil_state *st, unsigned int id,
 		return ret;
 	dsmil_who(&pid, &uid);
 	if (id >= DSMIL_NUM_DEVICES)
-		pr_notice("refused-access: id=%u access=%s reason=%s errno=%d pid=%u uid=%u%s\n",
-			  id, access, dsmil_reason_name(reason), ret, pid, uid,
-			  where);
+		dsmil_notice(dsmil_state_dev(st), "refused-access: id=%u access=%s reason=%s errno=%d pid=%u uid=%u%s\n",
+			     id, access, dsmil_reason_name(reason), ret, pid, uid, where);
 	else
-		pr_notice("refused-access: dev=DSMIL%uD%X access=%s state=%s reason=%s errno=%d pid=%u uid=%u%s\n",
-			  DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), access,
-			  dsmil_dev_state_name(state),
-			  dsmil_reason_name(reason), ret, pid, uid, where);
+		dsmil_notice(dsmil_state_dev(st), "refused-access: dev=DSMIL%uD%X access=%s state=%s reason=%s errno=%d pid=%u uid=%u%s\n",
+			     DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), access,
+			     dsmil_dev_state_name(state), dsmil_reason_name(reason), ret, pid, uid,
+			     where);
 	return ret;
 }
 
@@ -670,9 +666,9 @@ int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
 		if (ret) {
 			if (__ratelimit(&st->rs_refusal)) {
 				dsmil_who(&pid, &uid);
-				pr_notice("refused-access: dev=DSMIL%uD%X access=write reason=policy errno=%d pid=%u uid=%u at=handoff\n",
-					  DSMIL_DEV_GROUP(id),
-					  DSMIL_DEV_INDEX(id), ret, pid, uid);
+				dsmil_notice(dsmil_state_dev(st), "refused-access: dev=DSMIL%uD%X access=write reason=policy errno=%d pid=%u uid=%u at=handoff\n",
+					     DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), ret, pid,
+					     uid);
 			}
 			return ret;
 		}

@@ -47,8 +47,8 @@ static int dsmil_state_bad_input(struct dsmil *dsm, unsigned int cmd,
 {
 	atomic64_inc(&dsm->bad_input);
 	if (__ratelimit(&dsm->state.rs_refusal))
-		pr_warn("refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
-			name, _IOC_NR(cmd), task_tgid_nr(current), why, err);
+		dsmil_warn(dsmil_dev(dsm), "refused-input: cmd=%s nr=%#x pid=%d why=%s errno=%d\n",
+			   name, _IOC_NR(cmd), task_tgid_nr(current), why, err);
 	return err;
 }
 
@@ -117,10 +117,9 @@ static int dsmil_state_ioc_dev_transition(struct dsmil *dsm, void *arg)
 	if (t->target == DSMIL_DEV_READY && t->id < DSMIL_NUM_DEVICES &&
 	    dsmil_dev_has_token(t->id) && !capable(CAP_SYS_RAWIO)) {
 		atomic64_inc(&dsm->denied);
-		pr_notice_ratelimited("denied: cmd=dev-transition pid=%d uid=%u needs=CAP_SYS_RAWIO errno=%d\n",
-				      task_tgid_nr(current),
-				      from_kuid(&init_user_ns, current_uid()),
-				      -EPERM);
+		dsmil_notice_ratelimited(dsmil_dev(dsm), "denied: cmd=dev-transition pid=%d uid=%u needs=CAP_SYS_RAWIO errno=%d\n",
+					 task_tgid_nr(current),
+					 from_kuid(&init_user_ns, current_uid()), -EPERM);
 		t->prev = READ_ONCE(dsm->state.dev[t->id].state);
 		t->state = t->prev;
 		return -EPERM;

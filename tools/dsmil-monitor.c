@@ -4,8 +4,10 @@
  *
  * The driver logs every refusal and fault as one line of the form
  *
- *	dsmil: <kind>: key=value key=value ...
+ *	dsmil dsmil: <kind>: key=value key=value ...
  *
+ * (dev_printk()'s prefix: driver and device name; a few lines, and a KUnit
+ * instance's, have the module's "dsmil: " alone: both are read)
  * (Documentation/dsmil-messages.rst lists every kind and its keys).  This
  * tool follows /dev/kmsg record by record, picks those lines out of kernel
  * records only (a line injected by userspace through /dev/kmsg has a
@@ -260,6 +262,7 @@ static bool valid_key(const char *k, size_t n)
 static bool classify(struct record *r)
 {
 	static const char prefix[] = "dsmil: ";
+	static const char devprefix[] = "dsmil dsmil: ";
 	char *p = r->text, *kw, *tok, *save;
 	const char *req;
 	size_t kwlen;
@@ -269,9 +272,13 @@ static bool classify(struct record *r)
 	r->nfields = 0;
 	r->problem[0] = '\0';
 	r->kind_word[0] = '\0';
-	if (strncmp(p, prefix, sizeof(prefix) - 1))
+	/* dev_printk()'s "driver device: ", or the module's "dsmil: ". */
+	if (!strncmp(p, devprefix, sizeof(devprefix) - 1))
+		kw = p + sizeof(devprefix) - 1;
+	else if (!strncmp(p, prefix, sizeof(prefix) - 1))
+		kw = p + sizeof(prefix) - 1;
+	else
 		return false;
-	kw = p + sizeof(prefix) - 1;
 	for (k = 0; k < (int)ARRAY_SIZE(kernel_lines); k++)
 		if (!strncmp(kw, kernel_lines[k], strlen(kernel_lines[k]))) {
 			r->kind = &kinds[KIND_KERNEL];
@@ -539,12 +546,17 @@ static bool parse_text_line(char *line, struct record *r, uint64_t *facility)
 	line[strcspn(line, "\r\n")] = '\0';
 	if (line[0] >= '0' && line[0] <= '9' && parse_kmsg(line, r, facility))
 		return true;
-	if (!strncmp(line, "dsmil: ", 7)) {
+	if (!strncmp(line, "dsmil: ", 7) || !strncmp(line, "dsmil dsmil: ", 13)) {
 		r->text = line;
 		return true;
 	}
-	/* "[  12.345678] dsmil: ..." (dmesg) or "... kernel: dsmil: ..." */
-	p = strstr(line, "] dsmil: ");
+	/*
+	 * "[  12.345678] dsmil dsmil: ..." (dmesg) or "... kernel: dsmil
+	 * dsmil: ...", and the same with the module's prefix alone.
+	 */
+	p = strstr(line, "] dsmil dsmil: ");
+	if (!p)
+		p = strstr(line, "] dsmil: ");
 	if (p) {
 		unsigned long long sec, usec;
 
@@ -555,7 +567,9 @@ static bool parse_text_line(char *line, struct record *r, uint64_t *facility)
 		r->text = p + 2;
 		return true;
 	}
-	p = strstr(line, "kernel: dsmil: ");
+	p = strstr(line, "kernel: dsmil dsmil: ");
+	if (!p)
+		p = strstr(line, "kernel: dsmil: ");
 	if (p) {
 		r->text = p + 8;
 		return true;

@@ -647,8 +647,9 @@ int kmsg_collect(int fd, FILE *out, int *dsmil_lines)
 			continue;
 		n++;
 		prio = strtoul(buf, NULL, 10);
-		if ((prio >> 3) == 0 && !strncmp(semi + 1, "dsmil: ", 7) &&
-		    dsmil_lines)
+		if ((prio >> 3) == 0 && dsmil_lines &&
+		    (!strncmp(semi + 1, "dsmil: ", 7) ||
+		     !strncmp(semi + 1, "dsmil dsmil: ", 13)))
 			(*dsmil_lines)++;
 		if (out)
 			fprintf(out, "%s\n", buf);
