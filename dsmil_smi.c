@@ -940,6 +940,10 @@ int dsmil_smi_recover(struct dsmil_smi *smi)
 	bool kick;
 	int ret;
 
+	/*
+	 * Released by hand on each return below: scoped_guard() would do it,
+	 * but the driver also builds against 6.1, which has no <linux/cleanup.h>.
+	 */
 	spin_lock(&smi->lock);
 	if (!smi->faulted) {
 		spin_unlock(&smi->lock);

@@ -196,6 +196,10 @@ static int dsmil_smi_sim_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 	struct dsmil_sim *sim = priv;
 	int idx = dsmil_smi_token_index(cmd->token);
 
+	/*
+	 * Released by hand on each return below: scoped_guard() would do it,
+	 * but the driver also builds against 6.1, which has no <linux/cleanup.h>.
+	 */
 	spin_lock(&sim->lock);
 	/* Busy: injected, or still running a request an abort left behind. */
 	if (sim->knob[DSMIL_SIM_K_BUSY_SUBMITS] || sim->active) {

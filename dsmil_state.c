@@ -416,6 +416,10 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 		return -EINVAL;
 	}
 
+	/*
+	 * Released by hand on each return below: scoped_guard() would do it,
+	 * but the driver also builds against 6.1, which has no <linux/cleanup.h>.
+	 */
 	mutex_lock(&st->lock);
 	if (st->dead) {
 		mutex_unlock(&st->lock);
