@@ -254,6 +254,16 @@ static bool valid_key(const char *k, size_t n)
 	return true;
 }
 
+/* A dsmil line without its prefix: "<kind>: key=value ...". */
+static const char *line_body(const char *text)
+{
+	if (!strncmp(text, "dsmil dsmil: ", 13))
+		return text + 13;
+	if (!strncmp(text, "dsmil: ", 7))
+		return text + 7;
+	return text;
+}
+
 /*
  * Classify a message text.  Returns false when it is not a dsmil line.
  * Fills @r->kind (NULL: unknown kind), the fields, and @r->problem.
@@ -452,9 +462,9 @@ static void print_record(const struct opts *o, const struct record *r,
 	if (!r->kind)
 		printf("unknown: %s\n", orig);
 	else if (r->problem[0])
-		printf("%s (malformed: %s)\n", orig + 7, r->problem);
+		printf("%s (malformed: %s)\n", line_body(orig), r->problem);
 	else
-		printf("%s\n", orig + 7);
+		printf("%s\n", line_body(orig));
 	fflush(stdout);
 }
 
