@@ -184,7 +184,7 @@ static void bring_up(struct kunit *test, unsigned int id)
 		break;
 	default:
 		KUNIT_FAIL(test, "cannot bring up DSMIL%uD%X from %s", id / 12,
-			   id % 12, dsmil_dev_state_name(state_of(ctx, id)));
+			   id % 12, dsmil_state_name(state_of(ctx, id)));
 	}
 }
 
@@ -316,8 +316,8 @@ static const u8 dsmil_pairs[DSMIL_DEV_NUM_STATES * DSMIL_DEV_NUM_STATES] = {
 static void dsmil_pair_desc(const u8 *p, char *desc)
 {
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s->%s",
-		 dsmil_dev_state_name(*p / DSMIL_DEV_NUM_STATES),
-		 dsmil_dev_state_name(*p % DSMIL_DEV_NUM_STATES));
+		 dsmil_state_name(*p / DSMIL_DEV_NUM_STATES),
+		 dsmil_state_name(*p % DSMIL_DEV_NUM_STATES));
 }
 
 KUNIT_ARRAY_PARAM(dsmil_pair, dsmil_pairs, dsmil_pair_desc);
@@ -384,7 +384,7 @@ static void dsmil_test_device_table(struct kunit *test)
 		struct dsmil_dev_info di;
 		bool token = i == 0 || i == 3 || i == 6 || i == 9;
 
-		dsmil_dev_describe(ctx->st, id, states, &di);
+		dsmil_state_describe(ctx->st, id, states, &di);
 		snprintf(name, sizeof(name), "DSMIL%uD%X", g, i);
 		KUNIT_EXPECT_STREQ(test, (char *)di.name, name);
 		KUNIT_EXPECT_STREQ(test, (char *)di.function, spec_functions[i]);
@@ -397,7 +397,7 @@ static void dsmil_test_device_table(struct kunit *test)
 				spec_quarantined(id));
 		KUNIT_EXPECT_EQ(test, !!(di.flags & DSMIL_DEVF_HAS_TOKEN), token);
 		KUNIT_EXPECT_EQ(test, di.token, token ? 0x480 + 12 * g + i : 0);
-		KUNIT_EXPECT_EQ(test, dsmil_dev_quarantined(id),
+		KUNIT_EXPECT_EQ(test, dsmil_state_quarantined(id),
 				spec_quarantined(id));
 		quarantined += spec_quarantined(id);
 		KUNIT_EXPECT_EQ(test, di.reserved0, 0);
@@ -606,10 +606,10 @@ static void dsmil_test_check_access(struct kunit *test)
 			drive(test, id, cases[i].state);
 		KUNIT_EXPECT_EQ_MSG(test, dsmil_state_check_access(ctx->st, id, false),
 				    cases[i].read, "read in %s",
-				    dsmil_dev_state_name(cases[i].state));
+				    dsmil_state_name(cases[i].state));
 		KUNIT_EXPECT_EQ_MSG(test, dsmil_state_check_access(ctx->st, id, true),
 				    cases[i].write, "write in %s",
-				    dsmil_dev_state_name(cases[i].state));
+				    dsmil_state_name(cases[i].state));
 	}
 	state_refusals = refusals(ctx, DSMIL_REASON_STATE);
 	KUNIT_EXPECT_EQ(test, state_refusals, 4 + 5);
@@ -678,7 +678,7 @@ static void dsmil_test_estop(struct kunit *test)
 			KUNIT_EXPECT_EQ(test, after[id], before[id]);
 	}
 	for (g = 0; g < DSMIL_NUM_GROUPS; g++)
-		KUNIT_EXPECT_EQ(test, dsmil_group_state(after, g),
+		KUNIT_EXPECT_EQ(test, dsmil_state_group(after, g),
 				c->locked_groups & BIT(g) ?
 				DSMIL_GROUP_EMERGENCY_STOP : DSMIL_GROUP_ERROR);
 	expect_invariant(test);
@@ -1283,45 +1283,45 @@ static void dsmil_test_group_state(struct kunit *test)
 	unsigned int i, locked, in_doubt;
 
 	/* synthetic member states of group 1 */
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_DISABLED);
 	s[DEV(1, 7)] = INIT;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_INITIALIZING);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_INITIALIZING);
 	s[DEV(1, 0)] = READY;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_READY);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_READY);
 	s[DEV(1, 0)] = ACT;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_ACTIVE);
 	s[DEV(1, 7)] = ERR;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_ERROR);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_ERROR);
 	s[DEV(1, 7)] = LOCK;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_ERROR);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_ERROR);
 	for (i = 0; i < 12; i++)
 		s[DEV(1, i)] = LOCK;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_EMERGENCY_STOP);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_EMERGENCY_STOP);
 	/* neighbours unaffected */
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 0), DSMIL_GROUP_DISABLED);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 2), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 0), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 2), DSMIL_GROUP_DISABLED);
 
 	/* the same through the real machine, on group 3 */
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_DISABLED);
 	step(test, DEV(3, 4), INIT);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_INITIALIZING);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_INITIALIZING);
 	drive(test, DEV(3, 0), READY);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_READY);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_READY);
 	bring_up(test, DEV(3, 0));
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_ACTIVE);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 0), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 0), DSMIL_GROUP_ACTIVE);
 	step(test, DEV(3, 4), ERR);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_ERROR);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_ERROR);
 	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 3, &locked, &in_doubt), 0);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_EMERGENCY_STOP);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 5), DSMIL_GROUP_EMERGENCY_STOP);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 0), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_EMERGENCY_STOP);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 5), DSMIL_GROUP_EMERGENCY_STOP);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 0), DSMIL_GROUP_ACTIVE);
 }
 
 static void dsmil_test_summary(struct kunit *test)
@@ -1351,11 +1351,11 @@ static void dsmil_test_summary(struct kunit *test)
 
 		elen += scnprintf(expect + elen, PAGE_SIZE - elen,
 				  "group=%u state=%s", g,
-				  gname[dsmil_group_state(s, g)]);
+				  gname[dsmil_state_group(s, g)]);
 		for (i = 0; i < 12; i++)
 			elen += scnprintf(expect + elen, PAGE_SIZE - elen,
 					  " DSMIL%uD%X=%s", g, i,
-					  dsmil_dev_state_name(s[DEV(g, i)]));
+					  dsmil_state_name(s[DEV(g, i)]));
 		elen += scnprintf(expect + elen, PAGE_SIZE - elen, "\n");
 	}
 	KUNIT_EXPECT_EQ(test, len, elen);
@@ -1391,11 +1391,11 @@ static void dsmil_test_counters(struct kunit *test)
 
 	dsmil_state_snapshot(ctx->st, s);
 	for (id = 0; id < N_DEV; id++) {
-		dsmil_dev_describe(ctx->st, id, s, &di);
+		dsmil_state_describe(ctx->st, id, s, &di);
 		sum += di.transitions;
 	}
 	KUNIT_EXPECT_EQ(test, sum, dsmil_state_transitions(ctx->st));
-	dsmil_dev_describe(ctx->st, DEV(5, 2), s, &di);
+	dsmil_state_describe(ctx->st, DEV(5, 2), s, &di);
 	KUNIT_EXPECT_EQ(test, di.transitions, 4);	/* up 3, locked 1 */
 	check_trail(test);
 }
