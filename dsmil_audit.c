@@ -55,8 +55,8 @@ static const char *const dsmil_wrec_stage_names[] = {
 	[DSMIL_WREC_AT_LATE]		= "late",
 };
 
-static const char *dsmil_wrec_name(const char *const *names, size_t n,
-				   unsigned int i)
+static const char *dsmil_waudit_rec_name(const char *const *names, size_t n,
+					 unsigned int i)
 {
 	return i < n && names[i] ? names[i] : "unknown";
 }
@@ -112,13 +112,13 @@ static void dsmil_waudit_kernel_audit(const struct dsmil_write_record *rec)
 		return;
 	dsmil_waudit_dev_name(dev, sizeof(dev), rec->device);
 	audit_log_format(ab, "op=dsmil-write kind=%s request=%llu dev=%s stage=%s",
-			 dsmil_wrec_name(dsmil_wrec_kind_names,
-					 ARRAY_SIZE(dsmil_wrec_kind_names),
-					 rec->kind),
+			 dsmil_waudit_rec_name(dsmil_wrec_kind_names,
+					       ARRAY_SIZE(dsmil_wrec_kind_names),
+					       rec->kind),
 			 rec->request_id, dev,
-			 dsmil_wrec_name(dsmil_wrec_stage_names,
-					 ARRAY_SIZE(dsmil_wrec_stage_names),
-					 rec->stage));
+			 dsmil_waudit_rec_name(dsmil_wrec_stage_names,
+					       ARRAY_SIZE(dsmil_wrec_stage_names),
+					       rec->stage));
 	if (rec->kind == DSMIL_WREC_TOKEN)
 		audit_log_format(ab, " token=0x%04x", rec->token);
 	else

@@ -153,7 +153,7 @@ MODULE_DEVICE_TABLE(dmi, dsmil_dmi_table);
 static struct platform_device *dsmil_pdev;
 static int dsmil_probe_err;
 
-static struct dsmil *file_to_dsmil(struct file *file)
+static struct dsmil *dsmil_from_file(struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
 
@@ -376,7 +376,7 @@ static void dsmil_log_bad_input(struct dsmil *dsm, unsigned int cmd,
 
 static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 {
-	struct dsmil *dsm = file_to_dsmil(file);
+	struct dsmil *dsm = dsmil_from_file(file);
 	const struct dsmil_ioctl_desc *d;
 	void __user *up = (void __user *)uarg;
 	unsigned int size = _IOC_SIZE(cmd);
@@ -442,7 +442,7 @@ static const struct attribute_group *dsmil_attr_groups[] = {
 };
 
 /* The SMI engine's fault reports, to the state machine. */
-static void dsmil_smi_fault(void *ctx, unsigned int dev_id, int err)
+static void dsmil_report_smi_fault(void *ctx, unsigned int dev_id, int err)
 {
 	dsmil_state_report_fault(ctx, dev_id, DSMIL_REASON_SMI_FAULT, err);
 }
@@ -468,7 +468,7 @@ struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
 	if (!dsm)
 		return ERR_PTR(-ENOMEM);
 	dsm->cfg = *cfg;
-	dsm->cfg.smi.report_fault = dsmil_smi_fault;
+	dsm->cfg.smi.report_fault = dsmil_report_smi_fault;
 	dsm->cfg.smi.fault_ctx = &dsm->state;
 	dsm->debugfs = debugfs;
 

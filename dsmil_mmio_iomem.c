@@ -22,7 +22,7 @@
 
 #include "dsmil_priv.h"
 
-static int dsmil_iomem_probe(struct dsmil_mmio *mm)
+static int dsmil_mmio_iomem_probe(struct dsmil_mmio *mm)
 {
 	u64 last = mm->base + mm->size - 1;
 	int hit;
@@ -42,12 +42,12 @@ static int dsmil_iomem_probe(struct dsmil_mmio *mm)
 	return 0;
 }
 
-static void dsmil_iomem_remove(struct dsmil_mmio *mm)
+static void dsmil_mmio_iomem_remove(struct dsmil_mmio *mm)
 {
 	release_mem_region(mm->base, mm->size);
 }
 
-static void __iomem *dsmil_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
+static void __iomem *dsmil_mmio_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
 {
 	void __iomem *p;
 
@@ -56,15 +56,15 @@ static void __iomem *dsmil_iomem_map(struct dsmil_mmio *mm, unsigned int idx)
 	return p ?: IOMEM_ERR_PTR(-ENOMEM);
 }
 
-static void dsmil_iomem_unmap(struct dsmil_mmio *mm, unsigned int idx,
-			      void __iomem *addr)
+static void dsmil_mmio_iomem_unmap(struct dsmil_mmio *mm, unsigned int idx,
+				   void __iomem *addr)
 {
 	lockdep_assert_held(&mm->lock);
 	iounmap(addr);
 }
 
-static u64 dsmil_iomem_read(struct dsmil_mmio *mm, const void __iomem *p,
-			    unsigned int width)
+static u64 dsmil_mmio_iomem_read(struct dsmil_mmio *mm, const void __iomem *p,
+				 unsigned int width)
 {
 	switch (width) {
 	case 1:
@@ -78,8 +78,8 @@ static u64 dsmil_iomem_read(struct dsmil_mmio *mm, const void __iomem *p,
 	}
 }
 
-static void dsmil_iomem_write(struct dsmil_mmio *mm, void __iomem *p,
-			      unsigned int width, u64 val)
+static void dsmil_mmio_iomem_write(struct dsmil_mmio *mm, void __iomem *p,
+				   unsigned int width, u64 val)
 {
 	switch (width) {
 	case 1:
@@ -97,14 +97,14 @@ static void dsmil_iomem_write(struct dsmil_mmio *mm, void __iomem *p,
 	}
 }
 
-static void dsmil_iomem_read_block(struct dsmil_mmio *mm, void *dst,
-				   const void __iomem *addr, size_t len)
+static void dsmil_mmio_iomem_read_block(struct dsmil_mmio *mm, void *dst,
+					const void __iomem *addr, size_t len)
 {
 	memcpy_fromio(dst, addr, len);
 }
 
-static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void __iomem *addr,
-				    const void *src, size_t len)
+static void dsmil_mmio_iomem_write_block(struct dsmil_mmio *mm, void __iomem *addr,
+					 const void *src, size_t len)
 {
 	memcpy_toio(addr, src, len);
 }
@@ -126,8 +126,8 @@ static void dsmil_iomem_write_block(struct dsmil_mmio *mm, void __iomem *addr,
  * accessors run between user_access_begin() and user_access_end().  A user
  * fault is reported as the bytes not copied, counted conservatively.
  */
-static size_t dsmil_iomem_read_user(struct dsmil_mmio *mm, void __user *dst,
-				    const void __iomem *src, size_t len)
+static size_t dsmil_mmio_iomem_read_user(struct dsmil_mmio *mm, void __user *dst,
+					 const void __iomem *src, size_t len)
 {
 	size_t done = 0;
 
@@ -173,9 +173,9 @@ fault:
  * The same inside device windows: 32-bit register reads (bytes at
  * unaligned ends), stored to the user buffer as they come.
  */
-static size_t dsmil_iomem_read_user_regs(struct dsmil_mmio *mm,
-					 void __user *dst,
-					 const void __iomem *src, size_t len)
+static size_t dsmil_mmio_iomem_read_user_regs(struct dsmil_mmio *mm,
+					      void __user *dst,
+					      const void __iomem *src, size_t len)
 {
 	size_t done = 0;
 
@@ -206,8 +206,8 @@ fault:
  * copy, reported as the bytes not copied (bytes before it may have landed:
  * the core writes the piece again).
  */
-static size_t dsmil_iomem_write_user(struct dsmil_mmio *mm, void __iomem *dst,
-				     const void __user *src, size_t len)
+static size_t dsmil_mmio_iomem_write_user(struct dsmil_mmio *mm, void __iomem *dst,
+					  const void __user *src, size_t len)
 {
 	size_t done = 0;
 	u8 b;
@@ -262,18 +262,18 @@ fault:
 
 const struct dsmil_mmio_ops dsmil_mmio_iomem_ops = {
 	.name = "iomem",
-	.probe = dsmil_iomem_probe,
-	.remove = dsmil_iomem_remove,
-	.map = dsmil_iomem_map,
-	.unmap = dsmil_iomem_unmap,
-	.read = dsmil_iomem_read,
-	.write = dsmil_iomem_write,
-	.read_block = dsmil_iomem_read_block,
-	.write_block = dsmil_iomem_write_block,
+	.probe = dsmil_mmio_iomem_probe,
+	.remove = dsmil_mmio_iomem_remove,
+	.map = dsmil_mmio_iomem_map,
+	.unmap = dsmil_mmio_iomem_unmap,
+	.read = dsmil_mmio_iomem_read,
+	.write = dsmil_mmio_iomem_write,
+	.read_block = dsmil_mmio_iomem_read_block,
+	.write_block = dsmil_mmio_iomem_write_block,
 #ifdef DSMIL_IOMEM_READ_USER
-	.read_user = dsmil_iomem_read_user,
-	.read_user_regs = dsmil_iomem_read_user_regs,
-	.write_user = dsmil_iomem_write_user,
+	.read_user = dsmil_mmio_iomem_read_user,
+	.read_user_regs = dsmil_mmio_iomem_read_user_regs,
+	.write_user = dsmil_mmio_iomem_write_user,
 #endif
 };
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_iomem_ops);

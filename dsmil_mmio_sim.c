@@ -87,25 +87,25 @@ struct dsmil_sim {
  * core's cookie when it is made, and plain memory again when an accessor
  * gets it back.
  */
-static void __iomem *dsmil_sim_cookie(void *mem)
+static void __iomem *dsmil_mmio_sim_cookie(void *mem)
 {
 	return (__force void __iomem *)mem;
 }
 
-static void *dsmil_sim_mem(const void __iomem *addr)
+static void *dsmil_mmio_sim_mem(const void __iomem *addr)
 {
 	return (__force void *)addr;
 }
 
 /* A page of the model goes back; chunk 0's window pages carry a tag. */
-static void dsmil_sim_put_page(struct page *page)
+static void dsmil_mmio_sim_put_page(struct page *page)
 {
 	set_page_private(page, 0);
 	__free_page(page);
 }
 
 /* Free every page chunk @idx holds, and its page array. */
-static void dsmil_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
+static void dsmil_mmio_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
 {
 	struct page **pages = sim->pages[idx];
 	unsigned int i;
@@ -114,7 +114,7 @@ static void dsmil_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
 		return;
 	for (i = 0; i < DSMIL_SIM_PAGES; i++) {
 		if (pages[i]) {
-			dsmil_sim_put_page(pages[i]);
+			dsmil_mmio_sim_put_page(pages[i]);
 			sim->total--;
 		}
 	}
@@ -126,7 +126,7 @@ static void dsmil_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
  * Keep at most @limit pages in chunks that are not mapped: the chunk
  * unmapped longest ago goes first.
  */
-static void dsmil_sim_enforce_budget(struct dsmil_sim *sim, unsigned long limit)
+static void dsmil_mmio_sim_enforce_budget(struct dsmil_sim *sim, unsigned long limit)
 {
 	unsigned int i;
 
@@ -141,7 +141,7 @@ static void dsmil_sim_enforce_budget(struct dsmil_sim *sim, unsigned long limit)
 			return;
 		sim->kept_all -= sim->kept[oldest];
 		sim->kept[oldest] = 0;
-		dsmil_sim_free_chunk(sim, oldest);
+		dsmil_mmio_sim_free_chunk(sim, oldest);
 		sim->dropped++;
 	}
 }
@@ -150,7 +150,7 @@ static void dsmil_sim_enforce_budget(struct dsmil_sim *sim, unsigned long limit)
  * Chunk @idx is no longer mapped: free its pages that hold only zeros,
  * keep the others (within the budget).
  */
-static void dsmil_sim_release(struct dsmil_sim *sim, unsigned int idx)
+static void dsmil_mmio_sim_release(struct dsmil_sim *sim, unsigned int idx)
 {
 	struct page **pages = sim->pages[idx];
 	unsigned int i, n = 0;
@@ -165,7 +165,7 @@ static void dsmil_sim_release(struct dsmil_sim *sim, unsigned int idx)
 			n++;
 			continue;
 		}
-		dsmil_sim_put_page(pages[i]);
+		dsmil_mmio_sim_put_page(pages[i]);
 		pages[i] = NULL;
 		sim->total--;
 	}
@@ -181,10 +181,10 @@ static void dsmil_sim_release(struct dsmil_sim *sim, unsigned int idx)
 	 * maps the chunk wanted, which may be one that keeps pages; the cap
 	 * proper is applied when that map has taken them back.
 	 */
-	dsmil_sim_enforce_budget(sim, sim->budget + DSMIL_SIM_PAGES);
+	dsmil_mmio_sim_enforce_budget(sim, sim->budget + DSMIL_SIM_PAGES);
 }
 
-static int dsmil_sim_probe(struct dsmil_mmio *mm)
+static int dsmil_mmio_sim_probe(struct dsmil_mmio *mm)
 {
 	struct dsmil_sim *sim = kzalloc(sizeof(*sim), GFP_KERNEL);
 
@@ -195,18 +195,18 @@ static int dsmil_sim_probe(struct dsmil_mmio *mm)
 	return 0;
 }
 
-static void dsmil_sim_remove(struct dsmil_mmio *mm)
+static void dsmil_mmio_sim_remove(struct dsmil_mmio *mm)
 {
 	struct dsmil_sim *sim = mm->priv;
 	unsigned int i;
 
 	for (i = 0; i < DSMIL_MAX_CHUNKS; i++)
-		dsmil_sim_free_chunk(sim, i);
+		dsmil_mmio_sim_free_chunk(sim, i);
 	kfree(sim);
 	mm->priv = NULL;
 }
 
-static void __iomem *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
+static void __iomem *dsmil_mmio_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 {
 	struct dsmil_sim *sim = mm->priv;
 	struct page **pages = sim->pages[idx];
@@ -225,7 +225,7 @@ static void __iomem *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 	sim->mapped[idx] = true;
 	sim->kept_all -= sim->kept[idx];
 	sim->kept[idx] = 0;
-	dsmil_sim_enforce_budget(sim, sim->budget);
+	dsmil_mmio_sim_enforce_budget(sim, sim->budget);
 	for (i = 0; i < DSMIL_SIM_PAGES; i++) {
 		if (pages[i])
 			continue;
@@ -234,25 +234,25 @@ static void __iomem *dsmil_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 		if (!pages[i])
 			goto release;
 		sim->total++;
-		/* Where a window page is (dsmil_sim_count_write()). */
+		/* Where a window page is (dsmil_mmio_sim_count_write()). */
 		if (!idx && i < DSMIL_SIM_WIN_PAGES)
 			set_page_private(pages[i], i + 1);
 	}
 	addr = vmap(pages, DSMIL_SIM_PAGES, VM_MAP, PAGE_KERNEL);
 	if (addr)
-		return dsmil_sim_cookie(addr);
+		return dsmil_mmio_sim_cookie(addr);
 release:
 	/* Not mapped after all: back to what it kept before. */
-	dsmil_sim_release(sim, idx);
+	dsmil_mmio_sim_release(sim, idx);
 	return IOMEM_ERR_PTR(-ENOMEM);
 }
 
-static void dsmil_sim_unmap(struct dsmil_mmio *mm, unsigned int idx,
-			    void __iomem *addr)
+static void dsmil_mmio_sim_unmap(struct dsmil_mmio *mm, unsigned int idx,
+				 void __iomem *addr)
 {
 	lockdep_assert_held(&mm->lock);
-	vunmap(dsmil_sim_mem(addr));
-	dsmil_sim_release(mm->priv, idx);
+	vunmap(dsmil_mmio_sim_mem(addr));
+	dsmil_mmio_sim_release(mm->priv, idx);
 }
 
 /*
@@ -262,8 +262,8 @@ static void dsmil_sim_unmap(struct dsmil_mmio *mm, unsigned int idx,
  * page_private() (set when they are allocated), so the page under @addr
  * says where it is, whatever was mapped or unmapped meanwhile.
  */
-static void dsmil_sim_count_write(struct dsmil_sim *sim, const void *addr,
-				  size_t len)
+static void dsmil_mmio_sim_count_write(struct dsmil_sim *sim, const void *addr,
+				       size_t len)
 {
 	while (len) {
 		size_t in_page = min_t(size_t, len,
@@ -297,7 +297,7 @@ static void dsmil_sim_count_write(struct dsmil_sim *sim, const void *addr,
 }
 
 /* debugfs mmio/windows: "id name writes=N bytes=N", one per device. */
-static int dsmil_sim_windows_show(struct seq_file *m, void *unused)
+static int dsmil_mmio_sim_windows_show(struct seq_file *m, void *unused)
 {
 	struct dsmil_sim *sim = m->private;
 	unsigned int id;
@@ -309,12 +309,12 @@ static int dsmil_sim_windows_show(struct seq_file *m, void *unused)
 			   atomic64_read(&sim->windows[id].bytes));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dsmil_sim_windows);
+DEFINE_SHOW_ATTRIBUTE(dsmil_mmio_sim_windows);
 
-static u64 dsmil_sim_read(struct dsmil_mmio *mm, const void __iomem *cookie,
-			  unsigned int width)
+static u64 dsmil_mmio_sim_read(struct dsmil_mmio *mm, const void __iomem *cookie,
+			       unsigned int width)
 {
-	const void *addr = dsmil_sim_mem(cookie);
+	const void *addr = dsmil_mmio_sim_mem(cookie);
 
 	switch (width) {
 	case 1:
@@ -328,10 +328,10 @@ static u64 dsmil_sim_read(struct dsmil_mmio *mm, const void __iomem *cookie,
 	}
 }
 
-static void dsmil_sim_write(struct dsmil_mmio *mm, void __iomem *cookie,
-			    unsigned int width, u64 val)
+static void dsmil_mmio_sim_write(struct dsmil_mmio *mm, void __iomem *cookie,
+				 unsigned int width, u64 val)
 {
-	void *addr = dsmil_sim_mem(cookie);
+	void *addr = dsmil_mmio_sim_mem(cookie);
 
 	switch (width) {
 	case 1:
@@ -347,22 +347,22 @@ static void dsmil_sim_write(struct dsmil_mmio *mm, void __iomem *cookie,
 		WRITE_ONCE(*(u64 *)addr, val);
 		break;
 	}
-	dsmil_sim_count_write(mm->priv, addr, width);
+	dsmil_mmio_sim_count_write(mm->priv, addr, width);
 }
 
-static void dsmil_sim_read_block(struct dsmil_mmio *mm, void *dst,
-				 const void __iomem *cookie, size_t len)
+static void dsmil_mmio_sim_read_block(struct dsmil_mmio *mm, void *dst,
+				      const void __iomem *cookie, size_t len)
 {
-	memcpy(dst, dsmil_sim_mem(cookie), len);
+	memcpy(dst, dsmil_mmio_sim_mem(cookie), len);
 }
 
-static void dsmil_sim_write_block(struct dsmil_mmio *mm, void __iomem *cookie,
-				  const void *src, size_t len)
+static void dsmil_mmio_sim_write_block(struct dsmil_mmio *mm, void __iomem *cookie,
+				       const void *src, size_t len)
 {
-	void *addr = dsmil_sim_mem(cookie);
+	void *addr = dsmil_mmio_sim_mem(cookie);
 
 	memcpy(addr, src, len);
-	dsmil_sim_count_write(mm->priv, addr, len);
+	dsmil_mmio_sim_count_write(mm->priv, addr, len);
 }
 
 /**
@@ -390,7 +390,7 @@ VISIBLE_IF_KUNIT int dsmil_mmio_sim_usage(struct dsmil_mmio *mm,
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_sim_usage);
 
 /* debugfs "mmio/sim": the same, one line. */
-static int dsmil_sim_show(struct seq_file *s, void *unused)
+static int dsmil_mmio_sim_show(struct seq_file *s, void *unused)
 {
 	struct dsmil_sim_usage u;
 
@@ -400,29 +400,29 @@ static int dsmil_sim_show(struct seq_file *s, void *unused)
 		   u.pages, u.kept, u.budget, u.dropped);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dsmil_sim);
+DEFINE_SHOW_ATTRIBUTE(dsmil_mmio_sim);
 
-static void dsmil_sim_debugfs(struct dsmil_mmio *mm, struct dentry *dir)
+static void dsmil_mmio_sim_debugfs(struct dsmil_mmio *mm, struct dentry *dir)
 {
-	debugfs_create_file("sim", 0400, dir, mm, &dsmil_sim_fops);
+	debugfs_create_file("sim", 0400, dir, mm, &dsmil_mmio_sim_fops);
 	/*
 	 * Read-only for everyone: debugfs under lockdown still serves such
 	 * files, and the counters are what the lockdown tests compare.
 	 */
 	debugfs_create_file("windows", 0444, dir, mm->priv,
-			    &dsmil_sim_windows_fops);
+			    &dsmil_mmio_sim_windows_fops);
 }
 
 const struct dsmil_mmio_ops dsmil_mmio_sim_ops = {
 	.name = "sim",
-	.probe = dsmil_sim_probe,
-	.remove = dsmil_sim_remove,
-	.map = dsmil_sim_map,
-	.unmap = dsmil_sim_unmap,
-	.read = dsmil_sim_read,
-	.write = dsmil_sim_write,
-	.read_block = dsmil_sim_read_block,
-	.write_block = dsmil_sim_write_block,
-	.debugfs = dsmil_sim_debugfs,
+	.probe = dsmil_mmio_sim_probe,
+	.remove = dsmil_mmio_sim_remove,
+	.map = dsmil_mmio_sim_map,
+	.unmap = dsmil_mmio_sim_unmap,
+	.read = dsmil_mmio_sim_read,
+	.write = dsmil_mmio_sim_write,
+	.read_block = dsmil_mmio_sim_read_block,
+	.write_block = dsmil_mmio_sim_write_block,
+	.debugfs = dsmil_mmio_sim_debugfs,
 };
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_sim_ops);

@@ -5,9 +5,9 @@
  * 72 devices in 6 groups of 12.  Every device has a state; requests move it
  * along the transition table below, subject to the group and device
  * dependencies and to quarantine.  The rules are data (the tables) and one
- * function applies them (dsmil_check_transition()), always under the state
- * lock together with the state change it allows, so that no two requests
- * can each pass a check the other one invalidates.
+ * function applies them (dsmil_state_check_transition()), always under the
+ * state lock together with the state change it allows, so that no two
+ * requests can each pass a check the other one invalidates.
  *
  * The invariant everything here keeps: no device is ACTIVE while a device
  * it depends on is not ACTIVE.  Requests keep it through the checks;
@@ -59,7 +59,7 @@ static const char *const dsmil_group_state_names[] = DSMIL_GROUP_STATE_NAMES;
 static const char *const dsmil_reason_names[DSMIL_REASON_COUNT] =
 	DSMIL_REASON_NAMES;
 
-/* What a refusal of dsmil_check_transition() returns to the caller. */
+/* What a refusal of dsmil_state_check_transition() returns to the caller. */
 static const int dsmil_reason_errno[DSMIL_REASON_COUNT] = {
 	[DSMIL_REASON_ILLEGAL]		= -EINVAL,
 	[DSMIL_REASON_DEPENDENCY]	= -ENOLINK,
@@ -138,67 +138,67 @@ static const u8 dsmil_transition_rules[DSMIL_DEV_NUM_STATES][DSMIL_DEV_NUM_STATE
 };
 
 /**
- * dsmil_dev_state_name - name of a device state, for messages and sysfs.
+ * dsmil_state_name - name of a device state, for messages and sysfs.
  * @state: enum dsmil_dev_state.
  *
  * Return: the name, or "INVALID".
  */
-VISIBLE_IF_KUNIT const char *dsmil_dev_state_name(unsigned int state)
+VISIBLE_IF_KUNIT const char *dsmil_state_name(unsigned int state)
 {
 	return state < DSMIL_DEV_NUM_STATES ? dsmil_dev_state_names[state] :
 					      "INVALID";
 }
-EXPORT_SYMBOL_IF_KUNIT(dsmil_dev_state_name);
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_name);
 
 /**
- * dsmil_reason_name - the word for a reason in the driver's messages.
+ * dsmil_state_reason_name - the word for a reason in the driver's messages.
  * @reason: enum dsmil_reason.
  *
  * Return: the word, or "unknown".
  */
-VISIBLE_IF_KUNIT const char *dsmil_reason_name(unsigned int reason)
+VISIBLE_IF_KUNIT const char *dsmil_state_reason_name(unsigned int reason)
 {
 	return reason < DSMIL_REASON_COUNT ? dsmil_reason_names[reason] :
 					     "unknown";
 }
-EXPORT_SYMBOL_IF_KUNIT(dsmil_reason_name);
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_reason_name);
 
-static u8 dsmil_dev_dep_groups(unsigned int id)
+static u8 dsmil_state_dep_groups(unsigned int id)
 {
 	return dsmil_group_deps[DSMIL_DEV_GROUP(id)];
 }
 
-static u16 dsmil_dev_dep_devices(unsigned int id)
+static u16 dsmil_state_dep_devices(unsigned int id)
 {
 	return DSMIL_DEV_GROUP(id) == 0 ? dsmil_group0_deps[DSMIL_DEV_INDEX(id)]
 					: 0;
 }
 
 /* Does device @d need device @x ACTIVE to be ACTIVE itself? */
-static bool dsmil_needs(unsigned int d, unsigned int x)
+static bool dsmil_state_needs(unsigned int d, unsigned int x)
 {
 	if (DSMIL_DEV_INDEX(x) == DSMIL_CONTROLLER &&
-	    (dsmil_dev_dep_groups(d) & BIT(DSMIL_DEV_GROUP(x))))
+	    (dsmil_state_dep_groups(d) & BIT(DSMIL_DEV_GROUP(x))))
 		return true;
 	return DSMIL_DEV_GROUP(d) == DSMIL_DEV_GROUP(x) &&
-	       (dsmil_dev_dep_devices(d) & BIT(DSMIL_DEV_INDEX(x)));
+	       (dsmil_state_dep_devices(d) & BIT(DSMIL_DEV_INDEX(x)));
 }
 
 /**
- * dsmil_dev_quarantined - is device @id one that may never be ACTIVE nor
+ * dsmil_state_quarantined - is device @id one that may never be ACTIVE nor
  * written?
  * @id: global device id (< DSMIL_NUM_DEVICES).
  *
  * Return: true for the quarantined devices.
  */
-VISIBLE_IF_KUNIT bool dsmil_dev_quarantined(unsigned int id)
+VISIBLE_IF_KUNIT bool dsmil_state_quarantined(unsigned int id)
 {
 	return dsmil_quarantine[DSMIL_DEV_GROUP(id)] & BIT(DSMIL_DEV_INDEX(id));
 }
-EXPORT_SYMBOL_IF_KUNIT(dsmil_dev_quarantined);
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_quarantined);
 
 /* Groups an emergency stop of @group locks: it and all that need it. */
-static u8 dsmil_estop_groups(unsigned int group)
+static u8 dsmil_state_estop_groups(unsigned int group)
 {
 	u8 mask = BIT(group);
 	unsigned int g;
@@ -210,13 +210,13 @@ static u8 dsmil_estop_groups(unsigned int group)
 	return mask;
 }
 
-static u8 dsmil_dev_state(struct dsmil_state *st, unsigned int id)
+static u8 dsmil_state_read(struct dsmil_state *st, unsigned int id)
 {
 	return READ_ONCE(st->dev[id].state);
 }
 
 /* Who asked: the calling process, or 0/0 for the kernel's own threads. */
-static void dsmil_who(u32 *pid, u32 *uid)
+static void dsmil_state_who(u32 *pid, u32 *uid)
 {
 	if (current->flags & PF_KTHREAD) {
 		*pid = 0;
@@ -236,10 +236,10 @@ static void dsmil_who(u32 *pid, u32 *uid)
  * Returns DSMIL_REASON_NONE, or the reason of the refusal with *@blocker set
  * to the first dependency (or dependent) in the way, else -1.
  */
-static enum dsmil_reason dsmil_check_transition(struct dsmil_state *st,
-						unsigned int id,
-						unsigned int from,
-						unsigned int to, int *blocker)
+static enum dsmil_reason dsmil_state_check_transition(struct dsmil_state *st,
+						      unsigned int id,
+						      unsigned int from,
+						      unsigned int to, int *blocker)
 {
 	unsigned int j;
 	u8 rule;
@@ -254,11 +254,11 @@ static enum dsmil_reason dsmil_check_transition(struct dsmil_state *st,
 		return DSMIL_REASON_ILLEGAL;
 
 	if (rule & DSMIL_T_ACTIVATE) {
-		if (dsmil_dev_quarantined(id))
+		if (dsmil_state_quarantined(id))
 			return DSMIL_REASON_QUARANTINED;
 		for (j = 0; j < DSMIL_NUM_DEVICES; j++) {
-			if (dsmil_needs(id, j) &&
-			    dsmil_dev_state(st, j) != DSMIL_DEV_ACTIVE) {
+			if (dsmil_state_needs(id, j) &&
+			    dsmil_state_read(st, j) != DSMIL_DEV_ACTIVE) {
 				*blocker = j;
 				return DSMIL_REASON_DEPENDENCY;
 			}
@@ -267,8 +267,8 @@ static enum dsmil_reason dsmil_check_transition(struct dsmil_state *st,
 
 	if (rule & DSMIL_T_DEACTIVATE) {
 		for (j = 0; j < DSMIL_NUM_DEVICES; j++) {
-			if (dsmil_needs(j, id) &&
-			    dsmil_dev_state(st, j) == DSMIL_DEV_ACTIVE) {
+			if (dsmil_state_needs(j, id) &&
+			    dsmil_state_read(st, j) == DSMIL_DEV_ACTIVE) {
 				*blocker = j;
 				return DSMIL_REASON_DEPENDENT;
 			}
@@ -278,9 +278,9 @@ static enum dsmil_reason dsmil_check_transition(struct dsmil_state *st,
 }
 
 /* Append one entry to the audit ring; the oldest is overwritten. */
-static void dsmil_audit(struct dsmil_state *st, unsigned int id,
-			unsigned int from, unsigned int to, int err,
-			enum dsmil_reason reason, u8 source)
+static void dsmil_state_audit(struct dsmil_state *st, unsigned int id,
+			      unsigned int from, unsigned int to, int err,
+			      enum dsmil_reason reason, u8 source)
 {
 	struct dsmil_audit_entry *e;
 
@@ -289,7 +289,7 @@ static void dsmil_audit(struct dsmil_state *st, unsigned int id,
 	memset(e, 0, sizeof(*e));
 	e->seq = st->audit_next++;
 	e->time_ns = ktime_get_real_ns();
-	dsmil_who(&e->pid, &e->uid);
+	dsmil_state_who(&e->pid, &e->uid);
 	e->device = id;
 	e->from = from;
 	e->to = to;
@@ -302,7 +302,7 @@ static void dsmil_audit(struct dsmil_state *st, unsigned int id,
  * Commit a state change.  Called with the lock held, inside a write section
  * of st->seq, after whatever check the change needed.
  */
-static void dsmil_set_state(struct dsmil_state *st, unsigned int id,
+static void dsmil_state_set(struct dsmil_state *st, unsigned int id,
 			    unsigned int to, enum dsmil_reason reason,
 			    u8 source)
 {
@@ -317,42 +317,42 @@ static void dsmil_set_state(struct dsmil_state *st, unsigned int id,
 	d->gen++;
 	WRITE_ONCE(d->transitions, d->transitions + 1);
 	atomic64_inc(&st->transitions);
-	dsmil_audit(st, id, from, to, 0, reason, source);
+	dsmil_state_audit(st, id, from, to, 0, reason, source);
 }
 
-static void dsmil_log_refused_transition(struct dsmil_state *st,
-					 unsigned int id, unsigned int from,
-					 unsigned int to,
-					 enum dsmil_reason reason, int err,
-					 int blocker)
+static void dsmil_state_log_refused(struct dsmil_state *st,
+				    unsigned int id, unsigned int from,
+				    unsigned int to,
+				    enum dsmil_reason reason, int err,
+				    int blocker)
 {
 	char blk[24] = "";
 	u32 pid, uid;
 
 	if (!__ratelimit(&st->rs_refusal))
 		return;
-	dsmil_who(&pid, &uid);
+	dsmil_state_who(&pid, &uid);
 	if (blocker >= 0)
 		snprintf(blk, sizeof(blk), " blocker=DSMIL%uD%X",
 			 DSMIL_DEV_GROUP(blocker), DSMIL_DEV_INDEX(blocker));
 	dsmil_notice(dsmil_state_dev(st), "refused-transition: dev=DSMIL%uD%X from=%s to=%s reason=%s errno=%d pid=%u uid=%u%s\n",
-		     DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), dsmil_dev_state_name(from),
-		     dsmil_dev_state_name(to), dsmil_reason_name(reason), err, pid, uid, blk);
+		     DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), dsmil_state_name(from),
+		     dsmil_state_name(to), dsmil_state_reason_name(reason), err, pid, uid, blk);
 }
 
-static void dsmil_log_device_error(struct dsmil_state *st, unsigned int id,
-				   unsigned int from, enum dsmil_reason reason,
-				   int err, unsigned int demoted)
+static void dsmil_state_log_error(struct dsmil_state *st, unsigned int id,
+				  unsigned int from, enum dsmil_reason reason,
+				  int err, unsigned int demoted)
 {
 	if (!__ratelimit(&st->rs_event))
 		return;
 	dsmil_warn(dsmil_state_dev(st), "device-error: dev=DSMIL%uD%X from=%s to=ERROR reason=%s errno=%d demoted=%u\n",
-		   DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), dsmil_dev_state_name(from),
-		   dsmil_reason_name(reason), err, demoted);
+		   DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), dsmil_state_name(from),
+		   dsmil_state_reason_name(reason), err, demoted);
 }
 
 /* What a failed verification returns; -EINTR leaves the device alone. */
-static int dsmil_verify_errno(int err)
+static int dsmil_state_verify_errno(int err)
 {
 	switch (err) {
 	case -ETIMEDOUT:
@@ -408,10 +408,11 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 		res->reason = DSMIL_REASON_BAD_ARG;
 		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
 		if (__ratelimit(&st->rs_refusal)) {
-			dsmil_who(&pid, &uid);
+			dsmil_state_who(&pid, &uid);
 			dsmil_notice(dsmil_dev(dsm), "refused-transition: id=%u to=%s reason=%s errno=%d pid=%u uid=%u\n",
-				     id, dsmil_dev_state_name(target),
-				     dsmil_reason_name(DSMIL_REASON_BAD_ARG), -EINVAL, pid, uid);
+				     id, dsmil_state_name(target),
+				     dsmil_state_reason_name(DSMIL_REASON_BAD_ARG),
+				     -EINVAL, pid, uid);
 		}
 		return -EINVAL;
 	}
@@ -428,7 +429,7 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 	from = st->dev[id].state;
 	res->prev = from;
 
-	reason = dsmil_check_transition(st, id, from, target, &blocker);
+	reason = dsmil_state_check_transition(st, id, from, target, &blocker);
 	if (reason != DSMIL_REASON_NONE) {
 		ret = dsmil_reason_errno[reason];
 		goto refuse;
@@ -452,25 +453,25 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 		}
 		if (verr) {
 			reason = DSMIL_REASON_VERIFY_FAILED;
-			ret = dsmil_verify_errno(verr);
+			ret = dsmil_state_verify_errno(verr);
 			to_error = ret != -EINTR;
 			goto refuse;
 		}
 	}
 
 	write_seqcount_begin(&st->seq);
-	dsmil_set_state(st, id, target, DSMIL_REASON_NONE, DSMIL_SRC_IOCTL);
+	dsmil_state_set(st, id, target, DSMIL_REASON_NONE, DSMIL_SRC_IOCTL);
 	write_seqcount_end(&st->seq);
 	res->state = target;
 	mutex_unlock(&st->lock);
 	return 0;
 
 refuse:
-	dsmil_audit(st, id, from, target, ret, reason, DSMIL_SRC_IOCTL);
+	dsmil_state_audit(st, id, from, target, ret, reason, DSMIL_SRC_IOCTL);
 	if (to_error) {
 		/* The driver's own step, audited as such after the refusal. */
 		write_seqcount_begin(&st->seq);
-		dsmil_set_state(st, id, DSMIL_DEV_ERROR, reason,
+		dsmil_state_set(st, id, DSMIL_DEV_ERROR, reason,
 				DSMIL_SRC_INTERNAL);
 		write_seqcount_end(&st->seq);
 	}
@@ -480,16 +481,16 @@ refuse:
 	res->reason = reason;
 	res->blocker = blocker;
 	dsmil_count_refusal(dsm, reason);
-	dsmil_log_refused_transition(st, id, from, target, reason, ret,
-				     blocker);
+	dsmil_state_log_refused(st, id, from, target, reason, ret,
+				blocker);
 	if (to_error)
-		dsmil_log_device_error(st, id, from, reason, verr, 0);
+		dsmil_state_log_error(st, id, from, reason, verr, 0);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_transition);
 
 /* Writes at the hardware on the devices of @groups (under the fence). */
-static unsigned int dsmil_writing(struct dsmil_state *st, u8 groups)
+static unsigned int dsmil_state_writing(struct dsmil_state *st, u8 groups)
 {
 	unsigned int id, n = 0;
 
@@ -530,7 +531,7 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 	*in_doubt = 0;
 	if (group >= DSMIL_NUM_GROUPS)
 		return -EINVAL;
-	groups = dsmil_estop_groups(group);
+	groups = dsmil_state_estop_groups(group);
 
 	mutex_lock(&st->lock);
 	if (st->dead) {
@@ -543,7 +544,7 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 		if (!(groups & BIT(DSMIL_DEV_GROUP(id))) ||
 		    st->dev[id].state == DSMIL_DEV_LOCKED)
 			continue;
-		dsmil_set_state(st, id, DSMIL_DEV_LOCKED,
+		dsmil_state_set(st, id, DSMIL_DEV_LOCKED,
 				DSMIL_REASON_EMERGENCY_STOP, DSMIL_SRC_ESTOP);
 		n++;
 	}
@@ -552,9 +553,9 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 	*locked = n;
 
 	/* Writes that passed their hand-off before the stop: wait them out. */
-	wait_event_killable_timeout(st->drained, !dsmil_writing(st, groups),
+	wait_event_killable_timeout(st->drained, !dsmil_state_writing(st, groups),
 				    msecs_to_jiffies(DSMIL_ESTOP_DRAIN_MS));
-	left = dsmil_writing(st, groups);
+	left = dsmil_state_writing(st, groups);
 	*in_doubt = left;
 	atomic64_add(left, &st->in_doubt);
 
@@ -563,7 +564,7 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 			if (groups & BIT(g))
 				len += scnprintf(list + len, sizeof(list) - len,
 						 "%s%u", len ? "," : "", g);
-		dsmil_who(&pid, &uid);
+		dsmil_state_who(&pid, &uid);
 		dsmil_warn(dsmil_state_dev(st), "emergency-stop: group=%u groups=%s locked=%u in_doubt=%u pid=%u uid=%u\n",
 			   group, list, n, left, pid, uid);
 	}
@@ -575,10 +576,10 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_state_estop);
  * The access rule: a read needs READY or ACTIVE; a write needs ACTIVE and a
  * device that is not quarantined.  Returns 0 or the errno, with *@reason.
  */
-static int dsmil_access_verdict(u8 state, unsigned int id, bool write,
-				enum dsmil_reason *reason)
+static int dsmil_state_access_verdict(u8 state, unsigned int id, bool write,
+				      enum dsmil_reason *reason)
 {
-	if (write && dsmil_dev_quarantined(id)) {
+	if (write && dsmil_state_quarantined(id)) {
 		*reason = DSMIL_REASON_QUARANTINED;
 		return -EPERM;
 	}
@@ -589,9 +590,9 @@ static int dsmil_access_verdict(u8 state, unsigned int id, bool write,
 }
 
 /* Count and log (rate-limited) a refused access; @where: "" or " at=handoff". */
-static int dsmil_refuse_access(struct dsmil_state *st, unsigned int id,
-			       bool write, u8 state, enum dsmil_reason reason,
-			       const char *where, int ret)
+static int dsmil_state_refuse_access(struct dsmil_state *st, unsigned int id,
+				     bool write, u8 state, enum dsmil_reason reason,
+				     const char *where, int ret)
 {
 	const char *access = write ? "write" : "read";
 	u32 pid, uid;
@@ -599,15 +600,15 @@ static int dsmil_refuse_access(struct dsmil_state *st, unsigned int id,
 	dsmil_count_refusal(dsmil_from_state(st), reason);
 	if (!__ratelimit(&st->rs_refusal))
 		return ret;
-	dsmil_who(&pid, &uid);
+	dsmil_state_who(&pid, &uid);
 	if (id >= DSMIL_NUM_DEVICES)
 		dsmil_notice(dsmil_state_dev(st), "refused-access: id=%u access=%s reason=%s errno=%d pid=%u uid=%u%s\n",
-			     id, access, dsmil_reason_name(reason), ret, pid, uid, where);
+			     id, access, dsmil_state_reason_name(reason), ret, pid, uid, where);
 	else
 		dsmil_notice(dsmil_state_dev(st), "refused-access: dev=DSMIL%uD%X access=%s state=%s reason=%s errno=%d pid=%u uid=%u%s\n",
 			     DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), access,
-			     dsmil_dev_state_name(state), dsmil_reason_name(reason), ret, pid, uid,
-			     where);
+			     dsmil_state_name(state), dsmil_state_reason_name(reason),
+			     ret, pid, uid, where);
 	return ret;
 }
 
@@ -619,13 +620,13 @@ int dsmil_state_check_access(struct dsmil_state *st, unsigned int id,
 	int ret;
 
 	if (id >= DSMIL_NUM_DEVICES)
-		return dsmil_refuse_access(st, id, write, 0,
-					   DSMIL_REASON_BAD_ARG, "", -EINVAL);
-	state = dsmil_dev_state(st, id);
-	ret = dsmil_access_verdict(state, id, write, &reason);
+		return dsmil_state_refuse_access(st, id, write, 0,
+						 DSMIL_REASON_BAD_ARG, "", -EINVAL);
+	state = dsmil_state_read(st, id);
+	ret = dsmil_state_access_verdict(state, id, write, &reason);
 	if (ret)
-		return dsmil_refuse_access(st, id, write, state, reason, "",
-					   ret);
+		return dsmil_state_refuse_access(st, id, write, state, reason, "",
+						 ret);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_check_access);
@@ -656,9 +657,9 @@ int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
 	atomic64_inc(&st->handoffs);
 	if (id >= DSMIL_NUM_DEVICES) {
 		atomic64_inc(&st->handoff_refused);
-		return dsmil_refuse_access(st, id, write, 0,
-					   DSMIL_REASON_BAD_ARG, " at=handoff",
-					   -EINVAL);
+		return dsmil_state_refuse_access(st, id, write, 0,
+						 DSMIL_REASON_BAD_ARG, " at=handoff",
+						 -EINVAL);
 	}
 	/*
 	 * Lockdown and allow_writes can change while a request waits.  Both
@@ -669,7 +670,7 @@ int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
 		ret = dsmil_state_write_policy(st);
 		if (ret) {
 			if (__ratelimit(&st->rs_refusal)) {
-				dsmil_who(&pid, &uid);
+				dsmil_state_who(&pid, &uid);
 				dsmil_notice(dsmil_state_dev(st), "refused-access: dev=DSMIL%uD%X access=write reason=policy errno=%d pid=%u uid=%u at=handoff\n",
 					     DSMIL_DEV_GROUP(id), DSMIL_DEV_INDEX(id), ret, pid,
 					     uid);
@@ -680,15 +681,15 @@ int dsmil_state_handoff_begin(struct dsmil_state *st, unsigned int id,
 
 	spin_lock(&st->fence);
 	state = st->dev[id].state;
-	ret = dsmil_access_verdict(state, id, write, &reason);
+	ret = dsmil_state_access_verdict(state, id, write, &reason);
 	if (!ret && write)
 		st->writing[id]++;
 	spin_unlock(&st->fence);
 	if (!ret)
 		return 0;
 	atomic64_inc(&st->handoff_refused);
-	return dsmil_refuse_access(st, id, write, state, reason, " at=handoff",
-				   ret);
+	return dsmil_state_refuse_access(st, id, write, state, reason, " at=handoff",
+					 ret);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_handoff_begin);
 
@@ -742,7 +743,7 @@ void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 			if (st->dev[j].state != DSMIL_DEV_ACTIVE)
 				continue;
 			for_each_set_bit(k, affected, j) {
-				if (dsmil_needs(j, k)) {
+				if (dsmil_state_needs(j, k)) {
 					__set_bit(j, affected);
 					break;
 				}
@@ -751,16 +752,16 @@ void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 		for (j = DSMIL_NUM_DEVICES - 1; j > id; j--) {
 			if (!test_bit(j, affected))
 				continue;
-			dsmil_set_state(st, j, DSMIL_DEV_READY,
+			dsmil_state_set(st, j, DSMIL_DEV_READY,
 					DSMIL_REASON_DEPENDENCY, DSMIL_SRC_SMI);
 			demoted++;
 		}
 	}
-	dsmil_set_state(st, id, DSMIL_DEV_ERROR, reason, DSMIL_SRC_SMI);
+	dsmil_state_set(st, id, DSMIL_DEV_ERROR, reason, DSMIL_SRC_SMI);
 	write_seqcount_end(&st->seq);
 	mutex_unlock(&st->lock);
 
-	dsmil_log_device_error(st, id, from, reason, err, demoted);
+	dsmil_state_log_error(st, id, from, reason, err, demoted);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_report_fault);
 
@@ -776,13 +777,13 @@ void dsmil_state_snapshot(struct dsmil_state *st, u8 *states)
 	do {
 		seq = read_seqcount_begin(&st->seq);
 		for (id = 0; id < DSMIL_NUM_DEVICES; id++)
-			states[id] = dsmil_dev_state(st, id);
+			states[id] = dsmil_state_read(st, id);
 	} while (read_seqcount_retry(&st->seq, seq));
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_snapshot);
 
 /**
- * dsmil_group_state - a group's state, derived from its members' states.
+ * dsmil_state_group - a group's state, derived from its members' states.
  * @states: all device states (a snapshot).
  * @group:  group 0..5.
  *
@@ -793,7 +794,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_state_snapshot);
  *
  * Return: enum dsmil_group_state.
  */
-VISIBLE_IF_KUNIT u8 dsmil_group_state(const u8 *states, unsigned int group)
+VISIBLE_IF_KUNIT u8 dsmil_state_group(const u8 *states, unsigned int group)
 {
 	const u8 *s = &states[DSMIL_DEV_ID(group, 0)];
 	unsigned int i, locked = 0, offline = 0;
@@ -825,17 +826,17 @@ VISIBLE_IF_KUNIT u8 dsmil_group_state(const u8 *states, unsigned int group)
 		return DSMIL_GROUP_DISABLED;
 	return DSMIL_GROUP_INITIALIZING;
 }
-EXPORT_SYMBOL_IF_KUNIT(dsmil_group_state);
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_group);
 
 /**
- * dsmil_dev_describe - fill the uapi description of device @id.
+ * dsmil_state_describe - fill the uapi description of device @id.
  * @st:     state machine.
  * @id:     global device id (< DSMIL_NUM_DEVICES).
  * @states: all device states (a snapshot), for the state and group state.
  * @di:     out: the description; every other field zeroed.
  */
-void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
-			const u8 *states, struct dsmil_dev_info *di)
+void dsmil_state_describe(struct dsmil_state *st, unsigned int id,
+			  const u8 *states, struct dsmil_dev_info *di)
 {
 	/* u8: lets the compiler see that the name fits. */
 	u8 g = DSMIL_DEV_GROUP(id), i = DSMIL_DEV_INDEX(id);
@@ -845,8 +846,8 @@ void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
 	di->group = g;
 	di->index = i;
 	di->state = states[id];
-	di->group_state = dsmil_group_state(states, g);
-	if (dsmil_dev_quarantined(id))
+	di->group_state = dsmil_state_group(states, g);
+	if (dsmil_state_quarantined(id))
 		di->flags |= DSMIL_DEVF_QUARANTINED;
 	switch (i) {
 	case DSMIL_TOKEN_POWER:
@@ -860,13 +861,13 @@ void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
 							       di->token);
 		break;
 	}
-	di->dep_groups = dsmil_dev_dep_groups(id);
-	di->dep_devices = dsmil_dev_dep_devices(id);
+	di->dep_groups = dsmil_state_dep_groups(id);
+	di->dep_devices = dsmil_state_dep_devices(id);
 	di->transitions = READ_ONCE(st->dev[id].transitions);
 	snprintf((char *)di->name, sizeof(di->name), "DSMIL%uD%X", g, i);
 	strscpy((char *)di->function, dsmil_functions[i], sizeof(di->function));
 }
-EXPORT_SYMBOL_IF_KUNIT(dsmil_dev_describe);
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_describe);
 
 /**
  * dsmil_state_audit_copy - copy audit entries out of the ring.
@@ -921,11 +922,11 @@ int dsmil_state_format_summary(struct dsmil_state *st, char *buf, size_t size)
 	dsmil_state_snapshot(st, states);
 	for (g = 0; g < DSMIL_NUM_GROUPS; g++) {
 		len += scnprintf(buf + len, size - len, "group=%u state=%s", g,
-				 dsmil_group_state_names[dsmil_group_state(states, g)]);
+				 dsmil_group_state_names[dsmil_state_group(states, g)]);
 		for (i = 0; i < DSMIL_DEVS_PER_GROUP; i++)
 			len += scnprintf(buf + len, size - len, " DSMIL%uD%X=%s",
 					 g, i,
-					 dsmil_dev_state_name(states[DSMIL_DEV_ID(g, i)]));
+					 dsmil_state_name(states[DSMIL_DEV_ID(g, i)]));
 		len += scnprintf(buf + len, size - len, "\n");
 	}
 	return len;
@@ -986,10 +987,10 @@ VISIBLE_IF_KUNIT void dsmil_state_shutdown(struct dsmil_state *st)
 	write_seqcount_begin(&st->seq);
 	for (id = DSMIL_NUM_DEVICES; id-- > 0; ) {
 		if (st->dev[id].state == DSMIL_DEV_ACTIVE)
-			dsmil_set_state(st, id, DSMIL_DEV_READY,
+			dsmil_state_set(st, id, DSMIL_DEV_READY,
 					DSMIL_REASON_UNLOAD, DSMIL_SRC_UNLOAD);
 		if (st->dev[id].state != DSMIL_DEV_OFFLINE)
-			dsmil_set_state(st, id, DSMIL_DEV_OFFLINE,
+			dsmil_state_set(st, id, DSMIL_DEV_OFFLINE,
 					DSMIL_REASON_UNLOAD, DSMIL_SRC_UNLOAD);
 	}
 	st->dead = true;

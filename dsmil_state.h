@@ -232,8 +232,8 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 		      unsigned int *locked, unsigned int *in_doubt);
 void dsmil_state_snapshot(struct dsmil_state *st, u8 *states);
-void dsmil_dev_describe(struct dsmil_state *st, unsigned int id,
-			const u8 *states, struct dsmil_dev_info *di);
+void dsmil_state_describe(struct dsmil_state *st, unsigned int id,
+			  const u8 *states, struct dsmil_dev_info *di);
 unsigned int dsmil_state_audit_copy(struct dsmil_state *st, u64 since,
 				    struct dsmil_audit_entry *out,
 				    unsigned int max, u64 *next_seq,
@@ -245,10 +245,10 @@ int dsmil_state_format_summary(struct dsmil_state *st, char *buf,
 /* Internals the KUnit suite (tests/dsmil_state_test.c) calls. */
 
 void dsmil_state_shutdown(struct dsmil_state *st);
-u8 dsmil_group_state(const u8 *states, unsigned int group);
-bool dsmil_dev_quarantined(unsigned int id);
-const char *dsmil_dev_state_name(unsigned int state);
-const char *dsmil_reason_name(unsigned int reason);
+u8 dsmil_state_group(const u8 *states, unsigned int group);
+bool dsmil_state_quarantined(unsigned int id);
+const char *dsmil_state_name(unsigned int state);
+const char *dsmil_state_reason_name(unsigned int reason);
 #endif
 
 #endif /* _DSMIL_STATE_H */

@@ -61,7 +61,7 @@ static int dsmil_state_ioc_dev_info(struct dsmil *dsm, void *arg)
 		return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_INFO, "dev-info",
 					     "id-out-of-range", -EINVAL);
 	dsmil_state_snapshot(&dsm->state, states);
-	dsmil_dev_describe(&dsm->state, di->id, states, di);
+	dsmil_state_describe(&dsm->state, di->id, states, di);
 	return 0;
 }
 
@@ -79,7 +79,7 @@ static int dsmil_state_ioc_dev_list(struct dsmil *dsm, void *arg)
 	n = min_t(u32, dl->count, DSMIL_NUM_DEVICES);
 	dsmil_state_snapshot(&dsm->state, states);
 	for (id = 0; id < n; id++) {
-		dsmil_dev_describe(&dsm->state, id, states, &di);
+		dsmil_state_describe(&dsm->state, id, states, &di);
 		if (copy_to_user(&ubuf[id], &di, sizeof(di)))
 			return dsmil_state_bad_input(dsm, DSMIL_IOC_DEV_LIST,
 						     "dev-list", "fault",
@@ -90,7 +90,7 @@ static int dsmil_state_ioc_dev_list(struct dsmil *dsm, void *arg)
 	return 0;
 }
 
-static bool dsmil_dev_has_token(unsigned int id)
+static bool dsmil_state_has_token(unsigned int id)
 {
 	switch (id % DSMIL_DEVS_PER_GROUP) {
 	case DSMIL_TOKEN_POWER:
@@ -115,7 +115,7 @@ static int dsmil_state_ioc_dev_transition(struct dsmil *dsm, void *arg)
 	 * so that no race with the state can slip an SMI past it.
 	 */
 	if (t->target == DSMIL_DEV_READY && t->id < DSMIL_NUM_DEVICES &&
-	    dsmil_dev_has_token(t->id) && !capable(CAP_SYS_RAWIO)) {
+	    dsmil_state_has_token(t->id) && !capable(CAP_SYS_RAWIO)) {
 		atomic64_inc(&dsm->denied);
 		dsmil_notice_ratelimited(dsmil_dev(dsm), "denied: cmd=dev-transition pid=%d uid=%u needs=CAP_SYS_RAWIO errno=%d\n",
 					 task_tgid_nr(current),

@@ -30,7 +30,7 @@ struct audit_t {
 	void *sim;
 };
 
-static int audit_test_init(struct kunit *test)
+static int dsmil_audit_test_init(struct kunit *test)
 {
 	struct audit_t *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	struct dsmil_config cfg = dsmil_kunit_cfg;
@@ -68,7 +68,7 @@ static struct dsmil_write_record *audit_buf(struct kunit *test)
 }
 
 /* A record made here names this task and keeps what it was given. */
-static void audit_test_fields(struct kunit *test)
+static void dsmil_audit_add_fields(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -111,7 +111,7 @@ static void audit_test_fields(struct kunit *test)
 }
 
 /* 300 records in a ring of 256: the oldest 44 are gone, and say so. */
-static void audit_test_wrap(struct kunit *test)
+static void dsmil_audit_copy_wrap(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -160,7 +160,7 @@ static void audit_test_wrap(struct kunit *test)
 }
 
 /* The read ioctl's handler: count 0 refused, records and counters out. */
-static void audit_test_ioctl(struct kunit *test)
+static void dsmil_audit_ioc_read_records(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	unsigned long ubuf = dsmil_kunit_user_buf(test, PAGE_SIZE * 16);
@@ -221,7 +221,7 @@ static u64 sim_writes0(struct audit_t *t)
 }
 
 /* Read before, write, read back: all three reach the sim, all recorded. */
-static void audit_test_token_write(struct kunit *test)
+static void dsmil_audit_token_write_recorded(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -271,7 +271,7 @@ static void audit_test_token_write(struct kunit *test)
  * on arrival does not echo the old id.  Before, the flag made the write
  * skip the audit (no record, no read-back) and the id came back as given.
  */
-static void audit_test_resent_reply(struct kunit *test)
+static void dsmil_audit_token_write_resent_reply(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -305,7 +305,7 @@ static int audit_policy_refuses(struct dsmil_state *st)
 	return -EACCES;
 }
 
-static void audit_test_refused(struct kunit *test)
+static void dsmil_audit_token_write_refused(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -357,7 +357,7 @@ static void audit_test_refused(struct kunit *test)
 }
 
 /* Firmware that acknowledges a write and ignores it: write-mismatch. */
-static void audit_test_mismatch(struct kunit *test)
+static void dsmil_audit_token_write_mismatch(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -384,7 +384,7 @@ static void audit_test_mismatch(struct kunit *test)
 }
 
 /* The value before cannot be read: nothing is written. */
-static void audit_test_read_before_fails(struct kunit *test)
+static void dsmil_audit_token_write_read_before_fails(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -414,7 +414,7 @@ static void audit_test_read_before_fails(struct kunit *test)
  * sent, so its outcome is known: -ETIMEDOUT, not -EINPROGRESS (which would
  * say the write might still land), no IN_DOUBT flag, an OLD record.
  */
-static void audit_test_read_before_in_doubt(struct kunit *test)
+static void dsmil_audit_token_write_read_before_in_doubt(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -479,7 +479,7 @@ static unsigned int audit_fake_submits(struct dsmil_kunit_smi *f)
  * read is held at a gated synchronous fake backend, whose own count shows
  * that the write never reached it.
  */
-static void audit_test_stop_during_read_before(struct kunit *test)
+static void dsmil_audit_token_write_estop_during_read_before(struct kunit *test)
 {
 	struct dsmil_write_record *r = audit_buf(test);
 	struct dsmil_config cfg = dsmil_kunit_cfg;
@@ -536,7 +536,7 @@ static void audit_test_stop_during_read_before(struct kunit *test)
 }
 
 /* Overlapping writes of one device are not compared; lone ones are. */
-static void audit_test_concurrent(struct kunit *test)
+static void dsmil_audit_end_concurrent_writers(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_audit *wa = &t->dsm->waudit;
@@ -563,7 +563,7 @@ static void audit_test_concurrent(struct kunit *test)
 }
 
 /* MMIO records: one per write, none for an argument refusal. */
-static void audit_test_mmio(struct kunit *test)
+static void dsmil_audit_mmio_one_per_write(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -615,7 +615,7 @@ static void audit_test_mmio(struct kunit *test)
 }
 
 /* The late outcome of an in-doubt write, under the request's id. */
-static void audit_test_late(struct kunit *test)
+static void dsmil_audit_late_outcome(struct kunit *test)
 {
 	struct audit_t *t = test->priv;
 	struct dsmil_write_record *r = audit_buf(test);
@@ -634,25 +634,25 @@ static void audit_test_late(struct kunit *test)
 }
 
 static struct kunit_case dsmil_audit_cases[] = {
-	KUNIT_CASE(audit_test_fields),
-	KUNIT_CASE(audit_test_wrap),
-	KUNIT_CASE(audit_test_ioctl),
-	KUNIT_CASE(audit_test_token_write),
-	KUNIT_CASE(audit_test_resent_reply),
-	KUNIT_CASE(audit_test_refused),
-	KUNIT_CASE(audit_test_mismatch),
-	KUNIT_CASE(audit_test_read_before_fails),
-	KUNIT_CASE(audit_test_read_before_in_doubt),
-	KUNIT_CASE(audit_test_stop_during_read_before),
-	KUNIT_CASE(audit_test_concurrent),
-	KUNIT_CASE(audit_test_mmio),
-	KUNIT_CASE(audit_test_late),
+	KUNIT_CASE(dsmil_audit_add_fields),
+	KUNIT_CASE(dsmil_audit_copy_wrap),
+	KUNIT_CASE(dsmil_audit_ioc_read_records),
+	KUNIT_CASE(dsmil_audit_token_write_recorded),
+	KUNIT_CASE(dsmil_audit_token_write_resent_reply),
+	KUNIT_CASE(dsmil_audit_token_write_refused),
+	KUNIT_CASE(dsmil_audit_token_write_mismatch),
+	KUNIT_CASE(dsmil_audit_token_write_read_before_fails),
+	KUNIT_CASE(dsmil_audit_token_write_read_before_in_doubt),
+	KUNIT_CASE(dsmil_audit_token_write_estop_during_read_before),
+	KUNIT_CASE(dsmil_audit_end_concurrent_writers),
+	KUNIT_CASE(dsmil_audit_mmio_one_per_write),
+	KUNIT_CASE(dsmil_audit_late_outcome),
 	{}
 };
 
 static struct kunit_suite dsmil_audit_suite = {
 	.name = "dsmil_audit",
-	.init = audit_test_init,
+	.init = dsmil_audit_test_init,
 	.test_cases = dsmil_audit_cases,
 };
 

@@ -35,9 +35,9 @@ static const struct dsmil_lookup_case dsmil_lookup_cases[] = {
 	{ "all-ones-command", ~0U, -ENOTTY },
 };
 
-KUNIT_ARRAY_PARAM_DESC(dsmil_lookup, dsmil_lookup_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_main_ioctl_lookup_command, dsmil_lookup_cases, desc);
 
-static void dsmil_test_lookup(struct kunit *test)
+static void dsmil_main_ioctl_lookup_command(struct kunit *test)
 {
 	const struct dsmil_lookup_case *c = test->param_value;
 	const struct dsmil_ioctl_desc *d = dsmil_ioctl_lookup(c->cmd);
@@ -52,7 +52,7 @@ static void dsmil_test_lookup(struct kunit *test)
 }
 
 /* Every registered command is found by its own number and nothing else. */
-static void dsmil_test_tables_consistent(struct kunit *test)
+static void dsmil_main_ioctl_lookup_every_command(struct kunit *test)
 {
 	static const unsigned int cmds[] = {
 		DSMIL_IOC_INFO, DSMIL_IOC_STATS, DSMIL_IOC_WRITE_AUDIT_READ,
@@ -83,7 +83,7 @@ static void dsmil_test_tables_consistent(struct kunit *test)
 }
 
 /* The reserved-field check finds a non-zero byte in any declared span. */
-static void dsmil_test_reserved(struct kunit *test)
+static void dsmil_main_ioctl_bad_reserved_spans(struct kunit *test)
 {
 	static const struct dsmil_ioctl_desc d = {
 		.cmd = _IOWR(DSMIL_IOC_MAGIC, 0x3f, struct dsmil_token_req),
@@ -111,7 +111,7 @@ static void dsmil_test_reserved(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, dsmil_ioctl_bad_reserved(&d, &req), &d.rsvd[1]);
 }
 
-static void dsmil_test_create_destroy(struct kunit *test)
+static void dsmil_main_create_destroy(struct kunit *test)
 {
 	struct dsmil *dsm = dsmil_create(&dsmil_kunit_cfg, NULL);
 
@@ -122,10 +122,11 @@ static void dsmil_test_create_destroy(struct kunit *test)
 }
 
 static struct kunit_case dsmil_main_cases[] = {
-	KUNIT_CASE_PARAM(dsmil_test_lookup, dsmil_lookup_gen_params),
-	KUNIT_CASE(dsmil_test_tables_consistent),
-	KUNIT_CASE(dsmil_test_reserved),
-	KUNIT_CASE(dsmil_test_create_destroy),
+	KUNIT_CASE_PARAM(dsmil_main_ioctl_lookup_command,
+			 dsmil_main_ioctl_lookup_command_gen_params),
+	KUNIT_CASE(dsmil_main_ioctl_lookup_every_command),
+	KUNIT_CASE(dsmil_main_ioctl_bad_reserved_spans),
+	KUNIT_CASE(dsmil_main_create_destroy),
 	{}
 };
 

@@ -579,10 +579,10 @@ static const struct cfg_case cfg_cases[] = {
 	{ "idle-at-max", 0, CHUNK, 1, DSMIL_MMIO_IDLE_MAX_MS, 0 },
 };
 
-KUNIT_ARRAY_PARAM_DESC(cfg, cfg_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_mmio_init_config, cfg_cases, desc);
 
 /* Bad settings are refused at creation; good ones give that geometry. */
-static void mmio_test_config(struct kunit *test)
+static void dsmil_mmio_init_config(struct kunit *test)
 {
 	const struct cfg_case *c = test->param_value;
 	struct dsmil_config cfg = dsmil_kunit_cfg;
@@ -615,7 +615,7 @@ static void mmio_test_config(struct kunit *test)
  * No base: the sim backend serves; a base asks for the physical region
  * (not created here: it would claim that memory).
  */
-static void mmio_test_default_backend(struct kunit *test)
+static void dsmil_mmio_init_default_backend(struct kunit *test)
 {
 	struct dsmil_mmio *mm = make_mm(test, NULL, 90, 8, 0);
 
@@ -634,7 +634,7 @@ static void mmio_test_default_backend(struct kunit *test)
 /* ---- mapping policy ----------------------------------------------------- */
 
 /* Nothing is mapped until touched; a touch maps only that chunk, once. */
-static void mmio_test_on_demand(struct kunit *test)
+static void dsmil_mmio_map_on_demand(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
@@ -665,7 +665,7 @@ static void mmio_test_on_demand(struct kunit *test)
 }
 
 /* The least recently *used* idle chunk goes first, not the oldest mapped. */
-static void mmio_test_lru_order(struct kunit *test)
+static void dsmil_mmio_evict_lru_order(struct kunit *test)
 {
 	static const unsigned int expect[] = { 1, 2, 0, 3 };
 	struct fake_mmio *f;
@@ -709,10 +709,10 @@ static const struct sweep_case sweep_cases[] = {
 	{ "128-chunks-cap-127", 128, 127 },
 };
 
-KUNIT_ARRAY_PARAM_DESC(sweep, sweep_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_mmio_evict_cap_respected, sweep_cases, desc);
 
 /* Two full sweeps never exceed the cap and count every map and eviction. */
-static void mmio_test_cap_respected(struct kunit *test)
+static void dsmil_mmio_evict_cap_respected(struct kunit *test)
 {
 	const struct sweep_case *c = test->param_value;
 	struct fake_mmio *f;
@@ -735,7 +735,7 @@ static void mmio_test_cap_respected(struct kunit *test)
 }
 
 /* A chunk with a user is never evicted; with all busy, -EBUSY in time. */
-static void mmio_test_busy_never_evicted(struct kunit *test)
+static void dsmil_mmio_evict_busy_never(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 2, 0);
@@ -794,7 +794,7 @@ static int release_later(void *data)
 }
 
 /* An access that finds every slot busy waits for a release, then goes on. */
-static void mmio_test_busy_waits_for_release(struct kunit *test)
+static void dsmil_mmio_wait_slot_release(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 4, 1, 0);
@@ -836,7 +836,7 @@ static bool wait_resident(struct dsmil_mmio *mm, unsigned int n,
 }
 
 /* Idle chunks are unmapped after idle_ms; a chunk in use is not. */
-static void mmio_test_idle_reaper(struct kunit *test)
+static void dsmil_mmio_reap_idle(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 8, 40);
@@ -864,7 +864,7 @@ static void mmio_test_idle_reaper(struct kunit *test)
 }
 
 /* Teardown unmaps what is resident and leaves no reaper behind. */
-static void mmio_test_exit_unmaps(struct kunit *test)
+static void dsmil_mmio_exit_unmaps(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 4, 60000);
@@ -938,13 +938,13 @@ static const struct rw_case rw_cases[] = {
 	  71, -ENODEV },
 };
 
-KUNIT_ARRAY_PARAM_DESC(rw, rw_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_mmio_check_range_rw, rw_cases, desc);
 
 /*
  * Every boundary, for reads and for writes: accepted accesses land on the
  * right byte; refused ones never reach the backend and are counted.
  */
-static void mmio_test_rw_bounds(struct kunit *test)
+static void dsmil_mmio_check_range_rw(struct kunit *test)
 {
 	const struct rw_case *c = test->param_value;
 	struct fake_mmio *f;
@@ -1016,10 +1016,10 @@ static const struct bulk_case bulk_cases[] = {
 	{ "length-u64-max", 0, U64_MAX, -EINVAL },
 };
 
-KUNIT_ARRAY_PARAM_DESC(bulk, bulk_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_mmio_check_range_bulk, bulk_cases, desc);
 
 /* Bulk ranges: all-or-nothing checks, the right bytes, page-sized pieces. */
-static void mmio_test_bulk_bounds(struct kunit *test)
+static void dsmil_mmio_check_range_bulk(struct kunit *test)
 {
 	const struct bulk_case *c = test->param_value;
 	struct fake_mmio *f;
@@ -1054,7 +1054,7 @@ static void mmio_test_bulk_bounds(struct kunit *test)
 }
 
 /* A bulk write is refused whole: out of range, over the cap, map failure. */
-static void mmio_test_bulk_write_all_or_nothing(struct kunit *test)
+static void dsmil_mmio_bulk_write_all_or_nothing(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 2, 0);
@@ -1095,7 +1095,7 @@ static void mmio_test_bulk_write_all_or_nothing(struct kunit *test)
 }
 
 /* A failed map (injected or from the backend) leaves no trace but counters. */
-static void mmio_test_map_failure_clean(struct kunit *test)
+static void dsmil_mmio_map_failure_clean(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 1, 0);
@@ -1134,7 +1134,7 @@ static void mmio_test_map_failure_clean(struct kunit *test)
 }
 
 /* Single writes carry exactly @width bytes of the value to the right place. */
-static void mmio_test_write_widths(struct kunit *test)
+static void dsmil_mmio_write_widths(struct kunit *test)
 {
 	static const u8 widths[] = { 1, 2, 4, 8 };
 	struct fake_mmio *f;
@@ -1160,7 +1160,7 @@ static void mmio_test_write_widths(struct kunit *test)
 }
 
 /* The sim backend keeps data across evictions; untouched memory reads 0. */
-static void mmio_test_sim_data_survives_eviction(struct kunit *test)
+static void dsmil_mmio_sim_data_survives_eviction(struct kunit *test)
 {
 	struct dsmil_mmio *mm = make_mm(test, NULL, 4, 2, 0);
 	size_t len = CHUNK + 2 * PAGE_SIZE;
@@ -1237,7 +1237,7 @@ static size_t stale_copy_faulting(void *dst, size_t n, struct iov_iter *from)
  * (vunmap()ed by the eviction: a write there is a kernel fault, or lands in
  * another mapping).
  */
-static void mmio_test_bulk_write_remapped_during_fault(struct kunit *test)
+static void dsmil_mmio_bulk_write_remapped_during_fault(struct kunit *test)
 {
 	struct dsmil_mmio *mm = make_mm(test, NULL, 4, 2, 0);
 	const size_t len = 4 * PAGE_SIZE;
@@ -1288,7 +1288,7 @@ static void sim_usage(struct kunit *test, struct dsmil_mmio *mm,
  * pages survive the sweep; past the cap on kept pages (max_resident
  * chunks' worth) the chunk unmapped longest ago loses its contents.
  */
-static void mmio_test_sim_memory_bounded(struct kunit *test)
+static void dsmil_mmio_sim_memory_bounded(struct kunit *test)
 {
 	const unsigned int chunks = 16, cap = 2, pages = CHUNK / PAGE_SIZE;
 	struct dsmil_mmio *mm = make_mm(test, NULL, chunks, cap, 0);
@@ -1374,7 +1374,7 @@ static unsigned int user_mismatches(struct kunit *test, unsigned long ubuf,
  * path; a fault in the user buffer ends the copy with -EFAULT and @done at
  * the last whole piece.
  */
-static void mmio_test_bulk_read_user(struct kunit *test)
+static void dsmil_mmio_bulk_read_user_direct(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 4, 2, 0);
@@ -1436,7 +1436,7 @@ static void mmio_test_bulk_read_user(struct kunit *test)
 }
 
 /* A fatal signal stops a bulk read with partial progress, not a write. */
-static void mmio_test_fatal_signal(struct kunit *test)
+static void dsmil_mmio_bulk_read_fatal_signal(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 4, 0);
@@ -1494,7 +1494,7 @@ static int hit_loop(void *data)
  * An access to a resident chunk takes no lock: with the mapper's mutex held
  * here, other threads still read two resident chunks to the end.
  */
-static void mmio_test_hit_path_lockless(struct kunit *test)
+static void dsmil_mmio_chunk_hit_lockless(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 8, 4, 0);
@@ -1568,7 +1568,7 @@ static int stress_loop(void *data)
 }
 
 /* Four threads, ten chunks, cap three: every promise holds under churn. */
-static void mmio_test_concurrent_churn(struct kunit *test)
+static void dsmil_mmio_span_get_concurrent_churn(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 10, 3, 5);
@@ -1603,7 +1603,7 @@ static void mmio_test_concurrent_churn(struct kunit *test)
 }
 
 /* The status ioctl's view: per-chunk entries and the bookkeeping figure. */
-static void mmio_test_status(struct kunit *test)
+static void dsmil_mmio_fill_status_chunks(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
@@ -1648,7 +1648,7 @@ static void mmio_test_status(struct kunit *test)
 }
 
 /* Device windows: range checked first, then the state machine decides. */
-static void mmio_test_device_window(struct kunit *test)
+static void dsmil_mmio_check_device_window(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
@@ -1714,7 +1714,7 @@ static void windows_setup(struct kunit *test, struct dsmil_mmio *mm)
  * even into user memory: registers may not take the direct path's 64-bit
  * reads.  Bytes of a window gap read raw go direct.
  */
-static void mmio_test_device_read_bounced(struct kunit *test)
+static void dsmil_mmio_bulk_read_device_bounced(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
@@ -1750,7 +1750,7 @@ static void mmio_test_device_read_bounced(struct kunit *test)
  * the user buffer, piece by piece; window pieces still go register by
  * register from the bounce page.
  */
-static void mmio_test_bulk_write_user(struct kunit *test)
+static void dsmil_mmio_bulk_write_user_direct(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
@@ -1807,7 +1807,7 @@ static void mmio_test_bulk_write_user(struct kunit *test)
  * received (the audit and the caller both read it).  Before, the landed
  * part of the piece was dropped from done: 64 KiB instead of 72 KiB here.
  */
-static void mmio_test_bulk_write_user_partial(struct kunit *test)
+static void dsmil_mmio_bulk_write_user_partial(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
@@ -1841,7 +1841,7 @@ static void mmio_test_bulk_write_user_partial(struct kunit *test)
  * touched) user buffer faults the buffer in before it reads, where it used
  * to read the first register, fail to store it, and read it again.
  */
-static void mmio_test_window_read_fresh_buffer(struct kunit *test)
+static void dsmil_mmio_bulk_read_window_fresh_buffer(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
@@ -1869,7 +1869,7 @@ static int mmio_policy_refuses(struct dsmil_state *st)
  * passed its first check is refused at the backend once the policy says
  * no.  Before, such writes reached the backend.
  */
-static void mmio_test_raw_write_policy_at_handoff(struct kunit *test)
+static void dsmil_mmio_handoff_raw_write_policy(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
@@ -1928,14 +1928,14 @@ static const struct win_case win_cases[] = {
 	{ "bulk-after-the-windows", WIN_END, CHUNK - WIN_END, 0 },
 };
 
-KUNIT_ARRAY_PARAM_DESC(win, win_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_mmio_check_windows_raw_write, win_cases, desc);
 
 /*
  * A raw write touching a device window passes the device-scoped write
  * check for every window it touches, before anything is mapped or written;
  * refusals count under the state machine's reason, not as bad arguments.
  */
-static void mmio_test_raw_write_windows(struct kunit *test)
+static void dsmil_mmio_check_windows_raw_write(struct kunit *test)
 {
 	const struct win_case *c = test->param_value;
 	struct fake_mmio *f;
@@ -1991,7 +1991,7 @@ static void mmio_test_raw_write_windows(struct kunit *test)
 }
 
 /* Emergency stop closes the windows to raw writes; raw reads stay open. */
-static void mmio_test_raw_write_locked(struct kunit *test)
+static void dsmil_mmio_check_windows_estop_locked(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
@@ -2069,7 +2069,7 @@ static int stop_thread(void *data)
  * The stop waits for that page, the write is refused at page 4's hand-off,
  * and not one byte reaches the backend after the stop returned.
  */
-static void mmio_test_estop_fences_bulk_write(struct kunit *test)
+static void dsmil_mmio_handoff_estop_fences_bulk_write(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 90, 8, 0);
@@ -2144,7 +2144,7 @@ static void mmio_test_estop_fences_bulk_write(struct kunit *test)
  * until both failed with -EBUSY; a writer that waits holding nothing lets
  * the other through, and both complete.
  */
-static void mmio_test_two_writers_no_hold_and_wait(struct kunit *test)
+static void dsmil_mmio_span_get_no_hold_and_wait(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm(test, &f, 4, 2, 0);
@@ -2194,7 +2194,7 @@ static void mmio_test_two_writers_no_hold_and_wait(struct kunit *test)
  * user memory: 24 windows of 1024 register reads (the direct path's
  * register variant), 8 gap pages direct.
  */
-static void mmio_test_window_register_width(struct kunit *test)
+static void dsmil_mmio_window_register_width(struct kunit *test)
 {
 	struct fake_mmio *f;
 	struct dsmil_mmio *mm = make_mm_ops(test, &fake_user_ops, &f, 90, 8, 0);
@@ -2257,41 +2257,42 @@ static void mmio_test_window_register_width(struct kunit *test)
 }
 
 static struct kunit_case dsmil_mmio_cases[] = {
-	KUNIT_CASE_PARAM(mmio_test_config, cfg_gen_params),
-	KUNIT_CASE(mmio_test_default_backend),
-	KUNIT_CASE(mmio_test_on_demand),
-	KUNIT_CASE(mmio_test_lru_order),
-	KUNIT_CASE_PARAM(mmio_test_cap_respected, sweep_gen_params),
-	KUNIT_CASE(mmio_test_busy_never_evicted),
-	KUNIT_CASE(mmio_test_busy_waits_for_release),
-	KUNIT_CASE_SLOW(mmio_test_idle_reaper),
-	KUNIT_CASE(mmio_test_exit_unmaps),
-	KUNIT_CASE_PARAM(mmio_test_rw_bounds, rw_gen_params),
-	KUNIT_CASE_PARAM(mmio_test_bulk_bounds, bulk_gen_params),
-	KUNIT_CASE(mmio_test_bulk_write_all_or_nothing),
-	KUNIT_CASE(mmio_test_map_failure_clean),
-	KUNIT_CASE(mmio_test_write_widths),
-	KUNIT_CASE(mmio_test_sim_data_survives_eviction),
+	KUNIT_CASE_PARAM(dsmil_mmio_init_config, dsmil_mmio_init_config_gen_params),
+	KUNIT_CASE(dsmil_mmio_init_default_backend),
+	KUNIT_CASE(dsmil_mmio_map_on_demand),
+	KUNIT_CASE(dsmil_mmio_evict_lru_order),
+	KUNIT_CASE_PARAM(dsmil_mmio_evict_cap_respected, dsmil_mmio_evict_cap_respected_gen_params),
+	KUNIT_CASE(dsmil_mmio_evict_busy_never),
+	KUNIT_CASE(dsmil_mmio_wait_slot_release),
+	KUNIT_CASE_SLOW(dsmil_mmio_reap_idle),
+	KUNIT_CASE(dsmil_mmio_exit_unmaps),
+	KUNIT_CASE_PARAM(dsmil_mmio_check_range_rw, dsmil_mmio_check_range_rw_gen_params),
+	KUNIT_CASE_PARAM(dsmil_mmio_check_range_bulk, dsmil_mmio_check_range_bulk_gen_params),
+	KUNIT_CASE(dsmil_mmio_bulk_write_all_or_nothing),
+	KUNIT_CASE(dsmil_mmio_map_failure_clean),
+	KUNIT_CASE(dsmil_mmio_write_widths),
+	KUNIT_CASE(dsmil_mmio_sim_data_survives_eviction),
 #ifdef DSMIL_HAVE_STATIC_STUB
-	KUNIT_CASE(mmio_test_bulk_write_remapped_during_fault),
+	KUNIT_CASE(dsmil_mmio_bulk_write_remapped_during_fault),
 #endif
-	KUNIT_CASE_SLOW(mmio_test_sim_memory_bounded),
-	KUNIT_CASE(mmio_test_fatal_signal),
-	KUNIT_CASE(mmio_test_hit_path_lockless),
-	KUNIT_CASE_SLOW(mmio_test_concurrent_churn),
-	KUNIT_CASE(mmio_test_bulk_read_user),
-	KUNIT_CASE(mmio_test_bulk_write_user),
-	KUNIT_CASE(mmio_test_bulk_write_user_partial),
-	KUNIT_CASE(mmio_test_raw_write_policy_at_handoff),
-	KUNIT_CASE(mmio_test_window_read_fresh_buffer),
-	KUNIT_CASE(mmio_test_device_read_bounced),
-	KUNIT_CASE(mmio_test_status),
-	KUNIT_CASE(mmio_test_device_window),
-	KUNIT_CASE_PARAM(mmio_test_raw_write_windows, win_gen_params),
-	KUNIT_CASE(mmio_test_raw_write_locked),
-	KUNIT_CASE(mmio_test_estop_fences_bulk_write),
-	KUNIT_CASE_SLOW(mmio_test_two_writers_no_hold_and_wait),
-	KUNIT_CASE(mmio_test_window_register_width),
+	KUNIT_CASE_SLOW(dsmil_mmio_sim_memory_bounded),
+	KUNIT_CASE(dsmil_mmio_bulk_read_fatal_signal),
+	KUNIT_CASE(dsmil_mmio_chunk_hit_lockless),
+	KUNIT_CASE_SLOW(dsmil_mmio_span_get_concurrent_churn),
+	KUNIT_CASE(dsmil_mmio_bulk_read_user_direct),
+	KUNIT_CASE(dsmil_mmio_bulk_write_user_direct),
+	KUNIT_CASE(dsmil_mmio_bulk_write_user_partial),
+	KUNIT_CASE(dsmil_mmio_handoff_raw_write_policy),
+	KUNIT_CASE(dsmil_mmio_bulk_read_window_fresh_buffer),
+	KUNIT_CASE(dsmil_mmio_bulk_read_device_bounced),
+	KUNIT_CASE(dsmil_mmio_fill_status_chunks),
+	KUNIT_CASE(dsmil_mmio_check_device_window),
+	KUNIT_CASE_PARAM(dsmil_mmio_check_windows_raw_write,
+			 dsmil_mmio_check_windows_raw_write_gen_params),
+	KUNIT_CASE(dsmil_mmio_check_windows_estop_locked),
+	KUNIT_CASE(dsmil_mmio_handoff_estop_fences_bulk_write),
+	KUNIT_CASE_SLOW(dsmil_mmio_span_get_no_hold_and_wait),
+	KUNIT_CASE(dsmil_mmio_window_register_width),
 	{}
 };
 

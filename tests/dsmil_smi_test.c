@@ -110,7 +110,7 @@ static u8 dsmil_dev_state_of(struct smi_t *t, unsigned int id)
 	return READ_ONCE(t->dsm->state.dev[id].state);
 }
 
-static int smi_test_init(struct kunit *test)
+static int dsmil_smi_test_init(struct kunit *test)
 {
 	struct smi_t *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 
@@ -148,7 +148,7 @@ static void smi_expect_identity(struct kunit *test, struct dsmil_smi *smi)
 	KUNIT_EXPECT_EQ(test, hist, st.requests - st.refused);
 }
 
-static void smi_test_exit(struct kunit *test)
+static void dsmil_smi_test_exit(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	unsigned int i;
@@ -335,7 +335,7 @@ static int smi_read(struct dsmil_smi *smi, u32 *value, u64 *ns)
 /* ------------------------------------------------------------------------
  * Tokens.
  */
-static void smi_test_token_map(struct kunit *test)
+static void dsmil_smi_token_of_map(struct kunit *test)
 {
 	unsigned int g, p, dev;
 	u16 token;
@@ -382,10 +382,10 @@ static const struct smi_bad_token smi_bad_tokens[] = {
 	{ "position-255", 2, 255 },
 };
 
-KUNIT_ARRAY_PARAM_DESC(smi_bad_token, smi_bad_tokens, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_token_rw_bad_token, smi_bad_tokens, desc);
 
 /* Out-of-range tokens are refused before anything reaches the backend. */
-static void smi_test_token_refused(struct kunit *test)
+static void dsmil_smi_token_rw_bad_token(struct kunit *test)
 {
 	const struct smi_bad_token *c = test->param_value;
 	struct smi_t *t = test->priv;
@@ -410,7 +410,7 @@ static void smi_test_token_refused(struct kunit *test)
  * A fresh instance has every device OFFLINE: the state check refuses a
  * valid token and nothing reaches the backend.
  */
-static void smi_test_state_refused(struct kunit *test)
+static void dsmil_smi_token_rw_state_refused(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -434,7 +434,7 @@ static void smi_test_state_refused(struct kunit *test)
 /* ------------------------------------------------------------------------
  * Requests that complete.
  */
-static void smi_test_read_success(struct kunit *test)
+static void dsmil_smi_exec_read(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -458,7 +458,7 @@ static void smi_test_read_success(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, (char *)st.backend, "fake");
 }
 
-static void smi_test_write_success(struct kunit *test)
+static void dsmil_smi_exec_write(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -477,7 +477,7 @@ static void smi_test_write_success(struct kunit *test)
 }
 
 /* Busy, busy, ... done: the engine keeps polling and takes the value. */
-static void smi_test_busy_then_done(struct kunit *test)
+static void dsmil_smi_exec_busy_then_done(struct kunit *test)
 {
 	/*
 	 * Bounds far above the seven polls' own time: on a loaded TCG host
@@ -501,7 +501,7 @@ static void smi_test_busy_then_done(struct kunit *test)
 }
 
 /* A long busy SMI sleeps between polls rather than spinning on them. */
-static void smi_test_poll_sleeps(struct kunit *test)
+static void dsmil_smi_exec_poll_sleeps(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -541,10 +541,10 @@ static const struct smi_errmap smi_errmaps[] = {
 	{ "code-63", DSMIL_SMI_ST_ERROR | 0x3f, -EIO },
 };
 
-KUNIT_ARRAY_PARAM_DESC(smi_errmap, smi_errmaps, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_exec_error_status, smi_errmaps, desc);
 
 /* An error status maps to its errno; it is an answer, not a fault. */
-static void smi_test_error_mapping(struct kunit *test)
+static void dsmil_smi_exec_error_status(struct kunit *test)
 {
 	const struct smi_errmap *c = test->param_value;
 	struct smi_t *t = test->priv;
@@ -566,7 +566,7 @@ static void smi_test_error_mapping(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.state, DSMIL_SMI_OK);
 }
 
-static void smi_test_status_errno(struct kunit *test)
+static void dsmil_smi_status_errno_table(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x00), 0);
 	KUNIT_EXPECT_EQ(test, dsmil_smi_status_errno(0x80), -EBUSY);
@@ -581,7 +581,7 @@ static void smi_test_status_errno(struct kunit *test)
 }
 
 /* 0xff is a fault: aborted, counted towards FAULTED, -EIO. */
-static void smi_test_garbage(struct kunit *test)
+static void dsmil_smi_exec_garbage_status(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -601,7 +601,7 @@ static void smi_test_garbage(struct kunit *test)
 /* ------------------------------------------------------------------------
  * Timeouts, hangs, aborts.
  */
-static void smi_test_timeout(struct kunit *test)
+static void dsmil_smi_exec_timeout(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -627,7 +627,7 @@ static void smi_test_timeout(struct kunit *test)
 }
 
 /* Busy with a frozen status: a hang, declared long before the timeout. */
-static void smi_test_hang_before_timeout(struct kunit *test)
+static void dsmil_smi_exec_hang_before_timeout(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -651,7 +651,7 @@ static void smi_test_hang_before_timeout(struct kunit *test)
 }
 
 /* A busy status that keeps changing is progress, not a hang. */
-static void smi_test_progress_not_hang(struct kunit *test)
+static void dsmil_smi_exec_progress_not_hang(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -674,7 +674,7 @@ static void smi_test_progress_not_hang(struct kunit *test)
  * request in doubt (not -ETIMEDOUT: it may still run) until a reset ends
  * it, when its outcome is recorded as unknown.
  */
-static void smi_test_abort_failure(struct kunit *test)
+static void dsmil_smi_exec_abort_failure(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -738,7 +738,7 @@ static void smi_fault(struct kunit *test, struct dsmil_smi *smi,
 	t->fake.frozen = false;
 }
 
-static void smi_test_faulted_fail_fast(struct kunit *test)
+static void dsmil_smi_exec_faulted_fail_fast(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -775,7 +775,7 @@ static void smi_test_faulted_fail_fast(struct kunit *test)
 }
 
 /* Faults must be consecutive; an answer (even an error) resets the run. */
-static void smi_test_fault_run_resets(struct kunit *test)
+static void dsmil_smi_exec_fault_run_resets(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -797,7 +797,7 @@ static void smi_test_fault_run_resets(struct kunit *test)
 }
 
 /* Requests queued when the backend goes FAULTED never reach it. */
-static void smi_test_faulted_drains_queue(struct kunit *test)
+static void dsmil_smi_exec_faulted_drains_queue(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -825,7 +825,7 @@ static void smi_test_faulted_drains_queue(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 1);
 }
 
-static void smi_test_recover_backoff(struct kunit *test)
+static void dsmil_smi_recover_backoff(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -869,7 +869,7 @@ static void smi_test_recover_backoff(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
 }
 
-static void smi_test_recover_not_faulted(struct kunit *test)
+static void dsmil_smi_recover_not_faulted(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -882,7 +882,7 @@ static void smi_test_recover_not_faulted(struct kunit *test)
 /* ------------------------------------------------------------------------
  * Dell timing: spacing and busy retries.
  */
-static void smi_test_spacing(struct kunit *test)
+static void dsmil_smi_exec_spacing(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -911,7 +911,7 @@ static void smi_test_spacing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, !!st.spacing_wait_us, !!st.spacing_waits);
 }
 
-static void smi_test_no_spacing(struct kunit *test)
+static void dsmil_smi_exec_no_spacing(struct kunit *test)
 {
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
 	unsigned int i;
@@ -921,7 +921,7 @@ static void smi_test_no_spacing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, smi->cnt.spacing_waits, 0);
 }
 
-static void smi_test_retries_bounded(struct kunit *test)
+static void dsmil_smi_exec_busy_retries_bounded(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -938,7 +938,7 @@ static void smi_test_retries_bounded(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 0);
 }
 
-static void smi_test_busy_then_accepted(struct kunit *test)
+static void dsmil_smi_exec_busy_then_accepted(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -951,7 +951,7 @@ static void smi_test_busy_then_accepted(struct kunit *test)
 }
 
 /* Errors are never retried, only busy-at-submit is. */
-static void smi_test_no_retry_on_error(struct kunit *test)
+static void dsmil_smi_exec_no_retry_on_error(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_fake(test, &smi_defaults);
@@ -976,7 +976,7 @@ static void smi_test_no_retry_on_error(struct kunit *test)
  * at the hardware (in doubt); the call ends much later and the engine,
  * which kept the request, finishes and frees it then.
  */
-static void smi_test_abandoned_finishes_late(struct kunit *test)
+static void dsmil_smi_exec_abandoned_finishes_late(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -1017,7 +1017,7 @@ static void smi_test_abandoned_finishes_late(struct kunit *test)
 }
 
 /* A caller queued behind a stuck request still returns at its deadline. */
-static void smi_test_queue_bounded(struct kunit *test)
+static void dsmil_smi_exec_queue_bounded(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -1048,7 +1048,7 @@ static void smi_test_queue_bounded(struct kunit *test)
 }
 
 /* Several callers at once: never two requests at the hardware. */
-static void smi_test_one_at_a_time(struct kunit *test)
+static void dsmil_smi_exec_one_at_a_time(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -1073,7 +1073,7 @@ static void smi_test_one_at_a_time(struct kunit *test)
 }
 
 /* Every kind of ending, then the counters add up. */
-static void smi_test_counter_identity(struct kunit *test)
+static void dsmil_smi_count_identity(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -1111,7 +1111,7 @@ static void smi_test_counter_identity(struct kunit *test)
 	smi_expect_identity(test, smi);
 }
 
-static void smi_test_hist_bucket(struct kunit *test)
+static void dsmil_smi_hist_bucket_edges(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(0), 0);
 	KUNIT_EXPECT_EQ(test, dsmil_smi_hist_bucket(999), 0);
@@ -1130,7 +1130,7 @@ static void smi_test_hist_bucket(struct kunit *test)
  * for a device INITIALIZING (which the read rule, READY or ACTIVE, would
  * refuse at the hand-off), and only while it still is.
  */
-static void smi_test_verify_device(struct kunit *test)
+static void dsmil_smi_verify_device_initializing(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -1184,7 +1184,7 @@ static const struct smi_params smi_fence_params = {
  * Direct path: a write that passed the state check (device ACTIVE) and is
  * in the engine when the device is stopped is refused at its hand-off.
  */
-static void smi_test_fence_direct(struct kunit *test)
+static void dsmil_smi_handoff_fence_direct(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_state *st;
@@ -1217,7 +1217,7 @@ static void smi_test_fence_direct(struct kunit *test)
  * refused there.  (The measured bug of issue 13: B returned 0 and the
  * backend saw a write after the stop.)
  */
-static void smi_test_fence_queued(struct kunit *test)
+static void dsmil_smi_handoff_fence_queued(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_state *st;
@@ -1266,9 +1266,9 @@ static const struct smi_verdict_case smi_verdict_cases[] = {
 	{ "abort-fails", -EIO },
 };
 
-KUNIT_ARRAY_PARAM_DESC(smi_verdict, smi_verdict_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_exec_polled_no_verdict, smi_verdict_cases, desc);
 
-static void smi_test_polled_no_verdict(struct kunit *test)
+static void dsmil_smi_exec_polled_no_verdict(struct kunit *test)
 {
 	const struct smi_verdict_case *c = test->param_value;
 	struct smi_t *t = test->priv;
@@ -1353,7 +1353,7 @@ static void smi_test_polled_no_verdict(struct kunit *test)
  * stop comes; the stop waits for it; the interface answers busy, and the
  * retry's hand-off sees the device LOCKED.
  */
-static void smi_test_fence_busy_retry(struct kunit *test)
+static void dsmil_smi_handoff_fence_busy_retry(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_caller *w;
@@ -1392,7 +1392,7 @@ static void smi_test_fence_busy_retry(struct kunit *test)
  * Spacing: a write that waits for smi_min_interval_us after another SMI is
  * checked after the wait, when it would reach the hardware.
  */
-static void smi_test_fence_spacing(struct kunit *test)
+static void dsmil_smi_handoff_fence_spacing(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_fence_params;
@@ -1427,7 +1427,7 @@ static void smi_test_fence_spacing(struct kunit *test)
  * SMI cannot be), but the stop returns only once it is done: after that,
  * nothing more reaches the devices it locked.
  */
-static void smi_test_estop_waits_for_write(struct kunit *test)
+static void dsmil_smi_handoff_estop_waits_for_write(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_caller *w;
@@ -1471,9 +1471,9 @@ static const struct smi_late_case smi_late_cases[] = {
 	{ "late-garbage", DSMIL_SMI_ST_GARBAGE, EIO },
 };
 
-KUNIT_ARRAY_PARAM_DESC(smi_late, smi_late_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_result_in_doubt_then_known, smi_late_cases, desc);
 
-static void smi_test_in_doubt_then_known(struct kunit *test)
+static void dsmil_smi_result_in_doubt_then_known(struct kunit *test)
 {
 	const struct smi_late_case *c = test->param_value;
 	struct smi_t *t = test->priv;
@@ -1543,7 +1543,7 @@ static void smi_test_in_doubt_then_known(struct kunit *test)
 }
 
 /* The outcome ring: by id, ids never issued, ids aged out. */
-static void smi_test_result_ring(struct kunit *test)
+static void dsmil_smi_result_ring(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_token_req tr = { .group = 0, .position = 0 };
@@ -1600,9 +1600,9 @@ static const struct smi_cfg_case smi_cfg_cases[] = {
 	{ "empty-backend", "", { 50, 20, 100, 3, 3 }, -EINVAL },
 };
 
-KUNIT_ARRAY_PARAM_DESC(smi_cfg, smi_cfg_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_resolve_config_values, smi_cfg_cases, desc);
 
-static void smi_test_config(struct kunit *test)
+static void dsmil_smi_resolve_config_values(struct kunit *test)
 {
 	const struct smi_cfg_case *c = test->param_value;
 	struct dsmil_config cfg = dsmil_kunit_cfg;
@@ -1629,7 +1629,7 @@ static void smi_test_config(struct kunit *test)
 }
 
 /* dell-smbios is refused (cleanly) anywhere DMI does not say Dell. */
-static void smi_test_dell_refused_off_dell(struct kunit *test)
+static void dsmil_smi_dell_available_off_dell(struct kunit *test)
 {
 	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct dsmil *dsm;
@@ -1721,7 +1721,7 @@ static struct dsmil_smi *smi_start_dell(struct kunit *test,
 	return smi_start(test, &dsmil_smi_dell_ops, d, p);
 }
 
-static void smi_test_dell_fill(struct kunit *test)
+static void dsmil_smi_dell_fill_buffer(struct kunit *test)
 {
 	struct calling_interface_buffer buf;
 
@@ -1761,9 +1761,9 @@ static const struct smi_dell_map_case smi_dell_maps[] = {
 	{ "malformed-reply", -EIO, -1, -EIO },
 };
 
-KUNIT_ARRAY_PARAM_DESC(smi_dell_map, smi_dell_maps, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_dell_map_reply, smi_dell_maps, desc);
 
-static void smi_test_dell_map(struct kunit *test)
+static void dsmil_smi_dell_map_reply(struct kunit *test)
 {
 	const struct smi_dell_map_case *c = test->param_value;
 	struct calling_interface_buffer buf = {};
@@ -1779,7 +1779,7 @@ static void smi_test_dell_map(struct kunit *test)
 }
 
 /* Through the engine: the stub sees the request, the caller its result. */
-static void smi_test_dell_engine(struct kunit *test)
+static void dsmil_smi_dell_submit_engine(struct kunit *test)
 {
 	struct dsmil_smi *smi = smi_start_dell(test, &smi_defaults);
 	struct dsmil_smi_cmd wr = {
@@ -1820,7 +1820,7 @@ static void smi_test_dell_engine(struct kunit *test)
  * The kernel's filter is asked before every call: 0x049E and 0x04A1 never
  * reach the firmware, read or write, and are refused with -EACCES.
  */
-static void smi_test_dell_filter(struct kunit *test)
+static void dsmil_smi_dell_check_filter(struct kunit *test)
 {
 	struct dsmil_smi *smi = smi_start_dell(test, &smi_defaults);
 	struct dsmil_smi_cmd c = { .op = DSMIL_SMI_OP_READ };
@@ -1856,7 +1856,7 @@ static void smi_test_dell_filter(struct kunit *test)
 }
 
 /* Discovery: an absent token is shown absent and refused without a call. */
-static void smi_test_dell_absent(struct kunit *test)
+static void dsmil_smi_dell_scan_absent(struct kunit *test)
 {
 	struct dsmil_smi *smi;
 	struct dsmil_smi_cmd c = { .token = 0x0492, .op = DSMIL_SMI_OP_READ };
@@ -1886,7 +1886,7 @@ static void smi_test_dell_absent(struct kunit *test)
  * Dell token semantics: activate writes the token's own value; a value
  * write outside a fresh read's [min, max] is refused before any write.
  */
-static void smi_test_dell_write_semantics(struct kunit *test)
+static void dsmil_smi_dell_submit_write_semantics(struct kunit *test)
 {
 	struct dsmil_smi *smi = smi_start_dell(test, &smi_defaults);
 	struct dsmil_smi_cmd act = {
@@ -1938,7 +1938,7 @@ static void smi_test_dell_write_semantics(struct kunit *test)
 }
 
 /* A malformed reply (the transport's -EIO) is a fault: FAULTED at the limit. */
-static void smi_test_dell_malformed(struct kunit *test)
+static void dsmil_smi_dell_submit_malformed(struct kunit *test)
 {
 	struct smi_params p = smi_defaults;
 	struct dsmil_smi *smi;
@@ -1960,7 +1960,7 @@ static void smi_test_dell_malformed(struct kunit *test)
  * dell-smm-hwmon documents) are never hangs with the dell-smbios defaults,
  * however many there are.
  */
-static void smi_test_dell_smm_speed_healthy(struct kunit *test)
+static void dsmil_smi_dell_submit_smm_speed_healthy(struct kunit *test)
 {
 	struct smi_params p = smi_defaults;
 	struct dsmil_smi *smi;
@@ -1983,7 +1983,7 @@ static void smi_test_dell_smm_speed_healthy(struct kunit *test)
  * what it says: never a hang, never a device ERROR), but count towards
  * FAULTED: repeated, the backend is taken out of service.
  */
-static void smi_test_dell_slow_calls(struct kunit *test)
+static void dsmil_smi_dell_submit_slow_calls(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_defaults;
@@ -2042,7 +2042,7 @@ static struct dsmil_smi *smi_start_sim(struct kunit *test,
 	return smi_start(test, &dsmil_smi_sim_ops, sim, p);
 }
 
-static void smi_test_sim_model(struct kunit *test)
+static void dsmil_smi_sim_submit_model(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
 	struct dsmil_smi *smi = smi_start_sim(test, &smi_defaults);
@@ -2099,9 +2099,9 @@ static const struct smi_sim_case smi_sim_cases[] = {
 	{ "error-code-alone-harmless", "error_code", 3, 0, 0, 50, 0, 0, 0 },
 };
 
-KUNIT_ARRAY_PARAM_DESC(smi_sim, smi_sim_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_sim_set_fault_knobs, smi_sim_cases, desc);
 
-static void smi_test_sim_faults(struct kunit *test)
+static void dsmil_smi_sim_set_fault_knobs(struct kunit *test)
 {
 	const struct smi_sim_case *c = test->param_value;
 	struct smi_params p = smi_defaults;
@@ -2123,7 +2123,7 @@ static void smi_test_sim_faults(struct kunit *test)
 						  false), 1);
 }
 
-static void smi_test_sim_flaky_and_abort(struct kunit *test)
+static void dsmil_smi_sim_abort_flaky(struct kunit *test)
 {
 	struct smi_params p = smi_defaults;
 	struct dsmil_smi *smi;
@@ -2164,65 +2164,68 @@ static void smi_test_sim_flaky_and_abort(struct kunit *test)
 }
 
 static struct kunit_case dsmil_smi_cases[] = {
-	KUNIT_CASE(smi_test_token_map),
-	KUNIT_CASE_PARAM(smi_test_token_refused, smi_bad_token_gen_params),
-	KUNIT_CASE(smi_test_state_refused),
-	KUNIT_CASE(smi_test_read_success),
-	KUNIT_CASE(smi_test_write_success),
-	KUNIT_CASE(smi_test_busy_then_done),
-	KUNIT_CASE(smi_test_poll_sleeps),
-	KUNIT_CASE_PARAM(smi_test_error_mapping, smi_errmap_gen_params),
-	KUNIT_CASE(smi_test_status_errno),
-	KUNIT_CASE(smi_test_garbage),
-	KUNIT_CASE(smi_test_timeout),
-	KUNIT_CASE(smi_test_hang_before_timeout),
-	KUNIT_CASE(smi_test_progress_not_hang),
-	KUNIT_CASE(smi_test_abort_failure),
-	KUNIT_CASE_PARAM(smi_test_polled_no_verdict, smi_verdict_gen_params),
-	KUNIT_CASE(smi_test_faulted_fail_fast),
-	KUNIT_CASE(smi_test_fault_run_resets),
-	KUNIT_CASE(smi_test_faulted_drains_queue),
-	KUNIT_CASE(smi_test_recover_backoff),
-	KUNIT_CASE(smi_test_recover_not_faulted),
-	KUNIT_CASE(smi_test_spacing),
-	KUNIT_CASE(smi_test_no_spacing),
-	KUNIT_CASE(smi_test_retries_bounded),
-	KUNIT_CASE(smi_test_busy_then_accepted),
-	KUNIT_CASE(smi_test_no_retry_on_error),
-	KUNIT_CASE(smi_test_abandoned_finishes_late),
-	KUNIT_CASE(smi_test_queue_bounded),
-	KUNIT_CASE(smi_test_one_at_a_time),
-	KUNIT_CASE(smi_test_counter_identity),
-	KUNIT_CASE(smi_test_hist_bucket),
-	KUNIT_CASE(smi_test_verify_device),
-	KUNIT_CASE(smi_test_fence_direct),
-	KUNIT_CASE(smi_test_fence_queued),
-	KUNIT_CASE(smi_test_fence_busy_retry),
-	KUNIT_CASE(smi_test_fence_spacing),
-	KUNIT_CASE(smi_test_estop_waits_for_write),
-	KUNIT_CASE_PARAM(smi_test_in_doubt_then_known, smi_late_gen_params),
-	KUNIT_CASE(smi_test_result_ring),
-	KUNIT_CASE_PARAM(smi_test_config, smi_cfg_gen_params),
-	KUNIT_CASE(smi_test_dell_refused_off_dell),
-	KUNIT_CASE(smi_test_dell_fill),
-	KUNIT_CASE_PARAM(smi_test_dell_map, smi_dell_map_gen_params),
-	KUNIT_CASE(smi_test_dell_engine),
-	KUNIT_CASE(smi_test_dell_filter),
-	KUNIT_CASE(smi_test_dell_absent),
-	KUNIT_CASE(smi_test_dell_write_semantics),
-	KUNIT_CASE(smi_test_dell_malformed),
-	KUNIT_CASE(smi_test_dell_smm_speed_healthy),
-	KUNIT_CASE(smi_test_dell_slow_calls),
-	KUNIT_CASE(smi_test_sim_model),
-	KUNIT_CASE_PARAM(smi_test_sim_faults, smi_sim_gen_params),
-	KUNIT_CASE(smi_test_sim_flaky_and_abort),
+	KUNIT_CASE(dsmil_smi_token_of_map),
+	KUNIT_CASE_PARAM(dsmil_smi_token_rw_bad_token, dsmil_smi_token_rw_bad_token_gen_params),
+	KUNIT_CASE(dsmil_smi_token_rw_state_refused),
+	KUNIT_CASE(dsmil_smi_exec_read),
+	KUNIT_CASE(dsmil_smi_exec_write),
+	KUNIT_CASE(dsmil_smi_exec_busy_then_done),
+	KUNIT_CASE(dsmil_smi_exec_poll_sleeps),
+	KUNIT_CASE_PARAM(dsmil_smi_exec_error_status, dsmil_smi_exec_error_status_gen_params),
+	KUNIT_CASE(dsmil_smi_status_errno_table),
+	KUNIT_CASE(dsmil_smi_exec_garbage_status),
+	KUNIT_CASE(dsmil_smi_exec_timeout),
+	KUNIT_CASE(dsmil_smi_exec_hang_before_timeout),
+	KUNIT_CASE(dsmil_smi_exec_progress_not_hang),
+	KUNIT_CASE(dsmil_smi_exec_abort_failure),
+	KUNIT_CASE_PARAM(dsmil_smi_exec_polled_no_verdict,
+			 dsmil_smi_exec_polled_no_verdict_gen_params),
+	KUNIT_CASE(dsmil_smi_exec_faulted_fail_fast),
+	KUNIT_CASE(dsmil_smi_exec_fault_run_resets),
+	KUNIT_CASE(dsmil_smi_exec_faulted_drains_queue),
+	KUNIT_CASE(dsmil_smi_recover_backoff),
+	KUNIT_CASE(dsmil_smi_recover_not_faulted),
+	KUNIT_CASE(dsmil_smi_exec_spacing),
+	KUNIT_CASE(dsmil_smi_exec_no_spacing),
+	KUNIT_CASE(dsmil_smi_exec_busy_retries_bounded),
+	KUNIT_CASE(dsmil_smi_exec_busy_then_accepted),
+	KUNIT_CASE(dsmil_smi_exec_no_retry_on_error),
+	KUNIT_CASE(dsmil_smi_exec_abandoned_finishes_late),
+	KUNIT_CASE(dsmil_smi_exec_queue_bounded),
+	KUNIT_CASE(dsmil_smi_exec_one_at_a_time),
+	KUNIT_CASE(dsmil_smi_count_identity),
+	KUNIT_CASE(dsmil_smi_hist_bucket_edges),
+	KUNIT_CASE(dsmil_smi_verify_device_initializing),
+	KUNIT_CASE(dsmil_smi_handoff_fence_direct),
+	KUNIT_CASE(dsmil_smi_handoff_fence_queued),
+	KUNIT_CASE(dsmil_smi_handoff_fence_busy_retry),
+	KUNIT_CASE(dsmil_smi_handoff_fence_spacing),
+	KUNIT_CASE(dsmil_smi_handoff_estop_waits_for_write),
+	KUNIT_CASE_PARAM(dsmil_smi_result_in_doubt_then_known,
+			 dsmil_smi_result_in_doubt_then_known_gen_params),
+	KUNIT_CASE(dsmil_smi_result_ring),
+	KUNIT_CASE_PARAM(dsmil_smi_resolve_config_values,
+			 dsmil_smi_resolve_config_values_gen_params),
+	KUNIT_CASE(dsmil_smi_dell_available_off_dell),
+	KUNIT_CASE(dsmil_smi_dell_fill_buffer),
+	KUNIT_CASE_PARAM(dsmil_smi_dell_map_reply, dsmil_smi_dell_map_reply_gen_params),
+	KUNIT_CASE(dsmil_smi_dell_submit_engine),
+	KUNIT_CASE(dsmil_smi_dell_check_filter),
+	KUNIT_CASE(dsmil_smi_dell_scan_absent),
+	KUNIT_CASE(dsmil_smi_dell_submit_write_semantics),
+	KUNIT_CASE(dsmil_smi_dell_submit_malformed),
+	KUNIT_CASE(dsmil_smi_dell_submit_smm_speed_healthy),
+	KUNIT_CASE(dsmil_smi_dell_submit_slow_calls),
+	KUNIT_CASE(dsmil_smi_sim_submit_model),
+	KUNIT_CASE_PARAM(dsmil_smi_sim_set_fault_knobs, dsmil_smi_sim_set_fault_knobs_gen_params),
+	KUNIT_CASE(dsmil_smi_sim_abort_flaky),
 	{}
 };
 
 static struct kunit_suite dsmil_smi_suite = {
 	.name = "dsmil_smi",
-	.init = smi_test_init,
-	.exit = smi_test_exit,
+	.init = dsmil_smi_test_init,
+	.exit = dsmil_smi_test_exit,
 	.test_cases = dsmil_smi_cases,
 };
 

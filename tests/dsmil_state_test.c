@@ -184,7 +184,7 @@ static void bring_up(struct kunit *test, unsigned int id)
 		break;
 	default:
 		KUNIT_FAIL(test, "cannot bring up DSMIL%uD%X from %s", id / 12,
-			   id % 12, dsmil_dev_state_name(state_of(ctx, id)));
+			   id % 12, dsmil_state_name(state_of(ctx, id)));
 	}
 }
 
@@ -316,13 +316,13 @@ static const u8 dsmil_pairs[DSMIL_DEV_NUM_STATES * DSMIL_DEV_NUM_STATES] = {
 static void dsmil_pair_desc(const u8 *p, char *desc)
 {
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s->%s",
-		 dsmil_dev_state_name(*p / DSMIL_DEV_NUM_STATES),
-		 dsmil_dev_state_name(*p % DSMIL_DEV_NUM_STATES));
+		 dsmil_state_name(*p / DSMIL_DEV_NUM_STATES),
+		 dsmil_state_name(*p % DSMIL_DEV_NUM_STATES));
 }
 
-KUNIT_ARRAY_PARAM(dsmil_pair, dsmil_pairs, dsmil_pair_desc);
+KUNIT_ARRAY_PARAM(dsmil_state_transition_pair, dsmil_pairs, dsmil_pair_desc);
 
-static void dsmil_test_transition_pair(struct kunit *test)
+static void dsmil_state_transition_pair(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	const u8 *p = test->param_value;
@@ -371,7 +371,7 @@ static void dsmil_test_transition_pair(struct kunit *test)
 
 /* ---- the device table ------------------------------------------------------ */
 
-static void dsmil_test_device_table(struct kunit *test)
+static void dsmil_state_describe_device_table(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	u8 states[N_DEV];
@@ -384,7 +384,7 @@ static void dsmil_test_device_table(struct kunit *test)
 		struct dsmil_dev_info di;
 		bool token = i == 0 || i == 3 || i == 6 || i == 9;
 
-		dsmil_dev_describe(ctx->st, id, states, &di);
+		dsmil_state_describe(ctx->st, id, states, &di);
 		snprintf(name, sizeof(name), "DSMIL%uD%X", g, i);
 		KUNIT_EXPECT_STREQ(test, (char *)di.name, name);
 		KUNIT_EXPECT_STREQ(test, (char *)di.function, spec_functions[i]);
@@ -397,7 +397,7 @@ static void dsmil_test_device_table(struct kunit *test)
 				spec_quarantined(id));
 		KUNIT_EXPECT_EQ(test, !!(di.flags & DSMIL_DEVF_HAS_TOKEN), token);
 		KUNIT_EXPECT_EQ(test, di.token, token ? 0x480 + 12 * g + i : 0);
-		KUNIT_EXPECT_EQ(test, dsmil_dev_quarantined(id),
+		KUNIT_EXPECT_EQ(test, dsmil_state_quarantined(id),
 				spec_quarantined(id));
 		quarantined += spec_quarantined(id);
 		KUNIT_EXPECT_EQ(test, di.reserved0, 0);
@@ -466,9 +466,9 @@ static void dsmil_dep_rule_desc(const struct dsmil_dep_rule *r, char *desc)
 		 r->dependency % 12);
 }
 
-KUNIT_ARRAY_PARAM(dsmil_dep_rule, dsmil_dep_rules, dsmil_dep_rule_desc);
+KUNIT_ARRAY_PARAM(dsmil_state_transition_dependency, dsmil_dep_rules, dsmil_dep_rule_desc);
 
-static void dsmil_test_dependency_rule(struct kunit *test)
+static void dsmil_state_transition_dependency(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	const struct dsmil_dep_rule *r = test->param_value;
@@ -525,7 +525,7 @@ static void dsmil_test_dependency_rule(struct kunit *test)
 }
 
 /* Every device comes up with exactly what the spec says it needs. */
-static void dsmil_test_no_extra_dependencies(struct kunit *test)
+static void dsmil_state_transition_no_extra_dependency(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	unsigned int d, y;
@@ -546,7 +546,7 @@ static void dsmil_test_no_extra_dependencies(struct kunit *test)
 
 /* ---- quarantine and access checks ------------------------------------------- */
 
-static void dsmil_test_quarantine(struct kunit *test)
+static void dsmil_state_transition_quarantine(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	static const u8 q[] = { DEV(0, 9), DEV(0, 10), DEV(0, 11), DEV(1, 9),
@@ -580,7 +580,7 @@ static void dsmil_test_quarantine(struct kunit *test)
 	check_trail(test);
 }
 
-static void dsmil_test_check_access(struct kunit *test)
+static void dsmil_state_check_access_by_state(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	static const struct {
@@ -606,10 +606,10 @@ static void dsmil_test_check_access(struct kunit *test)
 			drive(test, id, cases[i].state);
 		KUNIT_EXPECT_EQ_MSG(test, dsmil_state_check_access(ctx->st, id, false),
 				    cases[i].read, "read in %s",
-				    dsmil_dev_state_name(cases[i].state));
+				    dsmil_state_name(cases[i].state));
 		KUNIT_EXPECT_EQ_MSG(test, dsmil_state_check_access(ctx->st, id, true),
 				    cases[i].write, "write in %s",
-				    dsmil_dev_state_name(cases[i].state));
+				    dsmil_state_name(cases[i].state));
 	}
 	state_refusals = refusals(ctx, DSMIL_REASON_STATE);
 	KUNIT_EXPECT_EQ(test, state_refusals, 4 + 5);
@@ -640,9 +640,9 @@ static const struct dsmil_estop_case dsmil_estop_cases[] = {
 	{ 5, BIT(5), "group5-stops-5" },
 };
 
-KUNIT_ARRAY_PARAM_DESC(dsmil_estop, dsmil_estop_cases, desc);
+KUNIT_ARRAY_PARAM_DESC(dsmil_state_estop_group, dsmil_estop_cases, desc);
 
-static void dsmil_test_estop(struct kunit *test)
+static void dsmil_state_estop_group(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	const struct dsmil_estop_case *c = test->param_value;
@@ -678,7 +678,7 @@ static void dsmil_test_estop(struct kunit *test)
 			KUNIT_EXPECT_EQ(test, after[id], before[id]);
 	}
 	for (g = 0; g < DSMIL_NUM_GROUPS; g++)
-		KUNIT_EXPECT_EQ(test, dsmil_group_state(after, g),
+		KUNIT_EXPECT_EQ(test, dsmil_state_group(after, g),
 				c->locked_groups & BIT(g) ?
 				DSMIL_GROUP_EMERGENCY_STOP : DSMIL_GROUP_ERROR);
 	expect_invariant(test);
@@ -697,7 +697,7 @@ static void dsmil_test_estop(struct kunit *test)
 	check_trail(test);
 }
 
-static void dsmil_test_estop_repeat_and_recover(struct kunit *test)
+static void dsmil_state_estop_repeat_and_recover(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	unsigned int locked, in_doubt, id;
@@ -728,7 +728,7 @@ static void dsmil_test_estop_repeat_and_recover(struct kunit *test)
  * ACTIVE -> LOCKED is refused while a dependent is ACTIVE; LOCKED -> LOCKED
  * is the one self-transition the table allows.
  */
-static void dsmil_test_lock_rules(struct kunit *test)
+static void dsmil_state_transition_lock(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_state_result res;
@@ -746,7 +746,7 @@ static void dsmil_test_lock_rules(struct kunit *test)
 
 /* ---- verification through the SMI layer -------------------------------------- */
 
-static void dsmil_test_verify_failure(struct kunit *test)
+static void dsmil_state_transition_verify_failure(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	static const struct {
@@ -806,7 +806,7 @@ static void dsmil_test_verify_failure(struct kunit *test)
 	check_trail(test);
 }
 
-static void dsmil_test_verify_without_lock(struct kunit *test)
+static void dsmil_state_transition_verify_unlocked(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	unsigned int id;
@@ -862,7 +862,7 @@ static void finish_blocked_verify(struct kunit *test,
 }
 
 /* The device moves away and back while being verified: not committed. */
-static void dsmil_test_verify_race(struct kunit *test)
+static void dsmil_state_transition_verify_race(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_verify_thread *t;
@@ -894,7 +894,7 @@ static void dsmil_test_verify_race(struct kunit *test)
 }
 
 /* An emergency stop during a failing verification: stays LOCKED. */
-static void dsmil_test_verify_vs_estop(struct kunit *test)
+static void dsmil_state_transition_verify_vs_estop(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_verify_thread *t;
@@ -915,7 +915,7 @@ static void dsmil_test_verify_vs_estop(struct kunit *test)
 
 /* ---- fault reports from the layers below --------------------------------------- */
 
-static void dsmil_test_report_fault(struct kunit *test)
+static void dsmil_state_report_fault_demotes(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	static const u8 up[] = { DEV(0, 5), DEV(1, 0), DEV(2, 0), DEV(3, 0),
@@ -988,7 +988,7 @@ static void dsmil_test_report_fault(struct kunit *test)
 
 /* ---- audit trail ------------------------------------------------------------------- */
 
-static void dsmil_test_audit_fields(struct kunit *test)
+static void dsmil_state_audit_fields(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	const struct dsmil_audit_entry *a;
@@ -1022,7 +1022,7 @@ static void dsmil_test_audit_fields(struct kunit *test)
 	KUNIT_EXPECT_LE(test, a->time_ns, t1);
 }
 
-static void dsmil_test_audit_wrap(struct kunit *test)
+static void dsmil_state_audit_copy_wrap(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_audit_entry *e;
@@ -1093,7 +1093,7 @@ static int call_ioctl(struct dsmil_state_test *ctx, unsigned int cmd, void *arg)
 	return d->handler(ctx->dsm, arg);
 }
 
-static void dsmil_test_ioctl_table(struct kunit *test)
+static void dsmil_state_ioctl_lookup_table(struct kunit *test)
 {
 	static const struct {
 		unsigned int cmd;
@@ -1134,7 +1134,7 @@ static void dsmil_test_ioctl_table(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, dsmil_ioctl_bad_reserved(d, &gs));
 }
 
-static void dsmil_test_ioctl_transition(struct kunit *test)
+static void dsmil_state_ioc_dev_transition_reply(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_transition t = { .id = DEV(0, 1), .target = ACT };
@@ -1187,7 +1187,7 @@ static void dsmil_test_ioctl_transition(struct kunit *test)
 	check_trail(test);
 }
 
-static void dsmil_test_ioctl_dev_list(struct kunit *test)
+static void dsmil_state_ioc_dev_list_copy(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	size_t size = (N_DEV + 1) * sizeof(struct dsmil_dev_info);
@@ -1235,7 +1235,7 @@ static void dsmil_test_ioctl_dev_list(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->dsm->bad_input), 2);
 }
 
-static void dsmil_test_ioctl_audit_read(struct kunit *test)
+static void dsmil_state_ioc_audit_read_copy(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	size_t size = DSMIL_AUDIT_DEPTH * sizeof(struct dsmil_audit_entry);
@@ -1276,55 +1276,55 @@ static void dsmil_test_ioctl_audit_read(struct kunit *test)
 
 /* ---- group state, summary, counters ---------------------------------------------- */
 
-static void dsmil_test_group_state(struct kunit *test)
+static void dsmil_state_group_derived(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	u8 s[N_DEV] = {};
 	unsigned int i, locked, in_doubt;
 
 	/* synthetic member states of group 1 */
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_DISABLED);
 	s[DEV(1, 7)] = INIT;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_INITIALIZING);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_INITIALIZING);
 	s[DEV(1, 0)] = READY;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_READY);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_READY);
 	s[DEV(1, 0)] = ACT;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_ACTIVE);
 	s[DEV(1, 7)] = ERR;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_ERROR);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_ERROR);
 	s[DEV(1, 7)] = LOCK;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_ERROR);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_ERROR);
 	for (i = 0; i < 12; i++)
 		s[DEV(1, i)] = LOCK;
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 1), DSMIL_GROUP_EMERGENCY_STOP);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 1), DSMIL_GROUP_EMERGENCY_STOP);
 	/* neighbours unaffected */
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 0), DSMIL_GROUP_DISABLED);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 2), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 0), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 2), DSMIL_GROUP_DISABLED);
 
 	/* the same through the real machine, on group 3 */
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_DISABLED);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_DISABLED);
 	step(test, DEV(3, 4), INIT);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_INITIALIZING);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_INITIALIZING);
 	drive(test, DEV(3, 0), READY);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_READY);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_READY);
 	bring_up(test, DEV(3, 0));
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_ACTIVE);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 0), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 0), DSMIL_GROUP_ACTIVE);
 	step(test, DEV(3, 4), ERR);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_ERROR);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_ERROR);
 	KUNIT_EXPECT_EQ(test, dsmil_state_estop(ctx->st, 3, &locked, &in_doubt), 0);
 	dsmil_state_snapshot(ctx->st, s);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 3), DSMIL_GROUP_EMERGENCY_STOP);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 5), DSMIL_GROUP_EMERGENCY_STOP);
-	KUNIT_EXPECT_EQ(test, dsmil_group_state(s, 0), DSMIL_GROUP_ACTIVE);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 3), DSMIL_GROUP_EMERGENCY_STOP);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 5), DSMIL_GROUP_EMERGENCY_STOP);
+	KUNIT_EXPECT_EQ(test, dsmil_state_group(s, 0), DSMIL_GROUP_ACTIVE);
 }
 
-static void dsmil_test_summary(struct kunit *test)
+static void dsmil_state_format_summary_fits(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	char *buf, *expect;
@@ -1351,11 +1351,11 @@ static void dsmil_test_summary(struct kunit *test)
 
 		elen += scnprintf(expect + elen, PAGE_SIZE - elen,
 				  "group=%u state=%s", g,
-				  gname[dsmil_group_state(s, g)]);
+				  gname[dsmil_state_group(s, g)]);
 		for (i = 0; i < 12; i++)
 			elen += scnprintf(expect + elen, PAGE_SIZE - elen,
 					  " DSMIL%uD%X=%s", g, i,
-					  dsmil_dev_state_name(s[DEV(g, i)]));
+					  dsmil_state_name(s[DEV(g, i)]));
 		elen += scnprintf(expect + elen, PAGE_SIZE - elen, "\n");
 	}
 	KUNIT_EXPECT_EQ(test, len, elen);
@@ -1373,7 +1373,7 @@ static void dsmil_test_summary(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, (int)strlen(buf), len);
 }
 
-static void dsmil_test_counters(struct kunit *test)
+static void dsmil_state_describe_counters(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_dev_info di;
@@ -1391,18 +1391,18 @@ static void dsmil_test_counters(struct kunit *test)
 
 	dsmil_state_snapshot(ctx->st, s);
 	for (id = 0; id < N_DEV; id++) {
-		dsmil_dev_describe(ctx->st, id, s, &di);
+		dsmil_state_describe(ctx->st, id, s, &di);
 		sum += di.transitions;
 	}
 	KUNIT_EXPECT_EQ(test, sum, dsmil_state_transitions(ctx->st));
-	dsmil_dev_describe(ctx->st, DEV(5, 2), s, &di);
+	dsmil_state_describe(ctx->st, DEV(5, 2), s, &di);
 	KUNIT_EXPECT_EQ(test, di.transitions, 4);	/* up 3, locked 1 */
 	check_trail(test);
 }
 
 /* ---- unload --------------------------------------------------------------------------- */
 
-static void dsmil_test_unload(struct kunit *test)
+static void dsmil_state_shutdown_unload(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	struct dsmil_audit_entry *e;
@@ -1605,7 +1605,7 @@ static unsigned long run_race(struct kunit *test, struct dsmil_race_thread *t,
  * dependent devices: whichever gets the lock first wins, the other is
  * refused, and no snapshot ever shows a dependent ACTIVE with 0:0 down.
  */
-static void dsmil_test_race_opposite(struct kunit *test)
+static void dsmil_state_transition_race_opposite(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	static const struct dsmil_race_thread init[3] = {
@@ -1647,7 +1647,7 @@ static void dsmil_test_race_opposite(struct kunit *test)
  * same step) and its recovery race with threads bringing two of its
  * dependents up and down.
  */
-static void dsmil_test_race_fault(struct kunit *test)
+static void dsmil_state_report_fault_race(struct kunit *test)
 {
 	static const struct dsmil_race_thread init[3] = {
 		{ .id = DEV(0, 0), .fault = true },
@@ -1716,7 +1716,7 @@ static unsigned int first_unquarantined(unsigned int group)
  * until it is done; a hand-off after the stop sees LOCKED.  So when the stop
  * returns (in_doubt 0) nothing more is written to the devices it locked.
  */
-static void dsmil_test_handoff_fence(struct kunit *test)
+static void dsmil_state_handoff_estop_fence(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	unsigned int a = first_unquarantined(0);
@@ -1764,7 +1764,7 @@ static void dsmil_test_handoff_fence(struct kunit *test)
 }
 
 /* A write that never comes back: the stop gives up and says so. */
-static void dsmil_test_handoff_in_doubt(struct kunit *test)
+static void dsmil_state_handoff_estop_in_doubt(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	unsigned int b = first_unquarantined(5), locked, in_doubt;
@@ -1791,7 +1791,7 @@ static void dsmil_test_handoff_in_doubt(struct kunit *test)
 }
 
 /* The rest of the rule at the hand-off: quarantine, ids, the write policy. */
-static void dsmil_test_handoff_rules(struct kunit *test)
+static void dsmil_state_handoff_rules(struct kunit *test)
 {
 	struct dsmil_state_test *ctx = test->priv;
 	unsigned int a = first_unquarantined(0), id;
@@ -1828,35 +1828,36 @@ static void dsmil_test_handoff_rules(struct kunit *test)
 }
 
 static struct kunit_case dsmil_state_cases[] = {
-	KUNIT_CASE_PARAM(dsmil_test_transition_pair, dsmil_pair_gen_params),
-	KUNIT_CASE(dsmil_test_device_table),
-	KUNIT_CASE_PARAM(dsmil_test_dependency_rule, dsmil_dep_rule_gen_params),
-	KUNIT_CASE(dsmil_test_no_extra_dependencies),
-	KUNIT_CASE(dsmil_test_quarantine),
-	KUNIT_CASE(dsmil_test_check_access),
-	KUNIT_CASE_PARAM(dsmil_test_estop, dsmil_estop_gen_params),
-	KUNIT_CASE(dsmil_test_estop_repeat_and_recover),
-	KUNIT_CASE(dsmil_test_lock_rules),
-	KUNIT_CASE(dsmil_test_verify_failure),
-	KUNIT_CASE(dsmil_test_verify_without_lock),
-	KUNIT_CASE(dsmil_test_verify_race),
-	KUNIT_CASE(dsmil_test_verify_vs_estop),
-	KUNIT_CASE(dsmil_test_report_fault),
-	KUNIT_CASE(dsmil_test_audit_fields),
-	KUNIT_CASE(dsmil_test_audit_wrap),
-	KUNIT_CASE(dsmil_test_ioctl_table),
-	KUNIT_CASE(dsmil_test_ioctl_transition),
-	KUNIT_CASE(dsmil_test_ioctl_dev_list),
-	KUNIT_CASE(dsmil_test_ioctl_audit_read),
-	KUNIT_CASE(dsmil_test_group_state),
-	KUNIT_CASE(dsmil_test_summary),
-	KUNIT_CASE(dsmil_test_counters),
-	KUNIT_CASE(dsmil_test_unload),
-	KUNIT_CASE(dsmil_test_handoff_fence),
-	KUNIT_CASE_SLOW(dsmil_test_handoff_in_doubt),
-	KUNIT_CASE(dsmil_test_handoff_rules),
-	KUNIT_CASE_SLOW(dsmil_test_race_opposite),
-	KUNIT_CASE_SLOW(dsmil_test_race_fault),
+	KUNIT_CASE_PARAM(dsmil_state_transition_pair, dsmil_state_transition_pair_gen_params),
+	KUNIT_CASE(dsmil_state_describe_device_table),
+	KUNIT_CASE_PARAM(dsmil_state_transition_dependency,
+			 dsmil_state_transition_dependency_gen_params),
+	KUNIT_CASE(dsmil_state_transition_no_extra_dependency),
+	KUNIT_CASE(dsmil_state_transition_quarantine),
+	KUNIT_CASE(dsmil_state_check_access_by_state),
+	KUNIT_CASE_PARAM(dsmil_state_estop_group, dsmil_state_estop_group_gen_params),
+	KUNIT_CASE(dsmil_state_estop_repeat_and_recover),
+	KUNIT_CASE(dsmil_state_transition_lock),
+	KUNIT_CASE(dsmil_state_transition_verify_failure),
+	KUNIT_CASE(dsmil_state_transition_verify_unlocked),
+	KUNIT_CASE(dsmil_state_transition_verify_race),
+	KUNIT_CASE(dsmil_state_transition_verify_vs_estop),
+	KUNIT_CASE(dsmil_state_report_fault_demotes),
+	KUNIT_CASE(dsmil_state_audit_fields),
+	KUNIT_CASE(dsmil_state_audit_copy_wrap),
+	KUNIT_CASE(dsmil_state_ioctl_lookup_table),
+	KUNIT_CASE(dsmil_state_ioc_dev_transition_reply),
+	KUNIT_CASE(dsmil_state_ioc_dev_list_copy),
+	KUNIT_CASE(dsmil_state_ioc_audit_read_copy),
+	KUNIT_CASE(dsmil_state_group_derived),
+	KUNIT_CASE(dsmil_state_format_summary_fits),
+	KUNIT_CASE(dsmil_state_describe_counters),
+	KUNIT_CASE(dsmil_state_shutdown_unload),
+	KUNIT_CASE(dsmil_state_handoff_estop_fence),
+	KUNIT_CASE_SLOW(dsmil_state_handoff_estop_in_doubt),
+	KUNIT_CASE(dsmil_state_handoff_rules),
+	KUNIT_CASE_SLOW(dsmil_state_transition_race_opposite),
+	KUNIT_CASE_SLOW(dsmil_state_report_fault_race),
 	{}
 };
 

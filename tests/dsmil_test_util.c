@@ -127,9 +127,9 @@ void dsmil_kunit_step(struct kunit *test, struct dsmil_state *st,
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "DSMIL%uD%X %s -> %s: reason %s",
 			    id / DSMIL_DEVS_PER_GROUP,
 			    id % DSMIL_DEVS_PER_GROUP,
-			    dsmil_dev_state_name(res.prev),
-			    dsmil_dev_state_name(to),
-			    dsmil_reason_name(res.reason));
+			    dsmil_state_name(res.prev),
+			    dsmil_state_name(to),
+			    dsmil_state_reason_name(res.reason));
 	KUNIT_ASSERT_EQ(test, READ_ONCE(st->dev[id].state), to);
 }
 
@@ -195,7 +195,7 @@ void dsmil_kunit_all_up(struct kunit *test, struct dsmil_state *st)
 	st->verifier = &dsmil_kunit_verifier_ok;
 	/* Ascending ids: what a device needs always has a lower id. */
 	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
-		dsmil_kunit_drive(test, st, id, dsmil_dev_quarantined(id) ?
+		dsmil_kunit_drive(test, st, id, dsmil_state_quarantined(id) ?
 				  DSMIL_DEV_READY : DSMIL_DEV_ACTIVE);
 	st->verifier = orig;
 }
