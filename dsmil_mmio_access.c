@@ -22,6 +22,7 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/overflow.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 
