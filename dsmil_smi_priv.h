@@ -416,6 +416,8 @@ int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 				  struct dsmil_token_req *tr);
 int dsmil_smi_rescan(struct dsmil_smi *smi);
 void dsmil_smi_flush(struct dsmil_smi *smi);
+/* The KUnit static-stub seam of a caller's wait; static otherwise. */
+long dsmil_smi_wait_done(struct dsmil_smi_req *req, unsigned long tmo);
 
 void *dsmil_smi_dell_create(int (*call)(struct calling_interface_buffer *buf),
 			    struct calling_interface_token *(*find)(int id),

@@ -1542,6 +1542,57 @@ static void dsmil_smi_result_in_doubt_then_known(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rec.error, c->error);
 }
 
+#ifdef DSMIL_HAVE_STATIC_STUB
+/* The first wait ends at once, as a jiffies timer ahead of ktime can. */
+static bool smi_wait_ended_early;
+
+static long smi_wait_ends_early(struct dsmil_smi_req *req, unsigned long tmo)
+{
+	if (!smi_wait_ended_early && tmo > 1) {
+		smi_wait_ended_early = true;
+		return 0;
+	}
+	return wait_for_completion_killable_timeout(&req->done, tmo);
+}
+
+/*
+ * A wait that ends before the caller's ktime deadline is not the deadline:
+ * the caller waits again, and hears "in doubt" only once it has passed
+ * (kunit.py's periodic-tick kernel ran jiffies 0.2% fast and answered a
+ * 100 ms deadline at 99.8 ms).
+ */
+static void dsmil_smi_wait_early_timer(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_token_req tr = {
+		.group = 0, .position = 3, .value = 0x1234,
+	};
+	struct dsmil_smi *smi;
+	ktime_t start;
+	s64 waited;
+
+	p.timeout_ms = 100;
+	p.hang_ms = 40;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
+	t->fake.final = DSMIL_SMI_ST_DONE;
+	smi_wait_ended_early = false;
+	kunit_activate_static_stub(test, dsmil_smi_wait_done,
+				   smi_wait_ends_early);
+	start = ktime_get();
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_rw(smi, &tr, true), -EINPROGRESS);
+	waited = ktime_ms_delta(ktime_get(), start);
+	kunit_deactivate_static_stub(test, dsmil_smi_wait_done);
+	KUNIT_EXPECT_TRUE(test, smi_wait_ended_early);
+	KUNIT_EXPECT_GE(test, waited, 100);
+	KUNIT_EXPECT_TRUE(test, tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+
+	dsmil_kunit_smi_open_gate(&t->fake);
+	dsmil_smi_flush(smi);
+}
+#endif
+
 /* The outcome ring: by id, ids never issued, ids aged out. */
 static void dsmil_smi_result_ring(struct kunit *test)
 {
@@ -1629,7 +1680,7 @@ static void dsmil_smi_resolve_config_values(struct kunit *test)
 }
 
 /* dell-smbios is refused (cleanly) anywhere DMI does not say Dell. */
-static void dsmil_smi_dell_available_off_dell(struct kunit *test)
+static void dsmil_smi_dell_init_off_dell(struct kunit *test)
 {
 	struct dsmil_config cfg = dsmil_kunit_cfg;
 	struct dsmil *dsm;
@@ -2203,10 +2254,13 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_handoff_estop_waits_for_write),
 	KUNIT_CASE_PARAM(dsmil_smi_result_in_doubt_then_known,
 			 dsmil_smi_result_in_doubt_then_known_gen_params),
+#ifdef DSMIL_HAVE_STATIC_STUB
+	KUNIT_CASE(dsmil_smi_wait_early_timer),
+#endif
 	KUNIT_CASE(dsmil_smi_result_ring),
 	KUNIT_CASE_PARAM(dsmil_smi_resolve_config_values,
 			 dsmil_smi_resolve_config_values_gen_params),
-	KUNIT_CASE(dsmil_smi_dell_available_off_dell),
+	KUNIT_CASE(dsmil_smi_dell_init_off_dell),
 	KUNIT_CASE(dsmil_smi_dell_fill_buffer),
 	KUNIT_CASE_PARAM(dsmil_smi_dell_map_reply, dsmil_smi_dell_map_reply_gen_params),
 	KUNIT_CASE(dsmil_smi_dell_submit_engine),
