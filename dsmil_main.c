@@ -554,19 +554,18 @@ static int dsmil_check_tables(void)
 }
 
 /*
- * smi_backend=auto: the Dell stack on a machine of the DMI table where it
- * is present, the simulator elsewhere.  Returns the backend and why (for
- * the "loaded" line).  Loading stays passive either way: the Dell
- * backend's discovery reads the firmware's token table, no SMI.
+ * smi_backend=auto: the Dell stack on a machine of the DMI table, the
+ * simulator elsewhere.  Returns the backend and why (for the "loaded"
+ * line).  On the machine itself there is no fallback: the simulator there
+ * would answer token reads and writes as if the firmware had, so a
+ * missing dell-smbios fails the load with the Dell backend's own line.
+ * Loading stays passive either way: the Dell backend's discovery reads
+ * the firmware's token table, no SMI.
  */
 static const char *dsmil_auto_backend(const char **why)
 {
 	if (!dmi_first_match(dsmil_dmi_table)) {
 		*why = "auto-not-dsmil-machine";
-		return "sim";
-	}
-	if (!dsmil_smi_dell_available()) {
-		*why = "auto-no-dell-stack";
 		return "sim";
 	}
 	*why = "auto-dmi";
@@ -645,7 +644,6 @@ static int dsmil_probe(struct platform_device *pdev)
 	dsm->misc.mode = 0600;
 	dsm->misc.groups = dsmil_attr_groups;
 	dsm->misc.parent = &pdev->dev;
-	platform_set_drvdata(pdev, dsm);
 	/* Last: nothing may fail once the node is there. */
 	ret = misc_register(&dsm->misc);
 	if (ret)

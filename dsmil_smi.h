@@ -258,7 +258,6 @@ extern const struct dsmil_state_verifier dsmil_smi_verifier;
  * -ENODEV: the device is no longer INITIALIZING...).
  */
 int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id);
-bool dsmil_smi_dell_available(void);
 u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token);
 
 #endif /* _DSMIL_SMI_H */

@@ -353,29 +353,6 @@ VISIBLE_IF_KUNIT void dsmil_smi_dell_destroy(void *priv)
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_dell_destroy);
 
-/**
- * dsmil_smi_dell_available - whether the dell-smbios backend can run here:
- * a Dell machine (DMI vendor) whose dell-smbios module is loaded or
- * loadable.  For smi_backend=auto, so that choosing the simulator instead
- * logs nothing alarming.  Sends no firmware call.
- */
-bool dsmil_smi_dell_available(void)
-{
-	int (*call)(struct calling_interface_buffer *buf);
-
-	if (!dmi_match(DMI_SYS_VENDOR, "Dell Inc."))
-		return false;
-	call = symbol_get(dell_smbios_call);
-	if (!call) {
-		request_module("dell-smbios");
-		call = symbol_get(dell_smbios_call);
-	}
-	if (!call)
-		return false;
-	symbol_put(dell_smbios_call);
-	return true;
-}
-
 static int dsmil_smi_dell_init(struct device *dev, struct dentry *debugfs,
 			       void **priv)
 {
@@ -400,7 +377,7 @@ static int dsmil_smi_dell_init(struct device *dev, struct dentry *debugfs,
 	find = symbol_get(dell_smbios_find_token);
 	filter = symbol_get(dell_smbios_call_filter);
 	if (!call || !find || !filter) {
-		dsmil_err(dev, "smi_backend=dell-smbios refused: the dell-smbios module is not available\n");
+		dsmil_err(dev, "smi_backend=dell-smbios refused: the dell-smbios module is not available (load it first, or smi_backend=sim for the simulator)\n");
 		goto put_symbols;
 	}
 
