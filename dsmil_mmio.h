@@ -21,6 +21,9 @@
 
 #include "dsmil_ioctl.h"
 
+/* Every device window lies below this region offset, in the first chunk. */
+#define DSMIL_WINDOWS_END	(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
+
 struct dentry;
 struct dsmil_mmio;
 

@@ -6,6 +6,8 @@
  * mapper; the writes go through the write audit (dsmil_audit.c), which
  * records what reached the hardware, whatever the outcome.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/kernel.h>
 #include <linux/minmax.h>
 #include <linux/slab.h>

@@ -28,9 +28,6 @@ struct iov_iter;
 #define DSMIL_CHUNK_MASK	(DSMIL_CHUNK_SIZE - 1)
 static_assert(BIT_ULL(DSMIL_CHUNK_SHIFT) == DSMIL_CHUNK_SIZE);
 
-/* Every device window lies below this region offset, in the first chunk. */
-#define DSMIL_WINDOWS_END	(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
-
 /* ---- the core (dsmil_mmio.c) -------------------------------------------- */
 
 void __iomem *dsmil_mmio_chunk_get(struct dsmil_mmio *mm, unsigned int idx);

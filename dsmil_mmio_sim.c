@@ -43,8 +43,7 @@
 
 #define DSMIL_SIM_PAGES	(DSMIL_CHUNK_SIZE >> PAGE_SHIFT)
 /* The device windows: the start of chunk 0. */
-#define DSMIL_SIM_WIN_END	(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
-#define DSMIL_SIM_WIN_PAGES	DIV_ROUND_UP(DSMIL_SIM_WIN_END, PAGE_SIZE)
+#define DSMIL_SIM_WIN_PAGES	DIV_ROUND_UP(DSMIL_WINDOWS_END, PAGE_SIZE)
 
 /* Writes that reached one device window. */
 struct dsmil_sim_window {
@@ -53,7 +52,7 @@ struct dsmil_sim_window {
 };
 
 /**
- * struct dsmil_sim - mm->priv of the sim backend; every field under mm->lock.
+ * struct dsmil_mmio_sim - mm->priv of the sim backend; every field under mm->lock.
  * @pages:    per chunk, its page array (NULL entries: pages not held), or
  *            NULL when the chunk holds no page.
  * @kept:     per chunk that is not mapped, the pages it keeps.
@@ -67,7 +66,7 @@ struct dsmil_sim_window {
  * @windows:  per device, the writes that reached its window (atomics: the
  *            accessors do not take mm->lock).
  */
-struct dsmil_sim {
+struct dsmil_mmio_sim {
 	struct page **pages[DSMIL_MAX_CHUNKS];
 	unsigned int kept[DSMIL_MAX_CHUNKS];
 	u64 order[DSMIL_MAX_CHUNKS];
@@ -105,7 +104,7 @@ static void dsmil_mmio_sim_put_page(struct page *page)
 }
 
 /* Free every page chunk @idx holds, and its page array. */
-static void dsmil_mmio_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
+static void dsmil_mmio_sim_free_chunk(struct dsmil_mmio_sim *sim, unsigned int idx)
 {
 	struct page **pages = sim->pages[idx];
 	unsigned int i;
@@ -126,7 +125,7 @@ static void dsmil_mmio_sim_free_chunk(struct dsmil_sim *sim, unsigned int idx)
  * Keep at most @limit pages in chunks that are not mapped: the chunk
  * unmapped longest ago goes first.
  */
-static void dsmil_mmio_sim_enforce_budget(struct dsmil_sim *sim, unsigned long limit)
+static void dsmil_mmio_sim_enforce_budget(struct dsmil_mmio_sim *sim, unsigned long limit)
 {
 	unsigned int i;
 
@@ -150,7 +149,7 @@ static void dsmil_mmio_sim_enforce_budget(struct dsmil_sim *sim, unsigned long l
  * Chunk @idx is no longer mapped: free its pages that hold only zeros,
  * keep the others (within the budget).
  */
-static void dsmil_mmio_sim_release(struct dsmil_sim *sim, unsigned int idx)
+static void dsmil_mmio_sim_release(struct dsmil_mmio_sim *sim, unsigned int idx)
 {
 	struct page **pages = sim->pages[idx];
 	unsigned int i, n = 0;
@@ -186,7 +185,7 @@ static void dsmil_mmio_sim_release(struct dsmil_sim *sim, unsigned int idx)
 
 static int dsmil_mmio_sim_probe(struct dsmil_mmio *mm)
 {
-	struct dsmil_sim *sim = kzalloc(sizeof(*sim), GFP_KERNEL);
+	struct dsmil_mmio_sim *sim = kzalloc(sizeof(*sim), GFP_KERNEL);
 
 	if (!sim)
 		return -ENOMEM;
@@ -197,7 +196,7 @@ static int dsmil_mmio_sim_probe(struct dsmil_mmio *mm)
 
 static void dsmil_mmio_sim_remove(struct dsmil_mmio *mm)
 {
-	struct dsmil_sim *sim = mm->priv;
+	struct dsmil_mmio_sim *sim = mm->priv;
 	unsigned int i;
 
 	for (i = 0; i < DSMIL_MAX_CHUNKS; i++)
@@ -208,7 +207,7 @@ static void dsmil_mmio_sim_remove(struct dsmil_mmio *mm)
 
 static void __iomem *dsmil_mmio_sim_map(struct dsmil_mmio *mm, unsigned int idx)
 {
-	struct dsmil_sim *sim = mm->priv;
+	struct dsmil_mmio_sim *sim = mm->priv;
 	struct page **pages = sim->pages[idx];
 	unsigned int i;
 	void *addr;
@@ -262,7 +261,7 @@ static void dsmil_mmio_sim_unmap(struct dsmil_mmio *mm, unsigned int idx,
  * page_private() (set when they are allocated), so the page under @addr
  * says where it is, whatever was mapped or unmapped meanwhile.
  */
-static void dsmil_mmio_sim_count_write(struct dsmil_sim *sim, const void *addr,
+static void dsmil_mmio_sim_count_write(struct dsmil_mmio_sim *sim, const void *addr,
 				       size_t len)
 {
 	while (len) {
@@ -273,7 +272,7 @@ static void dsmil_mmio_sim_count_write(struct dsmil_sim *sim, const void *addr,
 
 		if (k) {
 			off = (k - 1) * PAGE_SIZE + offset_in_page(addr);
-			end = min_t(u64, off + in_page, DSMIL_SIM_WIN_END);
+			end = min_t(u64, off + in_page, DSMIL_WINDOWS_END);
 			while (off < end) {
 				unsigned int g = off / DSMIL_GROUP_STRIDE;
 				unsigned int i = off % DSMIL_GROUP_STRIDE /
@@ -299,7 +298,7 @@ static void dsmil_mmio_sim_count_write(struct dsmil_sim *sim, const void *addr,
 /* debugfs mmio/windows: "id name writes=N bytes=N", one per device. */
 static int dsmil_mmio_sim_windows_show(struct seq_file *m, void *unused)
 {
-	struct dsmil_sim *sim = m->private;
+	struct dsmil_mmio_sim *sim = m->private;
 	unsigned int id;
 
 	for (id = 0; id < DSMIL_NUM_DEVICES; id++)
@@ -376,7 +375,7 @@ static void dsmil_mmio_sim_write_block(struct dsmil_mmio *mm, void __iomem *cook
 VISIBLE_IF_KUNIT int dsmil_mmio_sim_usage(struct dsmil_mmio *mm,
 					  struct dsmil_sim_usage *u)
 {
-	struct dsmil_sim *sim = mm->priv;
+	struct dsmil_mmio_sim *sim = mm->priv;
 
 	if (mutex_lock_killable(&mm->lock))
 		return -EINTR;

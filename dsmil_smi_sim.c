@@ -93,11 +93,11 @@ static const struct {
 	[DSMIL_SIM_K_DROP_WRITES]  = { "drop_writes", U32_MAX, 0 },
 };
 
-struct dsmil_sim;
+struct dsmil_smi_sim;
 
 /* What a knob's debugfs file points at. */
 struct dsmil_smi_sim_knob {
-	struct dsmil_sim *sim;
+	struct dsmil_smi_sim *sim;
 	unsigned int id;
 };
 
@@ -108,7 +108,7 @@ struct dsmil_smi_sim_token {
 };
 
 /**
- * struct dsmil_sim - the simulated interface.
+ * struct dsmil_smi_sim - the simulated interface.
  * @lock:       protects everything below; the engine's owner and debugfs
  *              both come here.
  * @knob:       fault-injection settings, by enum dsmil_smi_sim_knob_id.
@@ -134,7 +134,7 @@ struct dsmil_smi_sim_token {
  * @files:      debugfs data of the knobs.
  * @dir:        the knobs' debugfs directory, removed before @sim is freed.
  */
-struct dsmil_sim {
+struct dsmil_smi_sim {
 	spinlock_t lock;	/* the whole model */
 	u32 knob[DSMIL_SIM_NR_KNOBS];
 	u64 flaky_seq;
@@ -160,7 +160,7 @@ struct dsmil_sim {
 };
 
 /* Everything back to the load-time state.  Called with sim->lock held. */
-static void dsmil_smi_sim_restore(struct dsmil_sim *sim)
+static void dsmil_smi_sim_restore(struct dsmil_smi_sim *sim)
 {
 	unsigned int i;
 
@@ -193,7 +193,7 @@ static void dsmil_smi_sim_restore(struct dsmil_sim *sim)
 
 static int dsmil_smi_sim_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 {
-	struct dsmil_sim *sim = priv;
+	struct dsmil_smi_sim *sim = priv;
 	int idx = dsmil_smi_token_index(cmd->token);
 
 	/*
@@ -236,7 +236,7 @@ static int dsmil_smi_sim_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 }
 
 /* The status a live, busy SMI shows: different at every poll. */
-static u8 dsmil_smi_sim_busy(struct dsmil_sim *sim)
+static u8 dsmil_smi_sim_busy(struct dsmil_smi_sim *sim)
 {
 	sim->progress = (sim->progress + 1) & DSMIL_SMI_ST_CODE;
 	return DSMIL_SMI_ST_BUSY | sim->progress;
@@ -244,7 +244,7 @@ static u8 dsmil_smi_sim_busy(struct dsmil_sim *sim)
 
 static u8 dsmil_smi_sim_status(void *priv, u32 *value)
 {
-	struct dsmil_sim *sim = priv;
+	struct dsmil_smi_sim *sim = priv;
 	int idx;
 	u8 st;
 
@@ -303,7 +303,7 @@ out:
 
 static int dsmil_smi_sim_abort(void *priv)
 {
-	struct dsmil_sim *sim = priv;
+	struct dsmil_smi_sim *sim = priv;
 	int ret = 0;
 
 	spin_lock(&sim->lock);
@@ -321,7 +321,7 @@ static int dsmil_smi_sim_abort(void *priv)
 
 static int dsmil_smi_sim_reset(void *priv)
 {
-	struct dsmil_sim *sim = priv;
+	struct dsmil_smi_sim *sim = priv;
 	int ret = 0;
 
 	spin_lock(&sim->lock);
@@ -338,7 +338,7 @@ static int dsmil_smi_sim_reset(void *priv)
 	return ret;
 }
 
-static int dsmil_smi_sim_set_knob(struct dsmil_sim *sim, unsigned int id, u64 val)
+static int dsmil_smi_sim_set_knob(struct dsmil_smi_sim *sim, unsigned int id, u64 val)
 {
 	if (id >= DSMIL_SIM_NR_KNOBS || val > dsmil_smi_sim_knob_desc[id].max)
 		return -EINVAL;
@@ -372,7 +372,7 @@ DEFINE_DEBUGFS_ATTRIBUTE(dsmil_smi_sim_knob_fops, dsmil_smi_sim_knob_get,
 
 static int dsmil_smi_sim_reset_set(void *data, u64 val)
 {
-	struct dsmil_sim *sim = data;
+	struct dsmil_smi_sim *sim = data;
 
 	spin_lock(&sim->lock);
 	dsmil_smi_sim_restore(sim);
@@ -387,7 +387,7 @@ DEFINE_DEBUGFS_ATTRIBUTE(dsmil_smi_sim_reset_fops, NULL, dsmil_smi_sim_reset_set
 static ssize_t dsmil_smi_sim_fault_read(struct file *file, char __user *ubuf,
 					size_t count, loff_t *ppos)
 {
-	struct dsmil_sim *sim = file->private_data;
+	struct dsmil_smi_sim *sim = file->private_data;
 	char buf[16];
 	u32 mode;
 	int len;
@@ -403,7 +403,7 @@ static ssize_t dsmil_smi_sim_fault_write(struct file *file,
 					 const char __user *ubuf, size_t count,
 					 loff_t *ppos)
 {
-	struct dsmil_sim *sim = file->private_data;
+	struct dsmil_smi_sim *sim = file->private_data;
 	char buf[16] = {};
 	ssize_t len;
 	int mode;
@@ -430,7 +430,7 @@ static const struct file_operations dsmil_smi_sim_fault_fops = {
 
 static int dsmil_smi_sim_tokens_show(struct seq_file *m, void *unused)
 {
-	struct dsmil_sim *sim = m->private;
+	struct dsmil_smi_sim *sim = m->private;
 	struct dsmil_smi_sim_token tok[DSMIL_NUM_TOKENS];
 	unsigned int i;
 
@@ -452,7 +452,7 @@ DEFINE_SHOW_ATTRIBUTE(dsmil_smi_sim_tokens);
 
 static int dsmil_smi_sim_stats_show(struct seq_file *m, void *unused)
 {
-	struct dsmil_sim *sim = m->private;
+	struct dsmil_smi_sim *sim = m->private;
 
 	spin_lock(&sim->lock);
 	seq_printf(m, "submits=%llu\nbusy_refusals=%llu\npolls=%llu\ncompletions=%llu\naborts=%llu\nabort_failures=%llu\nresets=%llu\nreset_failures=%llu\nactive=%u\nstatus=%#04x\ndropped_writes=%llu\n",
@@ -465,7 +465,7 @@ static int dsmil_smi_sim_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(dsmil_smi_sim_stats);
 
-static void dsmil_smi_sim_debugfs(struct dsmil_sim *sim, struct dentry *parent)
+static void dsmil_smi_sim_debugfs(struct dsmil_smi_sim *sim, struct dentry *parent)
 {
 	struct dentry *dir;
 	unsigned int i;
@@ -493,9 +493,9 @@ static void dsmil_smi_sim_debugfs(struct dsmil_sim *sim, struct dentry *parent)
 	debugfs_create_file("stats", 0444, dir, sim, &dsmil_smi_sim_stats_fops);
 }
 
-static struct dsmil_sim *dsmil_smi_sim_alloc(void)
+static struct dsmil_smi_sim *dsmil_smi_sim_alloc(void)
 {
-	struct dsmil_sim *sim = kzalloc(sizeof(*sim), GFP_KERNEL);
+	struct dsmil_smi_sim *sim = kzalloc(sizeof(*sim), GFP_KERNEL);
 
 	if (!sim)
 		return NULL;
@@ -507,7 +507,7 @@ static struct dsmil_sim *dsmil_smi_sim_alloc(void)
 static int dsmil_smi_sim_init(struct device *dev, struct dentry *debugfs,
 			      void **priv)
 {
-	struct dsmil_sim *sim = dsmil_smi_sim_alloc();
+	struct dsmil_smi_sim *sim = dsmil_smi_sim_alloc();
 
 	if (!sim)
 		return -ENOMEM;
@@ -522,7 +522,7 @@ static int dsmil_smi_sim_init(struct device *dev, struct dentry *debugfs,
  */
 static void dsmil_smi_sim_exit(void *priv)
 {
-	struct dsmil_sim *sim = priv;
+	struct dsmil_smi_sim *sim = priv;
 
 	debugfs_remove_recursive(sim->dir);
 	kfree(sim);
@@ -546,8 +546,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_sim_ops);
 /**
  * dsmil_smi_sim_create - a simulator without debugfs, for KUnit.
  *
- * Return: the simulator (pass it as &dsmil_smi_config.ops_priv with
- * dsmil_smi_sim_ops), or NULL.
+ * Return: the simulator (hand it to dsmil_create_with() as the priv of a
+ * struct dsmil_smi_transport with dsmil_smi_sim_ops), or NULL.
  */
 void *dsmil_smi_sim_create(void)
 {
@@ -594,7 +594,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_sim_set);
  */
 u64 dsmil_smi_sim_count(void *priv, u16 token, bool write)
 {
-	struct dsmil_sim *sim = priv;
+	struct dsmil_smi_sim *sim = priv;
 	int idx = dsmil_smi_token_index(token);
 	u64 n;
 

@@ -526,14 +526,82 @@ TEST_F_TIMEOUT(fs, ioctl_paths, 1800)
  * that copy's allocation failed it must finish the SMI itself, within its
  * deadline: the process dies only once the (300 ms) SMI is done, and no
  * request is abandoned.
+ *
+ * fail-nth fails the child's first slab allocation after it is set, meant
+ * to be the copy.  On a loaded host an allocation of the kernel's own can
+ * come first (seen twice in 3 runs, with the host at a load average of 10):
+ * the copy then succeeds and the caller hands its request off.  That run is
+ * checked as a hand-off (the request is finished and counted abandoned) and
+ * the scenario runs again, up to 5 times; the no-memory path must be taken
+ * at least once.
  */
-TEST_F_TIMEOUT(fs, killed_caller_without_memory, 120)
+enum killed_outcome { KILLED_STAYED, KILLED_HANDED_OFF, KILLED_BROKEN };
+
+static enum killed_outcome killed_caller_once(struct __test_metadata *_metadata,
+					      int fd)
 {
 	struct dsmil_smi_status s0, s;
 	struct dsmil_token_req tr = { .position = DSMIL_TOKEN_POWER };
 	uint64_t t_kill, t_gone, t_submit = 0;
+	bool stayed;
 	int status, i;
 	pid_t child;
+
+	if (smi_status(fd, &s0))
+		return KILLED_BROKEN;
+	child = fork();
+	if (child < 0)
+		return KILLED_BROKEN;
+	if (child == 0) {
+		int nfd = open("/proc/thread-self/fail-nth", O_WRONLY);
+
+		/* The first allocation from here on: the hand-off copy. */
+		if (nfd < 0 || write(nfd, "1", 1) != 1)
+			_exit(2);
+		_exit(ioctl(fd, DSMIL_IOC_TOKEN_READ, &tr) ? 1 : 0);
+	}
+	for (i = 0; i < 2000; i++) {
+		if (smi_status(fd, &s))
+			break;
+		if (s.in_flight) {
+			t_submit = now_ns();
+			break;
+		}
+		usleep(100);
+	}
+	EXPECT_NE(0, t_submit) TH_LOG("the child's SMI never started");
+	usleep(50 * 1000);
+	t_kill = now_ns();
+	EXPECT_EQ(0, kill(child, SIGKILL));
+	EXPECT_EQ(child, waitpid(child, &status, 0));
+	t_gone = now_ns();
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_GT(t_kill + 1000 * 1000000ULL, t_gone);
+	if (!t_submit || !WIFSIGNALED(status))
+		return KILLED_BROKEN;
+	/* It stayed for its SMI: 300 ms from submit, well under 1 s. */
+	stayed = t_submit + 200 * 1000000ULL <= t_gone;
+	if (stayed) {
+		if (smi_status(fd, &s))
+			return KILLED_BROKEN;
+		EXPECT_EQ(0, s.in_flight);
+		EXPECT_EQ(s0.abandoned, s.abandoned);
+	} else {
+		/* Handed off: the engine finishes it, counted abandoned. */
+		ksft_print_msg("killed caller: gone %llu ms after the kill: an earlier allocation took the injected failure; the copy was made\n",
+			       (unsigned long long)(t_gone - t_kill) / 1000000);
+		EXPECT_EQ(0, smi_wait_idle(fd, &s, 2000));
+		EXPECT_EQ(s0.abandoned + 1, s.abandoned);
+	}
+	EXPECT_EQ(s0.successes + 1, s.successes);
+	EXPECT_EQ(NULL, books(fd));
+	return stayed ? KILLED_STAYED : KILLED_HANDED_OFF;
+}
+
+TEST_F_TIMEOUT(fs, killed_caller_without_memory, 120)
+{
+	enum killed_outcome o = KILLED_HANDED_OFF;
+	int attempt;
 
 	if (!(self->features & DSMIL_FEAT_SMI))
 		SKIP(return, "no SMI engine");
@@ -543,43 +611,14 @@ TEST_F_TIMEOUT(fs, killed_caller_without_memory, 120)
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
 	ASSERT_EQ(0, sim_knob_write("slow_ms", "300"));
-	ASSERT_EQ(0, smi_status(self->fd, &s0));
 
-	child = fork();
-	ASSERT_LE(0, child);
-	if (child == 0) {
-		int nfd = open("/proc/thread-self/fail-nth", O_WRONLY);
-
-		/* The first allocation from here on: the hand-off copy. */
-		if (nfd < 0 || write(nfd, "1", 1) != 1)
-			_exit(2);
-		_exit(ioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr) ? 1 : 0);
-	}
-	for (i = 0; i < 2000; i++) {
-		ASSERT_EQ(0, smi_status(self->fd, &s));
-		if (s.in_flight) {
-			t_submit = now_ns();
-			break;
-		}
-		usleep(100);
-	}
-	ASSERT_NE(0, t_submit) TH_LOG("the child's SMI never started");
-	usleep(50 * 1000);
-	t_kill = now_ns();
-	ASSERT_EQ(0, kill(child, SIGKILL));
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	t_gone = now_ns();
-	EXPECT_TRUE(WIFSIGNALED(status));
-	/* It stayed for its SMI: 300 ms from submit, well under 1 s. */
-	EXPECT_LE(t_submit + 200 * 1000000ULL, t_gone)
-		TH_LOG("gone %llu ms after the kill: handed off after all?",
-		       (unsigned long long)(t_gone - t_kill) / 1000000);
-	EXPECT_GT(t_kill + 1000 * 1000000ULL, t_gone);
-	ASSERT_EQ(0, smi_status(self->fd, &s));
-	EXPECT_EQ(0, s.in_flight);
-	EXPECT_EQ(s0.abandoned, s.abandoned);
-	EXPECT_EQ(s0.successes + 1, s.successes);
-	EXPECT_EQ(NULL, books(self->fd));
+	for (attempt = 1; attempt <= 5 && o == KILLED_HANDED_OFF; attempt++)
+		o = killed_caller_once(_metadata, self->fd);
+	EXPECT_EQ(KILLED_STAYED, o)
+		TH_LOG("the copy's allocation never failed in %d attempts",
+		       attempt - 1);
+	ksft_print_msg("killed caller without memory: finished its SMI itself on attempt %d\n",
+		       attempt - 1);
 }
 
 TEST_HARNESS_MAIN
