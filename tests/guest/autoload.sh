@@ -99,12 +99,12 @@ if [ "$want" = load ]; then
 	# And it drives the firmware: a device brought up (its verification
 	# reads its token) and a token read, both through dell-smbios.
 	if out=$(dsmilctl device 0 activate 2>&1) &&
-	   out=$(dsmilctl --json token read 0 0 2>&1) &&
+	   out=$(dsmilctl --json token read 0 power 2>&1) &&
 	   st=$(dsmilctl --json smi status 2>&1) &&
 	   echo "$st" | grep -q '"backend": *"dell-smbios"' &&
 	   ! echo "$st" | grep -q '"successes": *0[,}]'; then
 		ok "a token read reaches the firmware through dell-smbios"
-		echo "# $out"
+		echo "# token read: $(echo "$out" | tr -s ' \n' ' ')"
 	else
 		not_ok "a token read reaches the firmware through dell-smbios"
 		echo "# $out"
