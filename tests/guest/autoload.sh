@@ -14,6 +14,11 @@
 # Usage: sh autoload.sh load       the DMI strings are a Latitude 5450:
 #                                  dsmil must be loaded, on dell-smbios
 #        sh autoload.sh no-load    any other machine: dsmil must not load
+#        sh autoload.sh no-stack   a Latitude 5450 whose dell-smbios is not
+#                                  there (unloaded, its module moved away):
+#                                  auto must refuse to load, not fall back
+#                                  to the simulator (whose answers would
+#                                  read as the firmware's)
 # Prints TAP; exit status 0 when every check passed.
 want=$1
 log=/run/autoload.log
@@ -24,9 +29,40 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 loaded() { grep -q '^dsmil ' /proc/modules; }
 
 case $want in
-load|no-load) ;;
-*) echo "usage: autoload.sh load|no-load" >&2; exit 2 ;;
+load|no-load|no-stack) ;;
+*) echo "usage: autoload.sh load|no-load|no-stack" >&2; exit 2 ;;
 esac
+
+if [ "$want" = no-stack ]; then
+	rmmod dell_smbios 2>/dev/null
+	for m in $(find /lib/modules -name 'dell-smbios.ko*'); do
+		mv "$m" "$m.away"
+	done
+	if grep -q '^dell_smbios ' /proc/modules; then
+		not_ok "dell-smbios unloaded for the test"
+		echo "1..$n"
+		exit 1
+	fi
+	ok "dell-smbios unloaded and out of modprobe's reach"
+	if /usr/lib/kmod/modprobe dsmil 2>/dev/null || loaded; then
+		not_ok "auto refuses to load on the Latitude 5450 without dell-smbios"
+		line=$(dmesg | grep 'dsmil: loaded:' | tail -n1)
+		echo "# ${line#*] }"
+		loaded && rmmod dsmil
+	else
+		ok "auto refuses to load on the Latitude 5450 without dell-smbios"
+	fi
+	line=$(dmesg | grep 'dsmil: smi_backend=dell-smbios refused' | tail -n1)
+	echo "# ${line#*] }"
+	if [ -n "$line" ]; then
+		ok "the refusal says why"
+	else
+		not_ok "the refusal says why"
+	fi
+	echo "1..$n"
+	[ "$failed" = 0 ]
+	exit
+fi
 
 # Started before the coldplug by the test itself: nothing may have loaded
 # dsmil so far.
