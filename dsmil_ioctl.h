@@ -106,9 +106,10 @@ enum dsmil_reason {
 	DSMIL_REASON_UNLOAD		= 8,	/* module unload */
 	DSMIL_REASON_STATE		= 9,	/* device state forbids the access */
 	DSMIL_REASON_BAD_ARG		= 10,	/* out-of-range id or argument */
+	DSMIL_REASON_RESUME		= 11,	/* re-verify after a system sleep */
 };
 
-#define DSMIL_REASON_COUNT	11
+#define DSMIL_REASON_COUNT	12
 
 /* struct dsmil_info.features */
 #define DSMIL_FEAT_DEVICES	0x1U	/* device model ioctls */
@@ -266,6 +267,7 @@ struct dsmil_group_stop {
 #define DSMIL_SRC_SMI		2	/* SMI layer fault report */
 #define DSMIL_SRC_UNLOAD	3	/* module unload */
 #define DSMIL_SRC_INTERNAL	4	/* driver-internal step (verify) */
+#define DSMIL_SRC_RESUME	5	/* resume from a system sleep */
 
 /**
  * struct dsmil_audit_entry - one transition, accepted or refused.

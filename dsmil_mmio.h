@@ -225,6 +225,7 @@ struct dsmil_mmio {
 int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
 		    const struct dsmil_mmio_ops *ops, struct dentry *debugfs);
 void dsmil_mmio_exit(struct dsmil_mmio *mm);
+unsigned int dsmil_mmio_unmap_all(struct dsmil_mmio *mm, unsigned int *busy);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* The sim backend's memory, for tests/dsmil_mmio_test.c; static otherwise. */
