@@ -256,7 +256,7 @@ TEST_F(pm, cycles_under_stress)
 		bool real = k == 2 * per_mode;
 		const char *mode = real ? "none" : modes[k / per_mode];
 
-		sleep_ms(200);	/* let the threads map chunks and queue SMIs */
+		sleep_ms(500);	/* the threads at work: chunks mapped, SMIs queued */
 		ret = pm_cycle(mode, real);
 		EXPECT_EQ(0, ret) {
 			TH_LOG("cycle %u (pm_test=%s): %d", k, mode, ret);
