@@ -800,7 +800,7 @@ struct dsmil_chunk_stat {
  * @resident_map:  bit c (word c / 64, bit c % 64) set: chunk c is mapped.
  * @ever_mapped:   bit c set: chunk c was mapped at least once since load.
  * @maps:          successful chunk maps.
- * @unmaps:        chunk unmaps (evictions, idle unmaps and unload).
+ * @unmaps:        chunk unmaps (evictions, idle unmaps, suspends and unload).
  * @evictions:     unmaps of the least recently used idle chunk to stay
  *                 under the cap.
  * @map_failures:  failed chunk maps (each also logged as map-failure).

@@ -569,7 +569,7 @@ unsigned int dsmil_mmio_unmap_all(struct dsmil_mmio *mm, unsigned int *busy)
 		n++;
 	}
 	mutex_unlock(&mm->lock);
-	/* Nothing resident is left for the reaper (it finds none and stops). */
+	/* Slots were freed: as the reaper does, wake whoever waits for one. */
 	if (n && atomic_read(&mm->slot_waiters))
 		wake_up_all(&mm->slot_wq);
 	return n;

@@ -178,7 +178,7 @@ struct dsmil_chunk {
  * @resident_map:  bit per mapped chunk.
  * @ever_mapped:   bit per chunk mapped at least once.
  * @maps:          successful maps.
- * @unmaps:        unmaps (evictions + idle reaps + unload).
+ * @unmaps:        unmaps (evictions + idle reaps + suspends + unload).
  * @evictions:     LRU evictions to stay under the cap.
  * @map_failures:  failed maps.
  * @reaper:        unmaps chunks idle for @idle_ms.
