@@ -39,6 +39,7 @@
 	[DSMIL_REASON_UNLOAD]		= "unload",		\
 	[DSMIL_REASON_STATE]		= "state",		\
 	[DSMIL_REASON_BAD_ARG]		= "bad-arg",		\
+	[DSMIL_REASON_RESUME]		= "resume",		\
 }
 
 #endif /* _DSMIL_NAMES_H */

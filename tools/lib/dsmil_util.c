@@ -306,6 +306,7 @@ static const char *const dsu_reason_texts[] = {
 	[DSMIL_REASON_UNLOAD]		= "the module is unloading",
 	[DSMIL_REASON_STATE]		= "the device's state does not allow the access",
 	[DSMIL_REASON_BAD_ARG]		= "an id or argument is out of range",
+	[DSMIL_REASON_RESUME]		= "the machine slept: the device must be verified again",
 };
 
 static const char *const dsu_sources[] = {
@@ -314,6 +315,7 @@ static const char *const dsu_sources[] = {
 	[DSMIL_SRC_SMI]		= "smi",
 	[DSMIL_SRC_UNLOAD]	= "unload",
 	[DSMIL_SRC_INTERNAL]	= "internal",
+	[DSMIL_SRC_RESUME]	= "resume",
 };
 
 #define DSU_NAME(tbl, v) \
