@@ -2582,6 +2582,47 @@ static void dsmil_smi_flight_handoff_refuses_all(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.coalesced, 4);
 }
 
+/*
+ * A synchronous call still running at the deadlines: the read's own caller
+ * and its joiner are each told -EINPROGRESS at their own deadline, the
+ * joiner with the shared request's id; both are late successes once the
+ * call returns.
+ */
+static void dsmil_smi_flight_in_doubt_shared_id(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_flight_params;
+	struct smi_caller *lead, *j;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+
+	p.timeout_ms = 200;
+	p.hang_ms = 100;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
+	lead = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
+	j = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 2);
+	wait_for_completion(&lead->done);
+	wait_for_completion(&j->done);
+	KUNIT_EXPECT_EQ(test, lead->ret, -EINPROGRESS);
+	KUNIT_EXPECT_EQ(test, j->ret, -EINPROGRESS);
+	KUNIT_EXPECT_EQ(test, j->id, lead->id);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_doubt, 2);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 2);
+
+	dsmil_kunit_smi_open_gate(&t->fake);
+	dsmil_smi_flush(smi);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.late_successes, 2);
+	KUNIT_EXPECT_EQ(test, st.successes, 2);
+	KUNIT_EXPECT_EQ(test, st.abandoned, 2);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+}
+
 static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_token_of_map),
 	KUNIT_CASE_PARAM(dsmil_smi_token_rw_bad_token, dsmil_smi_token_rw_bad_token_gen_params),
@@ -2618,6 +2659,7 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_flight_leaving_keeps_others),
 	KUNIT_CASE(dsmil_smi_flight_leader_timeout),
 	KUNIT_CASE(dsmil_smi_flight_handoff_refuses_all),
+	KUNIT_CASE(dsmil_smi_flight_in_doubt_shared_id),
 	KUNIT_CASE(dsmil_smi_count_identity),
 	KUNIT_CASE(dsmil_smi_hist_bucket_edges),
 	KUNIT_CASE(dsmil_smi_verify_device_initializing),
