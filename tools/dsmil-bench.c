@@ -794,7 +794,7 @@ static void p5(const struct bar *b, bool use_bar)
 
 struct p6_arg {
 	int fd;
-	volatile int *go;
+	pthread_barrier_t *go;
 	unsigned int failed;
 };
 
@@ -804,8 +804,11 @@ static void *p6_thread(void *p)
 	struct dsmil_token_req t;
 	unsigned int i;
 
-	while (!*a->go)
-		;
+	/*
+	 * Blocked, not spinning, until all are there: eight spinning threads
+	 * on two vCPUs would start one scheduler tick apart.
+	 */
+	pthread_barrier_wait(a->go);
 	for (i = 0; i < P6_READS; i++) {
 		memset(&t, 0, sizeof(t));
 		/* DSMIL0D0, D3, D6, D9: the group's four tokens, in turn. */
@@ -826,7 +829,7 @@ static void p6(void)
 	const double reads = P6_THREADS * P6_READS;
 	double smis, coalesced = 0;
 	long long sub0, sub1;
-	volatile int go;
+	pthread_barrier_t go;
 	unsigned int k, i, failed;
 	int fd;
 
@@ -835,21 +838,21 @@ static void p6(void)
 		dev_ready(fd, i);
 	knob("latency_us", "1000");
 	for (k = 0; k < repeats; k++) {
-		go = 0;
 		failed = 0;
 		smi_get(fd, &s0);
 		sub0 = sim_stat("submits");
+		if (pthread_barrier_init(&go, NULL, P6_THREADS))
+			dsu_die("pthread_barrier_init");
 		for (i = 0; i < P6_THREADS; i++) {
 			a[i] = (struct p6_arg){ .fd = fd, .go = &go };
 			if (pthread_create(&tid[i], NULL, p6_thread, &a[i]))
 				dsu_die("pthread_create");
 		}
-		usleep(1000);
-		go = 1;
 		for (i = 0; i < P6_THREADS; i++) {
 			pthread_join(tid[i], NULL);
 			failed += a[i].failed;
 		}
+		pthread_barrier_destroy(&go);
 		sub1 = sim_stat("submits");
 		smi_get(fd, &s1);
 		if (failed || sub0 < 0 || sub1 < 0)
