@@ -2526,20 +2526,17 @@ static void dsmil_smi_flight_leader_timeout(struct kunit *test)
 
 /*
  * The hand-off check is the shared call's: a device stopped while readers
- * wait gets no SMI, and every one of them is refused; a FAULTED engine
- * turns them all away.
+ * wait gets no SMI, and every one of them is refused.
  */
 static void dsmil_smi_flight_handoff_refuses_all(struct kunit *test)
 {
 	struct smi_t *t = test->priv;
-	struct smi_params p = smi_flight_params;
 	struct smi_caller *x, *r[3];
 	unsigned int locked, in_doubt, i;
 	struct dsmil_smi_status st;
 	struct dsmil_smi *smi;
 
-	p.fault_limit = 1;
-	smi = smi_start_fake(test, &p);
+	smi = smi_start_fake(test, &smi_flight_params);
 	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
 	x = smi_spawn_blocker(test, 12);
 	dsmil_kunit_smi_wait_held(test, &t->fake);
@@ -2559,8 +2556,23 @@ static void dsmil_smi_flight_handoff_refuses_all(struct kunit *test)
 	smi_status(smi, &st);
 	KUNIT_EXPECT_EQ(test, st.refused, 3);
 	KUNIT_EXPECT_EQ(test, st.coalesced, 2);
+}
 
-	/* The call at the hardware makes it FAULTED: the shared read too. */
+/*
+ * The call at the hardware makes the engine FAULTED: the read queued
+ * behind it is turned away untouched, with every caller that joined it.
+ */
+static void dsmil_smi_flight_faulted_refuses_all(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_flight_params;
+	struct smi_caller *x, *r[3];
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+	unsigned int i;
+
+	p.fault_limit = 1;
+	smi = smi_start_fake(test, &p);
 	t->fake.final = DSMIL_SMI_ST_GARBAGE;
 	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
 	x = smi_spawn_blocker(test, 24);
@@ -2576,10 +2588,10 @@ static void dsmil_smi_flight_handoff_refuses_all(struct kunit *test)
 		wait_for_completion(&r[i]->done);
 		KUNIT_EXPECT_EQ(test, r[i]->ret, -ESHUTDOWN);
 	}
-	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
 	smi_status(smi, &st);
 	KUNIT_EXPECT_EQ(test, st.faulted_rejects, 3);
-	KUNIT_EXPECT_EQ(test, st.coalesced, 4);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 2);
 }
 
 /*
@@ -2659,6 +2671,7 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_flight_leaving_keeps_others),
 	KUNIT_CASE(dsmil_smi_flight_leader_timeout),
 	KUNIT_CASE(dsmil_smi_flight_handoff_refuses_all),
+	KUNIT_CASE(dsmil_smi_flight_faulted_refuses_all),
 	KUNIT_CASE(dsmil_smi_flight_in_doubt_shared_id),
 	KUNIT_CASE(dsmil_smi_count_identity),
 	KUNIT_CASE(dsmil_smi_hist_bucket_edges),
