@@ -5,7 +5,8 @@
  * Every SMI stalls every CPU while the firmware runs, so concurrent reads of
  * one token share a call: a plain synchronous token read (no DSMIL_SMI_F_*
  * flag: not the state machine's verification, which must see the device
- * answer now) that arrives while a read of the same token is queued or at
+ * answer now, nor the read before or the read-back of an audited write,
+ * which are that write's own evidence) that arrives while a read of the same token is queued or at
  * the firmware waits for that read's result instead of sending its own.
  * The engine (dsmil_smi.c) calls this file under &dsmil_smi.lock; this
  * file keeps the bookkeeping (who joined, who left, how each is counted)

@@ -136,6 +136,13 @@ enum dsmil_smi_outcome {
  * a device still INITIALIZING rather than READY/ACTIVE (dsmil_smi_fence()).
  */
 #define DSMIL_SMI_F_VERIFY	BIT(1)
+/*
+ * The read before and the read-back of an audited write: part of the
+ * write, so, like it, a call of its own, never shared with other reads
+ * (dsmil_smi_flight.c): the audit record and the hand-off refusal that
+ * an emergency stop gives a queued write belong to that write alone.
+ */
+#define DSMIL_SMI_F_ALONE	BIT(2)
 
 enum dsmil_smi_stage {
 	DSMIL_SMI_QUEUED,	/* on &dsmil_smi.queue */
