@@ -604,7 +604,13 @@ struct dsmil_write_audit_read {
  *                      after a failed abort (DSMIL_SMI_RESULT_F_UNKNOWN).
  *                      @in_doubt - @late_successes -
  *                      @late_failures calls are still running.
- * @reserved:           zero.
+ * @coalesced:          token reads served by another read's firmware call
+ *                      (single-flight): a read arriving while a read of
+ *                      the same token is queued or at the firmware shares
+ *                      its result.  Each is also counted once, by that
+ *                      call's outcome, among the requests above, so
+ *                      requests - @coalesced calls were made (or refused,
+ *                      rejected...) for callers.
  *
  * Counter identity, exact whenever @in_flight is 0 (every request is
  * counted once, when it finishes):
@@ -653,7 +659,7 @@ struct dsmil_smi_status {
 	__u64 in_doubt;
 	__u64 late_successes;
 	__u64 late_failures;
-	__u64 reserved;
+	__u64 coalesced;
 };
 
 /* struct dsmil_smi_result.flags */

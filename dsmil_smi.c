@@ -144,7 +144,9 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 
 	lockdep_assert_held(&smi->lock);
 
-	dsmil_smi_count(smi, req->outcome, ns);
+	/* An orphan's caller was counted when it left (single-flight). */
+	if (!req->orphaned)
+		dsmil_smi_count(smi, req->outcome, ns);
 	c->retries += req->retries;
 	if (req->spacing_ns) {
 		c->spacing_waits++;
@@ -299,7 +301,7 @@ static void dsmil_smi_keep_stuck(struct dsmil_smi *smi,
 {
 	lockdep_assert_held(&smi->lock);
 	WARN_ON_ONCE(smi->stuck.id);
-	if (!req->in_doubt && !req->abandoned) {
+	if (!req->in_doubt && !req->abandoned && !req->orphaned) {
 		req->in_doubt = true;
 		smi->cnt.in_doubt++;
 	}
@@ -362,6 +364,7 @@ static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
 static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 			     enum dsmil_smi_outcome out, bool owner)
 {
+	struct dsmil_smi_share *sh;
 	bool became_faulted, kick, pinned, wake = false;
 	/* Its abort failed: the interface may still be running it. */
 	bool stuck = req->aborted < 0;
@@ -388,10 +391,13 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	if (stuck)
 		dsmil_smi_keep_stuck(smi, req);
 	became_faulted = dsmil_smi_account(smi, req);
+	/* Out of its slot in the same section that frees the hardware. */
+	sh = dsmil_smi_flight_publish(smi, req, stuck);
 	if (!stuck)
 		dsmil_smi_record(smi, req);
 	req->stage = DSMIL_SMI_FINISHED;
-	smi->in_flight--;
+	if (!req->orphaned)
+		smi->in_flight--;
 	if (owner) {
 		smi->hw_owned = false;
 		smi->hw_id = 0;
@@ -416,6 +422,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	    !(req->flags & DSMIL_SMI_F_NOREPORT) && smi->cfg.report_fault)
 		smi->cfg.report_fault(smi->cfg.fault_ctx, req->dev_id, err);
 
+	/* The callers that joined it, then its own. */
+	dsmil_smi_flight_done(sh);
 	/* Its caller is the one finishing it: nobody to wake, no references. */
 	if (req->onstack)
 		return;
@@ -585,6 +593,8 @@ static bool dsmil_smi_handoff(struct dsmil_smi *smi,
 	init_completion(&copy->done);
 
 	spin_lock(&smi->lock);
+	/* Readers that joined it wait on: the copy publishes to them. */
+	dsmil_smi_flight_moved(smi, req, copy);
 	copy->abandoned = true;
 	copy->pinned = true;
 	__module_get(THIS_MODULE);
@@ -781,6 +791,13 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	}
 	switch (req->stage) {
 	case DSMIL_SMI_QUEUED:
+		/* Callers joined it: it stays queued for them. */
+		if (dsmil_smi_flight_orphan(smi, req, w ?
+					    DSMIL_SMI_OUT_CANCELLED :
+					    DSMIL_SMI_OUT_QUEUE_TIMEOUT)) {
+			spin_unlock(&smi->lock);
+			return w ? -EINTR : -ETIMEDOUT;
+		}
 		/* Never reached the hardware: take it back. */
 		list_del_init(&req->node);
 		req->stage = DSMIL_SMI_RUNNING;
@@ -818,6 +835,61 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	}
 }
 
+/*
+ * Wait as a caller that joined another's read (dsmil_smi_flight.c): its
+ * own deadline and fatal signals bound the wait, as for a request of its
+ * own, and leaving never ends the call for the others.  Fills @rep (the
+ * shared request's id) and returns the caller's result.
+ */
+static int dsmil_smi_wait_joined(struct dsmil_smi *smi,
+				 struct dsmil_smi_share *sh,
+				 struct dsmil_smi_waiter *w,
+				 struct dsmil_smi_reply *rep)
+{
+	struct dsmil_smi_req *drop;
+	long t;
+	int ret;
+
+	/* As dsmil_smi_wait(): jiffies may end a tick early; wait again. */
+	do {
+		s64 left = ktime_to_ns(ktime_sub(w->deadline, ktime_get()));
+
+		t = wait_for_completion_killable_timeout(&sh->done, left > 0 ?
+							 nsecs_to_jiffies(left) + 1 : 0);
+	} while (!t && ktime_before(ktime_get(), w->deadline));
+	if (t > 0) {
+		ret = sh->result;
+		goto out;
+	}
+
+	spin_lock(&smi->lock);
+	if (!t && sh->req && sh->req->stage == DSMIL_SMI_RUNNING &&
+	    !smi->ops->synchronous) {
+		/* A polled call at the hardware: its verdict is due now. */
+		spin_unlock(&smi->lock);
+		t = wait_for_completion_killable_timeout(&sh->done,
+							 DSMIL_SMI_VERDICT_WAIT);
+		if (t > 0) {
+			ret = sh->result;
+			goto out;
+		}
+		spin_lock(&smi->lock);
+	}
+	ret = dsmil_smi_flight_leave(smi, sh, w, t < 0, &drop);
+	spin_unlock(&smi->lock);
+	/* An orphan nobody waits for: ended untouched, not counted again. */
+	if (drop)
+		dsmil_smi_finish(smi, drop, t < 0 ? DSMIL_SMI_OUT_CANCELLED :
+				 DSMIL_SMI_OUT_QUEUE_TIMEOUT, false);
+out:
+	rep->id = sh->id;
+	rep->duration_ns = ktime_to_ns(ktime_sub(ktime_get(), w->start));
+	rep->value = ret ? 0 : sh->value;
+	rep->in_doubt = ret == -EINPROGRESS;
+	dsmil_smi_flight_put(sh);
+	return ret;
+}
+
 /**
  * dsmil_smi_exec - run one token request through the engine.
  * @smi:         SMI engine.
@@ -830,7 +902,10 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
  *
  * The caller checks policy and the device's state first (refusing early
  * is cheap); the engine checks the state again at the hand-off, where it
- * holds.  Sleeps; returns within smi_timeout_ms (plus one tick).
+ * holds.  A plain read (@flags 0) of a token that another read, queued or
+ * at the hardware, is fetching shares that read's call
+ * (dsmil_smi_flight.c); @rep then carries that request's id.  Sleeps;
+ * returns within smi_timeout_ms (plus one tick).
  *
  * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ documents.
  */
@@ -849,6 +924,11 @@ int dsmil_smi_exec(struct dsmil_smi *smi,
 		.start = start,
 		.deadline = ktime_add_ns(start, smi->timeout_ns),
 	};
+	struct dsmil_smi_waiter me = {
+		.start = start,
+		.deadline = here.deadline,
+	};
+	struct dsmil_smi_share *sh = NULL;
 	bool idle, rejected;
 	int ret;
 
@@ -878,17 +958,24 @@ int dsmil_smi_exec(struct dsmil_smi *smi,
 	 */
 	spin_lock(&smi->lock);
 	rejected = smi->faulted || smi->dying;
+	/* A read of this token on its way: share its call. */
+	if (!rejected)
+		sh = dsmil_smi_flight_join(smi, cmd, flags, &me);
 	/* Suspended: queue it, held until resume or its deadline. */
-	idle = !rejected && !smi->hw_owned && list_empty(&smi->queue) &&
-	       !smi->ops->synchronous && !smi->suspended;
+	idle = !rejected && !sh && !smi->hw_owned &&
+	       list_empty(&smi->queue) && !smi->ops->synchronous &&
+	       !smi->suspended;
 	if (idle) {
 		smi->in_flight++;
 		smi->hw_owned = true;
 		smi->hw_id = here.id;
+		dsmil_smi_flight_track(smi, &here);
 	}
 	spin_unlock(&smi->lock);
 	if (rejected)
 		goto faulted;
+	if (sh)
+		return dsmil_smi_wait_joined(smi, sh, &me, rep);
 	if (idle) {
 		if (!dsmil_smi_drive(smi, &here, start, true)) {
 			/* Dying: the worker finishes a copy of it. */
@@ -924,6 +1011,7 @@ int dsmil_smi_exec(struct dsmil_smi *smi,
 		smi->in_flight++;
 		kref_get(&req->ref);	/* the engine's */
 		list_add_tail(&req->node, &smi->queue);
+		dsmil_smi_flight_track(smi, req);
 	}
 	spin_unlock(&smi->lock);
 	if (rejected) {

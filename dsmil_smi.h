@@ -111,6 +111,7 @@ struct dsmil_smi_counters {
 	u64 in_doubt;
 	u64 late_successes;
 	u64 late_failures;
+	u64 coalesced;
 	u64 hist[DSMIL_SMI_HIST_BUCKETS];
 };
 
@@ -147,6 +148,8 @@ struct dsmil_smi_outcome_rec {
  * @abandoned: its caller had left before it ended.
  * @in_doubt:  its caller was told -EINPROGRESS (a late failure at the
  *             reset); not when it had left with -EINTR.
+ * @joined_in_doubt: callers that joined it (a read) and were told
+ *             -EINPROGRESS: as many late failures at the reset.
  */
 struct dsmil_smi_stuck {
 	u64 id;
@@ -157,7 +160,11 @@ struct dsmil_smi_stuck {
 	bool fenced;
 	bool abandoned;
 	bool in_doubt;
+	unsigned int joined_in_doubt;
 };
+
+/* One slot per DSMIL token (6 groups x 4): the read others may join. */
+#define DSMIL_SMI_FLIGHT_SLOTS	(DSMIL_NUM_GROUPS * 4)
 
 /**
  * struct dsmil_smi - the SMI engine.
@@ -197,6 +204,10 @@ struct dsmil_smi_stuck {
  * @n_outcomes:    outcomes recorded since load.
  * @stuck:         the request a failed abort left at the interface, if any
  *                 (only one: the engine is FAULTED until a reset).
+ * @flight:        per token (dsmil_smi_token_index()), the plain read that
+ *                 a new read of that token joins instead of making its own
+ *                 call: queued or at the hardware, not finished
+ *                 (dsmil_smi_flight.c).
  * @rs_io:         rate limit of the per-request incident lines.
  * @rs_state:      rate limit of the FAULTED/recovery lines.
  * @idle_wq:       woken when the hardware owner lets go while @suspended
@@ -231,6 +242,7 @@ struct dsmil_smi {
 	struct dsmil_smi_outcome_rec outcomes[DSMIL_SMI_RESULTS];
 	u64 n_outcomes;
 	struct dsmil_smi_stuck stuck;
+	struct dsmil_smi_req *flight[DSMIL_SMI_FLIGHT_SLOTS];
 
 	struct ratelimit_state rs_io;
 	struct ratelimit_state rs_state;

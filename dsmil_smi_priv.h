@@ -136,11 +136,63 @@ enum dsmil_smi_outcome {
  * a device still INITIALIZING rather than READY/ACTIVE (dsmil_smi_fence()).
  */
 #define DSMIL_SMI_F_VERIFY	BIT(1)
+/*
+ * The read before and the read-back of an audited write: part of the
+ * write, so, like it, a call of its own, never shared with other reads
+ * (dsmil_smi_flight.c): the audit record and the hand-off refusal that
+ * an emergency stop gives a queued write belong to that write alone.
+ */
+#define DSMIL_SMI_F_ALONE	BIT(2)
 
 enum dsmil_smi_stage {
 	DSMIL_SMI_QUEUED,	/* on &dsmil_smi.queue */
 	DSMIL_SMI_RUNNING,	/* owned by the hardware owner */
 	DSMIL_SMI_FINISHED,	/* result set, counted */
+};
+
+/**
+ * struct dsmil_smi_waiter - a caller waiting for a read it joined.
+ * @node:     entry in &dsmil_smi_share.waiters; lives on the caller's
+ *            stack, so it is always unlinked (by the caller leaving, or by
+ *            the engine publishing the result) before the caller returns.
+ * @start:    when the caller asked.
+ * @deadline: @start + smi_timeout_ms: the caller's own bound.
+ */
+struct dsmil_smi_waiter {
+	struct list_head node;
+	ktime_t start;
+	ktime_t deadline;
+};
+
+/**
+ * struct dsmil_smi_share - a read's result, shared with the callers that
+ * joined it (dsmil_smi_flight.c).
+ * @ref:      each joiner holds one, the request one while it is attached;
+ *            whoever drops the last frees it.  On the heap, not in the
+ *            request: a request driven from its caller's stack (the idle
+ *            fast path) can be joined too.
+ * @done:     completed for all when the request finished.
+ * @waiters:  joiners still waiting, oldest first (so the first has the
+ *            earliest deadline); under &dsmil_smi.lock.
+ * @req:      the request whose result is shared; NULL once it finished;
+ *            under &dsmil_smi.lock.
+ * @gone:     joiners that stopped waiting while the request was at the
+ *            hardware: counted, as it ends, by its outcome.
+ * @in_doubt: of those, the ones told -EINPROGRESS.
+ * @id:       the request's id: every joiner's reply carries it.
+ * @result:   0 or the negative errno every joiner still waiting gets.
+ * @value:    the value read.
+ */
+struct dsmil_smi_share {
+	struct kref ref;
+	struct completion done;
+	struct list_head waiters;
+	struct dsmil_smi_req *req;
+	unsigned int gone;
+	unsigned int in_doubt;
+	u64 id;
+	int result;
+	u32 value;
 };
 
 /**
@@ -168,6 +220,12 @@ enum dsmil_smi_stage {
  *               one whose owner gave no verdict in time, or an abort that
  *               failed); under &dsmil_smi.lock.
  * @pinned:      @abandoned took a module reference, dropped at the end.
+ * @orphaned:    its own caller left while it was queued, leaving it to the
+ *               callers that joined it: it is not counted for that caller
+ *               again when it ends (dsmil_smi_flight_orphan()); under
+ *               &dsmil_smi.lock.
+ * @share:       the callers that joined this read, if any; under
+ *               &dsmil_smi.lock.
  * @start:       when the caller asked.
  * @deadline:    @start + smi_timeout_ms: the bound on everything.
  * @fenced:      passed dsmil_state_handoff_begin() (a write is then
@@ -203,6 +261,8 @@ struct dsmil_smi_req {
 	bool abandoned;
 	bool in_doubt;
 	bool pinned;
+	bool orphaned;
+	struct dsmil_smi_share *share;
 	ktime_t start;
 	ktime_t deadline;
 	bool fenced;
@@ -373,6 +433,26 @@ void dsmil_smi_log_stuck(struct dsmil_smi *smi,
 			 const struct dsmil_smi_stuck *sk, ktime_t now);
 void dsmil_smi_log_recover(struct dsmil_smi *smi, int reset_err,
 			   u64 faulted_ms, unsigned int backoff_ms);
+
+/* Single-flight reads: callers joining a read of the same token. */
+struct dsmil_smi_share *dsmil_smi_flight_join(struct dsmil_smi *smi,
+					      const struct dsmil_smi_cmd *cmd,
+					      unsigned int flags,
+					      struct dsmil_smi_waiter *w);
+void dsmil_smi_flight_track(struct dsmil_smi *smi, struct dsmil_smi_req *req);
+void dsmil_smi_flight_moved(struct dsmil_smi *smi,
+			    const struct dsmil_smi_req *from,
+			    struct dsmil_smi_req *to);
+bool dsmil_smi_flight_orphan(struct dsmil_smi *smi, struct dsmil_smi_req *req,
+			     enum dsmil_smi_outcome out);
+int dsmil_smi_flight_leave(struct dsmil_smi *smi, struct dsmil_smi_share *sh,
+			   struct dsmil_smi_waiter *w, bool killed,
+			   struct dsmil_smi_req **drop);
+struct dsmil_smi_share *dsmil_smi_flight_publish(struct dsmil_smi *smi,
+						 struct dsmil_smi_req *req,
+						 bool stuck);
+void dsmil_smi_flight_put(struct dsmil_smi_share *sh);
+void dsmil_smi_flight_done(struct dsmil_smi_share *sh);
 
 int dsmil_smi_resolve_config(struct device *dev, struct dsmil_smi_config *cfg,
 			     const struct dsmil_smi_ops *ops);

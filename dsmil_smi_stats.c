@@ -258,6 +258,7 @@ void dsmil_smi_record_stuck(struct dsmil_smi *smi,
 	};
 	if (sk->in_doubt)
 		smi->cnt.late_failures++;
+	smi->cnt.late_failures += sk->joined_in_doubt;
 }
 
 /* Trace and log the end of a stuck request.  Called with no lock held. */
@@ -394,6 +395,7 @@ void dsmil_smi_get_status(struct dsmil_smi *smi,
 	st->in_doubt = c->in_doubt;
 	st->late_successes = c->late_successes;
 	st->late_failures = c->late_failures;
+	st->coalesced = c->coalesced;
 	spin_unlock(&smi->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_get_status);

@@ -104,23 +104,13 @@ void dsmil_smi_tokens_exit(struct dsmil_smi *smi)
 	tk->owned = false;
 }
 
-/**
- * dsmil_smi_token_rw - a token request as the ioctls make it.
- * @smi:   SMI engine.
- * @tr:    the request: group, position, value (write); gets token,
- *         value (read) and duration_ns.
- * @write: write rather than read.
- *
- * Checks the token, then the owning device's state (READY/ACTIVE for a
- * read, ACTIVE and not quarantined for a write), before anything reaches
- * the engine; refusals are counted and touch no hardware.  The engine
- * checks the state again at the hand-off.
- *
- * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ/WRITE document;
- * with -EINPROGRESS, @tr->flags has DSMIL_TOKEN_F_IN_DOUBT.
+/*
+ * A token request as the ioctls make it (dsmil_smi_token_rw()), with the
+ * engine's DSMIL_SMI_F_* @smi_flags.
  */
-VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
-					struct dsmil_token_req *tr, bool write)
+static int dsmil_smi_token_call(struct dsmil_smi *smi,
+				struct dsmil_token_req *tr, bool write,
+				unsigned int smi_flags)
 {
 	struct dsmil *dsm = dsmil_from_smi(smi);
 	struct dsmil_smi_cmd cmd = {
@@ -172,7 +162,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 		return ret;
 	}
 
-	ret = dsmil_smi_exec(smi, &cmd, dev, 0, &rep);
+	ret = dsmil_smi_exec(smi, &cmd, dev, smi_flags, &rep);
 	tr->duration_ns = rep.duration_ns;
 	tr->request_id = rep.id;
 	if (rep.in_doubt)
@@ -182,6 +172,28 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
 	if (!ret && write && smi->ops->activate)
 		tr->old_value = rep.value;
 	return ret;
+}
+
+/**
+ * dsmil_smi_token_rw - a token request as the ioctls make it.
+ * @smi:   SMI engine.
+ * @tr:    the request: group, position, value (write); gets token,
+ *         value (read) and duration_ns.
+ * @write: write rather than read.
+ *
+ * Checks the token, then the owning device's state (READY/ACTIVE for a
+ * read, ACTIVE and not quarantined for a write), before anything reaches
+ * the engine; refusals are counted and touch no hardware.  The engine
+ * checks the state again at the hand-off.  A read may share the call of
+ * a read of the same token already on its way (single-flight).
+ *
+ * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_READ/WRITE document;
+ * with -EINPROGRESS, @tr->flags has DSMIL_TOKEN_F_IN_DOUBT.
+ */
+VISIBLE_IF_KUNIT int dsmil_smi_token_rw(struct dsmil_smi *smi,
+					struct dsmil_token_req *tr, bool write)
+{
+	return dsmil_smi_token_call(smi, tr, write, 0);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
 
@@ -272,7 +284,8 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 			.group = tr->group, .position = tr->position,
 		};
 		atomic64_inc(&wa->reads);
-		ret = dsmil_smi_token_rw(smi, &rd, false);
+		/* The write's own evidence: a call of its own (F_ALONE). */
+		ret = dsmil_smi_token_call(smi, &rd, false, DSMIL_SMI_F_ALONE);
 		/*
 		 * A read before that ended in doubt did not answer in time;
 		 * the write itself was never sent, so its outcome is known.
@@ -321,7 +334,7 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 		.group = tr->group, .position = tr->position,
 	};
 	atomic64_inc(&wa->reads);
-	ret = dsmil_smi_token_rw(smi, &rd, false);
+	ret = dsmil_smi_token_call(smi, &rd, false, DSMIL_SMI_F_ALONE);
 	alone = dsmil_waudit_end(wa, dev, cookie);
 	if (ret) {
 		/* The write stands; the record says it could not be checked. */

@@ -17,6 +17,8 @@
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <uapi/linux/wmi.h>
 
@@ -41,8 +43,12 @@ struct smi_caller {
 	unsigned int dev;
 	unsigned int repeat;
 	bool rw, write;
+	bool plain;		/* dsmil_smi_exec() with no flags: may coalesce */
+	bool killable;		/* SIGKILL ends its waits (send_sig()) */
+	struct task_struct *task;
 	struct dsmil_token_req tr;
 	int ret;		/* last result */
+	u64 id;			/* request id of the last (plain) reply */
 	unsigned int ok;	/* successful results */
 	u32 value;
 	u64 ns;
@@ -187,14 +193,23 @@ static int smi_exec(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 static int smi_caller_fn(void *data)
 {
 	struct smi_caller *c = data;
+	struct dsmil_smi_reply rep;
 	unsigned int i;
 
+	if (c->killable)
+		allow_signal(SIGKILL);
 	for (i = 0; i < c->repeat; i++) {
-		if (c->rw)
+		if (c->rw) {
 			c->ret = dsmil_smi_token_rw(c->smi, &c->tr, c->write);
-		else
+		} else if (c->plain) {
+			c->ret = dsmil_smi_exec(c->smi, &c->cmd, c->dev, 0,
+						&rep);
+			c->value = rep.value;
+			c->id = rep.id;
+		} else {
 			c->ret = smi_exec(c->smi, &c->cmd, c->dev, &c->value,
 					  &c->ns);
+		}
 		if (!c->ret)
 			c->ok++;
 	}
@@ -223,6 +238,7 @@ static void smi_caller_run(struct kunit *test, struct smi_caller *c)
 
 	task = kthread_run(smi_caller_fn, c, "dsmil-smi-kunit");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	c->task = task;
 	t->callers[t->n_callers++] = c;
 }
 
@@ -2353,6 +2369,411 @@ static void dsmil_smi_sim_abort_flaky(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dsmil_smi_sim_set(t->backend, "fault", 5), -EINVAL);
 }
 
+/* ------------------------------------------------------------------------
+ * One SMI for identical reads (single-flight, dsmil_smi_flight.c).
+ */
+
+/* A plain request (flags 0, so a read may coalesce) of device @dev's token. */
+static struct smi_caller *smi_spawn_plain(struct kunit *test, unsigned int dev,
+					  u8 op, u32 value, bool killable)
+{
+	struct smi_caller *c = smi_caller_new(test);
+
+	c->plain = true;
+	c->killable = killable;
+	c->dev = dev;
+	c->cmd.token = DSMIL_TOKEN_BASE + dev;
+	c->cmd.op = op;
+	c->cmd.value = value;
+	smi_caller_run(test, c);
+	if (killable)
+		get_task_struct(c->task);
+	return c;
+}
+
+/* A caller that cannot be joined: holds the hardware for a case. */
+static struct smi_caller *smi_spawn_blocker(struct kunit *test,
+					    unsigned int dev)
+{
+	struct smi_caller *c = smi_caller_new(test);
+
+	c->dev = dev;
+	c->cmd.token = DSMIL_TOKEN_BASE + dev;
+	c->cmd.op = DSMIL_SMI_OP_READ;
+	smi_caller_run(test, c);
+	return c;
+}
+
+/* Kill a killable caller and wait until it has returned. */
+static void smi_kill(struct smi_caller *c)
+{
+	send_sig(SIGKILL, c->task, 1);
+	wait_for_completion(&c->done);
+	put_task_struct(c->task);
+}
+
+static const struct smi_params smi_flight_params = {
+	.timeout_ms = 1000, .hang_ms = 500, .interval_us = 0,
+	.fault_limit = 3, .retries = 3,
+};
+
+/*
+ * One read at the firmware (the idle path's, driven from its caller's
+ * stack), three more readers of that token: one backend call, all get its
+ * value and its id.  A reader of another token makes its own call.
+ */
+static void dsmil_smi_flight_join_one_call(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *lead, *j[3], *other;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+	unsigned int i;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	t->fake.value = 0x1234;
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	lead = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	for (i = 0; i < ARRAY_SIZE(j); i++)
+		j[i] = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 4);
+	other = smi_spawn_plain(test, 3, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 5);
+	dsmil_kunit_smi_release(&t->fake);
+
+	wait_for_completion(&lead->done);
+	wait_for_completion(&other->done);
+	KUNIT_EXPECT_EQ(test, lead->ret, 0);
+	KUNIT_EXPECT_EQ(test, lead->value, 0x1234);
+	KUNIT_EXPECT_NE(test, lead->id, 0);
+	for (i = 0; i < ARRAY_SIZE(j); i++) {
+		wait_for_completion(&j[i]->done);
+		KUNIT_EXPECT_EQ(test, j[i]->ret, 0);
+		KUNIT_EXPECT_EQ(test, j[i]->value, 0x1234);
+		KUNIT_EXPECT_EQ(test, j[i]->id, lead->id);
+	}
+	KUNIT_EXPECT_EQ(test, other->ret, 0);
+	KUNIT_EXPECT_NE(test, other->id, lead->id);
+	/* The fake's own count: one call for token 0x0480, one for 0x0483. */
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+	KUNIT_EXPECT_EQ(test, t->fake.last.token, DSMIL_TOKEN_BASE + 3);
+	KUNIT_EXPECT_EQ(test, t->fake.overlaps, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 3);
+	KUNIT_EXPECT_EQ(test, st.requests, 5);
+	KUNIT_EXPECT_EQ(test, st.successes, 5);
+}
+
+/*
+ * Writes never coalesce: a write of the token being read makes its own
+ * call, and so does a second write of the same value while one is at the
+ * firmware; a read arriving while only a write of its token is in flight
+ * makes its own call too.
+ */
+static void dsmil_smi_flight_writes_never_join(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *r1, *w1, *r2, *w2, *r3;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	r1 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	w1 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_WRITE, 7, false);
+	smi_wait_in_flight(test, smi, 2);
+	r2 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 3);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&r1->done);
+	wait_for_completion(&w1->done);
+	wait_for_completion(&r2->done);
+	KUNIT_EXPECT_EQ(test, r1->ret, 0);
+	KUNIT_EXPECT_EQ(test, w1->ret, 0);
+	KUNIT_EXPECT_EQ(test, r2->ret, 0);
+	/* r2 joined r1 (before the write): 2 calls, the write its own. */
+	KUNIT_EXPECT_EQ(test, r2->id, r1->id);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+
+	/* A write at the firmware: a write and a read behind it each call. */
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	w1 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_WRITE, 7, false);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	w2 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_WRITE, 7, false);
+	smi_wait_in_flight(test, smi, 2);
+	r3 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 3);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&w1->done);
+	wait_for_completion(&w2->done);
+	wait_for_completion(&r3->done);
+	KUNIT_EXPECT_EQ(test, w1->ret, 0);
+	KUNIT_EXPECT_EQ(test, w2->ret, 0);
+	KUNIT_EXPECT_EQ(test, r3->ret, 0);
+	KUNIT_EXPECT_NE(test, w2->id, w1->id);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 5);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 1);
+}
+
+/*
+ * Never older than a completed write: readers that joined a read before a
+ * write of the token get the value before it; a reader that arrives once
+ * that write has completed gets the written value, from a call of its own
+ * (the read it could have joined left its slot when it finished).
+ */
+static void dsmil_smi_flight_not_older_than_write(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *r1, *j1, *w, *r2, *j2;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	t->fake.store = true;
+	t->fake.value = 1;
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	r1 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	j1 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 2);
+	w = smi_spawn_plain(test, 0, DSMIL_SMI_OP_WRITE, 2, false);
+	smi_wait_in_flight(test, smi, 3);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&w->done);
+	KUNIT_ASSERT_EQ(test, w->ret, 0);
+
+	/* The write has completed: these began after it. */
+	r2 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	wait_for_completion(&r2->done);
+	j2 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	wait_for_completion(&j2->done);
+	wait_for_completion(&r1->done);
+	wait_for_completion(&j1->done);
+	KUNIT_EXPECT_EQ(test, r1->value, 1);
+	KUNIT_EXPECT_EQ(test, j1->value, 1);
+	KUNIT_EXPECT_EQ(test, j1->id, r1->id);
+	KUNIT_EXPECT_EQ(test, r2->ret, 0);
+	KUNIT_EXPECT_EQ(test, r2->value, 2);
+	KUNIT_EXPECT_NE(test, r2->id, r1->id);
+	KUNIT_EXPECT_EQ(test, j2->value, 2);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 4);
+}
+
+/*
+ * Leaving never hurts the others: a joiner killed while the read is queued
+ * leaves alone (-EINTR), and so does the read's own caller (killed): the
+ * read stays queued for the joiner left, which gets the value from one
+ * call.  If the last caller leaves too, nothing is sent.
+ */
+static void dsmil_smi_flight_leaving_keeps_others(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *x, *lead, *j1, *j2;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	t->fake.value = 0x77;
+	/* A read nobody may join (flagged) holds the hardware. */
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	x = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	lead = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, true);
+	smi_wait_in_flight(test, smi, 2);
+	j1 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 3);
+	j2 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, true);
+	smi_wait_in_flight(test, smi, 4);
+
+	smi_kill(j2);
+	KUNIT_EXPECT_EQ(test, j2->ret, -EINTR);
+	smi_kill(lead);
+	KUNIT_EXPECT_EQ(test, lead->ret, -EINTR);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&x->done);
+	wait_for_completion(&j1->done);
+	KUNIT_EXPECT_EQ(test, x->ret, 0);
+	KUNIT_EXPECT_EQ(test, j1->ret, 0);
+	KUNIT_EXPECT_EQ(test, j1->value, 0x77);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+	dsmil_smi_flush(smi);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.cancelled, 2);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 1);
+	KUNIT_EXPECT_EQ(test, st.successes, 2);
+
+	/* Everybody leaves a queued read: it is taken back untouched. */
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	x = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	lead = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, true);
+	smi_wait_in_flight(test, smi, 2);
+	j2 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, true);
+	smi_wait_in_flight(test, smi, 3);
+	smi_kill(lead);
+	smi_kill(j2);
+	KUNIT_EXPECT_EQ(test, lead->ret, -EINTR);
+	KUNIT_EXPECT_EQ(test, j2->ret, -EINTR);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&x->done);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 3);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.cancelled, 4);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 0);
+}
+
+/*
+ * The read's own caller times out while it is queued: the read stays
+ * queued for the joiner, bounded by the joiner's own (later) deadline.
+ */
+static void dsmil_smi_flight_leader_timeout(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_flight_params;
+	struct smi_caller *x, *lead, *j1;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+
+	p.timeout_ms = 600;
+	p.hang_ms = 300;
+	smi = smi_start_fake(test, &p);
+	t->fake.value = 0x99;
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	x = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	lead = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 2);
+	msleep(300);
+	j1 = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 3);
+	wait_for_completion(&lead->done);
+	KUNIT_EXPECT_EQ(test, lead->ret, -ETIMEDOUT);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&j1->done);
+	wait_for_completion(&x->done);
+	KUNIT_EXPECT_EQ(test, j1->ret, 0);
+	KUNIT_EXPECT_EQ(test, j1->value, 0x99);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+	dsmil_smi_flush(smi);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.queue_timeouts, 1);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 1);
+}
+
+/*
+ * The hand-off check is the shared call's: a device stopped while readers
+ * wait gets no SMI, and every one of them is refused.
+ */
+static void dsmil_smi_flight_handoff_refuses_all(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *x, *r[3];
+	unsigned int locked, in_doubt, i;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	x = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		r[i] = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+		smi_wait_in_flight(test, smi, 2 + i);
+	}
+	KUNIT_ASSERT_EQ(test, dsmil_state_estop(&t->dsm->state, 0, &locked,
+						&in_doubt), 0);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&x->done);
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		wait_for_completion(&r[i]->done);
+		KUNIT_EXPECT_EQ(test, r[i]->ret, -ENODEV);
+	}
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.refused, 3);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 2);
+}
+
+/*
+ * The call at the hardware makes the engine FAULTED: the read queued
+ * behind it is turned away untouched, with every caller that joined it.
+ */
+static void dsmil_smi_flight_faulted_refuses_all(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_flight_params;
+	struct smi_caller *x, *r[3];
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+	unsigned int i;
+
+	p.fault_limit = 1;
+	smi = smi_start_fake(test, &p);
+	t->fake.final = DSMIL_SMI_ST_GARBAGE;
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	x = smi_spawn_blocker(test, 24);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		r[i] = smi_spawn_plain(test, 12, DSMIL_SMI_OP_READ, 0, false);
+		smi_wait_in_flight(test, smi, 2 + i);
+	}
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&x->done);
+	KUNIT_EXPECT_EQ(test, x->ret, -EIO);
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		wait_for_completion(&r[i]->done);
+		KUNIT_EXPECT_EQ(test, r[i]->ret, -ESHUTDOWN);
+	}
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.faulted_rejects, 3);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 2);
+}
+
+/*
+ * A synchronous call still running at the deadlines: the read's own caller
+ * and its joiner are each told -EINPROGRESS at their own deadline, the
+ * joiner with the shared request's id; both are late successes once the
+ * call returns.
+ */
+static void dsmil_smi_flight_in_doubt_shared_id(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_flight_params;
+	struct smi_caller *lead, *j;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+
+	p.timeout_ms = 200;
+	p.hang_ms = 100;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
+	lead = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
+	j = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 2);
+	wait_for_completion(&lead->done);
+	wait_for_completion(&j->done);
+	KUNIT_EXPECT_EQ(test, lead->ret, -EINPROGRESS);
+	KUNIT_EXPECT_EQ(test, j->ret, -EINPROGRESS);
+	KUNIT_EXPECT_EQ(test, j->id, lead->id);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_doubt, 2);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 2);
+
+	dsmil_kunit_smi_open_gate(&t->fake);
+	dsmil_smi_flush(smi);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.late_successes, 2);
+	KUNIT_EXPECT_EQ(test, st.successes, 2);
+	KUNIT_EXPECT_EQ(test, st.abandoned, 2);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+}
+
 static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_token_of_map),
 	KUNIT_CASE_PARAM(dsmil_smi_token_rw_bad_token, dsmil_smi_token_rw_bad_token_gen_params),
@@ -2386,6 +2807,14 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_suspend_waits_for_firmware),
 	KUNIT_CASE(dsmil_smi_suspend_bounded),
 	KUNIT_CASE(dsmil_smi_suspend_holds_requests),
+	KUNIT_CASE(dsmil_smi_flight_join_one_call),
+	KUNIT_CASE(dsmil_smi_flight_writes_never_join),
+	KUNIT_CASE(dsmil_smi_flight_not_older_than_write),
+	KUNIT_CASE(dsmil_smi_flight_leaving_keeps_others),
+	KUNIT_CASE(dsmil_smi_flight_leader_timeout),
+	KUNIT_CASE(dsmil_smi_flight_handoff_refuses_all),
+	KUNIT_CASE(dsmil_smi_flight_faulted_refuses_all),
+	KUNIT_CASE(dsmil_smi_flight_in_doubt_shared_id),
 	KUNIT_CASE(dsmil_smi_count_identity),
 	KUNIT_CASE(dsmil_smi_hist_bucket_edges),
 	KUNIT_CASE(dsmil_smi_verify_device_initializing),

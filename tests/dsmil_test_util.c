@@ -357,6 +357,9 @@ static u8 dsmil_kunit_smi_status(void *priv, u32 *value)
 		}
 	} else {
 		st = f->final;
+		if (st == DSMIL_SMI_ST_DONE && f->store &&
+		    f->last.op == DSMIL_SMI_OP_WRITE)
+			f->value = f->last.value;
 		if (st == DSMIL_SMI_ST_DONE)
 			*value = f->value;
 		dsmil_kunit_smi_end(f);

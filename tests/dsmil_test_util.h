@@ -108,6 +108,8 @@ enum dsmil_kunit_hold {
  *                changes on every poll (progress).
  * @final:        final status (initially DSMIL_SMI_ST_DONE).
  * @value:        value a read returns.
+ * @store:        a write that completes sets @value (a token that keeps
+ *                what was written, as firmware does).
  * @abort_ret:    what abort answers; 0 also ends the request.
  * @reset_ret:    answers of successive resets...
  * @n_reset_ret:  ...how many; once used up, resets answer 0.
@@ -150,6 +152,7 @@ struct dsmil_kunit_smi {
 	bool frozen;
 	u8 final;
 	u32 value;
+	bool store;
 	int abort_ret;
 	int reset_ret[DSMIL_KUNIT_SMI_N];
 	unsigned int n_reset_ret;

@@ -868,6 +868,67 @@ TEST_F(smi, fatal_signal_ends_wait_in_queue)
 	EXPECT_EQ(1, sim_reads(token_of(0, 3)));	/* its verify only */
 }
 
+/*
+ * One SMI for identical reads: threads reading one token together while
+ * the sim is slow share calls.  The sim's own count proves it: fewer calls
+ * than readers, every reader gets the token's value, and the engine counts
+ * each read served by another's call as coalesced.
+ */
+#define FLIGHT_READERS	8
+
+struct flight_reader {
+	int fd;
+	volatile int *go;
+	int ret;
+	unsigned int value;
+	pthread_t tid;
+};
+
+static void *flight_read(void *p)
+{
+	struct flight_reader *r = p;
+
+	while (!*r->go)
+		;
+	r->ret = token_read(r->fd, 0, DSMIL_TOKEN_POWER, &r->value, NULL);
+	return NULL;
+}
+
+TEST_F(smi, identical_reads_share_one_smi)
+{
+	struct flight_reader r[FLIGHT_READERS];
+	struct dsmil_smi_status st0, st;
+	long long reads0, reads;
+	volatile int go = 0;
+	int i;
+
+	if (self->lockdown)
+		SKIP(return, KNOBS_LOCKED);
+	smi_reload(_metadata, self, "smi_timeout_ms=1000 smi_hang_ms=900");
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "200"));
+	ASSERT_EQ(0, smi_status(self->fd, &st0));
+	reads0 = sim_reads(token_of(0, 0));
+	for (i = 0; i < FLIGHT_READERS; i++) {
+		r[i] = (struct flight_reader){ .fd = self->fd, .go = &go };
+		ASSERT_EQ(0, pthread_create(&r[i].tid, NULL, flight_read, &r[i]));
+	}
+	usleep(1000);
+	go = 1;
+	for (i = 0; i < FLIGHT_READERS; i++) {
+		pthread_join(r[i].tid, NULL);
+		EXPECT_EQ(0, r[i].ret) TH_LOG("reader %d", i);
+		EXPECT_EQ(SIM_VALUE(token_of(0, 0)), r[i].value);
+	}
+	reads = sim_reads(token_of(0, 0)) - reads0;
+	EXPECT_LE(1, reads);
+	EXPECT_GT(FLIGHT_READERS, reads);
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 3000));
+	EXPECT_EQ(FLIGHT_READERS, st.successes - st0.successes);
+	EXPECT_EQ(FLIGHT_READERS - reads, st.coalesced - st0.coalesced);
+	TH_LOG("%d readers, %lld calls", FLIGHT_READERS, reads);
+}
+
 TEST_F(smi, spacing_between_smis)
 {
 	struct dsmil_smi_status st;

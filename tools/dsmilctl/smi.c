@@ -192,6 +192,7 @@ static int smi_status(int argc, char **argv)
 		{ "in_doubt", st.in_doubt },
 		{ "late_successes", st.late_successes },
 		{ "late_failures", st.late_failures },
+		{ "coalesced", st.coalesced },
 	};
 
 	if (ctl.json) {
