@@ -852,7 +852,18 @@ TEST_F(smi, fatal_signal_ends_wait_in_queue)
 	b = fork();
 	if (b == 0)
 		_exit(read_dev(self->fd, 3, NULL) ? 1 : 0);
-	sleep_ms(50);
+	/*
+	 * Kill B once it is queued behind A (two requests in flight), not
+	 * after a fixed delay: on a loaded host B may not have reached the
+	 * ioctl in 50 ms, and a B killed before it is not "in the queue".
+	 */
+	for (i = 0; i < 1000; i++) {
+		ASSERT_EQ(0, smi_status(self->fd, &st));
+		if (st.in_flight == 2)
+			break;
+		usleep(200);
+	}
+	ASSERT_EQ(2, st.in_flight);
 	t0 = now_ns();
 	ASSERT_EQ(0, kill(b, SIGKILL));
 	ASSERT_EQ(b, waitpid(b, &status, 0));
