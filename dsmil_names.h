@@ -41,4 +41,13 @@
 	[DSMIL_REASON_BAD_ARG]		= "bad-arg",		\
 }
 
+/* The words of an audit entry's source, and of SOURCE= in a state uevent. */
+#define DSMIL_SOURCE_NAMES {					\
+	[DSMIL_SRC_IOCTL]		= "ioctl",		\
+	[DSMIL_SRC_ESTOP]		= "emergency-stop",	\
+	[DSMIL_SRC_SMI]			= "smi",		\
+	[DSMIL_SRC_UNLOAD]		= "unload",		\
+	[DSMIL_SRC_INTERNAL]		= "internal",		\
+}
+
 #endif /* _DSMIL_NAMES_H */

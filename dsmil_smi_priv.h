@@ -373,6 +373,9 @@ void dsmil_smi_log_stuck(struct dsmil_smi *smi,
 			 const struct dsmil_smi_stuck *sk, ktime_t now);
 void dsmil_smi_log_recover(struct dsmil_smi *smi, int reset_err,
 			   u64 faulted_ms, unsigned int backoff_ms);
+void dsmil_smi_event_faulted(struct dsmil_smi *smi,
+			     const struct dsmil_smi_req *req);
+void dsmil_smi_event_recovered(struct dsmil_smi *smi, u64 faulted_ms);
 
 int dsmil_smi_resolve_config(struct device *dev, struct dsmil_smi_config *cfg,
 			     const struct dsmil_smi_ops *ops);
