@@ -133,6 +133,7 @@ void dsmil_uevent_post(void *ctx, const struct dsmil_event *ev)
 	if (kick)
 		schedule_work(&ue->work);
 }
+EXPORT_SYMBOL_IF_KUNIT(dsmil_uevent_post);
 
 /* Append "KEY=value" to @keys; the values are short (ids, words). */
 static void __printf(4, 5) dsmil_uevent_key(char (*keys)[DSMIL_UEVENT_KEY_LEN],
@@ -265,6 +266,7 @@ void dsmil_uevent_init(struct dsmil_uevents *ue, struct device *dev)
 	INIT_WORK(&ue->work, dsmil_uevent_work);
 	ue->drop_next = jiffies;
 }
+EXPORT_SYMBOL_IF_KUNIT(dsmil_uevent_init);
 
 /**
  * dsmil_uevent_exit - stop queueing and send what is queued.
@@ -280,6 +282,7 @@ void dsmil_uevent_exit(struct dsmil_uevents *ue)
 	spin_unlock_irq(&ue->lock);
 	flush_work(&ue->work);
 }
+EXPORT_SYMBOL_IF_KUNIT(dsmil_uevent_exit);
 
 static struct dsmil *dsmil_uevent_from_dev(struct device *dev)
 {
