@@ -428,6 +428,9 @@ TEST_F(uevent, flood_is_rate_limited)
 		     DSMIL_DEV_INITIALIZING, "none", "ioctl");
 	expect_state(_metadata, self->nl, 0, DSMIL_DEV_INITIALIZING,
 		     DSMIL_DEV_READY, "none", "ioctl");
+	/* Counted once kobject_uevent_env() returns: just after we saw it. */
+	for (t0 = now_ms(); misc_num("uevents_sent") < 2 && now_ms() - t0 < WAIT_MS; )
+		sleep_ms(10);
 	sent0 = misc_num("uevents_sent");
 	dropped0 = misc_num("uevents_dropped");
 	ASSERT_EQ(2, sent0);
