@@ -106,9 +106,10 @@ enum dsmil_reason {
 	DSMIL_REASON_UNLOAD		= 8,	/* module unload */
 	DSMIL_REASON_STATE		= 9,	/* device state forbids the access */
 	DSMIL_REASON_BAD_ARG		= 10,	/* out-of-range id or argument */
+	DSMIL_REASON_RESUME		= 11,	/* re-verify after a system sleep */
 };
 
-#define DSMIL_REASON_COUNT	11
+#define DSMIL_REASON_COUNT	12
 
 /* struct dsmil_info.features */
 #define DSMIL_FEAT_DEVICES	0x1U	/* device model ioctls */
@@ -266,6 +267,7 @@ struct dsmil_group_stop {
 #define DSMIL_SRC_SMI		2	/* SMI layer fault report */
 #define DSMIL_SRC_UNLOAD	3	/* module unload */
 #define DSMIL_SRC_INTERNAL	4	/* driver-internal step (verify) */
+#define DSMIL_SRC_RESUME	5	/* resume from a system sleep */
 
 /**
  * struct dsmil_audit_entry - one transition, accepted or refused.
@@ -798,7 +800,7 @@ struct dsmil_chunk_stat {
  * @resident_map:  bit c (word c / 64, bit c % 64) set: chunk c is mapped.
  * @ever_mapped:   bit c set: chunk c was mapped at least once since load.
  * @maps:          successful chunk maps.
- * @unmaps:        chunk unmaps (evictions, idle unmaps and unload).
+ * @unmaps:        chunk unmaps (evictions, idle unmaps, suspends and unload).
  * @evictions:     unmaps of the least recently used idle chunk to stay
  *                 under the cap.
  * @map_failures:  failed chunk maps (each also logged as map-failure).

@@ -21,9 +21,11 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/platform_device.h>
+#include <linux/pm.h>
 #include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
 #include "dsmil_priv.h"
@@ -436,8 +438,44 @@ static const struct file_operations dsmil_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 };
 
+/* The PM counters: /sys/class/misc/dsmil/pm/{suspends,resumes}. */
+static ssize_t dsmil_pm_show(struct device *dev, char *buf, bool resumes)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+	struct dsmil *dsm = container_of(misc, struct dsmil, misc);
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(resumes ? &dsm->resumes :
+							 &dsm->suspends));
+}
+
+static ssize_t suspends_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return dsmil_pm_show(dev, buf, false);
+}
+static DEVICE_ATTR_RO(suspends);
+
+static ssize_t resumes_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return dsmil_pm_show(dev, buf, true);
+}
+static DEVICE_ATTR_RO(resumes);
+
+static struct attribute *dsmil_pm_attrs[] = {
+	&dev_attr_suspends.attr,
+	&dev_attr_resumes.attr,
+	NULL,
+};
+
+static const struct attribute_group dsmil_pm_attr_group = {
+	.name = "pm",
+	.attrs = dsmil_pm_attrs,
+};
+
 static const struct attribute_group *dsmil_attr_groups[] = {
 	&dsmil_state_attr_group,
+	&dsmil_pm_attr_group,
 	&dsmil_uevent_attr_group,
 	NULL,
 };
@@ -644,6 +682,8 @@ static int dsmil_probe(struct platform_device *pdev)
 	ret = devm_add_action_or_reset(&pdev->dev, dsmil_teardown, dsm);
 	if (ret)
 		return ret;
+	/* For the PM callbacks; the driver core clears it after teardown. */
+	platform_set_drvdata(pdev, dsm);
 	/* KUnit instances have no module parameters to consult: NULL there. */
 	dsm->state.write_policy = dsmil_write_policy;
 	smi_timeout_ms = dsm->smi.cfg.timeout_ms;
@@ -669,6 +709,54 @@ static int dsmil_probe(struct platform_device *pdev)
 }
 
 /*
+ * System sleep (suspend to RAM or idle, and the freeze/thaw of hibernation).
+ * Each layer quiesces what it owns: the SMI engine holds new requests and
+ * waits (bounded) for the one at the firmware, the mapper unmaps every
+ * chunk; on the way back the state machine sends the devices with a token
+ * back to INITIALIZING, to be verified again, before the engine serves the
+ * requests it held (each is checked against those states at its hand-off).
+ * Neither callback fails: a sleep is never refused for the driver's sake,
+ * and every wait in it is bounded (2 * smi_timeout_ms).  User space is
+ * frozen meanwhile; see dsmil_smi_pm.c and dsmil_mmio_unmap_all() for why
+ * no caller is inside the driver then.
+ */
+static int dsmil_pm_suspend(struct device *dev)
+{
+	struct dsmil *dsm = dev_get_drvdata(dev);
+	struct dsmil_smi_pm_report smi;
+	unsigned int unmapped, busy;
+
+	if (!dsm)
+		return 0;
+	dsmil_smi_suspend(&dsm->smi, &smi);
+	unmapped = dsmil_mmio_unmap_all(&dsm->mmio, &busy);
+	atomic64_inc(&dsm->suspends);
+	dsmil_info(dev, "suspend: n=%lld smi_wait_ms=%u smi_busy_id=%llu smi_held=%u unmapped=%u chunks_busy=%u\n",
+		   atomic64_read(&dsm->suspends), smi.wait_ms, smi.busy_id, smi.held,
+		   unmapped, busy);
+	return 0;
+}
+
+static int dsmil_pm_resume(struct device *dev)
+{
+	struct dsmil *dsm = dev_get_drvdata(dev);
+	unsigned int reverify, demoted;
+
+	if (!dsm)
+		return 0;
+	/* States first: a held request must see them at its hand-off. */
+	reverify = dsmil_state_resume(&dsm->state, &demoted);
+	dsmil_smi_resume(&dsm->smi);
+	atomic64_inc(&dsm->resumes);
+	dsmil_info(dev, "resume: n=%lld reverify=%u demoted=%u\n",
+		   atomic64_read(&dsm->resumes), reverify, demoted);
+	return 0;
+}
+
+/* Both builds have DEFINE_SIMPLE_DEV_PM_OPS and pm_sleep_ptr (5.17+). */
+static DEFINE_SIMPLE_DEV_PM_OPS(dsmil_pm_ops, dsmil_pm_suspend, dsmil_pm_resume);
+
+/*
  * Probed once, at load (platform_create_bundle()): nothing to rebind.  The
  * load fails with the probe's own errno, and the line that says why was
  * logged by the part that refused: -ENODEV keeps the driver core from
@@ -688,6 +776,7 @@ static struct platform_driver dsmil_driver = {
 		 * (the fops owner pins the module, not the binding).
 		 */
 		.suppress_bind_attrs = true,
+		.pm = pm_sleep_ptr(&dsmil_pm_ops),
 	},
 };
 

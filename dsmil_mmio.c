@@ -534,6 +534,48 @@ static void dsmil_mmio_reap(struct work_struct *work)
 		wake_up_all(&mm->slot_wq);
 }
 
+/**
+ * dsmil_mmio_unmap_all - unmap every chunk nobody holds (system sleep).
+ * @mm:   mapper.
+ * @busy: out: chunks left mapped because an access held them.
+ *
+ * Called by the suspend callback.  A chunk is held only inside an ioctl
+ * (an access never keeps one across a return to user space, nor while it
+ * waits: see the top of the file), and every task that could be in one was
+ * frozen outside the driver before devices are suspended: all of the
+ * mapper's waits are bounded and none is freezable, so the freezer waits
+ * for them to end.  So @busy is 0 unless a kernel context were accessing
+ * the region, which none does; such a chunk would simply stay mapped (the
+ * user-count pairing keeps it safe), never be unmapped under a reader.
+ * An access after this maps its chunk again on demand, as after an idle
+ * unmap.  Sleeps (mm->lock).
+ *
+ * Return: chunks unmapped.
+ */
+unsigned int dsmil_mmio_unmap_all(struct dsmil_mmio *mm, unsigned int *busy)
+{
+	unsigned int i, n = 0;
+	void __iomem *addr;
+
+	*busy = 0;
+	mutex_lock(&mm->lock);
+	for_each_set_bit(i, mm->resident_map, mm->num_chunks) {
+		addr = dsmil_mmio_detach(mm, i);
+		if (!addr) {
+			(*busy)++;
+			continue;
+		}
+		dsmil_mmio_drop(mm, i, addr, DSMIL_UNMAP_SUSPEND);
+		n++;
+	}
+	mutex_unlock(&mm->lock);
+	/* Slots were freed: as the reaper does, wake whoever waits for one. */
+	if (n && atomic_read(&mm->slot_waiters))
+		wake_up_all(&mm->slot_wq);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_unmap_all);
+
 static size_t dsmil_mmio_bookkeeping(const struct dsmil_mmio *mm)
 {
 	return sizeof(*mm) + (size_t)mm->num_chunks * sizeof(*mm->chunks);

@@ -178,7 +178,7 @@ struct dsmil_chunk {
  * @resident_map:  bit per mapped chunk.
  * @ever_mapped:   bit per chunk mapped at least once.
  * @maps:          successful maps.
- * @unmaps:        unmaps (evictions + idle reaps + unload).
+ * @unmaps:        unmaps (evictions + idle reaps + suspends + unload).
  * @evictions:     LRU evictions to stay under the cap.
  * @map_failures:  failed maps.
  * @reaper:        unmaps chunks idle for @idle_ms.
@@ -225,6 +225,7 @@ struct dsmil_mmio {
 int dsmil_mmio_init(struct dsmil_mmio *mm, const struct dsmil_mmio_config *cfg,
 		    const struct dsmil_mmio_ops *ops, struct dentry *debugfs);
 void dsmil_mmio_exit(struct dsmil_mmio *mm);
+unsigned int dsmil_mmio_unmap_all(struct dsmil_mmio *mm, unsigned int *busy);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* The sim backend's memory, for tests/dsmil_mmio_test.c; static otherwise. */

@@ -18,6 +18,7 @@
 #define DSMIL_UNMAP_EVICT	0	/* LRU eviction to stay under the cap */
 #define DSMIL_UNMAP_IDLE	1	/* idle for idle_ms */
 #define DSMIL_UNMAP_EXIT	2	/* instance teardown */
+#define DSMIL_UNMAP_SUSPEND	3	/* system sleep */
 
 TRACE_EVENT(dsmil_mmio_map,
 	    TP_PROTO(unsigned int chunk, u64 phys, unsigned int resident,
@@ -55,7 +56,8 @@ TRACE_EVENT(dsmil_mmio_unmap,
 		      __print_symbolic(__entry->why,
 				       { DSMIL_UNMAP_EVICT, "evict" },
 				       { DSMIL_UNMAP_IDLE, "idle" },
-				       { DSMIL_UNMAP_EXIT, "exit" }),
+				       { DSMIL_UNMAP_EXIT, "exit" },
+				       { DSMIL_UNMAP_SUSPEND, "suspend" }),
 		      __entry->resident, __entry->idle_ns)
 );
 

@@ -39,6 +39,7 @@
 	[DSMIL_REASON_UNLOAD]		= "unload",		\
 	[DSMIL_REASON_STATE]		= "state",		\
 	[DSMIL_REASON_BAD_ARG]		= "bad-arg",		\
+	[DSMIL_REASON_RESUME]		= "resume",		\
 }
 
 /* The words of an audit entry's source, and of SOURCE= in a state uevent. */
@@ -48,6 +49,7 @@
 	[DSMIL_SRC_SMI]			= "smi",		\
 	[DSMIL_SRC_UNLOAD]		= "unload",		\
 	[DSMIL_SRC_INTERNAL]		= "internal",		\
+	[DSMIL_SRC_RESUME]		= "resume",		\
 }
 
 #endif /* _DSMIL_NAMES_H */

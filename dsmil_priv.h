@@ -69,6 +69,8 @@ struct dsmil_config {
  * @denied:   calls refused by capability, lockdown or allow_writes.
  * @refusals: refused transitions and accesses, by enum dsmil_reason.
  * @request_ids: last request id handed out (dsmil_next_request_id()).
+ * @suspends: system sleeps entered (the PM suspend/freeze callback ran).
+ * @resumes:  system sleeps left (the PM resume/thaw callback ran).
  */
 struct dsmil {
 	struct miscdevice misc;
@@ -86,6 +88,8 @@ struct dsmil {
 	atomic64_t denied;
 	atomic64_t refusals[DSMIL_REASON_COUNT];
 	atomic64_t request_ids;
+	atomic64_t suspends;
+	atomic64_t resumes;
 };
 
 /*

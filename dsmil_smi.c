@@ -362,7 +362,7 @@ static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
 static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 			     enum dsmil_smi_outcome out, bool owner)
 {
-	bool became_faulted, kick, pinned;
+	bool became_faulted, kick, pinned, wake = false;
 	/* Its abort failed: the interface may still be running it. */
 	bool stuck = req->aborted < 0;
 	int err;
@@ -395,6 +395,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	if (owner) {
 		smi->hw_owned = false;
 		smi->hw_id = 0;
+		/* A suspend waits for the hardware to be let go. */
+		wake = smi->suspended;
 	}
 	kick = !list_empty(&smi->queue) && current_work() != &smi->work;
 	pinned = req->pinned;
@@ -402,6 +404,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 
 	if (kick)
 		queue_work(smi->wq, &smi->work);
+	if (wake)
+		wake_up_all(&smi->idle_wq);
 
 	dsmil_smi_log(smi, req, became_faulted);
 	if (became_faulted)
@@ -682,8 +686,13 @@ static void dsmil_smi_work(struct work_struct *work)
 	for (;;) {
 		reject = false;
 		spin_lock(&smi->lock);
+		/*
+		 * A hand-off is at the hardware already: finish it, suspended
+		 * or not.  The queue waits while suspended (resume kicks us).
+		 */
 		if (!smi->handoff &&
-		    (smi->hw_owned || list_empty(&smi->queue))) {
+		    (smi->hw_owned || smi->suspended ||
+		     list_empty(&smi->queue))) {
 			/* The owner kicks us again when it is done. */
 			spin_unlock(&smi->lock);
 			return;
@@ -871,8 +880,9 @@ int dsmil_smi_exec(struct dsmil_smi *smi,
 	 */
 	spin_lock(&smi->lock);
 	rejected = smi->faulted || smi->dying;
+	/* Suspended: queue it, held until resume or its deadline. */
 	idle = !rejected && !smi->hw_owned && list_empty(&smi->queue) &&
-	       !smi->ops->synchronous;
+	       !smi->ops->synchronous && !smi->suspended;
 	if (idle) {
 		smi->in_flight++;
 		smi->hw_owned = true;
@@ -960,7 +970,7 @@ int dsmil_smi_recover(struct dsmil_smi *smi)
 	unsigned int backoff = 0;
 	ktime_t now = ktime_get();
 	u64 faulted_ms = 0;
-	bool kick;
+	bool kick, wake;
 	int ret;
 
 	/*
@@ -991,6 +1001,7 @@ int dsmil_smi_recover(struct dsmil_smi *smi)
 
 	spin_lock(&smi->lock);
 	smi->hw_owned = false;
+	wake = smi->suspended;
 	smi->last_end = now;
 	if (!ret) {
 		WRITE_ONCE(smi->faulted, false);
@@ -1013,6 +1024,8 @@ int dsmil_smi_recover(struct dsmil_smi *smi)
 
 	if (kick)
 		queue_work(smi->wq, &smi->work);
+	if (wake)
+		wake_up_all(&smi->idle_wq);
 
 	dsmil_smi_log_recover(smi, ret, faulted_ms, backoff);
 	if (!ret)
@@ -1110,6 +1123,7 @@ int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 	spin_lock_init(&smi->lock);
 	INIT_LIST_HEAD(&smi->queue);
 	INIT_WORK(&smi->work, dsmil_smi_work);
+	init_waitqueue_head(&smi->idle_wq);
 	ratelimit_state_init(&smi->rs_io, DSMIL_SMI_RL_INTERVAL,
 			     DSMIL_SMI_RL_BURST);
 	ratelimit_state_init(&smi->rs_state, DSMIL_SMI_RL_INTERVAL,

@@ -11,6 +11,7 @@
 #include <linux/ratelimit_types.h>
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "dsmil_ioctl.h"
@@ -185,6 +186,9 @@ struct dsmil_smi_stuck {
  *                 it (ownership passes with it).
  * @faulted:       FAULTED: requests fail fast until recovered.
  * @dying:         dsmil_smi_exit() started.
+ * @suspended:     between dsmil_smi_suspend() and dsmil_smi_resume(): the
+ *                 engine starts nothing new; requests that arrive are
+ *                 queued and held, each within its own deadline.
  * @consecutive:   faults since the last well-formed answer.
  * @in_flight:     requests accepted and not finished.
  * @last_end:      when the last SMI ended (spacing); owner only.
@@ -202,6 +206,8 @@ struct dsmil_smi_stuck {
  *                 (only one: the engine is FAULTED until a reset).
  * @rs_io:         rate limit of the per-request incident lines.
  * @rs_state:      rate limit of the FAULTED/recovery lines.
+ * @idle_wq:       woken when the hardware owner lets go while @suspended
+ *                 (dsmil_smi_suspend() waits there).
  */
 struct dsmil_smi {
 	const char *backend_name;
@@ -220,6 +226,7 @@ struct dsmil_smi {
 	struct dsmil_smi_req *handoff;
 	bool faulted;
 	bool dying;
+	bool suspended;
 	unsigned int consecutive;
 	unsigned int in_flight;
 	ktime_t last_end;
@@ -234,11 +241,30 @@ struct dsmil_smi {
 
 	struct ratelimit_state rs_io;
 	struct ratelimit_state rs_state;
+	wait_queue_head_t idle_wq;
+};
+
+/**
+ * struct dsmil_smi_pm_report - what dsmil_smi_suspend() found.
+ * @wait_ms:     time spent waiting for the request at the hardware.
+ * @busy_id:     id of a request still at the hardware when the wait's
+ *               bound passed (a synchronous firmware call that did not
+ *               return), 0 if none.
+ * @held:        requests queued, now held until resume.
+ */
+struct dsmil_smi_pm_report {
+	unsigned int wait_ms;
+	u64 busy_id;
+	unsigned int held;
 };
 
 int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 		   const struct dsmil_smi_transport *tp);
 void dsmil_smi_exit(struct dsmil_smi *smi);
+
+/* System sleep (dsmil_smi_pm.c). */
+void dsmil_smi_suspend(struct dsmil_smi *smi, struct dsmil_smi_pm_report *rep);
+void dsmil_smi_resume(struct dsmil_smi *smi);
 
 int dsmil_smi_tokens_init(struct dsmil_smi *smi,
 			  const struct dsmil_smi_config *cfg,

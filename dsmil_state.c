@@ -793,6 +793,97 @@ void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_report_fault);
 
+/* Has device @id an SMI token (positions 0, 3, 6, 9 of its group)? */
+static bool dsmil_state_has_token(unsigned int id)
+{
+	switch (DSMIL_DEV_INDEX(id)) {
+	case DSMIL_TOKEN_POWER:
+	case DSMIL_TOKEN_MEMORY:
+	case DSMIL_TOKEN_STORAGE:
+	case DSMIL_TOKEN_SENSOR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/**
+ * dsmil_state_resume - after a system sleep: devices with a token verify
+ * again before their hardware is touched.
+ * @st:      state machine.
+ * @demoted: out: ACTIVE devices without a token that went back to READY
+ *           because something they depend on must verify again.
+ *
+ * Across a sleep the firmware may have been reset (the BIOS restores tokens
+ * on an S3 resume) and nothing the verification established still holds.
+ * Every device with a token that is READY or ACTIVE goes to INITIALIZING,
+ * the state whose only way on is the existing verification
+ * (INITIALIZING -> READY reads the token through the verifier), so that
+ * neither token nor MMIO access reaches it until its owner has verified it
+ * again (and activated it again).  Every ACTIVE device that depends on one
+ * of them, directly or through another, goes back to READY first, in the
+ * same step, so that no ACTIVE device ever has a dependency down.  OFFLINE,
+ * INITIALIZING, ERROR and LOCKED devices keep their state (a LOCKED one
+ * above all: an emergency stop outlives a sleep).  Audited with source
+ * DSMIL_SRC_RESUME and reason DSMIL_REASON_RESUME.  A verification in
+ * flight across the sleep is not committed (the device's generation moved).
+ *
+ * Return: devices moved to INITIALIZING (to verify again).
+ */
+unsigned int dsmil_state_resume(struct dsmil_state *st, unsigned int *demoted)
+{
+	DECLARE_BITMAP(reverify, DSMIL_NUM_DEVICES);
+	DECLARE_BITMAP(affected, DSMIL_NUM_DEVICES);
+	unsigned int id, k, n = 0;
+	u8 s;
+
+	*demoted = 0;
+	bitmap_zero(reverify, DSMIL_NUM_DEVICES);
+	bitmap_zero(affected, DSMIL_NUM_DEVICES);
+
+	mutex_lock(&st->lock);
+	if (st->dead) {
+		mutex_unlock(&st->lock);
+		return 0;
+	}
+	/* Dependencies only point to lower ids: one ascending pass closes it. */
+	for (id = 0; id < DSMIL_NUM_DEVICES; id++) {
+		s = st->dev[id].state;
+		if (dsmil_state_has_token(id) &&
+		    (s == DSMIL_DEV_READY || s == DSMIL_DEV_ACTIVE)) {
+			__set_bit(id, reverify);
+			__set_bit(id, affected);
+			continue;
+		}
+		if (s != DSMIL_DEV_ACTIVE)
+			continue;
+		for_each_set_bit(k, affected, id) {
+			if (dsmil_state_needs(id, k)) {
+				__set_bit(id, affected);
+				break;
+			}
+		}
+	}
+
+	write_seqcount_begin(&st->seq);
+	/* Dependents first, as everywhere: the audit never shows it broken. */
+	for (id = DSMIL_NUM_DEVICES; id-- > 0; ) {
+		if (test_bit(id, reverify)) {
+			dsmil_state_set(st, id, DSMIL_DEV_INITIALIZING,
+					DSMIL_REASON_RESUME, DSMIL_SRC_RESUME);
+			n++;
+		} else if (test_bit(id, affected)) {
+			dsmil_state_set(st, id, DSMIL_DEV_READY,
+					DSMIL_REASON_RESUME, DSMIL_SRC_RESUME);
+			(*demoted)++;
+		}
+	}
+	write_seqcount_end(&st->seq);
+	mutex_unlock(&st->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_state_resume);
+
 /**
  * dsmil_state_snapshot - copy all device states consistently, lock-free.
  * @st:     state machine.
@@ -877,17 +968,12 @@ void dsmil_state_describe(struct dsmil_state *st, unsigned int id,
 	di->group_state = dsmil_state_group(states, g);
 	if (dsmil_state_quarantined(id))
 		di->flags |= DSMIL_DEVF_QUARANTINED;
-	switch (i) {
-	case DSMIL_TOKEN_POWER:
-	case DSMIL_TOKEN_MEMORY:
-	case DSMIL_TOKEN_STORAGE:
-	case DSMIL_TOKEN_SENSOR:
+	if (dsmil_state_has_token(id)) {
 		di->flags |= DSMIL_DEVF_HAS_TOKEN;
 		di->token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * g + i;
 		if (st->verifier->token_flags)
 			di->flags |= st->verifier->token_flags(st->verifier_ctx,
 							       di->token);
-		break;
 	}
 	di->dep_groups = dsmil_state_dep_groups(id);
 	di->dep_devices = dsmil_state_dep_devices(id);

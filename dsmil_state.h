@@ -150,6 +150,7 @@ int dsmil_state_init(struct dsmil_state *st,
 		     const struct dsmil_state_verifier *verifier, void *ctx);
 void dsmil_state_exit(struct dsmil_state *st);
 u64 dsmil_state_transitions(struct dsmil_state *st);
+unsigned int dsmil_state_resume(struct dsmil_state *st, unsigned int *demoted);
 
 /*
  * Interfaces for the SMI engine and the MMIO mapper.  Neither may be called

@@ -881,6 +881,49 @@ static void dsmil_mmio_exit_unmaps(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->violations), 0);
 }
 
+/*
+ * Suspend unmaps every chunk nobody holds, leaves a held one mapped (the
+ * fake counts an unmap under a user as a violation), and the region maps
+ * again on demand afterwards.
+ */
+static void dsmil_mmio_unmap_all_suspend(struct kunit *test)
+{
+	struct fake_mmio *f;
+	struct dsmil_mmio *mm = make_mm(test, &f, 8, 4, 0);
+	struct dsmil_mmio_status st;
+	unsigned int i, busy = 99;
+	void __iomem *a;
+
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_EQ(test, touch(mm, i), 0);
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_unmap_all(mm, &busy), 4);
+	KUNIT_EXPECT_EQ(test, busy, 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(mm->resident), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->mapped_now), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->unmap_calls), 4);
+	/* Nothing left: a second call unmaps nothing. */
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_unmap_all(mm, &busy), 0);
+
+	/* A held chunk stays mapped; the others go. */
+	KUNIT_ASSERT_EQ(test, touch(mm, 5), 0);
+	a = dsmil_mmio_chunk_get(mm, 6);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+	KUNIT_EXPECT_EQ(test, dsmil_mmio_unmap_all(mm, &busy), 1);
+	KUNIT_EXPECT_EQ(test, busy, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->mapped[6]), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->mapped[5]), 0);
+	dsmil_mmio_chunk_put(mm, 6);
+
+	/* After resume: an access maps its chunk again. */
+	KUNIT_EXPECT_EQ(test, rd(mm, 16, 8, NULL), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->mapped[0]), 1);
+	status(mm, &st);
+	KUNIT_EXPECT_EQ(test, st.maps, 7);
+	KUNIT_EXPECT_EQ(test, st.unmaps, 5);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->violations), 0);
+	expect_consistent(test, mm, f);
+}
+
 /* ---- bounds and alignment ----------------------------------------------- */
 
 #define SZ	(90 * CHUNK)
@@ -2266,6 +2309,7 @@ static struct kunit_case dsmil_mmio_cases[] = {
 	KUNIT_CASE(dsmil_mmio_wait_slot_release),
 	KUNIT_CASE_SLOW(dsmil_mmio_reap_idle),
 	KUNIT_CASE(dsmil_mmio_exit_unmaps),
+	KUNIT_CASE(dsmil_mmio_unmap_all_suspend),
 	KUNIT_CASE_PARAM(dsmil_mmio_check_range_rw, dsmil_mmio_check_range_rw_gen_params),
 	KUNIT_CASE_PARAM(dsmil_mmio_check_range_bulk, dsmil_mmio_check_range_bulk_gen_params),
 	KUNIT_CASE(dsmil_mmio_bulk_write_all_or_nothing),

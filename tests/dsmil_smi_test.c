@@ -1047,6 +1047,145 @@ static void dsmil_smi_exec_queue_bounded(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, smi->cnt.abandoned, 1);
 }
 
+/* ------------------------------------------------------------------------
+ * System sleep (dsmil_smi_pm.c).
+ */
+struct smi_gate_opener {
+	struct dsmil_kunit_smi *fake;
+	unsigned int delay_ms;
+	struct completion done;
+};
+
+static int smi_gate_opener_fn(void *data)
+{
+	struct smi_gate_opener *o = data;
+
+	msleep(o->delay_ms);
+	dsmil_kunit_smi_open_gate(o->fake);
+	complete_all(&o->done);
+	return 0;
+}
+
+/* Suspend waits for the request at the firmware to end, then holds. */
+static void dsmil_smi_suspend_waits_for_firmware(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct smi_gate_opener o = { .fake = &t->fake, .delay_ms = 40 };
+	struct dsmil_smi_pm_report rep;
+	struct task_struct *task;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+	struct smi_caller *a;
+
+	p.timeout_ms = 500;
+	p.hang_ms = 200;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
+	a = smi_spawn(test, 1);
+	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
+
+	init_completion(&o.done);
+	task = kthread_run(smi_gate_opener_fn, &o, "dsmil-smi-kunit-gate");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	dsmil_smi_suspend(smi, &rep);
+	wait_for_completion(&o.done);
+	/* The call ended inside the wait, well before the bound. */
+	KUNIT_EXPECT_EQ(test, rep.busy_id, 0);
+	KUNIT_EXPECT_GE(test, rep.wait_ms, 20);
+	KUNIT_EXPECT_LT(test, rep.wait_ms, 2 * 500);
+	KUNIT_EXPECT_EQ(test, rep.held, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 0);
+	KUNIT_EXPECT_EQ(test, st.successes, 1);
+	wait_for_completion(&a->done);
+	KUNIT_EXPECT_EQ(test, a->ret, 0);
+
+	dsmil_smi_resume(smi);
+	t->fake.gated = false;
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, NULL), 0);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+}
+
+/* A firmware call that does not return does not hold the sleep forever. */
+static void dsmil_smi_suspend_bounded(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi_pm_report rep;
+	struct dsmil_smi *smi;
+	struct smi_caller *a;
+	u64 id;
+
+	p.timeout_ms = 50;
+	p.hang_ms = 20;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
+	a = smi_spawn(test, 1);
+	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
+	spin_lock(&smi->lock);
+	id = smi->hw_id;
+	spin_unlock(&smi->lock);
+	KUNIT_ASSERT_NE(test, id, 0);
+
+	dsmil_smi_suspend(smi, &rep);
+	KUNIT_EXPECT_EQ(test, rep.busy_id, id);
+	KUNIT_EXPECT_GE(test, rep.wait_ms, 2 * 50 - 10);
+	KUNIT_EXPECT_LT(test, rep.wait_ms, 20 * 50);
+	wait_for_completion(&a->done);
+	KUNIT_EXPECT_EQ(test, a->ret, -EINPROGRESS);
+
+	/* It still ends, and is recorded, when the call returns. */
+	dsmil_kunit_smi_open_gate(&t->fake);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, smi->cnt.late_successes, 1);
+	dsmil_smi_resume(smi);
+}
+
+/*
+ * While suspended nothing reaches the hardware: a request is held and ends
+ * as a queue timeout at its deadline, or is served at resume if still in
+ * time.
+ */
+static void dsmil_smi_suspend_holds_requests(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_smi_pm_report rep;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+	struct smi_caller *a;
+	u64 ns;
+
+	p.timeout_ms = 60;
+	p.hang_ms = 20;
+	smi = smi_start_fake(test, &p);
+	dsmil_smi_suspend(smi, &rep);
+	KUNIT_EXPECT_EQ(test, rep.busy_id, 0);
+	KUNIT_EXPECT_LT(test, rep.wait_ms, 60);
+
+	KUNIT_EXPECT_EQ(test, smi_read(smi, NULL, &ns), -ETIMEDOUT);
+	KUNIT_EXPECT_GE(test, ns, 60 * MS);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 0);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.queue_timeouts, 1);
+
+	/* A long deadline: held meanwhile, served at resume. */
+	smi->timeout_ns = 5000 * MS;
+	a = smi_spawn(test, 1);
+	smi_wait_in_flight(test, smi, 1);
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 0);
+	KUNIT_EXPECT_FALSE(test, completion_done(&a->done));
+	dsmil_smi_resume(smi);
+	wait_for_completion(&a->done);
+	KUNIT_EXPECT_EQ(test, a->ret, 0);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.successes, 1);
+	KUNIT_EXPECT_EQ(test, st.requests, 2);
+}
+
 /* Several callers at once: never two requests at the hardware. */
 static void dsmil_smi_exec_one_at_a_time(struct kunit *test)
 {
@@ -2244,6 +2383,9 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_exec_abandoned_finishes_late),
 	KUNIT_CASE(dsmil_smi_exec_queue_bounded),
 	KUNIT_CASE(dsmil_smi_exec_one_at_a_time),
+	KUNIT_CASE(dsmil_smi_suspend_waits_for_firmware),
+	KUNIT_CASE(dsmil_smi_suspend_bounded),
+	KUNIT_CASE(dsmil_smi_suspend_holds_requests),
 	KUNIT_CASE(dsmil_smi_count_identity),
 	KUNIT_CASE(dsmil_smi_hist_bucket_edges),
 	KUNIT_CASE(dsmil_smi_verify_device_initializing),

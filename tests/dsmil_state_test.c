@@ -1447,6 +1447,77 @@ static void dsmil_state_shutdown_unload(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->st->audit_next, seq0);
 }
 
+/*
+ * Resume: devices with a token that were READY or ACTIVE go back to
+ * INITIALIZING (dependents first, ACTIVE ones that need them to READY), the
+ * others keep their state; the usual verification brings them back.
+ */
+static void dsmil_state_resume_reverify(struct kunit *test)
+{
+	struct dsmil_state_test *ctx = test->priv;
+	static const unsigned int order[] = {
+		DEV(1, 5), DEV(1, 3), DEV(0, 8), DEV(0, 2), DEV(0, 1), DEV(0, 0),
+	};
+	struct dsmil_audit_entry *e;
+	unsigned int i, n, demoted, calls;
+	u64 next, dropped, seq0;
+	u8 s[N_DEV];
+
+	bring_up(test, DEV(0, 8));	/* 0.0 (token), 0.1, 0.2, 0.8 ACTIVE */
+	bring_up(test, DEV(1, 5));	/* needs 0.0 */
+	drive(test, DEV(1, 3), READY);	/* token */
+	drive(test, DEV(1, 4), READY);	/* no token */
+	drive(test, DEV(3, 6), INIT);	/* token, not verified yet */
+	drive(test, DEV(4, 6), ERR);	/* token */
+	drive(test, DEV(2, 9), LOCK);	/* token */
+	seq0 = ctx->st->audit_next;
+
+	KUNIT_EXPECT_EQ(test, dsmil_state_resume(ctx->st, &demoted), 2);
+	KUNIT_EXPECT_EQ(test, demoted, 4);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(0, 0)), INIT);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(1, 3)), INIT);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(0, 1)), READY);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(0, 2)), READY);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(0, 8)), READY);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(1, 5)), READY);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(1, 4)), READY);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(3, 6)), INIT);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(4, 6)), ERR);
+	KUNIT_EXPECT_EQ(test, state_of(ctx, DEV(2, 9)), LOCK);
+	dsmil_state_snapshot(ctx->st, s);
+	KUNIT_EXPECT_EQ(test, invariant_violation(s), -1);
+
+	/* One step each, dependents first, all audited as the resume's. */
+	e = read_audit(test, seq0, &n, &next, &dropped);
+	KUNIT_ASSERT_EQ(test, n, ARRAY_SIZE(order));
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, e[i].device, order[i]);
+		KUNIT_EXPECT_EQ(test, e[i].source, DSMIL_SRC_RESUME);
+		KUNIT_EXPECT_EQ(test, e[i].reason, DSMIL_REASON_RESUME);
+		KUNIT_EXPECT_EQ(test, e[i].error, 0);
+	}
+	check_trail(test);
+
+	/* Nothing reaches a device to verify again... */
+	KUNIT_EXPECT_EQ(test, dsmil_state_check_access(ctx->st, DEV(0, 0), false),
+			-ENODEV);
+	KUNIT_EXPECT_EQ(test, dsmil_state_handoff_begin(ctx->st, DEV(1, 3), false),
+			-ENODEV);
+	/* ...until the existing verification has run again. */
+	calls = atomic_read(&ctx->verify->calls);
+	step(test, DEV(0, 0), READY);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->verify->calls), calls + 1);
+	KUNIT_EXPECT_EQ(test, ctx->verify->last_id, DEV(0, 0));
+	KUNIT_EXPECT_EQ(test, dsmil_state_check_access(ctx->st, DEV(0, 0), false), 0);
+	step(test, DEV(0, 0), ACT);
+
+	/* A second resume with nothing verified changes nothing more. */
+	seq0 = ctx->st->audit_next;
+	KUNIT_EXPECT_EQ(test, dsmil_state_resume(ctx->st, &demoted), 1);
+	KUNIT_EXPECT_EQ(test, demoted, 0);
+	KUNIT_EXPECT_EQ(test, ctx->st->audit_next, seq0 + 1);
+}
+
 /* ---- races ------------------------------------------------------------------------------ */
 
 struct dsmil_race_thread {
@@ -1853,6 +1924,7 @@ static struct kunit_case dsmil_state_cases[] = {
 	KUNIT_CASE(dsmil_state_format_summary_fits),
 	KUNIT_CASE(dsmil_state_describe_counters),
 	KUNIT_CASE(dsmil_state_shutdown_unload),
+	KUNIT_CASE(dsmil_state_resume_reverify),
 	KUNIT_CASE(dsmil_state_handoff_estop_fence),
 	KUNIT_CASE_SLOW(dsmil_state_handoff_estop_in_doubt),
 	KUNIT_CASE(dsmil_state_handoff_rules),

@@ -120,6 +120,10 @@ static const struct kind kinds[] = {
 	  "the module unloaded (not an incident)" },
 	{ "smi", "smi", CLASS_NOTICE, "", "",
 	  "a notice of the SMI engine: a refused configuration at load, the dell-smbios backend in use (free text; not an incident)" },
+	{ "suspend", "main", CLASS_NOTICE, "", "",
+	  "the machine went to sleep: the SMI engine held, every chunk unmapped (not an incident)" },
+	{ "resume", "main", CLASS_NOTICE, "", "",
+	  "the machine woke: devices with a token back to INITIALIZING to be verified again (not an incident)" },
 	{ "kernel", "kernel", CLASS_NOTICE, "", "",
 	  "the kernel's own line about the module (taint at first load), not written by dsmil" },
 };

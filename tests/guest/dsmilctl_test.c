@@ -353,7 +353,7 @@ TEST_F(ctl, stats_json_counts_what_happened)
 	static const char reasons[][16] = {
 		"illegal", "dependency", "dependent", "quarantined",
 		"verify_failed", "smi_fault", "emergency_stop", "unload",
-		"state", "bad_arg",
+		"state", "bad_arg", "resume",
 	};
 	struct dsmil_stats before, after;
 	struct tt_json *j;

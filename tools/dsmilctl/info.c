@@ -103,9 +103,30 @@ int do_info(int argc, char **argv)
 
 /* ---- stats --------------------------------------------------------------- */
 
+/*
+ * A system-sleep counter of the driver (/sys/class/misc/dsmil/pm/@name),
+ * or -1 when the driver has none (an older module).
+ */
+static long long pm_counter(const char *name)
+{
+	char path[64];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/misc/dsmil/pm/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 int do_stats(int argc, char **argv)
 {
 	struct dsmil_stats st;
+	long long sus, res;
 	unsigned int r;
 	struct args a;
 	int rc, err;
@@ -120,6 +141,8 @@ int do_stats(int argc, char **argv)
 	err = xioctl(DSMIL_IOC_STATS, &st);
 	if (err)
 		return fail(err, -1, "reading the driver's counters");
+	sus = pm_counter("suspends");
+	res = pm_counter("resumes");
 	if (ctl.json) {
 		struct dsj j;
 
@@ -141,6 +164,10 @@ int do_stats(int argc, char **argv)
 			dsj_u64(&j, key, st.refusals[r]);
 		}
 		dsj_obj_end(&j);
+		if (sus >= 0 && res >= 0) {
+			dsj_u64(&j, "suspends", sus);
+			dsj_u64(&j, "resumes", res);
+		}
 		return json_end(&j);
 	}
 	printf("ioctl calls:            %" PRIu64 "\n", (uint64_t)st.ioctls);
@@ -151,5 +178,8 @@ int do_stats(int argc, char **argv)
 	for (r = 1; r < DSMIL_REASON_COUNT; r++)
 		printf("  %-16s %" PRIu64 "\n", dsu_reason_name(r),
 		       (uint64_t)st.refusals[r]);
+	if (sus >= 0 && res >= 0)
+		printf("system sleeps:          %lld suspends, %lld resumes\n",
+		       sus, res);
 	return 0;
 }

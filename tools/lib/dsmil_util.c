@@ -306,6 +306,7 @@ static const char *const dsu_reason_texts[] = {
 	[DSMIL_REASON_UNLOAD]		= "the module is unloading",
 	[DSMIL_REASON_STATE]		= "the device's state does not allow the access",
 	[DSMIL_REASON_BAD_ARG]		= "an id or argument is out of range",
+	[DSMIL_REASON_RESUME]		= "the machine slept: the device must be verified again",
 };
 
 static const char *const dsu_sources[] = DSMIL_SOURCE_NAMES;
