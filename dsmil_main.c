@@ -476,6 +476,7 @@ static const struct attribute_group dsmil_pm_attr_group = {
 static const struct attribute_group *dsmil_attr_groups[] = {
 	&dsmil_state_attr_group,
 	&dsmil_pm_attr_group,
+	&dsmil_uevent_attr_group,
 	NULL,
 };
 
@@ -508,17 +509,24 @@ struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
 	dsm->cfg = *cfg;
 	dsm->cfg.smi.report_fault = dsmil_report_smi_fault;
 	dsm->cfg.smi.fault_ctx = &dsm->state;
+	/* The lower parts tell the uevent sender through these, not by call. */
+	dsm->cfg.smi.report_event = dsmil_uevent_post;
+	dsm->cfg.smi.event_ctx = &dsm->uevents;
 	dsm->debugfs = debugfs;
 
+	/* First in, last out: the other parts post events until they are gone. */
+	dsmil_uevent_init(&dsm->uevents, cfg->dev);
 	ret = dsmil_waudit_init(&dsm->waudit);
 	if (ret)
-		goto free_dsm;
+		goto exit_uevent;
 	ret = dsmil_smi_tokens_init(&dsm->smi, &dsm->cfg.smi, smi, debugfs);
 	if (ret)
 		goto exit_waudit;
 	ret = dsmil_state_init(&dsm->state, &dsmil_smi_verifier, &dsm->smi);
 	if (ret)
 		goto exit_smi;
+	dsm->state.notify = dsmil_uevent_post;
+	dsm->state.notify_ctx = &dsm->uevents;
 	ret = dsmil_mmio_init(&dsm->mmio, &dsm->cfg.mmio, dsm->cfg.mmio_ops,
 			      debugfs);
 	if (ret)
@@ -531,7 +539,8 @@ exit_smi:
 	dsmil_smi_tokens_exit(&dsm->smi);
 exit_waudit:
 	dsmil_waudit_exit(&dsm->waudit);
-free_dsm:
+exit_uevent:
+	dsmil_uevent_exit(&dsm->uevents);
 	kfree(dsm);
 	return ERR_PTR(ret);
 }
@@ -554,7 +563,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_create);
 /**
  * dsmil_destroy - tear an instance down: devices first, then the mapper,
  * then the SMI engine (which waits for requests still at the hardware),
- * then the write audit.
+ * then the write audit, then the uevent sender (which sends what the
+ * others posted).
  * @dsm: instance from dsmil_create().
  */
 void dsmil_destroy(struct dsmil *dsm)
@@ -562,8 +572,9 @@ void dsmil_destroy(struct dsmil *dsm)
 	dsmil_state_exit(&dsm->state);
 	dsmil_mmio_exit(&dsm->mmio);
 	dsmil_smi_tokens_exit(&dsm->smi);
-	/* Last: the SMI worker may record a late outcome until it is gone. */
+	/* The SMI worker may record a late outcome until it is gone. */
 	dsmil_waudit_exit(&dsm->waudit);
+	dsmil_uevent_exit(&dsm->uevents);
 	kfree(dsm);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_destroy);

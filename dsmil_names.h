@@ -42,4 +42,14 @@
 	[DSMIL_REASON_RESUME]		= "resume",		\
 }
 
+/* The words of an audit entry's source, and of SOURCE= in a state uevent. */
+#define DSMIL_SOURCE_NAMES {					\
+	[DSMIL_SRC_IOCTL]		= "ioctl",		\
+	[DSMIL_SRC_ESTOP]		= "emergency-stop",	\
+	[DSMIL_SRC_SMI]			= "smi",		\
+	[DSMIL_SRC_UNLOAD]		= "unload",		\
+	[DSMIL_SRC_INTERNAL]		= "internal",		\
+	[DSMIL_SRC_RESUME]		= "resume",		\
+}
+
 #endif /* _DSMIL_NAMES_H */

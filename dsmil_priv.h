@@ -31,6 +31,7 @@
 #include "dsmil_smi.h"
 #include "dsmil_mmio.h"
 #include "dsmil_audit.h"
+#include "dsmil_uevent.h"
 
 #define DSMIL_DRV_NAME	"dsmil"
 
@@ -61,6 +62,7 @@ struct dsmil_config {
  * @smi_tokens: the token layer over it (dsmil_smi_token.c).
  * @mmio:     chunk mapper (dsmil_mmio*.c).
  * @waudit:   the write audit (dsmil_audit.c).
+ * @uevents:  the uevent sender (dsmil_uevent.c).
  * @debugfs:  debugfs directory (fault injection knobs), may be NULL.
  * @ioctls:   ioctl calls.
  * @bad_input: calls refused for their argument.
@@ -79,6 +81,7 @@ struct dsmil {
 	struct dsmil_smi_tokens smi_tokens;
 	struct dsmil_mmio mmio;
 	struct dsmil_write_audit waudit;
+	struct dsmil_uevents uevents;
 	struct dentry *debugfs;
 	atomic64_t ioctls;
 	atomic64_t bad_input;

@@ -414,6 +414,8 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 		wake_up_all(&smi->idle_wq);
 
 	dsmil_smi_log(smi, req, became_faulted);
+	if (became_faulted)
+		dsmil_smi_event_faulted(smi, req);
 	if (!stuck)
 		dsmil_smi_outcome_known(smi, req);
 
@@ -1114,6 +1116,8 @@ int dsmil_smi_recover(struct dsmil_smi *smi)
 		wake_up_all(&smi->idle_wq);
 
 	dsmil_smi_log_recover(smi, ret, faulted_ms, backoff);
+	if (!ret)
+		dsmil_smi_event_recovered(smi, faulted_ms);
 	return ret ? -EIO : 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_recover);

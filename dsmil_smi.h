@@ -17,6 +17,7 @@
 #include "dsmil_ioctl.h"
 
 struct dentry;
+struct dsmil_event;
 struct dsmil_state_verifier;
 struct dsmil_smi_ops;
 struct dsmil_smi_req;
@@ -44,6 +45,10 @@ struct dsmil_smi_req;
  *                   called with no engine lock held, may sleep.  NULL:
  *                   nobody is told.
  * @fault_ctx:       passed to @report_fault.
+ * @report_event:    told when the backend becomes FAULTED and when a
+ *                   recovery ends it (struct dsmil_event), with no engine
+ *                   lock held; must not sleep.  NULL: nobody is told.
+ * @event_ctx:       passed to @report_event.
  */
 struct dsmil_smi_config {
 	char backend[DSMIL_NAME_LEN];
@@ -56,6 +61,8 @@ struct dsmil_smi_config {
 	bool backend_hang;
 	void (*report_fault)(void *ctx, unsigned int dev_id, int err);
 	void *fault_ctx;
+	void (*report_event)(void *ctx, const struct dsmil_event *ev);
+	void *event_ctx;
 };
 
 /**

@@ -433,6 +433,9 @@ void dsmil_smi_log_stuck(struct dsmil_smi *smi,
 			 const struct dsmil_smi_stuck *sk, ktime_t now);
 void dsmil_smi_log_recover(struct dsmil_smi *smi, int reset_err,
 			   u64 faulted_ms, unsigned int backoff_ms);
+void dsmil_smi_event_faulted(struct dsmil_smi *smi,
+			     const struct dsmil_smi_req *req);
+void dsmil_smi_event_recovered(struct dsmil_smi *smi, u64 faulted_ms);
 
 /* Single-flight reads: callers joining a read of the same token. */
 struct dsmil_smi_share *dsmil_smi_flight_join(struct dsmil_smi *smi,

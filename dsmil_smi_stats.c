@@ -104,6 +104,19 @@ static void dsmil_smi_dev_name(char *buf, size_t len, unsigned int dev)
 		 dev % DSMIL_DEVS_PER_GROUP);
 }
 
+/*
+ * Why @req made the backend FAULTED, in the word of the smi-faulted line
+ * and uevent: a string with static storage.
+ */
+static const char *dsmil_smi_fault_word(const struct dsmil_smi_req *req)
+{
+	if (req->aborted < 0)
+		return "abort-failed";
+	if (req->slow)
+		return "slow-call";
+	return dsmil_smi_outcome_word(req->outcome);
+}
+
 /* The rate-limited incident line of a request that ended as it should not. */
 static void dsmil_smi_log_incident(struct dsmil_smi *smi,
 				   const struct dsmil_smi_req *req,
@@ -201,9 +214,7 @@ void dsmil_smi_log(struct dsmil_smi *smi, const struct dsmil_smi_req *req,
 		dsmil_smi_log_incident(smi, req, op, dev);
 
 	if (became_faulted && __ratelimit(&smi->rs_state)) {
-		why = req->aborted < 0 ? "abort-failed" :
-		      req->slow ? "slow-call" :
-		      dsmil_smi_outcome_word(req->outcome);
+		why = dsmil_smi_fault_word(req);
 		dsmil_err(dsmil_smi_dev(smi), "smi-faulted: backend=%s token=%#06x dev=%s consecutive=%u limit=%u reason=%s errno=%d\n",
 			  smi->backend_name, req->cmd.token, dev, smi->consecutive,
 			  smi->cfg.fault_limit, why, -ESHUTDOWN);
@@ -284,6 +295,38 @@ void dsmil_smi_trace_req(struct dsmil_smi *smi, const struct dsmil_smi_req *req)
 	trace_dsmil_smi_request(req->cmd.token, req->cmd.op, smi->backend_name,
 				req->result,
 				ktime_to_ns(ktime_sub(req->end, req->start)));
+}
+
+/*
+ * Tell the listener (the uevent sender) that the backend became FAULTED
+ * because of @req.  Called with no engine lock held.
+ */
+void dsmil_smi_event_faulted(struct dsmil_smi *smi,
+			     const struct dsmil_smi_req *req)
+{
+	struct dsmil_event ev = {
+		.kind = DSMIL_EVENT_SMI_FAULTED,
+		.device = req->dev_id < DSMIL_NUM_DEVICES ? req->dev_id :
+			  DSMIL_EVENT_NO_DEVICE,
+		.token = req->cmd.token,
+		.why = dsmil_smi_fault_word(req),
+	};
+
+	if (smi->cfg.report_event)
+		smi->cfg.report_event(smi->cfg.event_ctx, &ev);
+}
+
+/* ... and that a recovery ended FAULTED after @faulted_ms. */
+void dsmil_smi_event_recovered(struct dsmil_smi *smi, u64 faulted_ms)
+{
+	struct dsmil_event ev = {
+		.kind = DSMIL_EVENT_SMI_RECOVERED,
+		.device = DSMIL_EVENT_NO_DEVICE,
+		.ms = faulted_ms,
+	};
+
+	if (smi->cfg.report_event)
+		smi->cfg.report_event(smi->cfg.event_ctx, &ev);
 }
 
 /* The line of a recovery attempt (DSMIL_IOC_SMI_RECOVER), rate-limited. */

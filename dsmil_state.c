@@ -299,9 +299,19 @@ static void dsmil_state_audit(struct dsmil_state *st, unsigned int id,
 	e->source = source;
 }
 
+/* Tell whoever listens (the uevent sender): never sleeps. */
+static void dsmil_state_notify(struct dsmil_state *st,
+			       const struct dsmil_event *ev)
+{
+	if (st->notify)
+		st->notify(st->notify_ctx, ev);
+}
+
 /*
  * Commit a state change.  Called with the lock held, inside a write section
- * of st->seq, after whatever check the change needed.
+ * of st->seq, after whatever check the change needed.  Listeners hear of it
+ * here, but for an emergency stop (one event for the whole stop, from
+ * dsmil_state_estop()) and unload (the device goes away).
  */
 static void dsmil_state_set(struct dsmil_state *st, unsigned int id,
 			    unsigned int to, enum dsmil_reason reason,
@@ -309,6 +319,14 @@ static void dsmil_state_set(struct dsmil_state *st, unsigned int id,
 {
 	struct dsmil_state_dev *d = &st->dev[id];
 	u8 from = d->state;
+	struct dsmil_event ev = {
+		.kind = DSMIL_EVENT_STATE,
+		.device = id,
+		.from = from,
+		.to = to,
+		.reason = reason,
+		.source = source,
+	};
 
 	lockdep_assert_held(&st->lock);
 	/* Hand-offs see the old state and are counted, or see this one. */
@@ -319,6 +337,8 @@ static void dsmil_state_set(struct dsmil_state *st, unsigned int id,
 	WRITE_ONCE(d->transitions, d->transitions + 1);
 	atomic64_inc(&st->transitions);
 	dsmil_state_audit(st, id, from, to, 0, reason, source);
+	if (source != DSMIL_SRC_ESTOP && source != DSMIL_SRC_UNLOAD)
+		dsmil_state_notify(st, &ev);
 }
 
 static void dsmil_state_log_refused(struct dsmil_state *st,
@@ -524,6 +544,7 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 		      unsigned int *locked, unsigned int *in_doubt)
 {
 	char list[2 * DSMIL_NUM_GROUPS] = "";
+	struct dsmil_event ev = { .kind = DSMIL_EVENT_ESTOP };
 	unsigned int id, g, n = 0, len = 0, left;
 	u32 pid, uid;
 	u8 groups;
@@ -559,6 +580,12 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 	left = dsmil_state_writing(st, groups);
 	*in_doubt = left;
 	atomic64_add(left, &st->in_doubt);
+	/* Once its outcome is known: the event says what may still land. */
+	ev.group = group;
+	ev.groups = groups;
+	ev.locked = n;
+	ev.in_doubt = left;
+	dsmil_state_notify(st, &ev);
 
 	if (__ratelimit(&st->rs_event) || left) {
 		for (g = 0; g < DSMIL_NUM_GROUPS; g++)

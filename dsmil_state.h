@@ -17,6 +17,8 @@
 
 #include "dsmil_ioctl.h"
 
+struct dsmil_event;
+
 /**
  * struct dsmil_state_dev - one device's mutable state.
  * @state:       enum dsmil_dev_state.  Written with WRITE_ONCE() under
@@ -91,6 +93,13 @@ struct dsmil_state_verifier {
  * @handoff_refused: hand-offs refused (state, quarantine or policy) after
  *               the request's first check had passed.
  * @in_doubt:    writes an emergency stop gave up waiting for.
+ * @notify:      told of every state change (but those of an emergency
+ *               stop, told as one stop, and of unload) and every emergency
+ *               stop, with @notify_ctx; called under @lock inside a @seq
+ *               write section for a change, with no lock held for a stop:
+ *               must not sleep.  Set by dsmil_create() (the uevent
+ *               sender); NULL: nobody is told.
+ * @notify_ctx:  passed to @notify.
  */
 struct dsmil_state {
 	struct mutex lock;		/* state changes, their checks, audit */
@@ -111,6 +120,8 @@ struct dsmil_state {
 	atomic64_t handoffs;
 	atomic64_t handoff_refused;
 	atomic64_t in_doubt;
+	void (*notify)(void *ctx, const struct dsmil_event *ev);
+	void *notify_ctx;
 };
 
 /*

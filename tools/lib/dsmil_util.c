@@ -309,14 +309,7 @@ static const char *const dsu_reason_texts[] = {
 	[DSMIL_REASON_RESUME]		= "the machine slept: the device must be verified again",
 };
 
-static const char *const dsu_sources[] = {
-	[DSMIL_SRC_IOCTL]	= "ioctl",
-	[DSMIL_SRC_ESTOP]	= "emergency-stop",
-	[DSMIL_SRC_SMI]		= "smi",
-	[DSMIL_SRC_UNLOAD]	= "unload",
-	[DSMIL_SRC_INTERNAL]	= "internal",
-	[DSMIL_SRC_RESUME]	= "resume",
-};
+static const char *const dsu_sources[] = DSMIL_SOURCE_NAMES;
 
 #define DSU_NAME(tbl, v) \
 	((v) < ARRAY_SIZE(tbl) && (tbl)[v] ? (tbl)[v] : "unknown")
