@@ -583,7 +583,9 @@ struct dsmil_write_audit_read {
  *                      retries (-EBUSY).
  * @submit_failures:    part of @errors: the backend could not start it.
  * @cancelled:          part of @errors: a fatal signal ended the caller's
- *                      wait before the request reached the hardware.
+ *                      wait before the request reached the hardware, or an
+ *                      asynchronous request was cancelled while queued
+ *                      (DSMIL_IOC_TOKEN_CANCEL, or its file closed).
  * @queue_timeouts:     part of @timeouts: the deadline passed while queued.
  * @abandoned:          requests whose caller stopped waiting (deadline or
  *                      fatal signal) while the request was at the hardware;
