@@ -111,6 +111,7 @@ static void dsmil_client_fill_read(struct dsmil_client_req *creq,
 	struct dsmil_token_completion *rec = &creq->rec;
 
 	rec->smi_id = req->id;
+	rec->token = req->cmd.token;
 	rec->flags = DSMIL_TOKEN_C_FINAL;
 	if (req->outcome == DSMIL_SMI_OUT_CANCELLED) {
 		/* Only DSMIL_IOC_TOKEN_CANCEL cancels an asynchronous read. */
@@ -168,6 +169,7 @@ static void dsmil_client_write_work(struct work_struct *work)
 	ret = dsmil_smi_token_write_queued(&cl->dsm->smi, &creq->tr,
 					   &creq->who, creq->start);
 	creq->rec.smi_id = creq->tr.request_id;
+	creq->rec.token = creq->tr.token;
 	creq->rec.error = -ret;
 	creq->rec.value = creq->tr.old_value;
 	creq->rec.flags = ret == -EINPROGRESS ? DSMIL_TOKEN_C_IN_DOUBT :
@@ -335,6 +337,7 @@ static void dsmil_client_end_unsent(struct dsmil_client_req *creq)
 
 	dsmil_smi_token_write_unsent(&cl->dsm->smi, &creq->tr, &creq->who,
 				     -ECANCELED);
+	creq->rec.token = creq->tr.token;
 	creq->rec.error = ECANCELED;
 	creq->rec.flags = DSMIL_TOKEN_C_FINAL | DSMIL_TOKEN_C_CANCELLED;
 	spin_lock(&cl->lock);

@@ -259,7 +259,9 @@ TEST_F(dsmil, root_without_rawio_refused_hardware)
  */
 TEST_F(dsmil, async_submit_and_record_layout)
 {
-	struct dsmil_token_submit sub = { .group = 0, .position = 0,
+	/* DSMIL0D3: the tests after this one expect DSMIL0D0 OFFLINE. */
+	struct dsmil_token_submit sub = { .group = 0,
+					  .position = DSMIL_TOKEN_MEMORY,
 					  .op = DSMIL_TOKEN_OP_READ };
 	struct dsmil_token_cancel can = { 0 };
 	struct dsmil_token_completion rec[2];
@@ -283,16 +285,16 @@ TEST_F(dsmil, async_submit_and_record_layout)
 	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_TOKEN_CANCEL, &can));
 	EXPECT_EQ(ENOENT, errno);
 
-	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, dev_bring_up(self->fd, 3, false));
 	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_TOKEN_SUBMIT, &sub));
 	EXPECT_NE(0, sub.id);
 	got = read(self->fd, rec, sizeof(rec));	/* blocks for the one */
 	ASSERT_EQ((ssize_t)sizeof(rec[0]), got);
 	EXPECT_EQ(sub.id, rec[0].id);
-	EXPECT_EQ(DSMIL_TOKEN_BASE, rec[0].token);
+	EXPECT_EQ(DSMIL_TOKEN_BASE + 3, rec[0].token);
 	EXPECT_EQ(DSMIL_TOKEN_OP_READ, rec[0].op);
 	EXPECT_EQ(0, rec[0].error);
-	EXPECT_EQ(0xd5000000U | DSMIL_TOKEN_BASE, rec[0].value);
+	EXPECT_EQ(0xd5000000U | (DSMIL_TOKEN_BASE + 3), rec[0].value);
 	EXPECT_EQ(DSMIL_TOKEN_C_FINAL, rec[0].flags);
 	EXPECT_EQ(0, rec[0].reserved0);
 	EXPECT_EQ(0, rec[0].reserved);

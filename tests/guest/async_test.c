@@ -144,10 +144,12 @@ TEST_F(async, read_completes)
 {
 	struct dsmil_token_completion r[2];
 	struct dsmil_smi_status st0, st;
-	unsigned long long reads0 = sim_reads(token_of(0, 3));
+	unsigned long long reads0;
 	__u64 id;
 
 	ASSERT_EQ(0, dev_bring_up(self->fd, 3, false));
+	/* After the bring-up: its verification read the token too. */
+	reads0 = sim_reads(token_of(0, 3));
 	ASSERT_EQ(0, smi_status(self->fd, &st0));
 	ASSERT_EQ(0, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 3, 0, &id));
 	EXPECT_NE(0, id);
@@ -317,6 +319,7 @@ TEST_F(async, cancel_queued_and_busy)
 
 	ASSERT_EQ(1, wait_recs(self->fd, r, 1, 1000));	/* B, at once */
 	EXPECT_EQ(b, r[0].id);
+	EXPECT_EQ(token_of(0, 3), r[0].token);
 	EXPECT_EQ(ECANCELED, r[0].error);
 	EXPECT_EQ(DSMIL_TOKEN_C_CANCELLED | DSMIL_TOKEN_C_FINAL, r[0].flags);
 	n = wait_recs(self->fd, r, 2, 5000);
@@ -405,6 +408,7 @@ TEST_F(async, write_audited)
 	EXPECT_EQ(id, r.id);
 	EXPECT_EQ(0, r.error);
 	EXPECT_EQ(DSMIL_TOKEN_OP_WRITE, r.op);
+	EXPECT_EQ(token_of(0, 0), r.token);
 	EXPECT_EQ(DSMIL_TOKEN_C_FINAL, r.flags);
 	EXPECT_EQ(0xd5000000U | token_of(0, 0), r.value);	/* before */
 	EXPECT_EQ(w0 + 1, sim_writes(token_of(0, 0)));
@@ -454,6 +458,7 @@ TEST_F(async, estop_while_writes_queued)
 				    r[i].error == ETIMEDOUT)
 				TH_LOG("write %llu: errno %u",
 				       (unsigned long long)r[i].id, r[i].error);
+			EXPECT_EQ(token_of(0, 0), r[i].token);
 			refused += r[i].error == ENODEV;
 		}
 		got += n;
@@ -480,6 +485,7 @@ struct client {
 struct id_slot {
 	__u64 id;
 	int state;
+	unsigned int token;
 };
 
 static void client_wrong(struct client *c, const char *fmt, unsigned long long a,
@@ -530,6 +536,9 @@ static void take_recs(struct client *c, int fd, struct id_slot *s,
 				if (r[i].error && r[i].error != ETIMEDOUT)
 					client_wrong(c, "id %llu errno %llu",
 						     r[i].id, r[i].error);
+				if (r[i].token != sl->token)
+					client_wrong(c, "id %llu: record of token %#llx",
+						     r[i].id, r[i].token);
 				c->completed++;
 			}
 			*sl = s[--*n];	/* seen once: forget it */
@@ -552,10 +561,14 @@ static void *client_fn(void *arg)
 		client_wrong(c, "open: errno %llu (%llu)", errno, 0);
 		return NULL;
 	}
+	/*
+	 * Per step: submit 60%, cancel 10%, close the file 0.5%, else take
+	 * the records there are.
+	 */
 	while (c->submitted < c->share || n) {
-		uint64_t dice = rnd_below(&c->seed, 100);
+		uint64_t dice = rnd_below(&c->seed, 1000);
 
-		if (c->submitted < c->share && dice < 70) {
+		if (c->submitted < c->share && dice < 600) {
 			unsigned int t = rnd_below(&c->seed, N_TOKENS);
 
 			ret = submit(fd, DSMIL_TOKEN_OP_READ, t / 4, t % 4 * 3,
@@ -570,10 +583,13 @@ static void *client_fn(void *arg)
 			} else if (slot_of(s, n, id)) {
 				client_wrong(c, "id %llu given twice (%llu)", id, 0);
 			} else {
-				s[n++] = (struct id_slot){ .id = id };
+				s[n++] = (struct id_slot){
+					.id = id,
+					.token = token_of(t / 4, t % 4 * 3),
+				};
 				c->submitted++;
 			}
-		} else if (n && dice < 85) {
+		} else if (n && dice < 700) {
 			struct id_slot *sl = &s[rnd_below(&c->seed, n)];
 
 			if (sl->state == ID_CANCEL_OK)
@@ -585,7 +601,7 @@ static void *client_fn(void *arg)
 			} else if (ret != -EBUSY && ret != -ENOENT) {
 				client_wrong(c, "cancel: errno %llu (%llu)", -ret, 0);
 			}
-		} else if (dice < 87) {
+		} else if (dice < 705) {
 			/* Close with whatever is outstanding: dropped. */
 			c->dropped += n;
 			n = 0;
