@@ -241,16 +241,19 @@ TEST_F(async, read_poll_nonblock)
 TEST_F(async, blocking_read_waits)
 {
 	struct dsmil_token_completion r;
+	struct pollfd p;
 	__u64 id, t0;
 
 	async_load(_metadata, self, "smi_timeout_ms=1000 smi_hang_ms=500");
 	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
-	ASSERT_EQ(0, sim_knob_write("slow_ms", "100"));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "300"));
 	t0 = now_ns();
 	ASSERT_EQ(0, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 0, &id));
-	EXPECT_LT(now_ns() - t0, 50 * NSEC_PER_MSEC);	/* it did not wait */
+	/* The submit did not wait: the call is still running, no record. */
+	p = (struct pollfd){ .fd = self->fd, .events = POLLIN };
+	EXPECT_EQ(0, poll(&p, 1, 0));
 	ASSERT_EQ(1, read_recs(self->fd, &r, 1));
-	EXPECT_GE(now_ns() - t0, 100 * NSEC_PER_MSEC);
+	EXPECT_GE(now_ns() - t0, 300 * NSEC_PER_MSEC);
 	EXPECT_EQ(id, r.id);
 	EXPECT_EQ(0, r.error);
 }
@@ -340,21 +343,21 @@ TEST_F(async, cancel_queued_and_busy)
 TEST_F(async, close_outstanding_then_unload)
 {
 	unsigned int i;
-	__u64 t0;
 	int i2;
 
 	async_load(_metadata, self, "smi_timeout_ms=1000 smi_hang_ms=500");
 	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
-	ASSERT_EQ(0, sim_knob_write("slow_ms", "200"));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "600"));
 	for (i = 0; i < 16; i++)
 		ASSERT_EQ(0, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 0,
 				    NULL));
 	for (i2 = 0; i2 < 100 && sim_stat("active") != 1; i2++)
 		sleep_ms(5);
-	t0 = now_ns();
+	ASSERT_EQ(1, sim_stat("active"));
 	close(self->fd);
 	self->fd = -1;
-	EXPECT_LT(now_ns() - t0, 100 * NSEC_PER_MSEC);	/* close did not wait */
+	/* close did not wait for the request at the firmware: still there. */
+	EXPECT_EQ(1, sim_stat("active"));
 	EXPECT_EQ(0, dsmil_unload_wait(5000));
 	EXPECT_FALSE(dsmil_loaded());
 	ASSERT_EQ(0, dsmil_load(NULL));
