@@ -293,6 +293,7 @@ static const struct {
 	{ DSMIL_FEAT_MMIO, "mmio" }, { DSMIL_FEAT_WRITES, "writes" },
 	{ DSMIL_FEAT_LOCKDOWN, "lockdown" },
 	{ DSMIL_FEAT_WRITE_FENCE, "write-fence" },
+	{ DSMIL_FEAT_ASYNC, "async" },
 };
 
 TEST_F(ctl, info_text_and_json_match_the_ioctl)
