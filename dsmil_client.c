@@ -121,6 +121,8 @@ static void dsmil_client_fill_read(struct dsmil_client_req *creq,
 		rec->error = -req->result;
 	}
 	rec->value = req->result ? 0 : req->value;
+	if (!req->submitted)
+		rec->flags |= DSMIL_TOKEN_C_UNSENT;
 }
 
 /*
@@ -339,7 +341,8 @@ static void dsmil_client_end_unsent(struct dsmil_client_req *creq)
 				     -ECANCELED);
 	creq->rec.token = creq->tr.token;
 	creq->rec.error = ECANCELED;
-	creq->rec.flags = DSMIL_TOKEN_C_FINAL | DSMIL_TOKEN_C_CANCELLED;
+	creq->rec.flags = DSMIL_TOKEN_C_FINAL | DSMIL_TOKEN_C_CANCELLED |
+			  DSMIL_TOKEN_C_UNSENT;
 	spin_lock(&cl->lock);
 	drop = dsmil_client_post(cl, creq);
 	spin_unlock(&cl->lock);

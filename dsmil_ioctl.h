@@ -763,6 +763,13 @@ struct dsmil_token_cancel {
  */
 #define DSMIL_TOKEN_C_FINAL	0x2U
 #define DSMIL_TOKEN_C_IN_DOUBT	0x4U
+/*
+ * The request never reached the firmware (cancelled, timed out while
+ * queued, refused at the hand-off, FAULTED): nothing was sent, and it may
+ * simply be submitted again.  A write's record sets it only when the
+ * write was cancelled.
+ */
+#define DSMIL_TOKEN_C_UNSENT	0x8U
 
 /**
  * struct dsmil_token_completion - what read() on /dev/dsmil returns, one

@@ -1450,7 +1450,7 @@ static const char *check_record(const struct dsmil_token_completion *r)
 	if (r->reserved0 || r->reserved)
 		return "record with a reserved field set";
 	if (r->flags & ~(DSMIL_TOKEN_C_CANCELLED | DSMIL_TOKEN_C_FINAL |
-			 DSMIL_TOKEN_C_IN_DOUBT))
+			 DSMIL_TOKEN_C_IN_DOUBT | DSMIL_TOKEN_C_UNSENT))
 		return "record with an unknown flag";
 	if (!(r->flags & DSMIL_TOKEN_C_FINAL) == !(r->flags & DSMIL_TOKEN_C_IN_DOUBT))
 		return "record neither final nor in doubt (or both)";
@@ -1461,6 +1461,11 @@ static const char *check_record(const struct dsmil_token_completion *r)
 		return "record with an errno not documented";
 	if (!!(r->flags & DSMIL_TOKEN_C_CANCELLED) != (r->error == ECANCELED))
 		return "record cancelled without ECANCELED (or the reverse)";
+	if ((r->flags & DSMIL_TOKEN_C_CANCELLED) &&
+	    !(r->flags & DSMIL_TOKEN_C_UNSENT))
+		return "a cancelled request not marked unsent";
+	if ((r->flags & DSMIL_TOKEN_C_UNSENT) && !r->error)
+		return "an unsent request that succeeded";
 	return NULL;
 }
 
@@ -1507,7 +1512,9 @@ static void read_poll(struct worker *w, uint64_t *rs, int fd, uint64_t idx)
 	if (ret < 0) {
 		if (err == EBADF)
 			return;
-		if (len < REC && err != EINVAL)
+		/* The VFS checks the buffer (access_ok) before the driver. */
+		if (len < REC && err != EINVAL &&
+		    !(err == EFAULT && ptr_bad(kind)))
 			why = "read() of less than one record must get -EINVAL";
 		else if (err != EAGAIN && err != EINVAL && err != EFAULT)
 			why = "read() errno not documented";

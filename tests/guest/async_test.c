@@ -324,7 +324,8 @@ TEST_F(async, cancel_queued_and_busy)
 	EXPECT_EQ(b, r[0].id);
 	EXPECT_EQ(token_of(0, 3), r[0].token);
 	EXPECT_EQ(ECANCELED, r[0].error);
-	EXPECT_EQ(DSMIL_TOKEN_C_CANCELLED | DSMIL_TOKEN_C_FINAL, r[0].flags);
+	EXPECT_EQ(DSMIL_TOKEN_C_CANCELLED | DSMIL_TOKEN_C_FINAL |
+		  DSMIL_TOKEN_C_UNSENT, r[0].flags);
 	n = wait_recs(self->fd, r, 2, 5000);
 	ASSERT_EQ(1, n);
 	EXPECT_EQ(a, r[0].id);
@@ -523,6 +524,9 @@ static void take_recs(struct client *c, int fd, struct id_slot *s,
 					     r[i].id, 0);
 				continue;
 			}
+			if ((r[i].flags & DSMIL_TOKEN_C_UNSENT) && !r[i].error)
+				client_wrong(c, "id %llu unsent but succeeded (%llu)",
+					     r[i].id, 0);
 			if (r[i].flags & DSMIL_TOKEN_C_CANCELLED) {
 				if (sl->state != ID_CANCEL_OK ||
 				    r[i].error != ECANCELED)
@@ -565,7 +569,7 @@ static void *client_fn(void *arg)
 		return NULL;
 	}
 	/*
-	 * Per step: submit 60%, cancel 10%, close the file 0.5%, else take
+	 * Per step: submit 60%, cancel 5%, close the file 0.3%, else take
 	 * the records there are.
 	 */
 	while (c->submitted < c->share || n) {
@@ -592,7 +596,7 @@ static void *client_fn(void *arg)
 				};
 				c->submitted++;
 			}
-		} else if (n && dice < 700) {
+		} else if (n && dice < 650) {
 			struct id_slot *sl = &s[rnd_below(&c->seed, n)];
 
 			if (sl->state == ID_CANCEL_OK)
@@ -604,7 +608,7 @@ static void *client_fn(void *arg)
 			} else if (ret != -EBUSY && ret != -ENOENT) {
 				client_wrong(c, "cancel: errno %llu (%llu)", -ret, 0);
 			}
-		} else if (dice < 705) {
+		} else if (dice < 653) {
 			/* Close with whatever is outstanding: dropped. */
 			c->dropped += n;
 			n = 0;

@@ -21,8 +21,9 @@ const struct help smi_help[] = {
 "--all reads every token the firmware has, all in flight together (the\n"
 "driver's asynchronous requests), one line each in token order, with a\n"
 "progress line on a terminal; a token that cannot be read says why on its\n"
-"line.  Exit 0 when every one was read, else the status of the first\n"
-"failure.\n" },
+"line.  A read that timed out still queued behind the others (nothing was\n"
+"sent) is submitted again, up to 3 times in all.  Exit 0 when every one\n"
+"was read, else the status of the first failure.\n" },
 	{ "token write", "dsmilctl token write G POSITION VALUE [--json]",
 "Write VALUE (0..0xffffffff) to a token.  Needs CAP_SYS_RAWIO, the\n"
 "allow_writes module parameter, no kernel lockdown and the owning device\n"
@@ -131,6 +132,7 @@ static int token_cmd(bool write, int argc, char **argv)
 struct token_slot {
 	unsigned int group, pos, dev;
 	uint64_t id;		/* the submit's; 0: never submitted */
+	unsigned int tries;	/* submits made */
 	int err;		/* positive errno, or 0 */
 	bool done;
 	uint32_t value;
@@ -160,11 +162,41 @@ static void token_all_line(const struct token_slot *t)
 		       t->value, t->duration_ns / 1000.0);
 }
 
-/* Take the completion records there are; returns how many, or -errno. */
+/* Submit the read of @t: 0 or the positive errno (then @t is done). */
+static int token_all_submit(struct token_slot *t)
+{
+	struct dsmil_token_submit s = {
+		.group = t->group, .position = t->pos,
+		.op = DSMIL_TOKEN_OP_READ,
+	};
+	int err = xioctl(DSMIL_IOC_TOKEN_SUBMIT, &s);
+
+	t->tries++;
+	if (err) {
+		t->err = err;
+		t->done = true;
+		return err;
+	}
+	t->id = s.id;
+	return 0;
+}
+
+/*
+ * A read that timed out still queued, behind the others of the table,
+ * never reached the firmware (DSMIL_TOKEN_C_UNSENT): it is submitted again,
+ * at most this many times in all.
+ */
+#define TOKEN_ALL_TRIES	3
+
+/*
+ * Take the completion records there are; returns how many reads ended
+ * (resubmitted ones not counted), or -errno.
+ */
 static int token_all_collect(struct token_slot *t, unsigned int n)
 {
 	struct dsmil_token_completion r[DSMIL_NUM_GROUPS * 4];
 	unsigned int i, k;
+	int ended = 0;
 	ssize_t got;
 
 	got = read(ctl.fd, r, sizeof(r));
@@ -174,12 +206,19 @@ static int token_all_collect(struct token_slot *t, unsigned int n)
 		for (i = 0; i < n; i++) {
 			if (t[i].id != r[k].id || t[i].done)
 				continue;
+			if (r[k].error == ETIMEDOUT &&
+			    (r[k].flags & DSMIL_TOKEN_C_UNSENT) &&
+			    t[i].tries < TOKEN_ALL_TRIES &&
+			    !token_all_submit(&t[i]))
+				continue;	/* in flight again */
 			t[i].done = true;
-			t[i].err = r[k].error;
+			if (!t[i].err)
+				t[i].err = r[k].error;
 			t[i].value = r[k].value;
 			t[i].duration_ns = r[k].duration_ns;
+			ended++;
 		}
-	return got / sizeof(r[0]);
+	return ended;
 }
 
 /*
@@ -193,6 +232,9 @@ static int token_read_all(void)
 	bool progress = isatty(STDERR_FILENO);
 	struct dsmil_info info;
 	int rc, err, first = 0;
+
+	_Static_assert(DSMIL_NUM_GROUPS * 4 <= DSMIL_ASYNC_MAX,
+		       "every token in flight at once");
 
 	rc = get_info(&info);
 	if (rc >= 0)
@@ -215,31 +257,12 @@ static int token_read_all(void)
 			};
 		}
 
+	/* The table (24) is well below the per-file limit (64). */
 	for (i = 0; i < n; i++) {
-		struct dsmil_token_submit s = {
-			.group = t[i].group, .position = t[i].pos,
-			.op = DSMIL_TOKEN_OP_READ,
-		};
-
-		err = xioctl(DSMIL_IOC_TOKEN_SUBMIT, &s);
-		if (err == EAGAIN) {
-			/* The per-file limit: make room, then again. */
-			rc = token_all_collect(t, n);
-			if (rc < 0)
-				return fail(-rc, -1, "reading token completions");
-			pending -= rc;
-			done += rc;
-			i--;
-			continue;
-		}
-		if (err) {
-			t[i].err = err;
-			t[i].done = true;
+		if (token_all_submit(&t[i]))
 			done++;
-			continue;
-		}
-		t[i].id = s.id;
-		pending++;
+		else
+			pending++;
 	}
 	if (progress)
 		token_all_progress(done, n);
