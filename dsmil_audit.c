@@ -61,8 +61,17 @@ static const char *dsmil_waudit_rec_name(const char *const *names, size_t n,
 	return i < n && names[i] ? names[i] : "unknown";
 }
 
-/* Who asked: the calling process, or 0/0 and its name for a kernel thread. */
-static void dsmil_waudit_who(struct dsmil_write_record *rec)
+/**
+ * dsmil_waudit_who - who asks: the calling process, or 0/0 and its name
+ * for a kernel thread.
+ * @rec: gets pid, uid and comm.
+ *
+ * dsmil_waudit_add() stamps a record with it unless the record names its
+ * writer already (a non-empty comm): an asynchronous write, made by a
+ * worker on behalf of the process that submitted it, is recorded as that
+ * process's (dsmil_waudit_copy_who()).
+ */
+void dsmil_waudit_who(struct dsmil_write_record *rec)
 {
 	char comm[TASK_COMM_LEN];
 
@@ -161,7 +170,8 @@ void dsmil_waudit_add(struct dsmil_write_audit *wa,
 {
 	struct dsmil_write_record *e;
 
-	dsmil_waudit_who(rec);
+	if (!rec->comm[0])
+		dsmil_waudit_who(rec);
 	rec->time_ns = ktime_get_real_ns();
 
 	spin_lock(&wa->lock);
@@ -175,6 +185,22 @@ void dsmil_waudit_add(struct dsmil_write_audit *wa,
 	dsmil_waudit_kernel_audit(rec);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_add);
+
+/**
+ * dsmil_waudit_copy_who - name @who's writer in @rec.
+ * @rec: record being filled.
+ * @who: pid, uid and comm from dsmil_waudit_who(); NULL: the caller.
+ */
+void dsmil_waudit_copy_who(struct dsmil_write_record *rec,
+			   const struct dsmil_write_record *who)
+{
+	if (!who)
+		return;
+	rec->pid = who->pid;
+	rec->uid = who->uid;
+	memcpy(rec->comm, who->comm, sizeof(rec->comm));
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_copy_who);
 
 u64 dsmil_waudit_begin(struct dsmil_write_audit *wa, unsigned int id)
 {

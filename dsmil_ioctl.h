@@ -126,6 +126,8 @@ enum dsmil_reason {
  * this bit leaves in_doubt and those fields zero without the guarantee.
  */
 #define DSMIL_FEAT_WRITE_FENCE	0x20U
+/* DSMIL_IOC_TOKEN_SUBMIT / _CANCEL, read() and poll() (asynchronous tokens). */
+#define DSMIL_FEAT_ASYNC	0x40U
 
 /**
  * struct dsmil_info - DSMIL_IOC_INFO: what this driver is and offers.
@@ -583,7 +585,9 @@ struct dsmil_write_audit_read {
  *                      retries (-EBUSY).
  * @submit_failures:    part of @errors: the backend could not start it.
  * @cancelled:          part of @errors: a fatal signal ended the caller's
- *                      wait before the request reached the hardware.
+ *                      wait before the request reached the hardware, or an
+ *                      asynchronous request was cancelled while queued
+ *                      (DSMIL_IOC_TOKEN_CANCEL, or its file closed).
  * @queue_timeouts:     part of @timeouts: the deadline passed while queued.
  * @abandoned:          requests whose caller stopped waiting (deadline or
  *                      fatal signal) while the request was at the hardware;
@@ -705,6 +709,104 @@ struct dsmil_smi_result {
 	__u32 reserved1;
 	__u64 duration_ns;
 	__u64 reserved[2];
+};
+
+/*
+ * Asynchronous token requests (DSMIL_IOC_TOKEN_SUBMIT, DSMIL_IOC_TOKEN_CANCEL,
+ * read() and poll() on the same file).  Each open file is a client: it has
+ * at most DSMIL_ASYNC_MAX requests outstanding (submitted, and whose
+ * completion record has not been read yet), and reads one fixed-size
+ * struct dsmil_token_completion per request that ended, in the order they
+ * ended.  Closing the file cancels what is still queued and drops the
+ * records nobody read; a request already at the firmware finishes there.
+ */
+#define DSMIL_ASYNC_MAX		64
+
+/* struct dsmil_token_submit.op, struct dsmil_token_completion.op */
+#define DSMIL_TOKEN_OP_READ	0
+#define DSMIL_TOKEN_OP_WRITE	1
+
+/**
+ * struct dsmil_token_submit - DSMIL_IOC_TOKEN_SUBMIT: queue one token
+ * request and return at once.
+ * @group:     group 0..5.
+ * @position:  enum dsmil_token_pos (0, 3, 6 or 9).
+ * @op:        DSMIL_TOKEN_OP_READ or DSMIL_TOKEN_OP_WRITE.
+ * @value:     (write) the value to write.
+ * @flags:     (write) DSMIL_TOKEN_F_ACTIVATE; zero for a read.
+ * @reserved0: zero.
+ * @id:        out: the request's id (never 0), which its completion record
+ *             and DSMIL_IOC_TOKEN_CANCEL name.  Ignored on input.
+ * @reserved:  zero.
+ */
+struct dsmil_token_submit {
+	__u8  group;
+	__u8  position;
+	__u16 op;
+	__u32 value;
+	__u32 flags;
+	__u32 reserved0;
+	__u64 id;
+	__u64 reserved;
+};
+
+/**
+ * struct dsmil_token_cancel - DSMIL_IOC_TOKEN_CANCEL: cancel a queued request.
+ * @id:       the id DSMIL_IOC_TOKEN_SUBMIT returned on this file.
+ * @reserved: zero.
+ */
+struct dsmil_token_cancel {
+	__u64 id;
+	__u64 reserved;
+};
+
+/* struct dsmil_token_completion.flags */
+/* The request was cancelled (DSMIL_IOC_TOKEN_CANCEL) before it was sent. */
+#define DSMIL_TOKEN_C_CANCELLED	0x1U
+/*
+ * The outcome in @error is final.  Always set for a read (the engine
+ * finishes every asynchronous read itself).  A write whose firmware call
+ * outlived its bound ends with EINPROGRESS and DSMIL_TOKEN_C_IN_DOUBT
+ * instead, and DSMIL_IOC_SMI_RESULT gives its final outcome by @smi_id.
+ */
+#define DSMIL_TOKEN_C_FINAL	0x2U
+#define DSMIL_TOKEN_C_IN_DOUBT	0x4U
+/*
+ * The request never reached the firmware (cancelled, timed out while
+ * queued, refused at the hand-off, FAULTED): nothing was sent, and it may
+ * simply be submitted again.  A write's record sets it only when the
+ * write was cancelled.
+ */
+#define DSMIL_TOKEN_C_UNSENT	0x8U
+
+/**
+ * struct dsmil_token_completion - what read() on /dev/dsmil returns, one
+ * per request that ended.
+ * @id:          the id DSMIL_IOC_TOKEN_SUBMIT returned.
+ * @smi_id:      the SMI engine's id of the request (a write: of the write
+ *               itself, which the write audit's @request_id names); 0 when
+ *               it never reached the engine.
+ * @duration_ns: from the submit to the end.
+ * @token:       the token.
+ * @op:          DSMIL_TOKEN_OP_*.
+ * @reserved0:   zero.
+ * @error:       0, or the positive errno it ended with: those of
+ *               DSMIL_IOC_TOKEN_READ / _WRITE, and ECANCELED (cancelled).
+ * @value:       a read's value; a write's value before it (0 when unknown).
+ * @flags:       DSMIL_TOKEN_C_*.
+ * @reserved:    zero.
+ */
+struct dsmil_token_completion {
+	__u64 id;
+	__u64 smi_id;
+	__u64 duration_ns;
+	__u16 token;
+	__u8  op;
+	__u8  reserved0;
+	__u32 error;
+	__u32 value;
+	__u32 flags;
+	__u64 reserved;
 };
 
 /* struct dsmil_mmio_rw.flags and struct dsmil_mmio_bulk.flags */
@@ -1038,6 +1140,37 @@ struct dsmil_stats {
  *                 aged out of the last DSMIL_SMI_RESULTS
  */
 #define DSMIL_IOC_SMI_RESULT	_IOWR(DSMIL_IOC_MAGIC, 0x25, struct dsmil_smi_result)
+
+/*
+ * DSMIL_IOC_TOKEN_SUBMIT: CAP_SYS_RAWIO; a write also no lockdown (-EPERM)
+ * and allow_writes (-EACCES).  Checks the request as DSMIL_IOC_TOKEN_READ /
+ * _WRITE do on arrival (the same errnos: -EINVAL, -ENODEV, -EPERM,
+ * -ENOENT, -EACCES, -EOPNOTSUPP, -ESHUTDOWN, nothing queued), queues it
+ * and returns its id at once; its outcome is read() later as a struct
+ * dsmil_token_completion.  The request is checked again where it reaches
+ * the hardware, and bounded as a synchronous one from the submit: one
+ * still queued smi_timeout_ms after it (a write: each of its requests)
+ * ends with ETIMEDOUT, untouched.  A write is audited as TOKEN_WRITE's.
+ *   -EINVAL  @op unknown, or (read) @flags not zero
+ *   -EAGAIN  DSMIL_ASYNC_MAX requests of this file are outstanding (their
+ *            completions not read yet)
+ *   -ENOMEM  no memory for the request
+ * DSMIL_IOC_TOKEN_CANCEL: CAP_SYS_RAWIO.  A request still queued ends at
+ *   once, unsent, with error ECANCELED and DSMIL_TOKEN_C_CANCELLED (its
+ *   completion is read() as any other).
+ *   -EBUSY   the request is at the firmware (or, a write, under way): it
+ *            finishes and reports normally
+ *   -ENOENT  no request of this file has that id outstanding (never
+ *            submitted here, or already ended)
+ * read(): whole struct dsmil_token_completion records, as many as fit and
+ *   are ready; blocks until one is unless O_NONBLOCK.
+ *   -EINVAL  the buffer is smaller than one record
+ *   -EAGAIN  O_NONBLOCK and no record ready
+ *   -EINTR / -ERESTARTSYS  a signal arrived while waiting
+ * poll(): EPOLLIN | EPOLLRDNORM while a record is ready.
+ */
+#define DSMIL_IOC_TOKEN_SUBMIT	_IOWR(DSMIL_IOC_MAGIC, 0x26, struct dsmil_token_submit)
+#define DSMIL_IOC_TOKEN_CANCEL	_IOW(DSMIL_IOC_MAGIC, 0x27, struct dsmil_token_cancel)
 
 /*
  * DSMIL_IOC_MMIO_READ / _BULK_READ: CAP_SYS_RAWIO; refused (-EPERM) under

@@ -132,6 +132,9 @@ static_assert(sizeof(struct dsmil_mmio_rw) % 8 == 0);
 static_assert(sizeof(struct dsmil_mmio_bulk) % 8 == 0);
 static_assert(sizeof(struct dsmil_chunk_stat) % 8 == 0);
 static_assert(sizeof(struct dsmil_mmio_status) % 8 == 0);
+static_assert(sizeof(struct dsmil_token_submit) % 8 == 0);
+static_assert(sizeof(struct dsmil_token_cancel) % 8 == 0);
+static_assert(sizeof(struct dsmil_token_completion) % 8 == 0);
 
 /*
  * The machines DSMIL exists on.  MODULE_DEVICE_TABLE() gives the module a
@@ -155,11 +158,15 @@ MODULE_DEVICE_TABLE(dmi, dsmil_dmi_table);
 static struct platform_device *dsmil_pdev;
 static int dsmil_probe_err;
 
+/* Every open file is a client (dsmil_client.c); dsmil_open() made it. */
+static struct dsmil_client *dsmil_client_of(struct file *file)
+{
+	return file->private_data;
+}
+
 static struct dsmil *dsmil_from_file(struct file *file)
 {
-	struct miscdevice *misc = file->private_data;
-
-	return container_of(misc, struct dsmil, misc);
+	return dsmil_client_of(file)->dsm;
 }
 
 /*
@@ -226,6 +233,8 @@ static int dsmil_ioc_info(struct dsmil *dsm, void *arg)
 	if (dsmil_locked_down())
 		info->features |= DSMIL_FEAT_LOCKDOWN;
 	info->features |= DSMIL_FEAT_WRITE_FENCE;
+	if (dsmil_client_ioctls.count)
+		info->features |= DSMIL_FEAT_ASYNC;
 	info->num_groups = DSMIL_NUM_GROUPS;
 	info->devs_per_group = DSMIL_DEVS_PER_GROUP;
 	info->num_devices = DSMIL_NUM_DEVICES;
@@ -289,13 +298,21 @@ static const struct dsmil_ioctl_table dsmil_main_ioctls = {
 	.count = ARRAY_SIZE(dsmil_main_ioctl_desc),
 };
 
-/* Indexed by the high nibble of the command number. */
-static const struct dsmil_ioctl_table *const dsmil_ioctl_blocks[] = {
+/*
+ * Every command, by the part that owns it.  Each part owns the numbers of
+ * one block of 16 (0x00 main, 0x10 device model, 0x20 SMI, 0x30 MMIO);
+ * the clients' commands (dsmil_client.c) are numbers of the SMI block.
+ */
+static const struct dsmil_ioctl_table *const dsmil_ioctl_tables[] = {
 	&dsmil_main_ioctls,
 	&dsmil_state_ioctls,
 	&dsmil_smi_ioctls,
+	&dsmil_client_ioctls,
 	&dsmil_mmio_ioctls,
 };
+
+/* Command numbers are 0x00..0x3f: four blocks of 16. */
+#define DSMIL_IOC_NR_MAX	0x40
 
 /* Largest argument any command takes; checked against the tables at load. */
 #define DSMIL_ARG_MAX	512
@@ -307,20 +324,21 @@ static const struct dsmil_ioctl_table *const dsmil_ioctl_blocks[] = {
  */
 VISIBLE_IF_KUNIT const struct dsmil_ioctl_desc *dsmil_ioctl_lookup(unsigned int cmd)
 {
-	const struct dsmil_ioctl_table *tbl;
-	unsigned int nr = _IOC_NR(cmd), i;
+	unsigned int nr = _IOC_NR(cmd), t, i;
 
-	if (_IOC_TYPE(cmd) != DSMIL_IOC_MAGIC ||
-	    nr / 16 >= ARRAY_SIZE(dsmil_ioctl_blocks))
+	if (_IOC_TYPE(cmd) != DSMIL_IOC_MAGIC || nr >= DSMIL_IOC_NR_MAX)
 		return ERR_PTR(-ENOTTY);
 
-	tbl = dsmil_ioctl_blocks[nr / 16];
-	for (i = 0; i < tbl->count; i++) {
-		const struct dsmil_ioctl_desc *d = &tbl->desc[i];
+	for (t = 0; t < ARRAY_SIZE(dsmil_ioctl_tables); t++) {
+		const struct dsmil_ioctl_table *tbl = dsmil_ioctl_tables[t];
 
-		if (_IOC_NR(d->cmd) != nr)
-			continue;
-		return d->cmd == cmd ? d : ERR_PTR(-EINVAL);
+		for (i = 0; i < tbl->count; i++) {
+			const struct dsmil_ioctl_desc *d = &tbl->desc[i];
+
+			if (_IOC_NR(d->cmd) != nr)
+				continue;
+			return d->cmd == cmd ? d : ERR_PTR(-EINVAL);
+		}
 	}
 	return ERR_PTR(-ENOTTY);
 }
@@ -340,21 +358,22 @@ dsmil_ioctl_bad_reserved(const struct dsmil_ioctl_desc *d, const void *arg)
 EXPORT_SYMBOL_IF_KUNIT(dsmil_ioctl_bad_reserved);
 
 static int dsmil_ioctl_policy(struct dsmil *dsm,
-			      const struct dsmil_ioctl_desc *d)
+			      const struct dsmil_ioctl_desc *d,
+			      unsigned int policy)
 {
 	const char *why;
 	int ret;
 
-	if ((d->policy & DSMIL_POL_ADMIN) && !capable(CAP_SYS_ADMIN)) {
+	if ((policy & DSMIL_POL_ADMIN) && !capable(CAP_SYS_ADMIN)) {
 		why = "CAP_SYS_ADMIN";
 		ret = -EPERM;
-	} else if ((d->policy & DSMIL_POL_RAWIO) && !capable(CAP_SYS_RAWIO)) {
+	} else if ((policy & DSMIL_POL_RAWIO) && !capable(CAP_SYS_RAWIO)) {
 		why = "CAP_SYS_RAWIO";
 		ret = -EPERM;
-	} else if ((d->policy & DSMIL_POL_NOLOCKDOWN) && dsmil_locked_down()) {
+	} else if ((policy & DSMIL_POL_NOLOCKDOWN) && dsmil_locked_down()) {
 		why = "lockdown";
 		ret = -EPERM;
-	} else if ((d->policy & DSMIL_POL_WRITE) && !READ_ONCE(allow_writes)) {
+	} else if ((policy & DSMIL_POL_WRITE) && !READ_ONCE(allow_writes)) {
 		why = "allow_writes";
 		ret = -EACCES;
 	} else {
@@ -396,7 +415,7 @@ static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 		return ret;
 	}
 
-	ret = dsmil_ioctl_policy(dsm, d);
+	ret = dsmil_ioctl_policy(dsm, d, d->policy);
 	if (ret)
 		return ret;
 
@@ -413,7 +432,17 @@ static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 		return -EINVAL;
 	}
 
-	ret = d->handler(dsm, buf);
+	/* What the argument asks for may need more (a submitted write). */
+	if (d->arg_policy) {
+		ret = dsmil_ioctl_policy(dsm, d, d->arg_policy(buf) & ~d->policy);
+		if (ret)
+			return ret;
+	}
+
+	if (d->client_handler)
+		ret = d->client_handler(dsmil_client_of(file), buf);
+	else
+		ret = d->handler(dsm, buf);
 
 	if (d->paddr.len && !dsmil_may_see_addresses())
 		memset((u8 *)buf + d->paddr.off, 0, d->paddr.len);
@@ -427,12 +456,47 @@ static long dsmil_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
 static int dsmil_open(struct inode *inode, struct file *file)
 {
 	/* misc_open() left our miscdevice in private_data. */
-	return nonseekable_open(inode, file);
+	struct dsmil *dsm = container_of(file->private_data, struct dsmil,
+					 misc);
+	struct dsmil_client *cl;
+	int ret;
+
+	ret = nonseekable_open(inode, file);
+	if (ret)
+		return ret;
+	cl = dsmil_client_open(dsm);
+	if (!cl)
+		return -ENOMEM;
+	file->private_data = cl;
+	return 0;
+}
+
+static int dsmil_release(struct inode *inode, struct file *file)
+{
+	dsmil_client_release(dsmil_client_of(file));
+	return 0;
+}
+
+/* Completion records of the file's asynchronous token requests. */
+static ssize_t dsmil_read(struct file *file, char __user *buf, size_t count,
+			  loff_t *ppos)
+{
+	return dsmil_client_read(dsmil_client_of(file), buf, count,
+				 file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t dsmil_poll(struct file *file, poll_table *wait)
+{
+	return dsmil_client_poll(dsmil_client_of(file), file, wait);
 }
 
 static const struct file_operations dsmil_fops = {
+	/* Pins the module while a file (a client) is open. */
 	.owner		= THIS_MODULE,
 	.open		= dsmil_open,
+	.release	= dsmil_release,
+	.read		= dsmil_read,
+	.poll		= dsmil_poll,
 	.unlocked_ioctl	= dsmil_ioctl,
 	/* Every argument is pointer-free and laid out alike for 32 bit. */
 	.compat_ioctl	= compat_ptr_ioctl,
@@ -531,8 +595,13 @@ struct dsmil *dsmil_create_with(const struct dsmil_config *cfg,
 			      debugfs);
 	if (ret)
 		goto exit_state;
+	ret = dsmil_clients_init(&dsm->clients);
+	if (ret)
+		goto exit_mmio;
 	return dsm;
 
+exit_mmio:
+	dsmil_mmio_exit(&dsm->mmio);
 exit_state:
 	dsmil_state_exit(&dsm->state);
 exit_smi:
@@ -569,6 +638,8 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_create);
  */
 void dsmil_destroy(struct dsmil *dsm)
 {
+	/* First: a write under way still uses every part below. */
+	dsmil_clients_exit(&dsm->clients);
 	dsmil_state_exit(&dsm->state);
 	dsmil_mmio_exit(&dsm->mmio);
 	dsmil_smi_tokens_exit(&dsm->smi);
@@ -583,14 +654,17 @@ static int dsmil_check_tables(void)
 {
 	unsigned int b, i, j;
 
-	for (b = 0; b < ARRAY_SIZE(dsmil_ioctl_blocks); b++) {
-		const struct dsmil_ioctl_table *t = dsmil_ioctl_blocks[b];
+	for (b = 0; b < ARRAY_SIZE(dsmil_ioctl_tables); b++) {
+		const struct dsmil_ioctl_table *t = dsmil_ioctl_tables[b];
 
 		for (i = 0; i < t->count; i++) {
 			const struct dsmil_ioctl_desc *d = &t->desc[i];
 
-			if (_IOC_NR(d->cmd) / 16 != b ||
-			    _IOC_SIZE(d->cmd) > DSMIL_ARG_MAX || !d->handler ||
+			/* One handler, and lookup must find this entry. */
+			if (_IOC_NR(d->cmd) >= DSMIL_IOC_NR_MAX ||
+			    dsmil_ioctl_lookup(d->cmd) != d ||
+			    _IOC_SIZE(d->cmd) > DSMIL_ARG_MAX ||
+			    !d->handler == !d->client_handler ||
 			    d->paddr.off + d->paddr.len > _IOC_SIZE(d->cmd))
 				return -EINVAL;
 			for (j = 0; j < DSMIL_MAX_RSVD; j++)

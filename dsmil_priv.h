@@ -32,6 +32,7 @@
 #include "dsmil_mmio.h"
 #include "dsmil_audit.h"
 #include "dsmil_uevent.h"
+#include "dsmil_client.h"
 
 #define DSMIL_DRV_NAME	"dsmil"
 
@@ -63,6 +64,7 @@ struct dsmil_config {
  * @mmio:     chunk mapper (dsmil_mmio*.c).
  * @waudit:   the write audit (dsmil_audit.c).
  * @uevents:  the uevent sender (dsmil_uevent.c).
+ * @clients:  what the clients of /dev/dsmil share (dsmil_client.c).
  * @debugfs:  debugfs directory (fault injection knobs), may be NULL.
  * @ioctls:   ioctl calls.
  * @bad_input: calls refused for their argument.
@@ -82,6 +84,7 @@ struct dsmil {
 	struct dsmil_mmio mmio;
 	struct dsmil_write_audit waudit;
 	struct dsmil_uevents uevents;
+	struct dsmil_clients clients;
 	struct dentry *debugfs;
 	atomic64_t ioctls;
 	atomic64_t bad_input;
@@ -184,11 +187,17 @@ struct dsmil_span {
 /*
  * @paddr: a physical address in the reply, zeroed by the dispatcher for a
  * caller without CAP_SYS_ADMIN (as /proc/iomem does); len 0: none.
+ * @arg_policy: optional: DSMIL_POL_* the argument adds to @policy (a
+ * submitted write needs what a write does), applied once it is copied in.
+ * @client_handler: instead of @handler, for a command of the open file's
+ * own client (dsmil_client.c).
  */
 struct dsmil_ioctl_desc {
 	unsigned int cmd;
 	unsigned int policy;
+	unsigned int (*arg_policy)(const void *arg);
 	int (*handler)(struct dsmil *dsm, void *arg);
+	int (*client_handler)(struct dsmil_client *cl, void *arg);
 	struct dsmil_span rsvd[DSMIL_MAX_RSVD];
 	struct dsmil_span paddr;
 	const char *name;
@@ -202,6 +211,7 @@ struct dsmil_ioctl_table {
 extern const struct dsmil_ioctl_table dsmil_state_ioctls;
 extern const struct dsmil_ioctl_table dsmil_smi_ioctls;
 extern const struct dsmil_ioctl_table dsmil_mmio_ioctls;
+extern const struct dsmil_ioctl_table dsmil_client_ioctls;
 
 /*
  * Refusal bookkeeping shared by all parts (each logs its own rate-limited

@@ -115,7 +115,7 @@ static int dsmil_smi_outcome_errno(const struct dsmil_smi_req *req)
 	}
 }
 
-static void dsmil_smi_req_release(struct kref *ref)
+void dsmil_smi_req_release(struct kref *ref)
 {
 	kfree(container_of(ref, struct dsmil_smi_req, ref));
 }
@@ -361,8 +361,8 @@ static void dsmil_smi_end_stuck(struct dsmil_smi *smi)
  * the hardware if @owner, log, report a device fault, wake the caller and
  * drop the engine's reference.  Called with no lock held.
  */
-static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
-			     enum dsmil_smi_outcome out, bool owner)
+void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
+		      enum dsmil_smi_outcome out, bool owner)
 {
 	struct dsmil_smi_share *sh;
 	bool became_faulted, kick, pinned, wake = false;
@@ -429,6 +429,9 @@ static void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	/* Its caller is the one finishing it: nobody to wake, no references. */
 	if (req->onstack)
 		return;
+	/* An asynchronous request: its submitter hears it here. */
+	if (req->complete)
+		req->complete(req, req->complete_ctx);
 	complete(&req->done);
 	kref_put(&req->ref, dsmil_smi_req_release);
 	/*

@@ -305,4 +305,28 @@ extern const struct dsmil_state_verifier dsmil_smi_verifier;
 int dsmil_smi_verify_device(struct dsmil_smi *smi, unsigned int id);
 u16 dsmil_smi_token_flags(struct dsmil_smi *smi, u16 token);
 
+/*
+ * Asynchronous token requests (DSMIL_IOC_TOKEN_SUBMIT), for the clients of
+ * /dev/dsmil (dsmil_client.c): a read is queued in the engine; a write is
+ * checked on arrival here and made later, audited, by the clients' writer.
+ */
+struct dsmil_write_record;
+int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
+				  struct dsmil_token_req *tr);
+struct dsmil_smi_req *
+dsmil_smi_token_submit_read(struct dsmil_smi *smi, struct dsmil_token_req *tr,
+			    void (*complete)(struct dsmil_smi_req *req,
+					     void *ctx),
+			    void *ctx);
+int dsmil_smi_token_write_check(struct dsmil_smi *smi,
+				struct dsmil_token_req *tr,
+				const struct dsmil_write_record *who);
+void dsmil_smi_token_write_unsent(struct dsmil_smi *smi,
+				  const struct dsmil_token_req *tr,
+				  const struct dsmil_write_record *who, int err);
+int dsmil_smi_token_write_queued(struct dsmil_smi *smi,
+				 struct dsmil_token_req *tr,
+				 const struct dsmil_write_record *who,
+				 ktime_t submitted);
+
 #endif /* _DSMIL_SMI_H */

@@ -247,6 +247,11 @@ struct dsmil_smi_share {
  * @status:      last status read, for the log.
  * @value:       value read (DSMIL_SMI_OP_READ).
  * @end:         when it finished.
+ * @complete:    asynchronous request (dsmil_smi_submit()): called once when
+ *               it finishes, by whoever finishes it (the worker, a
+ *               cancel), with no engine lock held, before the engine drops
+ *               its reference; NULL for a request a caller waits for.
+ * @complete_ctx: passed to @complete.
  */
 struct dsmil_smi_req {
 	u64 id;
@@ -281,6 +286,8 @@ struct dsmil_smi_req {
 	u8 status;
 	u32 value;
 	ktime_t end;
+	void (*complete)(struct dsmil_smi_req *req, void *ctx);
+	void *complete_ctx;
 };
 
 /**
@@ -489,14 +496,30 @@ int dsmil_smi_exec(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 		   unsigned int dev_id, unsigned int flags,
 		   struct dsmil_smi_reply *rep);
 int dsmil_smi_recover(struct dsmil_smi *smi);
+
+/*
+ * The engine's own steps the asynchronous submit (dsmil_smi_async.c)
+ * shares with dsmil_smi_exec().
+ */
+void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
+		      enum dsmil_smi_outcome out, bool owner);
+void dsmil_smi_req_release(struct kref *ref);
+
+/* Asynchronous requests (dsmil_smi_async.c). */
+struct dsmil_smi_req *
+dsmil_smi_submit(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
+		 unsigned int dev_id, unsigned int flags,
+		 void (*complete)(struct dsmil_smi_req *req, void *ctx),
+		 void *ctx);
+int dsmil_smi_cancel(struct dsmil_smi *smi, struct dsmil_smi_req *req);
+void dsmil_smi_req_get(struct dsmil_smi_req *req);
+void dsmil_smi_req_put(struct dsmil_smi_req *req);
 void dsmil_smi_get_status(struct dsmil_smi *smi, struct dsmil_smi_status *st);
 int dsmil_smi_result(struct dsmil_smi *smi, struct dsmil_smi_result *res);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 int dsmil_smi_token_rw(struct dsmil_smi *smi, struct dsmil_token_req *tr,
 		       bool write);
-int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
-				  struct dsmil_token_req *tr);
 int dsmil_smi_rescan(struct dsmil_smi *smi);
 void dsmil_smi_flush(struct dsmil_smi *smi);
 /* The KUnit static-stub seam of a caller's wait; static otherwise. */

@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/pid.h>
@@ -105,19 +106,21 @@ void dsmil_smi_tokens_exit(struct dsmil_smi *smi)
 }
 
 /*
- * A token request as the ioctls make it (dsmil_smi_token_rw()), with the
- * engine's DSMIL_SMI_F_* @smi_flags.
+ * The checks a token request meets on arrival, synchronous or not: the
+ * token, the flags, then the owning device's state (READY/ACTIVE for a
+ * read, ACTIVE and not quarantined for a write).  Refusals are counted
+ * (and the argument ones logged) and touch no hardware.  On success, the
+ * command and the owning device in @cmdp and @devp.
  */
-static int dsmil_smi_token_call(struct dsmil_smi *smi,
-				struct dsmil_token_req *tr, bool write,
-				unsigned int smi_flags)
+static int dsmil_smi_token_prepare(struct dsmil_smi *smi,
+				   struct dsmil_token_req *tr, bool write,
+				   struct dsmil_smi_cmd *cmdp, unsigned int *devp)
 {
 	struct dsmil *dsm = dsmil_from_smi(smi);
 	struct dsmil_smi_cmd cmd = {
 		.op = write ? DSMIL_SMI_OP_WRITE : DSMIL_SMI_OP_READ,
 		.value = write ? tr->value : 0,
 	};
-	struct dsmil_smi_reply rep;
 	unsigned int dev;
 	const char *why = "bad-token";
 	int ret;
@@ -161,6 +164,27 @@ static int dsmil_smi_token_call(struct dsmil_smi *smi,
 				      cmd.op, ret, 0);
 		return ret;
 	}
+	*cmdp = cmd;
+	*devp = dev;
+	return 0;
+}
+
+/*
+ * A token request as the ioctls make it (dsmil_smi_token_rw()), with the
+ * engine's DSMIL_SMI_F_* @smi_flags.
+ */
+static int dsmil_smi_token_call(struct dsmil_smi *smi,
+				struct dsmil_token_req *tr, bool write,
+				unsigned int smi_flags)
+{
+	struct dsmil_smi_cmd cmd;
+	struct dsmil_smi_reply rep;
+	unsigned int dev;
+	int ret;
+
+	ret = dsmil_smi_token_prepare(smi, tr, write, &cmd, &dev);
+	if (ret)
+		return ret;
 
 	ret = dsmil_smi_exec(smi, &cmd, dev, smi_flags, &rep);
 	tr->duration_ns = rep.duration_ns;
@@ -214,26 +238,13 @@ static int dsmil_smi_write_refused(struct dsmil_smi *smi,
 	return ret;
 }
 
-/**
- * dsmil_smi_token_write_audited - DSMIL_IOC_TOKEN_WRITE, audited.
- * @smi: SMI engine.
- * @tr:  the request, as dsmil_smi_token_rw() takes it.
- *
- * A write whose arguments are valid leaves one record in the write audit,
- * whatever becomes of it: the device's state is checked on arrival, the
- * token is read (the value before; a backend that reports it with the write
- * is not read separately), the token is written, and read back; a
- * read-back that differs from the value written is a write-mismatch (-EIO).
- * The write passes the engine's hand-off (dsmil_smi_fence()) right before
- * the backend sees it, and an emergency stop waits for that one SMI, not
- * for the read before: a stop that comes meanwhile refuses the write
- * there.  A write whose caller leaves before it ends (in doubt, killed)
- * gets a second record, stage LATE, when the engine learns its outcome.
- *
- * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_WRITE documents.
+/*
+ * DSMIL_IOC_TOKEN_WRITE, audited (see dsmil_smi_token_write_audited()), its
+ * records naming @who's writer (NULL: the caller).
  */
-VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
-						   struct dsmil_token_req *tr)
+static int dsmil_smi_write_audited_as(struct dsmil_smi *smi,
+				      struct dsmil_token_req *tr,
+				      const struct dsmil_write_record *who)
 {
 	struct dsmil *dsm = dsmil_from_smi(smi);
 	struct dsmil_write_audit *wa = &dsm->waudit;
@@ -244,6 +255,9 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 	u64 cookie;
 	u16 token;
 	int ret;
+
+	if (who)
+		dsmil_waudit_copy_who(&rec, who);
 
 	/*
 	 * Out only, as dsmil_smi_token_rw() takes them: a reply sent again
@@ -353,7 +367,188 @@ VISIBLE_IF_KUNIT int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
 	dsmil_waudit_add(wa, &rec);
 	return -(int)rec.error;
 }
+
+/**
+ * dsmil_smi_token_write_audited - DSMIL_IOC_TOKEN_WRITE, audited.
+ * @smi: SMI engine.
+ * @tr:  the request, as dsmil_smi_token_rw() takes it.
+ *
+ * A write whose arguments are valid leaves one record in the write audit,
+ * whatever becomes of it: the device's state is checked on arrival, the
+ * token is read (the value before; a backend that reports it with the write
+ * is not read separately), the token is written, and read back; a
+ * read-back that differs from the value written is a write-mismatch (-EIO).
+ * The write passes the engine's hand-off (dsmil_smi_fence()) right before
+ * the backend sees it, and an emergency stop waits for that one SMI, not
+ * for the read before: a stop that comes meanwhile refuses the write
+ * there.  A write whose caller leaves before it ends (in doubt, killed)
+ * gets a second record, stage LATE, when the engine learns its outcome.
+ *
+ * Return: 0 or a negative errno as DSMIL_IOC_TOKEN_WRITE documents.
+ */
+int dsmil_smi_token_write_audited(struct dsmil_smi *smi,
+				  struct dsmil_token_req *tr)
+{
+	return dsmil_smi_write_audited_as(smi, tr, NULL);
+}
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_audited);
+
+/**
+ * dsmil_smi_token_submit_read - DSMIL_IOC_TOKEN_SUBMIT of a read.
+ * @smi:      SMI engine.
+ * @tr:       group, position, flags (zero); gets the token.
+ * @complete: the completion hook (dsmil_smi_submit()).
+ * @ctx:      passed to @complete.
+ *
+ * The read is checked on arrival as dsmil_smi_token_rw() checks it, then
+ * queued (dsmil_smi_submit(), which adds the backend's own check and
+ * FAULTED) and left to the engine, which checks it again at the hand-off.
+ *
+ * Return: the request (the caller holds a reference) or an ERR_PTR with
+ * the errno DSMIL_IOC_TOKEN_READ would have returned on arrival.
+ */
+struct dsmil_smi_req *
+dsmil_smi_token_submit_read(struct dsmil_smi *smi, struct dsmil_token_req *tr,
+			    void (*complete)(struct dsmil_smi_req *req,
+					     void *ctx),
+			    void *ctx)
+{
+	struct dsmil_smi_cmd cmd;
+	unsigned int dev;
+	int ret;
+
+	ret = dsmil_smi_token_prepare(smi, tr, false, &cmd, &dev);
+	if (ret)
+		return ERR_PTR(ret);
+	return dsmil_smi_submit(smi, &cmd, dev, 0, complete, ctx);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_submit_read);
+
+/* An asynchronous write's audit record, as the audited write starts one. */
+static void dsmil_smi_write_rec(struct dsmil_smi *smi,
+				const struct dsmil_token_req *tr, u16 token,
+				unsigned int dev, const struct dsmil_write_record *who,
+				struct dsmil_write_record *rec)
+{
+	bool activate = tr->flags & DSMIL_TOKEN_F_ACTIVATE;
+
+	*rec = (struct dsmil_write_record){ .kind = DSMIL_WREC_TOKEN };
+	dsmil_waudit_copy_who(rec, who);
+	rec->request_id = dsmil_next_request_id(dsmil_from_smi(smi));
+	rec->device = dev;
+	rec->token = token;
+	rec->flags = activate ? DSMIL_WREC_F_ACTIVATE : DSMIL_WREC_F_VALUE;
+	rec->value = activate ? 0 : tr->value;
+}
+
+/**
+ * dsmil_smi_token_write_check - DSMIL_IOC_TOKEN_SUBMIT of a write, on
+ * arrival.
+ * @smi: SMI engine.
+ * @tr:  the write, as dsmil_smi_token_write_audited() takes it; gets the
+ *       token.
+ * @who: who asked (dsmil_waudit_who()), for the audit record.
+ *
+ * The checks DSMIL_IOC_TOKEN_WRITE makes on arrival, with the same
+ * bookkeeping: bad arguments are refused and counted as ever; a write the
+ * device's state refuses is counted and leaves its audit record (stage
+ * REFUSED).  A write that passes is queued by the caller and made later by
+ * dsmil_smi_token_write_queued(), which checks it all again.
+ *
+ * Return: 0 (may be queued) or the errno refusing it.
+ */
+int dsmil_smi_token_write_check(struct dsmil_smi *smi,
+				struct dsmil_token_req *tr,
+				const struct dsmil_write_record *who)
+{
+	struct dsmil_write_record rec;
+	struct dsmil_smi_cmd cmd;
+	unsigned int dev;
+	u16 token;
+	int ret;
+
+	tr->flags &= ~DSMIL_TOKEN_F_IN_DOUBT;
+	tr->request_id = 0;
+	if (dsmil_smi_token_of(tr->group, tr->position, &token, &dev) ||
+	    tr->flags & ~DSMIL_TOKEN_F_ACTIVATE ||
+	    (tr->flags & DSMIL_TOKEN_F_ACTIVATE && !smi->ops->activate))
+		/* Refused for its arguments (and counted) there. */
+		return dsmil_smi_token_prepare(smi, tr, true, &cmd, &dev);
+	tr->token = token;
+
+	/* Counted and logged by the state machine when it refuses. */
+	ret = dsmil_state_check_access(&dsmil_from_smi(smi)->state, dev, true);
+	if (ret) {
+		dsmil_smi_write_rec(smi, tr, token, dev, who, &rec);
+		return dsmil_smi_write_refused(smi, &rec,
+					       DSMIL_WREC_AT_REFUSED, ret);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_check);
+
+/**
+ * dsmil_smi_token_write_unsent - an asynchronous write that ends unsent.
+ * @smi: SMI engine.
+ * @tr:  the write, checked by dsmil_smi_token_write_check().
+ * @who: who asked, for the audit record.
+ * @err: -ECANCELED (cancelled while queued) or -ETIMEDOUT (still queued
+ *       at its deadline).
+ *
+ * Counted as the engine counts such a request (@cancelled, or
+ * @queue_timeouts), and audited (stage REFUSED: nothing was written).
+ */
+void dsmil_smi_token_write_unsent(struct dsmil_smi *smi,
+				  const struct dsmil_token_req *tr,
+				  const struct dsmil_write_record *who, int err)
+{
+	struct dsmil_write_record rec;
+	unsigned int dev;
+	u16 token;
+
+	if (WARN_ON_ONCE(dsmil_smi_token_of(tr->group, tr->position, &token,
+					    &dev)))
+		return;
+	dsmil_smi_count_early(smi, err == -ETIMEDOUT ?
+			      DSMIL_SMI_OUT_QUEUE_TIMEOUT :
+			      DSMIL_SMI_OUT_CANCELLED,
+			      token, DSMIL_SMI_OP_WRITE, err, 0);
+	dsmil_smi_write_rec(smi, tr, token, dev, who, &rec);
+	rec.stage = DSMIL_WREC_AT_REFUSED;
+	rec.error = -err;
+	dsmil_waudit_add(&dsmil_from_smi(smi)->waudit, &rec);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_unsent);
+
+/**
+ * dsmil_smi_token_write_queued - make an asynchronous write.
+ * @smi:       SMI engine.
+ * @tr:        the write, checked by dsmil_smi_token_write_check().
+ * @who:       who asked, for the audit records.
+ * @submitted: when it was submitted.
+ *
+ * The audited write of DSMIL_IOC_TOKEN_WRITE (every check again, the read
+ * before, the write through the engine's hand-off, the read-back, one
+ * audit record), made from the asynchronous writer.  A write that waited
+ * there past its bound (smi_timeout_ms from @submitted) ends as a queue
+ * timeout, unsent, as a request still queued at its deadline does.
+ *
+ * Return: 0 or the errno DSMIL_IOC_TOKEN_WRITE would have returned.
+ */
+int dsmil_smi_token_write_queued(struct dsmil_smi *smi,
+				 struct dsmil_token_req *tr,
+				 const struct dsmil_write_record *who,
+				 ktime_t submitted)
+{
+	ktime_t deadline = ktime_add_ns(submitted, smi->timeout_ns);
+
+	if (!ktime_before(ktime_get(), deadline)) {
+		dsmil_smi_token_write_unsent(smi, tr, who, -ETIMEDOUT);
+		return -ETIMEDOUT;
+	}
+	return dsmil_smi_write_audited_as(smi, tr, who);
+}
+EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_queued);
 
 /**
  * dsmil_smi_verify_device - check device @id answers through its token.

@@ -2774,6 +2774,198 @@ static void dsmil_smi_flight_in_doubt_shared_id(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
 }
 
+/* ------------------------------------------------------------------------
+ * Asynchronous requests (dsmil_smi_submit(), dsmil_smi_cancel()).
+ */
+static struct dsmil_smi_req *smi_submit(struct kunit *test,
+					struct dsmil_smi *smi, u8 op,
+					unsigned int dev,
+					struct dsmil_kunit_async *a)
+{
+	struct dsmil_smi_cmd cmd = {
+		.op = op,
+		.value = op == DSMIL_SMI_OP_WRITE ? 0x55 : 0,
+	};
+	unsigned int d;
+	struct dsmil_smi_req *req;
+
+	KUNIT_ASSERT_EQ(test, dsmil_smi_token_of(dev / DSMIL_DEVS_PER_GROUP,
+						 dev % DSMIL_DEVS_PER_GROUP,
+						 &cmd.token, &d), 0);
+	dsmil_kunit_async_init(a, smi);
+	req = dsmil_smi_submit(smi, &cmd, dev, DSMIL_SMI_F_NOREPORT,
+			       dsmil_kunit_async_hook, a);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(req));
+	return req;
+}
+
+/* Queued, driven by the worker, the hook told once, from the worker. */
+static void dsmil_smi_submit_completes(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_kunit_async a;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_defaults);
+	t->fake.value = 0x1234;
+	t->fake.busy_polls = 2;
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 0, &a);
+	KUNIT_EXPECT_NE(test, req->id, 0);
+	dsmil_kunit_async_wait(test, &a);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a.calls), 1);
+	KUNIT_EXPECT_EQ(test, a.id, req->id);
+	KUNIT_EXPECT_EQ(test, a.result, 0);
+	KUNIT_EXPECT_EQ(test, a.outcome, DSMIL_SMI_OUT_SUCCESS);
+	KUNIT_EXPECT_EQ(test, a.value, 0x1234);
+	KUNIT_EXPECT_TRUE(test, a.in_worker);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 1);
+	dsmil_smi_req_put(req);
+}
+
+/*
+ * Cancel: a queued request ends at once, unsent, counted as cancelled,
+ * its hook run before the cancel returns; once ended, it cannot be
+ * cancelled again.
+ */
+static void dsmil_smi_cancel_queued(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_kunit_async a;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+	struct smi_caller *c;
+
+	smi = smi_start_fake(test, &smi_fence_params);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	c = smi_spawn(test, 1);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 3, &a);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_cancel(smi, req), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a.calls), 1);
+	KUNIT_EXPECT_EQ(test, a.outcome, DSMIL_SMI_OUT_CANCELLED);
+	KUNIT_EXPECT_EQ(test, a.result, -EINTR);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_cancel(smi, req), -EBUSY);
+
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&c->done);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, c->ret, 0);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);	/* the caller's only */
+	KUNIT_EXPECT_EQ(test, t->fake.last.token, DSMIL_TOKEN_BASE);
+	KUNIT_EXPECT_EQ(test, smi->cnt.cancelled, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a.calls), 1);
+	dsmil_smi_req_put(req);
+}
+
+/* One at the hardware is not cancelled: it finishes and reports. */
+static void dsmil_smi_cancel_at_hardware(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_kunit_async a;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_fence_params);
+	t->fake.value = 7;
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 0, &a);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_cancel(smi, req), -EBUSY);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a.calls), 0);
+	dsmil_kunit_smi_release(&t->fake);
+	dsmil_kunit_async_wait(test, &a);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, a.result, 0);
+	KUNIT_EXPECT_EQ(test, a.value, 7);
+	KUNIT_EXPECT_EQ(test, smi->cnt.cancelled, 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 1);
+	dsmil_smi_req_put(req);
+}
+
+/*
+ * The bound holds without a waiter: a request still queued behind a
+ * synchronous call at its deadline ends as a queue timeout when the worker
+ * reaches it, nothing sent.
+ */
+static void dsmil_smi_submit_deadline(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_defaults;
+	struct dsmil_kunit_async a;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+	struct smi_caller *c;
+
+	p.timeout_ms = 60;
+	p.hang_ms = 20;
+	smi = smi_start(test, &dsmil_kunit_smi_sync_ops, NULL, &p);
+	t->fake.gated = true;
+	c = smi_spawn(test, 1);
+	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 0, &a);
+	msleep(100);		/* past its deadline, still queued */
+	KUNIT_EXPECT_EQ(test, atomic_read(&a.calls), 0);
+	dsmil_kunit_smi_open_gate(&t->fake);
+	dsmil_kunit_async_wait(test, &a);
+	wait_for_completion(&c->done);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, a.outcome, DSMIL_SMI_OUT_QUEUE_TIMEOUT);
+	KUNIT_EXPECT_EQ(test, a.result, -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 1);	/* never sent */
+	KUNIT_EXPECT_EQ(test, smi->cnt.queue_timeouts, 1);
+	dsmil_smi_req_put(req);
+}
+
+/*
+ * The hand-off holds for them too: a write queued when its group is
+ * stopped is refused there, unsent; a submit to a FAULTED engine is
+ * refused at once, the hook never called.
+ */
+static void dsmil_smi_submit_fence_and_faulted(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_kunit_async a, b;
+	struct dsmil_smi_cmd cmd = {
+		.token = DSMIL_TOKEN_BASE, .op = DSMIL_SMI_OP_READ,
+	};
+	unsigned int locked, in_doubt;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+	struct smi_caller *c;
+
+	smi = smi_start_fake(test, &smi_fence_params);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	c = smi_spawn(test, 1);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	req = smi_submit(test, smi, DSMIL_SMI_OP_WRITE, 0, &a);
+	KUNIT_ASSERT_EQ(test, dsmil_state_estop(&t->dsm->state, 0, &locked,
+						&in_doubt), 0);
+	KUNIT_EXPECT_EQ(test, in_doubt, 0);	/* the write is only queued */
+	dsmil_kunit_smi_release(&t->fake);
+	dsmil_kunit_async_wait(test, &a);
+	wait_for_completion(&c->done);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, a.result, -ENODEV);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.last.op, DSMIL_SMI_OP_READ);
+	dsmil_smi_req_put(req);
+
+	spin_lock(&smi->lock);
+	WRITE_ONCE(smi->faulted, true);
+	spin_unlock(&smi->lock);
+	dsmil_kunit_async_init(&b, smi);
+	req = dsmil_smi_submit(smi, &cmd, 12, DSMIL_SMI_F_NOREPORT,
+			       dsmil_kunit_async_hook, &b);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(req), -ESHUTDOWN);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, atomic_read(&b.calls), 0);
+	KUNIT_EXPECT_EQ(test, smi->cnt.faulted_rejects, 1);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+}
+
 static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_token_of_map),
 	KUNIT_CASE_PARAM(dsmil_smi_token_rw_bad_token, dsmil_smi_token_rw_bad_token_gen_params),
@@ -2823,6 +3015,11 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_handoff_fence_busy_retry),
 	KUNIT_CASE(dsmil_smi_handoff_fence_spacing),
 	KUNIT_CASE(dsmil_smi_handoff_estop_waits_for_write),
+	KUNIT_CASE(dsmil_smi_submit_completes),
+	KUNIT_CASE(dsmil_smi_cancel_queued),
+	KUNIT_CASE(dsmil_smi_cancel_at_hardware),
+	KUNIT_CASE(dsmil_smi_submit_deadline),
+	KUNIT_CASE(dsmil_smi_submit_fence_and_faulted),
 	KUNIT_CASE_PARAM(dsmil_smi_result_in_doubt_then_known,
 			 dsmil_smi_result_in_doubt_then_known_gen_params),
 #ifdef DSMIL_HAVE_STATIC_STUB

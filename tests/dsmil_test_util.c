@@ -14,6 +14,7 @@
 #include <linux/mman.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include "dsmil_test_util.h"
 
@@ -592,4 +593,48 @@ void dsmil_kunit_smi_wait_submits(struct kunit *test, struct dsmil_kunit_smi *f,
 	for (i = 0; i < 2000 && dsmil_kunit_smi_submits(f) < n; i++)
 		usleep_range(500, 1000);
 	KUNIT_ASSERT_GE(test, dsmil_kunit_smi_submits(f), n);
+}
+
+/* ---- asynchronous requests ---------------------------------------------- */
+
+/**
+ * dsmil_kunit_async_init - a fresh recorder for one asynchronous request.
+ * @a:   the recorder.
+ * @smi: the engine the request goes to.
+ */
+void dsmil_kunit_async_init(struct dsmil_kunit_async *a, struct dsmil_smi *smi)
+{
+	memset(a, 0, sizeof(*a));
+	init_completion(&a->done);
+	a->smi = smi;
+}
+
+/**
+ * dsmil_kunit_async_hook - the completion hook to hand dsmil_smi_submit(),
+ * with a struct dsmil_kunit_async as its context.
+ * @req: the request that finished.
+ * @ctx: the recorder.
+ */
+void dsmil_kunit_async_hook(struct dsmil_smi_req *req, void *ctx)
+{
+	struct dsmil_kunit_async *a = ctx;
+
+	a->id = req->id;
+	a->outcome = req->outcome;
+	a->result = req->result;
+	a->value = req->value;
+	a->in_worker = current_work() == &a->smi->work;
+	atomic_inc(&a->calls);
+	complete_all(&a->done);
+}
+
+/**
+ * dsmil_kunit_async_wait - wait (up to 5 s) for the hook.
+ * @test: the test; it fails at once if the hook is not called in time.
+ * @a:    the recorder.
+ */
+void dsmil_kunit_async_wait(struct kunit *test, struct dsmil_kunit_async *a)
+{
+	KUNIT_ASSERT_TRUE_MSG(test, wait_for_completion_timeout(&a->done, 5 * HZ),
+			      "the completion hook was not called");
 }

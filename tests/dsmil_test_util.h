@@ -190,4 +190,33 @@ void dsmil_kunit_smi_release(struct dsmil_kunit_smi *f);
 void dsmil_kunit_smi_wait_submits(struct kunit *test, struct dsmil_kunit_smi *f,
 				  unsigned int n);
 
+/* ---- asynchronous requests ---------------------------------------------- */
+
+/**
+ * struct dsmil_kunit_async - the completion hook of an asynchronous request
+ * (dsmil_smi_submit()), recording how it was called.
+ * @done:      completed by the hook.
+ * @calls:     hook calls (exactly one is right).
+ * @id:        the request's id, as the hook saw it.
+ * @outcome:   its outcome.
+ * @result:    its result.
+ * @value:     its value.
+ * @in_worker: the hook ran in the engine's worker.
+ * @smi:       the engine (to tell its worker).
+ */
+struct dsmil_kunit_async {
+	struct completion done;
+	atomic_t calls;
+	u64 id;
+	int outcome;
+	int result;
+	u32 value;
+	bool in_worker;
+	struct dsmil_smi *smi;
+};
+
+void dsmil_kunit_async_init(struct dsmil_kunit_async *a, struct dsmil_smi *smi);
+void dsmil_kunit_async_hook(struct dsmil_smi_req *req, void *ctx);
+void dsmil_kunit_async_wait(struct kunit *test, struct dsmil_kunit_async *a);
+
 #endif /* _DSMIL_TEST_UTIL_H */

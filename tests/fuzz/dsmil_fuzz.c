@@ -18,7 +18,10 @@
  * mode, --stop-secs, default 3 s) emergency-stops groups while threads
  * write to their devices, well-formed and hostile writes mixed, and the
  * simulators' own counters must show no write to a LOCKED device after its
- * stop returned (lib/stop_race.c).  Then the module must unload, load again
+ * stop returned (lib/stop_race.c).  Asynchronous token requests are submitted
+ * and cancelled like any command, and every file is also read() (completion
+ * records, O_NONBLOCK, any size and buffer) and poll()ed while threads
+ * close it under one another.  Then the module must unload, load again
  * with defaults and answer a set of deterministic checks exactly.  The
  * kernel log (dsmil-vm) and kmemleak do the rest.
  *
@@ -40,6 +43,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -106,6 +110,11 @@ static const struct cmd_desc cmds[] = {
 	  ERRS(EOPNOTSUPP) },
 	{ DSMIL_IOC_SMI_RESULT, "SMI_RESULT", DSMIL_FEAT_SMI,
 	  ERRS(EFAULT, EINVAL, EINPROGRESS, ENOENT) },
+	{ DSMIL_IOC_TOKEN_SUBMIT, "TOKEN_SUBMIT", DSMIL_FEAT_ASYNC,
+	  ERRS(EFAULT, EINVAL, EACCES, EPERM, ENODEV, ENOENT, EOPNOTSUPP,
+	       ESHUTDOWN, EAGAIN, ENOMEM) },
+	{ DSMIL_IOC_TOKEN_CANCEL, "TOKEN_CANCEL", DSMIL_FEAT_ASYNC,
+	  ERRS(EFAULT, EINVAL, EBUSY, ENOENT) },
 	{ DSMIL_IOC_MMIO_READ, "MMIO_READ", DSMIL_FEAT_MMIO,
 	  ERRS(EFAULT, EINVAL, EPERM, ERANGE, ENODEV, EBUSY, ENOMEM, EIO,
 	       EINTR) },
@@ -613,6 +622,29 @@ static void gen_payload(uint64_t *rs, struct call *c, const struct arena *a)
 		DIRTY(rs, s, reserved, rp, dd);
 		break;
 	}
+	case DSMIL_IOC_TOKEN_SUBMIT: {
+		struct dsmil_token_submit *s = p;
+
+		s->group = rnd_below(rs, 10) ? rnd_below(rs, DSMIL_NUM_GROUPS) :
+			   interesting32(rs);
+		s->position = rnd_below(rs, 10) ? 3 * rnd_below(rs, 4) :
+			      interesting32(rs);
+		s->op = rnd_below(rs, 10) ? rnd_below(rs, 2) : interesting32(rs);
+		s->value = interesting32(rs);
+		s->flags = rnd_below(rs, 10) ? 0 : interesting32(rs);
+		s->id = splitmix64(rs);		/* output only */
+		DIRTY(rs, s, reserved0, rp, dd);
+		DIRTY(rs, s, reserved, rp, dd);
+		break;
+	}
+	case DSMIL_IOC_TOKEN_CANCEL: {
+		struct dsmil_token_cancel *s = p;
+
+		/* Ids are small and dense: near the ones handed out, or any. */
+		s->id = rnd_below(rs, 4) ? rnd_below(rs, 4096) : splitmix64(rs);
+		DIRTY(rs, s, reserved, rp, dd);
+		break;
+	}
 	case DSMIL_IOC_MMIO_READ:
 	case DSMIL_IOC_MMIO_WRITE: {
 		struct dsmil_mmio_rw *s = p;
@@ -845,7 +877,8 @@ struct worker {
 static int fds[MAX_FILES];
 static unsigned int nfiles = 4, nthreads = 4;
 /* The parts of the driver built in: INFO's other bits are states or promises. */
-#define FEAT_PARTS	(DSMIL_FEAT_DEVICES | DSMIL_FEAT_SMI | DSMIL_FEAT_MMIO)
+#define FEAT_PARTS	(DSMIL_FEAT_DEVICES | DSMIL_FEAT_SMI | DSMIL_FEAT_MMIO | \
+			 DSMIL_FEAT_ASYNC)
 static unsigned int features;
 static bool writes_on;
 static int verbose;
@@ -1386,6 +1419,125 @@ static uint64_t op_stream(unsigned int phase, unsigned int thread, uint64_t idx)
 	return rs;
 }
 
+/* ------------------------------------------- read() and poll() of a file */
+
+#define REC	sizeof(struct dsmil_token_completion)
+
+static void fail_io(const struct worker *w, uint64_t idx, const char *what,
+		    long ret, int err, const char *why)
+{
+	pthread_mutex_lock(&fail_lock);
+	if (++fails <= MAX_FAILS)
+		fprintf(stderr,
+			"# FAIL seed=0x%016" PRIx64 " call=%u:%u:%" PRIu64
+			" %s ret=%ld errno=%d (%s): %s\n",
+			fuzz_seed, w->phase, w->idx, idx, what, ret, err,
+			strerror(err), why);
+	pthread_mutex_unlock(&fail_lock);
+}
+
+/* A completion record as the uapi header describes it, or why not. */
+static const char *check_record(const struct dsmil_token_completion *r)
+{
+	static const int errs[] = { ECANCELED, EINVAL, ENODEV, EPERM, EACCES,
+				    ETIMEDOUT, EIO, ENXIO, EOPNOTSUPP, ENOENT,
+				    ERANGE, EBUSY, ESHUTDOWN, ENOMEM, EINTR,
+				    EINPROGRESS, 0 };
+
+	if (!r->id)
+		return "record with id 0";
+	if (r->op > DSMIL_TOKEN_OP_WRITE)
+		return "record with an unknown op";
+	if (r->reserved0 || r->reserved)
+		return "record with a reserved field set";
+	if (r->flags & ~(DSMIL_TOKEN_C_CANCELLED | DSMIL_TOKEN_C_FINAL |
+			 DSMIL_TOKEN_C_IN_DOUBT | DSMIL_TOKEN_C_UNSENT))
+		return "record with an unknown flag";
+	if (!(r->flags & DSMIL_TOKEN_C_FINAL) == !(r->flags & DSMIL_TOKEN_C_IN_DOUBT))
+		return "record neither final nor in doubt (or both)";
+	if (r->token < DSMIL_TOKEN_BASE ||
+	    r->token >= DSMIL_TOKEN_BASE + DSMIL_NUM_DEVICES)
+		return "record of a token outside the DSMIL range";
+	if (r->error && !errno_in(errs, r->error))
+		return "record with an errno not documented";
+	if (!!(r->flags & DSMIL_TOKEN_C_CANCELLED) != (r->error == ECANCELED))
+		return "record cancelled without ECANCELED (or the reverse)";
+	if ((r->flags & DSMIL_TOKEN_C_CANCELLED) &&
+	    !(r->flags & DSMIL_TOKEN_C_UNSENT))
+		return "a cancelled request not marked unsent";
+	if ((r->flags & DSMIL_TOKEN_C_UNSENT) && !r->error)
+		return "an unsent request that succeeded";
+	return NULL;
+}
+
+/*
+ * read() or poll() of file @fd, which another thread may close meanwhile.
+ * Reads are always non-blocking (the fuzzer sets O_NONBLOCK on the file
+ * first): a blocking read of a file whose records another thread takes
+ * could wait for ever.
+ */
+static void read_poll(struct worker *w, uint64_t *rs, int fd, uint64_t idx)
+{
+	static const size_t lens[] = { 0, 1, REC - 1, REC, REC + 1, 2 * REC,
+				       16 * REC, 64 * REC, 65 * REC + 3 };
+	struct dsmil_token_completion *r;
+	enum ptr_kind kind;
+	const char *why = NULL;
+	uint64_t buf;
+	size_t len;
+	ssize_t ret;
+	int err, i;
+
+	w->calls++;
+	if (rnd_below(rs, 3) == 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+		ret = poll(&p, 1, 0);
+		err = ret < 0 ? errno : 0;
+		if (ret < 0 || ret > 1)
+			why = "poll() failed";
+		else if (p.revents & POLLNVAL)
+			return;		/* closed under us */
+		else if (p.revents & ~(POLLIN | POLLRDNORM))
+			why = "poll() reports more than readable";
+		if (why)
+			fail_io(w, idx, "poll", ret, err, why);
+		return;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return;			/* closed under us */
+	len = lens[rnd_below(rs, ARRAY_SIZE(lens))];
+	buf = gen_ptr(rs, w->a.nest, NEST_PAGES * PAGE, &w->a, len, 15, &kind);
+	ret = read(fd, (void *)(uintptr_t)buf, len);
+	err = ret < 0 ? errno : 0;
+	if (ret < 0) {
+		if (err == EBADF)
+			return;
+		/* The VFS checks the buffer (access_ok) before the driver. */
+		if (len < REC && err != EINVAL &&
+		    !(err == EFAULT && ptr_bad(kind)))
+			why = "read() of less than one record must get -EINVAL";
+		else if (err != EAGAIN && err != EINVAL && err != EFAULT)
+			why = "read() errno not documented";
+		else if (err == EINVAL && len >= REC)
+			why = "read() of a whole record got -EINVAL";
+	} else if (len < REC) {
+		why = "read() of less than one record succeeded";
+	} else if (!ret || ret % REC || (size_t)ret > len) {
+		why = "read() returned no whole number of records";
+	} else if (ptr_bad(kind) && kind != P_STRADDLE) {
+		why = kind == P_KERNEL ?
+		      "SECURITY: read() copied records to a kernel address" :
+		      "read() copied records to an unwritable buffer";
+	} else if (kind == P_VALID || kind == P_GUARD_END) {
+		r = (struct dsmil_token_completion *)(uintptr_t)buf;
+		for (i = 0; i < ret / (ssize_t)REC && !why; i++)
+			why = check_record(&r[i]);
+	}
+	if (why)
+		fail_io(w, idx, "read", ret, err, why);
+}
+
 /* Operation @idx of @w: a churn, a walk or a generated call. */
 static bool do_op(struct worker *w, uint64_t idx, struct call *c)
 {
@@ -1405,6 +1557,10 @@ static bool do_op(struct worker *w, uint64_t idx, struct call *c)
 			fuzz_seed, slot, fd);
 		fails++;
 		return false;
+	}
+	if (op < 20 && (features & DSMIL_FEAT_ASYNC)) {
+		read_poll(w, &rs, fd, idx);
+		return true;
 	}
 	if (op < 100 && (features & DSMIL_FEAT_DEVICES)) {
 		walk(w, &rs, fd, idx, c);

@@ -228,6 +228,8 @@ TEST_F(dsmil, root_without_rawio_refused_hardware)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct dsmil_token_req tr = { .group = 0, .position = 0 };
+		struct dsmil_token_submit sub = { .op = DSMIL_TOKEN_OP_READ };
+		struct dsmil_token_cancel can = { .id = 1 };
 		struct dsmil_info info;
 
 		if (drop_cap(CAP_SYS_RAWIO) || drop_cap(CAP_SYS_ADMIN))
@@ -237,11 +239,65 @@ TEST_F(dsmil, root_without_rawio_refused_hardware)
 		if (ioctl(self->fd, DSMIL_IOC_TOKEN_READ, &tr) != -1 ||
 		    (errno != EPERM && errno != ENOTTY))
 			_exit(12);
+		if (ioctl(self->fd, DSMIL_IOC_TOKEN_SUBMIT, &sub) != -1 ||
+		    (errno != EPERM && errno != ENOTTY))
+			_exit(13);
+		if (ioctl(self->fd, DSMIL_IOC_TOKEN_CANCEL, &can) != -1 ||
+		    (errno != EPERM && errno != ENOTTY))
+			_exit(14);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
+/*
+ * The asynchronous token interface: the same layout for 32-bit callers
+ * (this test runs in abi_test32 too, through compat_ioctl and read()),
+ * sizes and directions checked like every command's.
+ */
+TEST_F(dsmil, async_submit_and_record_layout)
+{
+	/* DSMIL0D3: the tests after this one expect DSMIL0D0 OFFLINE. */
+	struct dsmil_token_submit sub = { .group = 0,
+					  .position = DSMIL_TOKEN_MEMORY,
+					  .op = DSMIL_TOKEN_OP_READ };
+	struct dsmil_token_cancel can = { 0 };
+	struct dsmil_token_completion rec[2];
+	struct dsmil_info info;
+	__u32 small = 0;
+	ssize_t got;
+
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_INFO, &info));
+	if (!(info.features & DSMIL_FEAT_ASYNC))
+		SKIP(return, "no asynchronous token requests in this driver");
+	EXPECT_EQ(32, sizeof(struct dsmil_token_submit));
+	EXPECT_EQ(16, sizeof(struct dsmil_token_cancel));
+	EXPECT_EQ(48, sizeof(struct dsmil_token_completion));
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, _IOWR(DSMIL_IOC_MAGIC, 0x26, __u32), &small));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(DSMIL_IOC_MAGIC, 0x27, struct dsmil_token_cancel), &can));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, DSMIL_IOC_TOKEN_CANCEL, &can));
+	EXPECT_EQ(ENOENT, errno);
+
+	ASSERT_EQ(0, dev_bring_up(self->fd, 3, false));
+	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_TOKEN_SUBMIT, &sub));
+	EXPECT_NE(0, sub.id);
+	got = read(self->fd, rec, sizeof(rec));	/* blocks for the one */
+	ASSERT_EQ((ssize_t)sizeof(rec[0]), got);
+	EXPECT_EQ(sub.id, rec[0].id);
+	EXPECT_EQ(DSMIL_TOKEN_BASE + 3, rec[0].token);
+	EXPECT_EQ(DSMIL_TOKEN_OP_READ, rec[0].op);
+	EXPECT_EQ(0, rec[0].error);
+	EXPECT_EQ(0xd5000000U | (DSMIL_TOKEN_BASE + 3), rec[0].value);
+	EXPECT_EQ(DSMIL_TOKEN_C_FINAL, rec[0].flags);
+	EXPECT_EQ(0, rec[0].reserved0);
+	EXPECT_EQ(0, rec[0].reserved);
 }
 
 /*

@@ -293,6 +293,7 @@ static const struct {
 	{ DSMIL_FEAT_MMIO, "mmio" }, { DSMIL_FEAT_WRITES, "writes" },
 	{ DSMIL_FEAT_LOCKDOWN, "lockdown" },
 	{ DSMIL_FEAT_WRITE_FENCE, "write-fence" },
+	{ DSMIL_FEAT_ASYNC, "async" },
 };
 
 TEST_F(ctl, info_text_and_json_match_the_ioctl)
@@ -897,6 +898,61 @@ TEST_F(ctl, token_read_and_write)
 	EXPECT_EXIT(&r, 4);
 	expect_words(_metadata, &r, "DSMIL0D9");
 	tt_run_free(&r);
+}
+
+/*
+ * token read --all: every token through the asynchronous interface, one
+ * line each in token order; a token whose device refuses says so on its
+ * line and sets the exit status; no progress line off a terminal.
+ */
+TEST_F(ctl, token_read_all)
+{
+	struct dsmil_smi_status st0, st;
+	struct tt_json *j;
+	struct tt_run r;
+	unsigned int g, p, lines = 0;
+	const char *c;
+
+	NEED(DSMIL_FEAT_SMI, "SMI");
+	NEED(DSMIL_FEAT_DEVICES, "device");
+	if (!(dsmil_features() & DSMIL_FEAT_ASYNC))
+		SKIP(return, "no asynchronous token requests");
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
+	ASSERT_EQ(0, dev_bring_up(-1, 3, false));
+	ASSERT_EQ(0, tt_sh(&r, CTL " token read --all --json"));
+	EXPECT_EXIT(&r, 4);		/* DSMIL0D6 is OFFLINE: ENODEV */
+	j = must_parse(_metadata, &r);
+	EXPECT_EQ(DSMIL_TOKEN_BASE, tt_jnum(j, "tokens[0].token"));
+	EXPECT_EQ(0xd5000000U | DSMIL_TOKEN_BASE, tt_jnum(j, "tokens[0].value"));
+	EXPECT_STREQ("memory", tt_jstr(j, "tokens[1].position"));
+	EXPECT_EQ(TJ_NUM, tt_jtype(j, "tokens[1].value"));
+	EXPECT_STREQ("ENODEV", tt_jstr(j, "tokens[2].error"));
+	EXPECT_EQ(DSMIL_TOKEN_BASE + 12 * 5 + 9, tt_jnum(j, "tokens[23].token"));
+	EXPECT_EQ(24, tt_jlen(j, "tokens"));
+	tt_json_free(j);
+	tt_run_free(&r);
+
+	for (g = 0; g < DSMIL_NUM_GROUPS; g++)
+		for (p = 0; p < DSMIL_DEVS_PER_GROUP; p += 3)
+			ASSERT_EQ(0, dev_bring_up(-1, g * 12 + p, g == 0 && !p));
+	ASSERT_EQ(0, smi_wait_idle(-1, &st0, 3000));
+	ASSERT_EQ(0, tt_sh(&r, CTL " token read --all"));
+	EXPECT_EXIT(&r, 0);
+	for (c = r.out; (c = strstr(c, ") = 0x")); c++)
+		lines++;
+	EXPECT_EQ(24, lines) { SHOW(&r); }
+	EXPECT_NE(NULL, strstr(r.out, "token 0x04c5 (group 5 sensor, DSMIL5D9)"))
+		{ SHOW(&r); }
+	EXPECT_EQ(NULL, strstr(r.err, "reading tokens"));	/* no terminal */
+	tt_run_free(&r);
+	ASSERT_EQ(0, smi_wait_idle(-1, &st, 3000));
+	/*
+	 * Every token read once; any request beyond the 24 was one that
+	 * timed out still queued (nothing sent) and was submitted again.
+	 */
+	EXPECT_EQ(st0.successes + 24, st.successes);
+	EXPECT_EQ(st.requests - st0.requests - 24,
+		  st.queue_timeouts - st0.queue_timeouts);
 }
 
 /* ------------------------------------------------------------------- smi */

@@ -370,7 +370,7 @@ TEST_F_TIMEOUT(fs, chunk_mapping, 1800)
 	EXPECT_EQ(NULL, books(self->fd));
 }
 
-enum { OPEN = 100 };
+enum { OPEN = 100, SUBMIT_READ };
 
 struct ioc_case {
 	const char *name;
@@ -400,6 +400,8 @@ static const struct ioc_case cases[] = {
 	{ "MMIO_BULK_WRITE", DSMIL_IOC_MMIO_BULK_WRITE, DSMIL_FEAT_MMIO, ERRS(EIO) },
 	{ "MMIO_STATUS", DSMIL_IOC_MMIO_STATUS, DSMIL_FEAT_MMIO, ERRS(0) },
 	{ "GROUP_ESTOP", DSMIL_IOC_GROUP_ESTOP, DSMIL_FEAT_DEVICES, ERRS(0) },
+	/* Open, submit, read the record back, close: every step's cleanup. */
+	{ "TOKEN_SUBMIT", SUBMIT_READ, DSMIL_FEAT_ASYNC, ERRS(ENFILE, EMFILE) },
 };
 
 /* Put things where the call under test can succeed, then make the call. */
@@ -420,6 +422,26 @@ static int ioc_call(int fd, const struct ioc_case *c, unsigned int n)
 			return errno;
 		close(nfd);
 		return 0;
+	case SUBMIT_READ: {
+		struct dsmil_token_submit sub = {
+			.group = 0, .position = DSMIL_TOKEN_POWER,
+			.op = DSMIL_TOKEN_OP_READ,
+		};
+		struct dsmil_token_completion rec;
+		int err = 0;
+
+		nfd = open(DSMIL_DEV, O_RDWR | O_CLOEXEC);
+		if (nfd < 0)
+			return errno;
+		if (ioctl(nfd, DSMIL_IOC_TOKEN_SUBMIT, &sub))
+			err = errno;
+		else if (read(nfd, &rec, sizeof(rec)) != sizeof(rec))
+			err = EPROTO;	/* a submitted read always reports */
+		else if (rec.id != sub.id || rec.error)
+			err = rec.error ?: EPROTO;
+		close(nfd);
+		return err;
+	}
 	case DSMIL_IOC_DEV_INFO:
 		a.di.id = n % DSMIL_NUM_DEVICES;
 		break;
@@ -479,7 +501,8 @@ static void ioc_prepare(int fd, const struct ioc_case *c)
 		if (dev_state(fd, 3) != DSMIL_DEV_INITIALIZING)
 			dev_transition(fd, 3, DSMIL_DEV_INITIALIZING, NULL);
 	}
-	if (c->cmd == DSMIL_IOC_TOKEN_READ || c->cmd == DSMIL_IOC_TOKEN_WRITE)
+	if (c->cmd == DSMIL_IOC_TOKEN_READ || c->cmd == DSMIL_IOC_TOKEN_WRITE ||
+	    c->cmd == SUBMIT_READ)
 		dev_bring_up(fd, 0, true);
 }
 

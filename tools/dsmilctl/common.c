@@ -26,6 +26,7 @@ int parse_args(const char *path, unsigned int allowed, int min_pos,
 		{ "since",   required_argument, NULL, 's' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "writes",  no_argument,       NULL, 'W' },
+		{ "all",     no_argument,       NULL, 'A' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -71,6 +72,10 @@ int parse_args(const char *path, unsigned int allowed, int min_pos,
 		case 'W':
 			a->writes = true;
 			bit = OPT_WRITES;
+			break;
+		case 'A':
+			a->all = true;
+			bit = OPT_ALL;
 			break;
 		default:	/* '?', ':' */
 			return usage_error(path, "%s",

@@ -29,6 +29,7 @@ static const struct {
 	{ DSMIL_FEAT_WRITES,	"writes" },
 	{ DSMIL_FEAT_LOCKDOWN,	"lockdown" },
 	{ DSMIL_FEAT_WRITE_FENCE, "write-fence" },
+	{ DSMIL_FEAT_ASYNC,	"async" },
 };
 
 int do_info(int argc, char **argv)

@@ -92,6 +92,7 @@ enum {
 	OPT_SINCE	= 1 << 4,
 	OPT_VERBOSE	= 1 << 5,
 	OPT_WRITES	= 1 << 6,
+	OPT_ALL		= 1 << 7,
 };
 
 struct args {
@@ -105,6 +106,7 @@ struct args {
 	const char *since;
 	bool verbose;
 	bool writes;
+	bool all;
 };
 
 /*

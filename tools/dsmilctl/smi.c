@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "main.h"
 
@@ -14,8 +16,14 @@ const struct help smi_help[] = {
 "Read or write the SMI token of group G (0..5) at POSITION (power, memory,\n"
 "storage, sensor; the token is 0x480 + 12 * G + position, owned by device\n"
 "DSMIL<G>D<position>).  See 'token read --help', 'token write --help'.\n" },
-	{ "token read", "dsmilctl token read G POSITION [--json]",
-"Read a token.  Needs CAP_SYS_RAWIO and the owning device READY or ACTIVE.\n" },
+	{ "token read", "dsmilctl token read G POSITION | token read --all [--json]",
+"Read a token.  Needs CAP_SYS_RAWIO and the owning device READY or ACTIVE.\n"
+"--all reads every token the firmware has, all in flight together (the\n"
+"driver's asynchronous requests), one line each in token order, with a\n"
+"progress line on a terminal; a token that cannot be read says why on its\n"
+"line.  A read that timed out still queued behind the others (nothing was\n"
+"sent) is submitted again, up to 3 times in all.  Exit 0 when every one\n"
+"was read, else the status of the first failure.\n" },
 	{ "token write", "dsmilctl token write G POSITION VALUE [--json]",
 "Write VALUE (0..0xffffffff) to a token.  Needs CAP_SYS_RAWIO, the\n"
 "allow_writes module parameter, no kernel lockdown and the owning device\n"
@@ -120,9 +128,220 @@ static int token_cmd(bool write, int argc, char **argv)
 	return 0;
 }
 
+/* One token of 'token read --all'. */
+struct token_slot {
+	unsigned int group, pos, dev;
+	uint64_t id;		/* the submit's; 0: never submitted */
+	unsigned int tries;	/* submits made */
+	int err;		/* positive errno, or 0 */
+	bool done;
+	uint32_t value;
+	uint64_t duration_ns;
+};
+
+static void token_all_progress(unsigned int done, unsigned int n)
+{
+	fprintf(stderr, "\rreading tokens: %u/%u", done, n);
+	fflush(stderr);
+}
+
+static void token_all_line(const struct token_slot *t)
+{
+	unsigned int tok = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * t->group +
+			   t->pos;
+	char name[16];
+
+	dsu_device_name(t->dev, name, sizeof(name));
+	if (t->err)
+		printf("token %#06x (group %u %s, %s): %s (%s)\n", tok, t->group,
+		       dsu_position_name(t->pos), name, strerror(t->err),
+		       dsu_errno_name(t->err));
+	else
+		printf("token %#06x (group %u %s, %s) = %#010" PRIx32 " (%" PRIu32 ")  [%.1f us]\n",
+		       tok, t->group, dsu_position_name(t->pos), name, t->value,
+		       t->value, t->duration_ns / 1000.0);
+}
+
+/* Submit the read of @t: 0 or the positive errno (then @t is done). */
+static int token_all_submit(struct token_slot *t)
+{
+	struct dsmil_token_submit s = {
+		.group = t->group, .position = t->pos,
+		.op = DSMIL_TOKEN_OP_READ,
+	};
+	int err = xioctl(DSMIL_IOC_TOKEN_SUBMIT, &s);
+
+	t->tries++;
+	if (err) {
+		t->err = err;
+		t->done = true;
+		return err;
+	}
+	t->id = s.id;
+	return 0;
+}
+
+/*
+ * A read that timed out still queued, behind the others of the table,
+ * never reached the firmware (DSMIL_TOKEN_C_UNSENT): it is submitted again,
+ * at most this many times in all.
+ */
+#define TOKEN_ALL_TRIES	3
+
+/*
+ * Take the completion records there are; returns how many reads ended
+ * (resubmitted ones not counted), or -errno.
+ */
+static int token_all_collect(struct token_slot *t, unsigned int n)
+{
+	struct dsmil_token_completion r[DSMIL_NUM_GROUPS * 4];
+	unsigned int i, k;
+	int ended = 0;
+	ssize_t got;
+
+	got = read(ctl.fd, r, sizeof(r));
+	if (got < 0)
+		return -errno;
+	for (k = 0; k < got / sizeof(r[0]); k++)
+		for (i = 0; i < n; i++) {
+			if (t[i].id != r[k].id || t[i].done)
+				continue;
+			if (r[k].error == ETIMEDOUT &&
+			    (r[k].flags & DSMIL_TOKEN_C_UNSENT) &&
+			    t[i].tries < TOKEN_ALL_TRIES &&
+			    !token_all_submit(&t[i]))
+				continue;	/* in flight again */
+			t[i].done = true;
+			if (!t[i].err)
+				t[i].err = r[k].error;
+			t[i].value = r[k].value;
+			t[i].duration_ns = r[k].duration_ns;
+			ended++;
+		}
+	return ended;
+}
+
+/*
+ * token read --all: every token the firmware has, submitted at once
+ * (DSMIL_IOC_TOKEN_SUBMIT), the records read as they come.
+ */
+static int token_read_all(void)
+{
+	struct token_slot t[DSMIL_NUM_GROUPS * 4];
+	unsigned int n = 0, pending = 0, done = 0, i, g, p;
+	bool progress = isatty(STDERR_FILENO);
+	struct dsmil_info info;
+	int rc, err, first = 0;
+
+	_Static_assert(DSMIL_NUM_GROUPS * 4 <= DSMIL_ASYNC_MAX,
+		       "every token in flight at once");
+
+	rc = get_info(&info);
+	if (rc >= 0)
+		return rc;
+	if (!(info.features & DSMIL_FEAT_ASYNC))
+		return fail_code(DSU_EXIT_OTHER, EOPNOTSUPP, -1,
+				 "this driver has no asynchronous token requests");
+	for (g = 0; g < DSMIL_NUM_GROUPS; g++)
+		for (p = 0; p < DSMIL_DEVS_PER_GROUP; p += 3) {
+			unsigned int dev = g * DSMIL_DEVS_PER_GROUP + p;
+			struct dsmil_dev_info di;
+
+			/* Present: a token the firmware has and may be sent. */
+			if (!get_dev(dev, &di) &&
+			    di.flags & (DSMIL_DEVF_TOKEN_ABSENT |
+					DSMIL_DEVF_TOKEN_FILTERED))
+				continue;
+			t[n++] = (struct token_slot){
+				.group = g, .pos = p, .dev = dev,
+			};
+		}
+
+	/* The table (24) is well below the per-file limit (64). */
+	for (i = 0; i < n; i++) {
+		if (token_all_submit(&t[i]))
+			done++;
+		else
+			pending++;
+	}
+	if (progress)
+		token_all_progress(done, n);
+	while (pending) {
+		struct pollfd pf = { .fd = ctl.fd, .events = POLLIN };
+
+		if (poll(&pf, 1, -1) < 0) {
+			err = errno;
+			if (err == EINTR)
+				continue;
+			if (progress)
+				fputc('\n', stderr);
+			return fail(err, -1, "waiting for token completions");
+		}
+		rc = token_all_collect(t, n);
+		if (rc < 0 && rc != -EAGAIN) {
+			if (progress)
+				fputc('\n', stderr);
+			return fail(-rc, -1, "reading token completions");
+		}
+		if (rc > 0) {
+			pending -= rc;
+			done += rc;
+		}
+		if (progress)
+			token_all_progress(done, n);
+	}
+	if (progress)
+		fprintf(stderr, "\r%*s\r", 40, "");
+
+	for (i = 0; i < n && !first; i++)
+		first = t[i].err;
+	if (ctl.json) {
+		struct dsj j;
+
+		json_begin(&j);
+		dsj_arr_begin(&j, "tokens");
+		for (i = 0; i < n; i++) {
+			dsj_obj_begin(&j, NULL);
+			dsj_u64(&j, "group", t[i].group);
+			dsj_str(&j, "position", dsu_position_name(t[i].pos));
+			dsj_u64(&j, "token", DSMIL_TOKEN_BASE +
+				DSMIL_DEVS_PER_GROUP * t[i].group + t[i].pos);
+			json_device_ref(&j, "device", t[i].dev);
+			if (t[i].err) {
+				dsj_str(&j, "error", dsu_errno_name(t[i].err));
+			} else {
+				dsj_u64(&j, "value", t[i].value);
+				dsj_u64(&j, "duration_ns", t[i].duration_ns);
+			}
+			dsj_obj_end(&j);
+		}
+		dsj_arr_end(&j);
+		json_end(&j);
+	} else {
+		for (i = 0; i < n; i++)
+			token_all_line(&t[i]);
+	}
+	return first ? dsu_exit_for_errno(first) : 0;
+}
+
 static int token_read(int argc, char **argv)
 {
-	return token_cmd(false, argc, argv);
+	struct args a;
+	int rc, i;
+
+	/* --all anywhere: the whole table; else one token as ever. */
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--all"))
+			break;
+	if (i == argc)
+		return token_cmd(false, argc, argv);
+	rc = parse_args("token read", OPT_ALL, 0, 0, argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	rc = open_node();
+	if (rc >= 0)
+		return rc;
+	return token_read_all();
 }
 
 static int token_write(int argc, char **argv)

@@ -855,7 +855,8 @@ const char *dsmil_info_check(const struct dsmil_info *i, unsigned int max_reside
 		return "mmio_backend (default is sim)";
 	if (i->features & ~(DSMIL_FEAT_DEVICES | DSMIL_FEAT_SMI |
 			    DSMIL_FEAT_MMIO | DSMIL_FEAT_WRITES |
-			    DSMIL_FEAT_LOCKDOWN | DSMIL_FEAT_WRITE_FENCE))
+			    DSMIL_FEAT_LOCKDOWN | DSMIL_FEAT_WRITE_FENCE |
+			    DSMIL_FEAT_ASYNC))
 		return "unknown feature bits";
 	if (!(i->features & DSMIL_FEAT_WRITE_FENCE))
 		return "no FEAT_WRITE_FENCE (every build has the hand-off fence)";
