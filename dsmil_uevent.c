@@ -52,11 +52,28 @@ static const char *const dsmil_uevent_sources[] = DSMIL_SOURCE_NAMES;
 #define DSMIL_UEVENT_KEYS	10
 #define DSMIL_UEVENT_KEY_LEN	48
 
-/* State events have one budget, every other kind the other. */
+/*
+ * State events have one budget, emergency stops their own (the event the
+ * example rule acts on: a backend faulting and recovering in a loop must
+ * not use it up), SMI faults and recoveries the third.
+ */
 static unsigned int dsmil_uevent_budget_of(const struct dsmil_event *ev)
 {
-	return ev->kind == DSMIL_EVENT_STATE ? 0 : 1;
+	switch (ev->kind) {
+	case DSMIL_EVENT_STATE:
+		return DSMIL_UEVENT_B_STATE;
+	case DSMIL_EVENT_ESTOP:
+		return DSMIL_UEVENT_B_ESTOP;
+	default:
+		return DSMIL_UEVENT_B_SMI;
+	}
 }
+
+static const unsigned int dsmil_uevent_bursts[DSMIL_UEVENT_BUDGETS] = {
+	[DSMIL_UEVENT_B_STATE]	= DSMIL_UEVENT_STATE_BURST,
+	[DSMIL_UEVENT_B_ESTOP]	= DSMIL_UEVENT_ESTOP_BURST,
+	[DSMIL_UEVENT_B_SMI]	= DSMIL_UEVENT_SMI_BURST,
+};
 
 /*
  * Does the event fit its budget?  A window opens at the first event after
@@ -67,8 +84,7 @@ static bool dsmil_uevent_admit(struct dsmil_uevents *ue,
 {
 	unsigned int b = dsmil_uevent_budget_of(ev);
 	struct dsmil_uevent_budget *bd = &ue->budget[b];
-	unsigned int burst = b ? DSMIL_UEVENT_INCIDENT_BURST :
-				 DSMIL_UEVENT_STATE_BURST;
+	unsigned int burst = dsmil_uevent_bursts[b];
 
 	lockdep_assert_held(&ue->lock);
 	if (!bd->used || time_after_eq(jiffies, bd->start +
@@ -128,10 +144,14 @@ void dsmil_uevent_post(void *ctx, const struct dsmil_event *ev)
 		ue->len++;
 		kick = true;
 	}
-	spin_unlock_irqrestore(&ue->lock, flags);
-
+	/*
+	 * Scheduled under the lock, where @dead was seen false: once
+	 * dsmil_uevent_exit() has set it, no post can schedule the work
+	 * after its flush_work() (schedule_work() does not sleep).
+	 */
 	if (kick)
 		schedule_work(&ue->work);
+	spin_unlock_irqrestore(&ue->lock, flags);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_uevent_post);
 
@@ -272,8 +292,10 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_uevent_init);
  * dsmil_uevent_exit - stop queueing and send what is queued.
  * @ue: the sender.
  *
- * Called after every producer is gone (the state machine and the SMI
- * engine are torn down first), while the device still exists.
+ * Called while the device still exists.  A post racing with it either
+ * queued (and scheduled the work) before @dead was set, and the flush
+ * sends it, or sees @dead and queues nothing: the work never runs after
+ * this returns.
  */
 void dsmil_uevent_exit(struct dsmil_uevents *ue)
 {

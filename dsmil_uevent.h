@@ -65,21 +65,28 @@ struct dsmil_event {
 };
 
 /*
- * The budget, per kind of event: DSMIL_UEVENT_STATE_BURST state events and
- * DSMIL_UEVENT_INCIDENT_BURST others (estop, smi-faulted, smi-recovered)
- * per DSMIL_UEVENT_INTERVAL_MS, each window starting with its first event.
- * Separate, so that a flood of state changes cannot crowd out an
- * emergency stop.  What is over budget is dropped and counted; the first
- * drop of an interval sends one DSMIL_EVENT=dropped.
+ * The budget, per kind of event: DSMIL_UEVENT_STATE_BURST state events,
+ * DSMIL_UEVENT_ESTOP_BURST emergency stops and DSMIL_UEVENT_SMI_BURST SMI
+ * faults and recoveries per DSMIL_UEVENT_INTERVAL_MS, each window starting
+ * with its first event.  Separate, so that a flood of state changes, or a
+ * backend faulting and recovering in a loop, cannot crowd out an emergency
+ * stop.  What is over budget is dropped and counted; the first drop of an
+ * interval sends one DSMIL_EVENT=dropped.
  */
 #define DSMIL_UEVENT_INTERVAL_MS	1000
 #define DSMIL_UEVENT_STATE_BURST	16
-#define DSMIL_UEVENT_INCIDENT_BURST	8
-/* Events waiting for the worker: more than one interval's budget. */
-#define DSMIL_UEVENT_QUEUE		32
+#define DSMIL_UEVENT_ESTOP_BURST	8
+#define DSMIL_UEVENT_SMI_BURST		8
+/* Events waiting for the worker: more than one interval's budgets. */
+#define DSMIL_UEVENT_QUEUE		48
 
-/* The two budgets: state events, and the rest. */
-#define DSMIL_UEVENT_BUDGETS		2
+/* The budgets: state events, emergency stops, SMI faults and recoveries. */
+enum {
+	DSMIL_UEVENT_B_STATE,
+	DSMIL_UEVENT_B_ESTOP,
+	DSMIL_UEVENT_B_SMI,
+	DSMIL_UEVENT_BUDGETS
+};
 
 /**
  * struct dsmil_uevent_budget - one budget's current window.
@@ -102,7 +109,7 @@ struct dsmil_uevent_budget {
  * @q:         events waiting for @work, oldest at @head.
  * @head:      index of the oldest queued event.
  * @len:       events queued.
- * @budget:    the state budget [0] and the incident budget [1].
+ * @budget:    one window per budget (DSMIL_UEVENT_B_*).
  * @drop_next: jiffies before which no further "dropped" event is sent.
  * @drop_pending: @work is to send a "dropped" event.
  * @dead:      set by dsmil_uevent_exit(): nothing more is queued.

@@ -93,6 +93,45 @@ static void dsmil_uevent_post_budget(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ue->len, 0);
 }
 
+/*
+ * A backend faulting and recovering in a loop uses up its own budget, not
+ * the emergency stop's: the stop posted after them still goes out.
+ */
+static void dsmil_uevent_post_estop_budget(struct kunit *test)
+{
+	struct dsmil_event fault = { .kind = DSMIL_EVENT_SMI_FAULTED,
+				     .device = 0 };
+	struct dsmil_event back = { .kind = DSMIL_EVENT_SMI_RECOVERED };
+	struct dsmil_event stop = { .kind = DSMIL_EVENT_ESTOP, .groups = 0x1 };
+	struct dsmil_uevents *ue;
+	struct device *dev;
+	unsigned long t0;
+	unsigned int i;
+
+	dev = root_device_register("dsmil_uevent_test");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dev));
+	ue = uevent_sender(test, dev);
+
+	t0 = jiffies;
+	for (i = 0; i < DSMIL_UEVENT_SMI_BURST; i++) {
+		dsmil_uevent_post(ue, &fault);
+		dsmil_uevent_post(ue, &back);
+	}
+	dsmil_uevent_post(ue, &stop);
+	i = time_before(jiffies, t0 + msecs_to_jiffies(DSMIL_UEVENT_INTERVAL_MS));
+	dsmil_uevent_exit(ue);
+	root_device_unregister(dev);
+	if (!i)
+		kunit_skip(test, "the posts spanned more than one window");
+
+	KUNIT_EXPECT_EQ(test, uevent_sent(ue, DSMIL_EVENT_SMI_FAULTED) +
+			uevent_sent(ue, DSMIL_EVENT_SMI_RECOVERED),
+			DSMIL_UEVENT_SMI_BURST);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ue->dropped),
+			DSMIL_UEVENT_SMI_BURST);
+	KUNIT_EXPECT_EQ(test, uevent_sent(ue, DSMIL_EVENT_ESTOP), 1);
+}
+
 /* What an instance's state machine tells its listener, recorded. */
 struct uevent_rec {
 	spinlock_t lock;	/* posts may race with the test's reads */
@@ -177,6 +216,7 @@ static void dsmil_uevent_state_estop(struct kunit *test)
 static struct kunit_case dsmil_uevent_cases[] = {
 	KUNIT_CASE(dsmil_uevent_post_no_device),
 	KUNIT_CASE(dsmil_uevent_post_budget),
+	KUNIT_CASE(dsmil_uevent_post_estop_budget),
 	KUNIT_CASE(dsmil_uevent_state_transition),
 	KUNIT_CASE(dsmil_uevent_state_estop),
 	{}
