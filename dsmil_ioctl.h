@@ -340,7 +340,10 @@ struct dsmil_audit_read {
  *               included.
  * @request_id:  out: the request's id (never 0) once it reached the SMI
  *               engine; 0 when it was refused or turned away before
- *               (-ESHUTDOWN, -ENOMEM).  With -EINPROGRESS,
+ *               (-ESHUTDOWN, -ENOMEM), or when the caller left (-EINTR,
+ *               -ETIMEDOUT) a queued read that stays queued for readers
+ *               that joined it: that id's outcome is theirs.  With
+ *               -EINPROGRESS,
  *               DSMIL_IOC_SMI_RESULT gives its final outcome by this id.
  *               Ignored on input.
  * @reserved:    zero.

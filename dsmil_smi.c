@@ -806,6 +806,7 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 		/* Never reached the hardware: take it back. */
 		list_del_init(&req->node);
 		req->stage = DSMIL_SMI_RUNNING;
+		dsmil_smi_flight_untrack(smi, req);
 		spin_unlock(&smi->lock);
 		dsmil_smi_finish(smi, req, w ? DSMIL_SMI_OUT_CANCELLED :
 				 DSMIL_SMI_OUT_QUEUE_TIMEOUT, false);
@@ -840,11 +841,43 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 	}
 }
 
+/* dsmil_smi_wait_joined(): the joiner starts over as a caller of its own. */
+#define DSMIL_SMI_REJOIN	1
+
+/*
+ * The read @w joined ended unsent for its own caller's reason
+ * (dsmil_smi_flight.c): start over, unless @w's own wait is over too (its
+ * deadline, a fatal signal): then it ends here, counted as it would have
+ * been had it made its own request, with no id (none keeps its outcome).
+ */
+static int dsmil_smi_joined_unsent(struct dsmil_smi *smi,
+				   const struct dsmil_smi_waiter *w,
+				   struct dsmil_smi_reply *rep)
+{
+	enum dsmil_smi_outcome out;
+	ktime_t now = ktime_get();
+
+	if (fatal_signal_pending(current))
+		out = DSMIL_SMI_OUT_CANCELLED;
+	else if (!ktime_before(now, w->deadline))
+		out = DSMIL_SMI_OUT_QUEUE_TIMEOUT;
+	else
+		return DSMIL_SMI_REJOIN;
+	spin_lock(&smi->lock);
+	dsmil_smi_count(smi, out, ktime_to_ns(ktime_sub(now, w->start)));
+	spin_unlock(&smi->lock);
+	rep->id = 0;
+	rep->duration_ns = ktime_to_ns(ktime_sub(now, w->start));
+	return out == DSMIL_SMI_OUT_CANCELLED ? -EINTR : -ETIMEDOUT;
+}
+
 /*
  * Wait as a caller that joined another's read (dsmil_smi_flight.c): its
  * own deadline and fatal signals bound the wait, as for a request of its
  * own, and leaving never ends the call for the others.  Fills @rep (the
- * shared request's id) and returns the caller's result.
+ * shared request's id) and returns the caller's result, or
+ * DSMIL_SMI_REJOIN when the read ended unsent and the caller must start
+ * over (@rep untouched).
  */
 static int dsmil_smi_wait_joined(struct dsmil_smi *smi,
 				 struct dsmil_smi_share *sh,
@@ -852,6 +885,7 @@ static int dsmil_smi_wait_joined(struct dsmil_smi *smi,
 				 struct dsmil_smi_reply *rep)
 {
 	struct dsmil_smi_req *drop;
+	bool unsent;
 	long t;
 	int ret;
 
@@ -864,7 +898,7 @@ static int dsmil_smi_wait_joined(struct dsmil_smi *smi,
 	} while (!t && ktime_before(ktime_get(), w->deadline));
 	if (t > 0) {
 		ret = sh->result;
-		goto out;
+		goto ended;
 	}
 
 	spin_lock(&smi->lock);
@@ -876,17 +910,27 @@ static int dsmil_smi_wait_joined(struct dsmil_smi *smi,
 							 DSMIL_SMI_VERDICT_WAIT);
 		if (t > 0) {
 			ret = sh->result;
-			goto out;
+			goto ended;
 		}
 		spin_lock(&smi->lock);
 	}
+	/* Published meanwhile (sh->req gone): read under the same lock. */
 	ret = dsmil_smi_flight_leave(smi, sh, w, t < 0, &drop);
+	unsent = !sh->req && sh->unsent;
 	spin_unlock(&smi->lock);
 	/* An orphan nobody waits for: ended untouched, not counted again. */
 	if (drop)
 		dsmil_smi_finish(smi, drop, t < 0 ? DSMIL_SMI_OUT_CANCELLED :
 				 DSMIL_SMI_OUT_QUEUE_TIMEOUT, false);
+	goto out;
+ended:
+	/* Set before the completion that woke us. */
+	unsent = sh->unsent;
 out:
+	if (unsent) {
+		dsmil_smi_flight_put(sh);
+		return dsmil_smi_joined_unsent(smi, w, rep);
+	}
 	rep->id = sh->id;
 	rep->duration_ns = ktime_to_ns(ktime_sub(ktime_get(), w->start));
 	rep->value = ret ? 0 : sh->value;
@@ -950,6 +994,7 @@ int dsmil_smi_exec(struct dsmil_smi *smi,
 		}
 	}
 	here.id = dsmil_next_request_id(dsmil_from_smi(smi));
+again:
 	rep->id = here.id;
 
 	/* FAULTED: fail at once, touch nothing (re-checked under the lock). */
@@ -979,8 +1024,18 @@ int dsmil_smi_exec(struct dsmil_smi *smi,
 	spin_unlock(&smi->lock);
 	if (rejected)
 		goto faulted;
-	if (sh)
-		return dsmil_smi_wait_joined(smi, sh, &me, rep);
+	if (sh) {
+		ret = dsmil_smi_wait_joined(smi, sh, &me, rep);
+		if (ret != DSMIL_SMI_REJOIN)
+			return ret;
+		/*
+		 * The read ended unsent for its caller's reason: a request
+		 * of our own (its id was never used), or a join of a read
+		 * newer than ours, within our own deadline.
+		 */
+		sh = NULL;
+		goto again;
+	}
 	if (idle) {
 		if (!dsmil_smi_drive(smi, &here, start, true)) {
 			/* Dying: the worker finishes a copy of it. */
@@ -1027,6 +1082,15 @@ int dsmil_smi_exec(struct dsmil_smi *smi,
 	/* The worker drives the queue whenever the hardware is free. */
 	queue_work(smi->wq, &smi->work);
 	ret = dsmil_smi_wait(smi, req);
+	/*
+	 * Left to its joiners (orphaned): it may yet succeed for them, and
+	 * DSMIL_IOC_SMI_RESULT would report that under its id, not this
+	 * caller's -EINTR or -ETIMEDOUT; nothing of this caller's outcome is
+	 * kept, so no id is given, as for a request turned away.  Set under
+	 * the lock before dsmil_smi_wait() returned.
+	 */
+	if (req->orphaned)
+		rep->id = 0;
 	rep->duration_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	if (!ret)
 		rep->value = req->value;

@@ -38,7 +38,24 @@
  * leaving never ends the call for the others.  When the request's own
  * caller leaves while it is still queued, the request stays queued for the
  * joiners ("orphaned"), with the deadline of the oldest one; it is taken
- * back untouched only when the last of them leaves too.  Every caller is
+ * back untouched only when the last of them leaves too.
+ *
+ * Nor does a joiner get an outcome that is only its leader's: a read that
+ * ends unsent because of its own caller (a fatal signal, its deadline
+ * passed or about to pass in the spacing or a busy retry, or taken back by
+ * its caller in a gap a joiner slipped into) says nothing about the
+ * hardware.  Its joiners still waiting are not counted by it and start
+ * over as callers of their own, within their own deadlines
+ * (DSMIL_SMI_REJOIN, dsmil_smi_exec()).  This one rule covers every way a
+ * read can end unsent, where keeping the read alive for the joiners
+ * (moving its deadline, refusing the signal) would have to be done at
+ * each of them, in two contexts (caller and worker).  Each restart is a
+ * read of its own (or a join of one that began after the joiner did), so
+ * the value is still one the joiner could have read, and the restarts end
+ * at its deadline.  A taken-back read also leaves its slot in the section
+ * that takes it back, so that nobody joins a read already given up.
+ *
+ * Every caller is
  * counted once: the request for its own caller (unless orphaned), each
  * joiner as it leaves a queued request or, for the ones served (or gone
  * while the call ran), by the call's outcome, plus once in
@@ -168,11 +185,34 @@ struct dsmil_smi_share *dsmil_smi_flight_join(struct dsmil_smi *smi,
 	return sh;
 }
 
+/**
+ * dsmil_smi_flight_untrack - @req is being taken back unsent: nobody may
+ * join it any more.
+ * @smi: SMI engine.
+ * @req: a request just taken off the queue by its caller (or by its last
+ *       joiner), not yet finished.
+ *
+ * Called with &dsmil_smi.lock held, in the section that takes @req back:
+ * dsmil_smi_finish() clears the slot too, but only after the lock was
+ * dropped, and a reader arriving in between would join a read that is
+ * never sent.
+ */
+void dsmil_smi_flight_untrack(struct dsmil_smi *smi, struct dsmil_smi_req *req)
+{
+	int i = dsmil_smi_flight_slot(&req->cmd, req->flags);
+
+	lockdep_assert_held(&smi->lock);
+	if (i >= 0 && smi->flight[i] == req)
+		smi->flight[i] = NULL;
+}
+
 /* The oldest joiner still waiting sets the orphaned request's bound. */
-static void dsmil_smi_flight_rebound(struct dsmil_smi_req *req)
+static void dsmil_smi_flight_rebound(struct dsmil_smi *smi,
+				     struct dsmil_smi_req *req)
 {
 	struct dsmil_smi_waiter *first;
 
+	lockdep_assert_held(&smi->lock);
 	first = list_first_entry(&req->share->waiters, struct dsmil_smi_waiter,
 				 node);
 	req->start = first->start;
@@ -204,7 +244,7 @@ bool dsmil_smi_flight_orphan(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 							req->start)));
 	smi->in_flight--;
 	req->orphaned = true;
-	dsmil_smi_flight_rebound(req);
+	dsmil_smi_flight_rebound(smi, req);
 	return true;
 }
 
@@ -225,7 +265,8 @@ bool dsmil_smi_flight_orphan(struct dsmil_smi *smi, struct dsmil_smi_req *req,
  * unless killed).
  *
  * Return: the joiner's errno: the shared result if the request finished
- * meanwhile, else -EINTR, -ETIMEDOUT (queued) or -EINPROGRESS.
+ * meanwhile (check &dsmil_smi_share.unsent then), else -EINTR, -ETIMEDOUT
+ * (queued) or -EINPROGRESS.
  */
 int dsmil_smi_flight_leave(struct dsmil_smi *smi, struct dsmil_smi_share *sh,
 			   struct dsmil_smi_waiter *w, bool killed,
@@ -251,9 +292,10 @@ int dsmil_smi_flight_leave(struct dsmil_smi *smi, struct dsmil_smi_share *sh,
 				/* Nobody wants it: nothing is sent. */
 				list_del_init(&req->node);
 				req->stage = DSMIL_SMI_RUNNING;
+				dsmil_smi_flight_untrack(smi, req);
 				*drop = req;
 			} else {
-				dsmil_smi_flight_rebound(req);
+				dsmil_smi_flight_rebound(smi, req);
 			}
 		}
 		return killed ? -EINTR : -ETIMEDOUT;
@@ -271,6 +313,26 @@ int dsmil_smi_flight_leave(struct dsmil_smi *smi, struct dsmil_smi_share *sh,
 	return -EINPROGRESS;
 }
 
+/*
+ * @req ended before the hardware saw it, for a reason of its own caller's:
+ * its joiners, with deadlines of their own, must not inherit it.  A
+ * refusal (the hand-off), a FAULTED engine or a failed submit concerns
+ * every caller alike and is shared.
+ */
+static bool dsmil_smi_flight_unsent(const struct dsmil_smi_req *req)
+{
+	if (req->submitted)
+		return false;
+	switch (req->outcome) {
+	case DSMIL_SMI_OUT_CANCELLED:
+	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
+	case DSMIL_SMI_OUT_BUSY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /**
  * dsmil_smi_flight_publish - @req finished: give its joiners the result.
  * @smi:   SMI engine.
@@ -281,7 +343,10 @@ int dsmil_smi_flight_leave(struct dsmil_smi *smi, struct dsmil_smi_share *sh,
  * Called with &dsmil_smi.lock held, by dsmil_smi_finish(), after
  * dsmil_smi_keep_stuck() for a stuck request.  Takes @req out of its slot
  * (so that a read arriving from now on makes its own call) and counts
- * every joiner still attached by @req's outcome.
+ * every joiner still attached by @req's outcome, unless @req ended unsent
+ * for its own caller's reason: then the joiners still waiting are not
+ * counted (nor coalesced) and are told to start over
+ * (&dsmil_smi_share.unsent).
  *
  * Return: the share to wake with dsmil_smi_flight_done() once the lock is
  * dropped, or NULL if nobody joined.
@@ -306,19 +371,28 @@ struct dsmil_smi_share *dsmil_smi_flight_publish(struct dsmil_smi *smi,
 	sh->req = NULL;
 	sh->result = stuck ? -EINPROGRESS : req->result;
 	sh->value = sh->result ? 0 : req->value;
+	/* A stuck request was submitted: never unsent. */
+	sh->unsent = dsmil_smi_flight_unsent(req);
 
 	list_for_each_entry_safe(w, tmp, &sh->waiters, node) {
 		list_del_init(&w->node);
-		dsmil_smi_count(smi, req->outcome,
-				ktime_to_ns(ktime_sub(req->end, w->start)));
+		/* Starting over: counted by what it does next. */
+		if (!sh->unsent)
+			dsmil_smi_count(smi, req->outcome,
+					ktime_to_ns(ktime_sub(req->end,
+							      w->start)));
 		waiting++;
 	}
-	/* Timed from the request's arrival: their own ends are not kept. */
+	/*
+	 * Those that left already were told their own outcome, and are
+	 * counted by this one as ever.  Timed from the request's arrival:
+	 * their own ends are not kept.
+	 */
 	ns = ktime_to_ns(ktime_sub(req->end, req->start));
 	for (k = 0; k < sh->gone; k++)
 		dsmil_smi_count(smi, req->outcome, ns);
 	smi->in_flight -= waiting + sh->gone;
-	c->coalesced += waiting + sh->gone;
+	c->coalesced += (sh->unsent ? 0 : waiting) + sh->gone;
 	c->abandoned += sh->gone;
 
 	if (stuck) {

@@ -182,6 +182,9 @@ struct dsmil_smi_waiter {
  * @id:       the request's id: every joiner's reply carries it.
  * @result:   0 or the negative errno every joiner still waiting gets.
  * @value:    the value read.
+ * @unsent:   the request ended unsent for its own caller's reason: the
+ *            joiners still waiting ignore @result and start over
+ *            (dsmil_smi_flight_publish()).  Set with @result.
  */
 struct dsmil_smi_share {
 	struct kref ref;
@@ -193,6 +196,7 @@ struct dsmil_smi_share {
 	u64 id;
 	int result;
 	u32 value;
+	bool unsent;
 };
 
 /**
@@ -450,6 +454,7 @@ struct dsmil_smi_share *dsmil_smi_flight_join(struct dsmil_smi *smi,
 					      unsigned int flags,
 					      struct dsmil_smi_waiter *w);
 void dsmil_smi_flight_track(struct dsmil_smi *smi, struct dsmil_smi_req *req);
+void dsmil_smi_flight_untrack(struct dsmil_smi *smi, struct dsmil_smi_req *req);
 void dsmil_smi_flight_moved(struct dsmil_smi *smi,
 			    const struct dsmil_smi_req *from,
 			    struct dsmil_smi_req *to);

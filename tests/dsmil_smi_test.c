@@ -2591,12 +2591,15 @@ static void dsmil_smi_flight_leaving_keeps_others(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, j2->ret, -EINTR);
 	smi_kill(lead);
 	KUNIT_EXPECT_EQ(test, lead->ret, -EINTR);
+	/* Its read succeeds for j1: no id is kept with lead's -EINTR. */
+	KUNIT_EXPECT_EQ(test, lead->id, 0);
 	dsmil_kunit_smi_release(&t->fake);
 	wait_for_completion(&x->done);
 	wait_for_completion(&j1->done);
 	KUNIT_EXPECT_EQ(test, x->ret, 0);
 	KUNIT_EXPECT_EQ(test, j1->ret, 0);
 	KUNIT_EXPECT_EQ(test, j1->value, 0x77);
+	KUNIT_EXPECT_NE(test, j1->id, 0);
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
 	dsmil_smi_flush(smi);
 	smi_status(smi, &st);
@@ -2651,17 +2654,132 @@ static void dsmil_smi_flight_leader_timeout(struct kunit *test)
 	smi_wait_in_flight(test, smi, 3);
 	wait_for_completion(&lead->done);
 	KUNIT_EXPECT_EQ(test, lead->ret, -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, lead->id, 0);	/* orphaned: see above */
 	dsmil_kunit_smi_release(&t->fake);
 	wait_for_completion(&j1->done);
 	wait_for_completion(&x->done);
 	KUNIT_EXPECT_EQ(test, j1->ret, 0);
 	KUNIT_EXPECT_EQ(test, j1->value, 0x99);
+	KUNIT_EXPECT_NE(test, j1->id, 0);
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
 	dsmil_smi_flush(smi);
 	smi_status(smi, &st);
 	KUNIT_EXPECT_EQ(test, st.queue_timeouts, 1);
 	KUNIT_EXPECT_EQ(test, st.coalesced, 1);
 }
+
+/*
+ * The read's own caller is killed before its read is sent (in the backoff
+ * of a busy retry on the idle path): its joiner, never signalled, is not
+ * told that caller's -EINTR; it starts over and reads within its own
+ * deadline, with an id of its own, counted once.
+ */
+static void dsmil_smi_flight_leader_killed_unsent(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *lead, *j;
+	struct dsmil_smi_status st;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	t->fake.value = 0x42;
+	dsmil_kunit_smi_queue_submit(test, &t->fake, -EBUSY, 1);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_SUBMIT);
+	lead = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, true);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	j = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 2);
+	/* Pending as the submit answers busy: the backoff ends at once. */
+	send_sig(SIGKILL, lead->task, 1);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&lead->done);
+	put_task_struct(lead->task);
+	wait_for_completion(&j->done);
+	KUNIT_EXPECT_EQ(test, lead->ret, -EINTR);
+	KUNIT_EXPECT_EQ(test, j->ret, 0);
+	KUNIT_EXPECT_EQ(test, j->value, 0x42);
+	KUNIT_EXPECT_NE(test, j->id, 0);
+	KUNIT_EXPECT_NE(test, j->id, lead->id);
+	KUNIT_EXPECT_EQ(test, t->fake.attempts, 2);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.cancelled, 1);
+	KUNIT_EXPECT_EQ(test, st.successes, 1);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 0);
+	KUNIT_EXPECT_EQ(test, st.requests, 2);
+}
+
+#ifdef DSMIL_HAVE_STATIC_STUB
+static struct kunit *smi_late_test;
+static struct smi_caller *smi_late_joiner;
+
+/*
+ * The case's own caller waits late (preempted, say): a reader joins its
+ * queued read shortly before its deadline, and the worker reaches the
+ * read just after that deadline.
+ */
+static long smi_wait_late(struct dsmil_smi_req *req, unsigned long tmo)
+{
+	struct kunit *test = smi_late_test;
+	struct smi_t *t = test->priv;
+	s64 left = ktime_ms_delta(req->deadline, ktime_get());
+
+	if (left > 50)
+		msleep(left - 50);
+	smi_late_joiner = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, t->smi, 3);
+	while (ktime_before(ktime_get(), ktime_add_ms(req->deadline, 5)))
+		usleep_range(1000, 2000);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&req->done);
+	return 1;
+}
+
+/*
+ * A read that ends unsent at its caller's deadline: a joiner whose own
+ * deadline is far off is not told -ETIMEDOUT; it reads for itself.
+ */
+static void dsmil_smi_flight_joiner_outlives_leader(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_flight_params;
+	struct dsmil_smi_cmd cmd = {
+		.token = DSMIL_TOKEN_BASE, .op = DSMIL_SMI_OP_READ,
+	};
+	struct dsmil_smi_reply rep;
+	struct dsmil_smi_status st;
+	struct smi_caller *x, *j;
+	struct dsmil_smi *smi;
+	int ret;
+
+	p.timeout_ms = 600;
+	p.hang_ms = 300;
+	smi = smi_start_fake(test, &p);
+	t->fake.value = 0x99;
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	x = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	smi_late_test = test;
+	smi_late_joiner = NULL;
+	kunit_activate_static_stub(test, dsmil_smi_wait_done, smi_wait_late);
+	ret = dsmil_smi_exec(smi, &cmd, 0, 0, &rep);
+	kunit_deactivate_static_stub(test, dsmil_smi_wait_done);
+	j = smi_late_joiner;
+	KUNIT_ASSERT_NOT_NULL(test, j);
+	KUNIT_EXPECT_EQ(test, ret, -ETIMEDOUT);
+	wait_for_completion(&j->done);
+	wait_for_completion(&x->done);
+	KUNIT_EXPECT_EQ(test, j->ret, 0);
+	KUNIT_EXPECT_EQ(test, j->value, 0x99);
+	KUNIT_EXPECT_NE(test, j->id, rep.id);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+	dsmil_smi_flush(smi);
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.queue_timeouts, 1);
+	KUNIT_EXPECT_EQ(test, st.coalesced, 0);
+	KUNIT_EXPECT_EQ(test, st.successes, 2);
+}
+#endif
 
 /*
  * The hand-off check is the shared call's: a device stopped while readers
@@ -3004,6 +3122,10 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_flight_not_older_than_write),
 	KUNIT_CASE(dsmil_smi_flight_leaving_keeps_others),
 	KUNIT_CASE(dsmil_smi_flight_leader_timeout),
+	KUNIT_CASE(dsmil_smi_flight_leader_killed_unsent),
+#ifdef DSMIL_HAVE_STATIC_STUB
+	KUNIT_CASE(dsmil_smi_flight_joiner_outlives_leader),
+#endif
 	KUNIT_CASE(dsmil_smi_flight_handoff_refuses_all),
 	KUNIT_CASE(dsmil_smi_flight_faulted_refuses_all),
 	KUNIT_CASE(dsmil_smi_flight_in_doubt_shared_id),
