@@ -720,8 +720,9 @@ struct dsmil_smi_result {
  * ended.  Closing the file cancels what is still queued and drops the
  * records nobody read; a request already at the firmware finishes there.
  * All files together have at most DSMIL_ASYNC_GLOBAL_MAX requests not
- * ended yet, so that asynchronous clients cannot fill the SMI engine's
- * queue ahead of synchronous callers.
+ * ended yet (eight files' worth: a request a closed file left at the
+ * firmware still counts), so that asynchronous clients cannot fill the
+ * SMI engine's queue ahead of synchronous callers without bound.
  *
  * Writes run one at a time, in submit order across all files, on one
  * writer (each is the audited write of DSMIL_IOC_TOKEN_WRITE: up to three
@@ -733,7 +734,7 @@ struct dsmil_smi_result {
  * files beyond these caps).
  */
 #define DSMIL_ASYNC_MAX		64
-#define DSMIL_ASYNC_GLOBAL_MAX	256
+#define DSMIL_ASYNC_GLOBAL_MAX	512
 
 /* struct dsmil_token_submit.op, struct dsmil_token_completion.op */
 #define DSMIL_TOKEN_OP_READ	0

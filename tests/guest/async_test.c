@@ -311,10 +311,10 @@ TEST_F(async, global_limit_eagain)
 	__u64 id;
 
 	/* A deadline past the held request and the queue behind it. */
-	async_load(_metadata, self, "smi_timeout_ms=4000 smi_hang_ms=2000");
+	async_load(_metadata, self, "smi_timeout_ms=10000 smi_hang_ms=5000");
 	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
 	ASSERT_EQ(0, smi_wait_idle(self->fd, &st0, 3000));
-	ASSERT_EQ(0, sim_knob_write("slow_ms", "1000"));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "3000"));
 	for (i = 0; i < nfd; i++) {
 		fds[i] = dsmil_open();
 		ASSERT_LE(0, fds[i]);
@@ -336,7 +336,7 @@ TEST_F(async, global_limit_eagain)
 
 	for (i = 0; i < nfd; i++) {
 		for (got = 0; got < DSMIL_ASYNC_MAX; got += n) {
-			n = wait_recs(fds[i], r, DSMIL_ASYNC_MAX, 10000);
+			n = wait_recs(fds[i], r, DSMIL_ASYNC_MAX, 15000);
 			ASSERT_LT(0, n);
 			for (j = 0; j < (unsigned int)n; j++)
 				bad += r[j].error != 0 ||
@@ -352,8 +352,8 @@ TEST_F(async, global_limit_eagain)
 	EXPECT_EQ(0, r[0].error);
 	for (i = 0; i < nfd; i++)
 		close(fds[i]);
-	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 5000));
-	/* The refused submit was no request: 256 and the last one. */
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 10000));
+	/* The refused submit was no request: the held ones and the last. */
 	EXPECT_EQ(st0.requests + DSMIL_ASYNC_GLOBAL_MAX + 1, st.requests);
 	EXPECT_EQ(st0.successes + DSMIL_ASYNC_GLOBAL_MAX + 1, st.successes);
 	EXPECT_EQ(st0.refused, st.refused);
