@@ -66,10 +66,10 @@ static const char *dsmil_waudit_rec_name(const char *const *names, size_t n,
  * for a kernel thread.
  * @rec: gets pid, uid and comm.
  *
- * dsmil_waudit_add() stamps a record with it unless the record names its
- * writer already (a non-empty comm): an asynchronous write, made by a
- * worker on behalf of the process that submitted it, is recorded as that
- * process's (dsmil_waudit_copy_who()).
+ * dsmil_waudit_add() stamps a record with it; dsmil_waudit_add_as() names
+ * the writer it is given instead: an asynchronous write, made by a worker
+ * on behalf of the process that submitted it, is recorded as that
+ * process's.
  */
 void dsmil_waudit_who(struct dsmil_write_record *rec)
 {
@@ -165,13 +165,29 @@ static void dsmil_waudit_log_mismatch(struct dsmil_write_audit *wa,
 		   rec->pid, rec->uid, -(int)rec->error);
 }
 
-void dsmil_waudit_add(struct dsmil_write_audit *wa,
-		      struct dsmil_write_record *rec)
+/**
+ * dsmil_waudit_add_as - keep one record, made on behalf of @who.
+ * @wa:  the write audit.
+ * @rec: as for dsmil_waudit_add().
+ * @who: pid, uid and comm from dsmil_waudit_who(); NULL: the caller.
+ *
+ * Whether the writer is named is said by @who, never read off @rec: a
+ * process may have an empty comm (prctl(PR_SET_NAME, "")), and its
+ * record must still not name the worker that made its write.
+ */
+void dsmil_waudit_add_as(struct dsmil_write_audit *wa,
+			 struct dsmil_write_record *rec,
+			 const struct dsmil_write_record *who)
 {
 	struct dsmil_write_record *e;
 
-	if (!rec->comm[0])
+	if (who) {
+		rec->pid = who->pid;
+		rec->uid = who->uid;
+		memcpy(rec->comm, who->comm, sizeof(rec->comm));
+	} else {
 		dsmil_waudit_who(rec);
+	}
 	rec->time_ns = ktime_get_real_ns();
 
 	spin_lock(&wa->lock);
@@ -184,23 +200,14 @@ void dsmil_waudit_add(struct dsmil_write_audit *wa,
 		dsmil_waudit_log_mismatch(wa, rec);
 	dsmil_waudit_kernel_audit(rec);
 }
-EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_add);
+EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_add_as);
 
-/**
- * dsmil_waudit_copy_who - name @who's writer in @rec.
- * @rec: record being filled.
- * @who: pid, uid and comm from dsmil_waudit_who(); NULL: the caller.
- */
-void dsmil_waudit_copy_who(struct dsmil_write_record *rec,
-			   const struct dsmil_write_record *who)
+void dsmil_waudit_add(struct dsmil_write_audit *wa,
+		      struct dsmil_write_record *rec)
 {
-	if (!who)
-		return;
-	rec->pid = who->pid;
-	rec->uid = who->uid;
-	memcpy(rec->comm, who->comm, sizeof(rec->comm));
+	dsmil_waudit_add_as(wa, rec, NULL);
 }
-EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_copy_who);
+EXPORT_SYMBOL_IF_KUNIT(dsmil_waudit_add);
 
 u64 dsmil_waudit_begin(struct dsmil_write_audit *wa, unsigned int id)
 {

@@ -74,12 +74,13 @@ void dsmil_waudit_add(struct dsmil_write_audit *wa,
 
 /*
  * Who asks (dsmil_waudit_who()), and a record that names a writer other
- * than the caller: an asynchronous write made by a worker for the process
- * that submitted it.
+ * than the caller (@who; NULL: the caller): an asynchronous write made by
+ * a worker for the process that submitted it.
  */
 void dsmil_waudit_who(struct dsmil_write_record *rec);
-void dsmil_waudit_copy_who(struct dsmil_write_record *rec,
-			   const struct dsmil_write_record *who);
+void dsmil_waudit_add_as(struct dsmil_write_audit *wa,
+			 struct dsmil_write_record *rec,
+			 const struct dsmil_write_record *who);
 
 /*
  * Did another token write of device @id run while this one did?  A token

@@ -93,6 +93,7 @@ static struct dsmil_client_req *dsmil_client_post(struct dsmil_client *cl,
 {
 	lockdep_assert_held(&cl->lock);
 	creq->ended = true;
+	atomic_dec(&cl->dsm->clients.in_progress);
 	creq->rec.duration_ns = ktime_to_ns(ktime_sub(ktime_get(),
 						      creq->start));
 	if (cl->closed) {
@@ -104,15 +105,19 @@ static struct dsmil_client_req *dsmil_client_post(struct dsmil_client *cl,
 	return NULL;
 }
 
-/* A read's record from its engine request. */
-static void dsmil_client_fill_read(struct dsmil_client_req *creq,
-				   const struct dsmil_smi_req *req)
+/* A read's record from its engine request, once it has ended. */
+VISIBLE_IF_KUNIT void
+dsmil_client_fill_read(struct dsmil_token_completion *rec,
+		       const struct dsmil_smi_req *req)
 {
-	struct dsmil_token_completion *rec = &creq->rec;
-
 	rec->smi_id = req->id;
 	rec->token = req->cmd.token;
-	rec->flags = DSMIL_TOKEN_C_FINAL;
+	/*
+	 * A polled read whose abort failed ends -EINPROGRESS, counted in
+	 * doubt: its outcome is DSMIL_IOC_SMI_RESULT's to tell, not final.
+	 */
+	rec->flags = req->result == -EINPROGRESS ? DSMIL_TOKEN_C_IN_DOUBT :
+						   DSMIL_TOKEN_C_FINAL;
 	if (req->outcome == DSMIL_SMI_OUT_CANCELLED) {
 		/* Only DSMIL_IOC_TOKEN_CANCEL cancels an asynchronous read. */
 		rec->error = ECANCELED;
@@ -124,6 +129,7 @@ static void dsmil_client_fill_read(struct dsmil_client_req *creq,
 	if (!req->submitted)
 		rec->flags |= DSMIL_TOKEN_C_UNSENT;
 }
+EXPORT_SYMBOL_IF_KUNIT(dsmil_client_fill_read);
 
 /*
  * The engine's completion hook of a read: in its worker, or in the
@@ -135,7 +141,7 @@ static void dsmil_client_read_done(struct dsmil_smi_req *req, void *ctx)
 	struct dsmil_client *cl = creq->cl;
 	struct dsmil_smi_req *ref;
 
-	dsmil_client_fill_read(creq, req);
+	dsmil_client_fill_read(&creq->rec, req);
 	spin_lock(&cl->lock);
 	list_del_init(&creq->node);
 	ref = creq->smi;
@@ -255,11 +261,20 @@ static int dsmil_client_ioc_submit(struct dsmil_client *cl, void *arg)
 	}
 	cl->outstanding++;
 	spin_unlock(&cl->lock);
+	/*
+	 * Requests not ended, of all clients: many files must not fill the
+	 * engine's queue (or the writer) ahead of synchronous callers.
+	 */
+	if (atomic_inc_return(&dsm->clients.in_progress) >
+	    DSMIL_ASYNC_GLOBAL_MAX) {
+		ret = -EAGAIN;
+		goto unreserve_global;
+	}
 
 	creq = kzalloc(sizeof(*creq), GFP_KERNEL);
 	if (!creq) {
 		ret = -ENOMEM;
-		goto unreserve;
+		goto unreserve_global;
 	}
 	INIT_LIST_HEAD(&creq->node);
 	creq->cl = cl;
@@ -298,7 +313,8 @@ static int dsmil_client_ioc_submit(struct dsmil_client *cl, void *arg)
 free_creq:
 	kfree(creq);
 	dsmil_client_put(cl);
-unreserve:
+unreserve_global:
+	atomic_dec(&dsm->clients.in_progress);
 	spin_lock(&cl->lock);
 	cl->outstanding--;
 	spin_unlock(&cl->lock);
@@ -546,6 +562,7 @@ __poll_t dsmil_client_poll(struct dsmil_client *cl, struct file *file,
  */
 int dsmil_clients_init(struct dsmil_clients *cls)
 {
+	atomic_set(&cls->in_progress, 0);
 	cls->wq = alloc_ordered_workqueue("dsmil-async", 0);
 	return cls->wq ? 0 : -ENOMEM;
 }

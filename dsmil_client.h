@@ -7,6 +7,7 @@
 #ifndef _DSMIL_CLIENT_H
 #define _DSMIL_CLIENT_H
 
+#include <linux/atomic.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/poll.h>
@@ -20,13 +21,17 @@ struct workqueue_struct;
 
 /**
  * struct dsmil_clients - what the instance keeps for its clients.
- * @wq: the asynchronous writer: an ordered workqueue making queued token
- *      writes one at a time (each is the audited write of TOKEN_WRITE,
- *      three engine requests).  Destroyed before the engine stops, so no
- *      write outlives the instance.
+ * @wq:       the asynchronous writer: an ordered workqueue making queued
+ *            token writes one at a time, in submit order (each is the
+ *            audited write of TOKEN_WRITE, three engine requests).
+ *            Destroyed before the engine stops, so no write outlives the
+ *            instance.
+ * @in_progress: requests of all clients submitted and not ended yet
+ *            (DSMIL_ASYNC_GLOBAL_MAX); atomic, no lock.
  */
 struct dsmil_clients {
 	struct workqueue_struct *wq;
+	atomic_t in_progress;
 };
 
 /**
@@ -65,5 +70,12 @@ ssize_t dsmil_client_read(struct dsmil_client *cl, char __user *buf,
 			  size_t count, bool nonblock);
 __poll_t dsmil_client_poll(struct dsmil_client *cl, struct file *file,
 			   poll_table *wait);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+struct dsmil_smi_req;
+struct dsmil_token_completion;
+void dsmil_client_fill_read(struct dsmil_token_completion *rec,
+			    const struct dsmil_smi_req *req);
+#endif
 
 #endif /* _DSMIL_CLIENT_H */

@@ -722,8 +722,22 @@ struct dsmil_smi_result {
  * struct dsmil_token_completion per request that ended, in the order they
  * ended.  Closing the file cancels what is still queued and drops the
  * records nobody read; a request already at the firmware finishes there.
+ * All files together have at most DSMIL_ASYNC_GLOBAL_MAX requests not
+ * ended yet (eight files' worth: a request a closed file left at the
+ * firmware still counts), so that asynchronous clients cannot fill the
+ * SMI engine's queue ahead of synchronous callers without bound.
+ *
+ * Writes run one at a time, in submit order across all files, on one
+ * writer (each is the audited write of DSMIL_IOC_TOKEN_WRITE: up to three
+ * SMI calls), and each is bounded from its submit: a write still waiting
+ * for the writer smi_timeout_ms after its submit ends unsent with
+ * ETIMEDOUT (and its audit record), so of many writes queued at once only
+ * about smi_timeout_ms / (3 SMI calls) can be made in time.  A file's 64
+ * writes queued ahead delay other files' writes (no fairness between
+ * files beyond these caps).
  */
 #define DSMIL_ASYNC_MAX		64
+#define DSMIL_ASYNC_GLOBAL_MAX	512
 
 /* struct dsmil_token_submit.op, struct dsmil_token_completion.op */
 #define DSMIL_TOKEN_OP_READ	0
@@ -767,9 +781,9 @@ struct dsmil_token_cancel {
 /* The request was cancelled (DSMIL_IOC_TOKEN_CANCEL) before it was sent. */
 #define DSMIL_TOKEN_C_CANCELLED	0x1U
 /*
- * The outcome in @error is final.  Always set for a read (the engine
- * finishes every asynchronous read itself).  A write whose firmware call
- * outlived its bound ends with EINPROGRESS and DSMIL_TOKEN_C_IN_DOUBT
+ * The outcome in @error is final.  A request whose firmware call outlived
+ * its bound and could not be aborted (a write; a read on a polled backend
+ * whose abort failed) ends with EINPROGRESS and DSMIL_TOKEN_C_IN_DOUBT
  * instead, and DSMIL_IOC_SMI_RESULT gives its final outcome by @smi_id.
  */
 #define DSMIL_TOKEN_C_FINAL	0x2U
@@ -1156,7 +1170,8 @@ struct dsmil_stats {
  * ends with ETIMEDOUT, untouched.  A write is audited as TOKEN_WRITE's.
  *   -EINVAL  @op unknown, or (read) @flags not zero
  *   -EAGAIN  DSMIL_ASYNC_MAX requests of this file are outstanding (their
- *            completions not read yet)
+ *            completions not read yet), or DSMIL_ASYNC_GLOBAL_MAX requests
+ *            of all files have not ended yet
  *   -ENOMEM  no memory for the request
  * DSMIL_IOC_TOKEN_CANCEL: CAP_SYS_RAWIO.  A request still queued ends at
  *   once, unsent, with error ECANCELED and DSMIL_TOKEN_C_CANCELLED (its

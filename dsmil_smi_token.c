@@ -224,17 +224,19 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_rw);
 /*
  * A token write ended before the engine saw it (at @stage: refused, or its
  * read before failed): counted as refused, so that every token call is one
- * request in the engine's counters.
+ * request in the engine's counters.  Its record names @who's writer (NULL:
+ * the caller).
  */
 static int dsmil_smi_write_refused(struct dsmil_smi *smi,
-				   struct dsmil_write_record *rec, u8 stage,
-				   int ret)
+				   struct dsmil_write_record *rec,
+				   const struct dsmil_write_record *who,
+				   u8 stage, int ret)
 {
 	dsmil_smi_count_early(smi, DSMIL_SMI_OUT_REFUSED, rec->token,
 			      DSMIL_SMI_OP_WRITE, ret, 0);
 	rec->stage = stage;
 	rec->error = -ret;
-	dsmil_waudit_add(&dsmil_from_smi(smi)->waudit, rec);
+	dsmil_waudit_add_as(&dsmil_from_smi(smi)->waudit, rec, who);
 	return ret;
 }
 
@@ -255,9 +257,6 @@ static int dsmil_smi_write_audited_as(struct dsmil_smi *smi,
 	u64 cookie;
 	u16 token;
 	int ret;
-
-	if (who)
-		dsmil_waudit_copy_who(&rec, who);
 
 	/*
 	 * Out only, as dsmil_smi_token_rw() takes them: a reply sent again
@@ -289,7 +288,7 @@ static int dsmil_smi_write_audited_as(struct dsmil_smi *smi,
 	/* Counted and logged by the state machine when it refuses. */
 	ret = dsmil_state_check_access(&dsm->state, dev, true);
 	if (ret)
-		return dsmil_smi_write_refused(smi, &rec,
+		return dsmil_smi_write_refused(smi, &rec, who,
 					       DSMIL_WREC_AT_REFUSED, ret);
 
 	cookie = dsmil_waudit_begin(wa, dev);
@@ -309,7 +308,7 @@ static int dsmil_smi_write_audited_as(struct dsmil_smi *smi,
 			ret = -ETIMEDOUT;
 		if (ret) {
 			dsmil_waudit_end(wa, dev, cookie);
-			return dsmil_smi_write_refused(smi, &rec,
+			return dsmil_smi_write_refused(smi, &rec, who,
 						       DSMIL_WREC_AT_OLD, ret);
 		}
 		rec.old_value = rd.value;
@@ -332,7 +331,7 @@ static int dsmil_smi_write_audited_as(struct dsmil_smi *smi,
 		rec.stage = ret == -ENODEV || ret == -EPERM || ret == -EACCES ?
 			    DSMIL_WREC_AT_REFUSED : DSMIL_WREC_AT_WRITE;
 		rec.error = -ret;
-		dsmil_waudit_add(wa, &rec);
+		dsmil_waudit_add_as(wa, &rec, who);
 		return ret;
 	}
 	if (smi->ops->activate) {
@@ -353,7 +352,7 @@ static int dsmil_smi_write_audited_as(struct dsmil_smi *smi,
 	if (ret) {
 		/* The write stands; the record says it could not be checked. */
 		rec.readback_error = -ret;
-		dsmil_waudit_add(wa, &rec);
+		dsmil_waudit_add_as(wa, &rec, who);
 		return 0;
 	}
 	rec.readback = rd.value;
@@ -364,7 +363,7 @@ static int dsmil_smi_write_audited_as(struct dsmil_smi *smi,
 		rec.flags |= DSMIL_WREC_F_MISMATCH;
 		rec.error = EIO;
 	}
-	dsmil_waudit_add(wa, &rec);
+	dsmil_waudit_add_as(wa, &rec, who);
 	return -(int)rec.error;
 }
 
@@ -424,16 +423,17 @@ dsmil_smi_token_submit_read(struct dsmil_smi *smi, struct dsmil_token_req *tr,
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_submit_read);
 
-/* An asynchronous write's audit record, as the audited write starts one. */
+/*
+ * An asynchronous write's audit record, as the audited write starts one
+ * (its writer is named when it is added).
+ */
 static void dsmil_smi_write_rec(struct dsmil_smi *smi,
 				const struct dsmil_token_req *tr, u16 token,
-				unsigned int dev, const struct dsmil_write_record *who,
-				struct dsmil_write_record *rec)
+				unsigned int dev, struct dsmil_write_record *rec)
 {
 	bool activate = tr->flags & DSMIL_TOKEN_F_ACTIVATE;
 
 	*rec = (struct dsmil_write_record){ .kind = DSMIL_WREC_TOKEN };
-	dsmil_waudit_copy_who(rec, who);
 	rec->request_id = dsmil_next_request_id(dsmil_from_smi(smi));
 	rec->device = dev;
 	rec->token = token;
@@ -452,8 +452,14 @@ static void dsmil_smi_write_rec(struct dsmil_smi *smi,
  * The checks DSMIL_IOC_TOKEN_WRITE makes on arrival, with the same
  * bookkeeping: bad arguments are refused and counted as ever; a write the
  * device's state refuses is counted and leaves its audit record (stage
- * REFUSED).  A write that passes is queued by the caller and made later by
- * dsmil_smi_token_write_queued(), which checks it all again.
+ * REFUSED).  Then the checks the engine makes before it takes a request
+ * (the backend's own, FAULTED), here, in the submitter's context: the Dell
+ * filter asks capable() of the current task, which in the writer would be
+ * a kernel worker, and DSMIL_IOC_TOKEN_SUBMIT promises that a write they
+ * refuse is not queued.  Such a refusal is counted as the engine counts it
+ * and leaves its audit record (stage REFUSED).  A write that passes is
+ * queued by the caller and made later by dsmil_smi_token_write_queued(),
+ * which checks it all again.
  *
  * Return: 0 (may be queued) or the errno refusing it.
  */
@@ -479,11 +485,36 @@ int dsmil_smi_token_write_check(struct dsmil_smi *smi,
 	/* Counted and logged by the state machine when it refuses. */
 	ret = dsmil_state_check_access(&dsmil_from_smi(smi)->state, dev, true);
 	if (ret) {
-		dsmil_smi_write_rec(smi, tr, token, dev, who, &rec);
-		return dsmil_smi_write_refused(smi, &rec,
+		dsmil_smi_write_rec(smi, tr, token, dev, &rec);
+		return dsmil_smi_write_refused(smi, &rec, who,
 					       DSMIL_WREC_AT_REFUSED, ret);
 	}
-	return 0;
+
+	cmd = (struct dsmil_smi_cmd){
+		.op = DSMIL_SMI_OP_WRITE,
+		.token = token,
+	};
+	if (tr->flags & DSMIL_TOKEN_F_ACTIVATE)
+		cmd.flags |= DSMIL_SMI_CMD_ACTIVATE;
+	else
+		cmd.value = tr->value;
+	ret = smi->ops->check ? smi->ops->check(smi->priv, &cmd) : 0;
+	if (ret) {
+		/* Counted and logged as dsmil_smi_exec() does. */
+		dsmil_smi_refuse(smi, &cmd, dev, 0, ret);
+	} else if (READ_ONCE(smi->faulted)) {
+		ret = -ESHUTDOWN;
+		dsmil_smi_count_early(smi, DSMIL_SMI_OUT_FAULTED, token,
+				      DSMIL_SMI_OP_WRITE, ret, 0);
+	}
+	if (ret) {
+		/* Counted above: the record only (nothing was sent). */
+		dsmil_smi_write_rec(smi, tr, token, dev, &rec);
+		rec.stage = DSMIL_WREC_AT_REFUSED;
+		rec.error = -ret;
+		dsmil_waudit_add_as(&dsmil_from_smi(smi)->waudit, &rec, who);
+	}
+	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_check);
 
@@ -513,10 +544,10 @@ void dsmil_smi_token_write_unsent(struct dsmil_smi *smi,
 			      DSMIL_SMI_OUT_QUEUE_TIMEOUT :
 			      DSMIL_SMI_OUT_CANCELLED,
 			      token, DSMIL_SMI_OP_WRITE, err, 0);
-	dsmil_smi_write_rec(smi, tr, token, dev, who, &rec);
+	dsmil_smi_write_rec(smi, tr, token, dev, &rec);
 	rec.stage = DSMIL_WREC_AT_REFUSED;
 	rec.error = -err;
-	dsmil_waudit_add(&dsmil_from_smi(smi)->waudit, &rec);
+	dsmil_waudit_add_as(&dsmil_from_smi(smi)->waudit, &rec, who);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_smi_token_write_unsent);
 

@@ -13,6 +13,7 @@
 #include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -265,6 +266,41 @@ static void dsmil_audit_token_write_recorded(struct kunit *test)
  * Refused on arrival (READY): no SMI at all.  Refused at the hand-off
  * (policy): the read before was made, the write never.
  */
+/*
+ * An asynchronous write, made by a worker, names its submitter even when
+ * the submitter's name is empty (prctl(PR_SET_NAME, "")).  Before, an
+ * empty comm made the record name the task adding it: here the KUnit
+ * thread, pid 0.
+ */
+static void dsmil_audit_token_write_queued_names_submitter(struct kunit *test)
+{
+	struct audit_t *t = test->priv;
+	struct dsmil_write_record *r = audit_buf(test);
+	struct dsmil_write_record who = { .pid = 4242, .uid = 1000 };
+	struct dsmil_token_req tr = {
+		.group = 0, .position = DSMIL_TOKEN_POWER, .value = 0x99,
+	};
+
+	dsmil_kunit_drive(test, &t->dsm->state, 0, DSMIL_DEV_ACTIVE);
+	KUNIT_ASSERT_EQ(test, dsmil_smi_token_write_queued(&t->dsm->smi, &tr,
+							   &who, ktime_get()),
+			0);
+	/* Past its bound before its turn: unsent, still the submitter's. */
+	KUNIT_ASSERT_EQ(test, dsmil_smi_token_write_queued(&t->dsm->smi, &tr,
+							   &who, 0),
+			-ETIMEDOUT);
+	KUNIT_ASSERT_EQ(test, audit_all(test, t->dsm, r), 2);
+	KUNIT_EXPECT_EQ(test, r[0].stage, DSMIL_WREC_AT_READBACK);
+	KUNIT_EXPECT_EQ(test, r[1].stage, DSMIL_WREC_AT_REFUSED);
+	KUNIT_EXPECT_EQ(test, r[1].error, ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, r[0].pid, 4242);
+	KUNIT_EXPECT_EQ(test, r[0].uid, 1000);
+	KUNIT_EXPECT_EQ(test, r[0].comm[0], 0);
+	KUNIT_EXPECT_EQ(test, r[1].pid, 4242);
+	KUNIT_EXPECT_EQ(test, r[1].uid, 1000);
+	KUNIT_EXPECT_EQ(test, r[1].comm[0], 0);
+}
+
 /*
  * A reply sent back as it came (IN_DOUBT set, an old request id: what a
  * retry of a write in doubt does) is audited like any write, and a refusal
@@ -638,6 +674,7 @@ static struct kunit_case dsmil_audit_cases[] = {
 	KUNIT_CASE(dsmil_audit_copy_wrap),
 	KUNIT_CASE(dsmil_audit_ioc_read_records),
 	KUNIT_CASE(dsmil_audit_token_write_recorded),
+	KUNIT_CASE(dsmil_audit_token_write_queued_names_submitter),
 	KUNIT_CASE(dsmil_audit_token_write_resent_reply),
 	KUNIT_CASE(dsmil_audit_token_write_refused),
 	KUNIT_CASE(dsmil_audit_token_write_mismatch),

@@ -24,6 +24,7 @@
 
 #include "../dsmil_priv.h"
 #include "../dsmil_smi_priv.h"
+#include "../dsmil_client.h"
 #include "dsmil_test_util.h"
 
 #define MAX_CALLERS	8
@@ -3084,6 +3085,122 @@ static void dsmil_smi_submit_fence_and_faulted(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
 }
 
+/* Every write-audit record kept, oldest first; the count. */
+static unsigned int smi_audit_all(struct smi_t *t,
+				  struct dsmil_write_record *out,
+				  unsigned int max)
+{
+	u64 next, dropped;
+
+	return dsmil_waudit_copy(&t->dsm->waudit, 0, out, max, &next,
+				 &dropped);
+}
+
+/*
+ * An asynchronous write is refused at its submit, in the submitter's
+ * context, by what the engine refuses before it takes a request: the
+ * backend's own check (a token absent from the firmware, one the Dell
+ * filter refuses: the filter asks capable() of the current task, which in
+ * the writer would be a kernel worker) and FAULTED.  Counted as the engine
+ * counts them, audited under the submitter's name, nothing sent.  Before,
+ * the submit said 0 and the write was queued.
+ */
+static void dsmil_smi_token_write_check_engine_refusals(struct kunit *test)
+{
+	static const int errs[] = { -ENOENT, -EACCES };
+	struct smi_t *t = test->priv;
+	struct dsmil_write_record who = { .pid = 4242, .uid = 1000 };
+	struct dsmil_write_record r[4];
+	struct dsmil_token_req tr;
+	struct dsmil_smi *smi;
+	unsigned int i;
+
+	smi = smi_start_fake(test, &smi_fence_params);
+	strscpy((char *)who.comm, "submitter", sizeof(who.comm));
+	for (i = 0; i < ARRAY_SIZE(errs); i++) {
+		t->fake.check_ret = errs[i];
+		tr = (struct dsmil_token_req){
+			.group = 0, .position = DSMIL_TOKEN_POWER, .value = 5,
+		};
+		KUNIT_EXPECT_EQ(test, dsmil_smi_token_write_check(smi, &tr,
+								  &who),
+				errs[i]);
+	}
+	KUNIT_EXPECT_EQ(test, t->fake.checks, 2);
+	KUNIT_EXPECT_EQ(test, smi->cnt.refused, 2);
+
+	t->fake.check_ret = 0;
+	spin_lock(&smi->lock);
+	WRITE_ONCE(smi->faulted, true);
+	spin_unlock(&smi->lock);
+	tr = (struct dsmil_token_req){
+		.group = 0, .position = DSMIL_TOKEN_POWER, .value = 5,
+	};
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_write_check(smi, &tr, &who),
+			-ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, smi->cnt.faulted_rejects, 1);
+	spin_lock(&smi->lock);
+	WRITE_ONCE(smi->faulted, false);
+	spin_unlock(&smi->lock);
+	KUNIT_EXPECT_EQ(test, dsmil_smi_token_write_check(smi, &tr, &who), 0);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 0);
+
+	KUNIT_ASSERT_EQ(test, smi_audit_all(t, r, ARRAY_SIZE(r)), 3);
+	for (i = 0; i < 3; i++) {
+		KUNIT_EXPECT_EQ(test, r[i].stage, DSMIL_WREC_AT_REFUSED);
+		KUNIT_EXPECT_EQ(test, r[i].token, DSMIL_TOKEN_BASE);
+		KUNIT_EXPECT_EQ(test, r[i].pid, 4242);
+		KUNIT_EXPECT_EQ(test, r[i].uid, 1000);
+		KUNIT_EXPECT_STREQ(test, (char *)r[i].comm, "submitter");
+	}
+	KUNIT_EXPECT_EQ(test, r[0].error, ENOENT);
+	KUNIT_EXPECT_EQ(test, r[1].error, EACCES);
+	KUNIT_EXPECT_EQ(test, r[2].error, ESHUTDOWN);
+}
+
+/*
+ * An asynchronous read whose abort failed ends -EINPROGRESS (counted in
+ * doubt): its completion record says IN_DOUBT, not FINAL.  Before, every
+ * read's record said FINAL.
+ */
+static void dsmil_smi_client_fill_read_in_doubt(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct dsmil_token_completion rec = {};
+	struct dsmil_kunit_async a;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_defaults);
+	t->fake.forever = true;
+	t->fake.frozen = true;
+	t->fake.abort_ret = -EIO;
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 0, &a);
+	dsmil_kunit_async_wait(test, &a);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, a.result, -EINPROGRESS);
+	dsmil_client_fill_read(&rec, req);
+	KUNIT_EXPECT_EQ(test, rec.flags, DSMIL_TOKEN_C_IN_DOUBT);
+	KUNIT_EXPECT_EQ(test, rec.error, EINPROGRESS);
+	KUNIT_EXPECT_EQ(test, rec.smi_id, req->id);
+	dsmil_smi_req_put(req);
+
+	/* A read that answered: FINAL. */
+	KUNIT_ASSERT_EQ(test, dsmil_smi_recover(smi), 0);
+	t->fake.forever = false;
+	t->fake.frozen = false;
+	t->fake.value = 9;
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 0, &a);
+	dsmil_kunit_async_wait(test, &a);
+	dsmil_smi_flush(smi);
+	dsmil_client_fill_read(&rec, req);
+	KUNIT_EXPECT_EQ(test, rec.flags, DSMIL_TOKEN_C_FINAL);
+	KUNIT_EXPECT_EQ(test, rec.error, 0);
+	KUNIT_EXPECT_EQ(test, rec.value, 9);
+	dsmil_smi_req_put(req);
+}
+
 static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_token_of_map),
 	KUNIT_CASE_PARAM(dsmil_smi_token_rw_bad_token, dsmil_smi_token_rw_bad_token_gen_params),
@@ -3142,6 +3259,8 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_cancel_at_hardware),
 	KUNIT_CASE(dsmil_smi_submit_deadline),
 	KUNIT_CASE(dsmil_smi_submit_fence_and_faulted),
+	KUNIT_CASE(dsmil_smi_token_write_check_engine_refusals),
+	KUNIT_CASE(dsmil_smi_client_fill_read_in_doubt),
 	KUNIT_CASE_PARAM(dsmil_smi_result_in_doubt_then_known,
 			 dsmil_smi_result_in_doubt_then_known_gen_params),
 #ifdef DSMIL_HAVE_STATIC_STUB

@@ -300,11 +300,14 @@ static int dsmil_kunit_smi_check(void *priv, const struct dsmil_smi_cmd *cmd)
 {
 	struct dsmil_kunit_smi *f = priv;
 
+	int ret;
+
 	spin_lock(&f->lock);
 	f->checks++;
+	ret = f->check_ret;
 	spin_unlock(&f->lock);
 	dsmil_kunit_smi_maybe_hold(f, DSMIL_KUNIT_HOLD_CHECK);
-	return 0;
+	return ret;
 }
 
 /* The request at the hardware ends (under f->lock). */

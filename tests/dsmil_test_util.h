@@ -154,6 +154,7 @@ struct dsmil_kunit_smi {
 	u32 value;
 	bool store;
 	int abort_ret;
+	int check_ret;
 	int reset_ret[DSMIL_KUNIT_SMI_N];
 	unsigned int n_reset_ret;
 	unsigned int sync_ms;

@@ -11,11 +11,13 @@
  * counters must move by exactly what the test did.  Each test starts from a
  * freshly loaded module (with its own parameters where it needs them); the
  * runner's kmemleak scan after the run judges the close-with-outstanding
- * paths.
+ * paths.  The limit of all files together (DSMIL_ASYNC_GLOBAL_MAX) is
+ * reached with the requests held behind one the simulator keeps busy.
  */
 #include <poll.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 
 #include "kselftest_harness.h"
 #include "lib/dsmil_test.h"
@@ -293,6 +295,77 @@ TEST_F(async, limit_eagain)
 }
 
 /*
+ * The limit of all files together: DSMIL_ASYNC_GLOBAL_MAX requests not
+ * ended (held behind one the simulator keeps at the firmware), and another
+ * file, with nothing of its own outstanding, is told -EAGAIN; nothing of
+ * it reaches the engine, and everything held ends (answered, or, bounded
+ * from its submit like any request, a queue timeout).
+ */
+TEST_F(async, global_limit_eagain)
+{
+	const unsigned int nfd = DSMIL_ASYNC_GLOBAL_MAX / DSMIL_ASYNC_MAX;
+	struct dsmil_token_completion r[DSMIL_ASYNC_MAX];
+	struct dsmil_smi_status st0, st;
+	unsigned int i, j, got, bad = 0, ok = 0;
+	int fds[DSMIL_ASYNC_GLOBAL_MAX / DSMIL_ASYNC_MAX];
+	int n;
+	__u64 id;
+
+	/* The longest bound: the held request answers within it. */
+	async_load(_metadata, self, "smi_timeout_ms=1000 smi_hang_ms=500");
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st0, 3000));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "700"));
+	for (i = 0; i < nfd; i++) {
+		fds[i] = dsmil_open();
+		ASSERT_LE(0, fds[i]);
+	}
+	ASSERT_EQ(0, submit(fds[0], DSMIL_TOKEN_OP_READ, 0, 0, 0, NULL));
+	for (i = 0; i < 100 && sim_stat("active") != 1; i++)
+		sleep_ms(5);
+	ASSERT_EQ(1, sim_stat("active"));
+	ASSERT_EQ(0, sim_knob_write("slow_ms", "0"));
+	for (i = 0; i < nfd; i++)
+		for (j = !i; j < DSMIL_ASYNC_MAX; j++)
+			ASSERT_EQ(0, submit(fds[i], DSMIL_TOKEN_OP_READ, 0, 0,
+					    0, NULL));
+	/* This file has nothing outstanding: the limit is the global one. */
+	EXPECT_EQ(-EAGAIN, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 0,
+				  &id));
+	/* The held one is still at the firmware: nothing has ended. */
+	EXPECT_EQ(1, sim_stat("active"));
+
+	for (i = 0; i < nfd; i++) {
+		for (got = 0; got < DSMIL_ASYNC_MAX; got += n) {
+			n = wait_recs(fds[i], r, DSMIL_ASYNC_MAX, 5000);
+			ASSERT_LT(0, n);
+			for (j = 0; j < (unsigned int)n; j++) {
+				ok += !r[j].error;
+				bad += (r[j].error && r[j].error != ETIMEDOUT) ||
+				       !(r[j].flags & DSMIL_TOKEN_C_FINAL);
+			}
+		}
+		EXPECT_EQ(DSMIL_ASYNC_MAX, got);
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, ok);	/* at least the held one */
+	/* All ended: room again, for any file. */
+	ASSERT_EQ(0, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 0, &id));
+	ASSERT_EQ(1, wait_recs(self->fd, r, 1, 5000));
+	EXPECT_EQ(id, r[0].id);
+	EXPECT_EQ(0, r[0].error);
+	for (i = 0; i < nfd; i++)
+		close(fds[i]);
+	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 5000));
+	/* The refused submit was no request: the held ones and the last. */
+	EXPECT_EQ(st0.requests + DSMIL_ASYNC_GLOBAL_MAX + 1, st.requests);
+	EXPECT_EQ(st0.successes + ok + 1, st.successes);
+	EXPECT_EQ(st0.queue_timeouts + DSMIL_ASYNC_GLOBAL_MAX - ok,
+		  st.queue_timeouts);
+	EXPECT_EQ(st0.refused, st.refused);
+}
+
+/*
  * Cancel: a queued read ends at once, unsent (its token's read counter
  * does not move), one at the firmware says -EBUSY and reports normally.
  */
@@ -428,6 +501,46 @@ TEST_F(async, write_audited)
 		EXPECT_EQ(0xd5000000U | token_of(0, 0), w[i].old_value);
 		EXPECT_EQ((__u32)getpid(), w[i].pid);
 		EXPECT_EQ(0, w[i].error);
+	}
+	EXPECT_EQ(1, mine);
+}
+
+/*
+ * A submitter with an empty name (prctl(PR_SET_NAME, "")) is still named
+ * by its write's audit record; before, the record named the writer's
+ * kernel worker (pid 0, uid 0).
+ */
+TEST_F(async, write_audited_empty_comm)
+{
+	struct dsmil_write_record w[DSMIL_WRITE_AUDIT_DEPTH];
+	struct dsmil_write_audit_read ar = {
+		.buf = (uintptr_t)w, .count = DSMIL_WRITE_AUDIT_DEPTH,
+	};
+	struct dsmil_token_completion r;
+	char name[16] = {};
+	unsigned int i, mine = 0;
+	int ret;
+	__u64 id;
+
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, true));
+	ASSERT_EQ(0, dsmil_param_write("allow_writes", "1"));
+	ASSERT_EQ(0, prctl(PR_GET_NAME, name));
+	ASSERT_EQ(0, prctl(PR_SET_NAME, ""));
+	ret = submit(self->fd, DSMIL_TOKEN_OP_WRITE, 0, 0, 0x4343, &id);
+	ASSERT_EQ(0, prctl(PR_SET_NAME, name));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(1, wait_recs(self->fd, &r, 1, 5000));
+	EXPECT_EQ(0, r.error);
+
+	ASSERT_EQ(0, dsmil_ioc(self->fd, DSMIL_IOC_WRITE_AUDIT_READ, &ar));
+	for (i = 0; i < ar.count; i++) {
+		if (w[i].request_id != r.smi_id)
+			continue;
+		mine++;
+		EXPECT_EQ(DSMIL_WREC_AT_READBACK, w[i].stage);
+		EXPECT_EQ((__u32)getpid(), w[i].pid);
+		EXPECT_EQ((__u32)getuid(), w[i].uid);
+		EXPECT_EQ(0, w[i].comm[0]);
 	}
 	EXPECT_EQ(1, mine);
 }
