@@ -940,6 +940,39 @@ out:
 }
 
 /**
+ * dsmil_smi_enqueue - hand a heap request to the worker.
+ * @smi:      SMI engine.
+ * @req:      QUEUED, its caller's reference held; the engine takes its own.
+ * @joinable: later reads of its token may share its call
+ *            (dsmil_smi_flight.c); false for asynchronous requests, which
+ *            a cancel by id may take back.
+ *
+ * Return: true when queued (and the worker kicked); false, with nothing
+ * queued or counted, when the engine is FAULTED or going away.
+ */
+bool dsmil_smi_enqueue(struct dsmil_smi *smi, struct dsmil_smi_req *req,
+		       bool joinable)
+{
+	bool rejected;
+
+	spin_lock(&smi->lock);
+	rejected = smi->faulted || smi->dying;
+	if (!rejected) {
+		smi->in_flight++;
+		kref_get(&req->ref);	/* the engine's */
+		list_add_tail(&req->node, &smi->queue);
+		if (joinable)
+			dsmil_smi_flight_track(smi, req);
+	}
+	spin_unlock(&smi->lock);
+	if (rejected)
+		return false;
+	/* The worker drives the queue whenever the hardware is free. */
+	queue_work(smi->wq, &smi->work);
+	return true;
+}
+
+/**
  * dsmil_smi_exec - run one token request through the engine.
  * @smi:         SMI engine.
  * @cmd:         what to do; the token must be valid.
@@ -1065,22 +1098,10 @@ again:
 	INIT_LIST_HEAD(&req->node);
 	init_completion(&req->done);
 
-	spin_lock(&smi->lock);
-	rejected = smi->faulted || smi->dying;
-	if (!rejected) {
-		smi->in_flight++;
-		kref_get(&req->ref);	/* the engine's */
-		list_add_tail(&req->node, &smi->queue);
-		dsmil_smi_flight_track(smi, req);
-	}
-	spin_unlock(&smi->lock);
-	if (rejected) {
+	if (!dsmil_smi_enqueue(smi, req, true)) {
 		kfree(req);
 		goto faulted;
 	}
-
-	/* The worker drives the queue whenever the hardware is free. */
-	queue_work(smi->wq, &smi->work);
 	ret = dsmil_smi_wait(smi, req);
 	/*
 	 * Left to its joiners (orphaned): it may yet succeed for them, and

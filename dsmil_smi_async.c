@@ -52,7 +52,6 @@ dsmil_smi_submit(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 {
 	ktime_t start = ktime_get();
 	struct dsmil_smi_req *req;
-	bool rejected;
 	int ret;
 
 	/* What the backend refuses outright goes nowhere, as in exec. */
@@ -85,20 +84,11 @@ dsmil_smi_submit(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 	req->complete = complete;
 	req->complete_ctx = ctx;
 
-	spin_lock(&smi->lock);
-	rejected = smi->faulted || smi->dying;
-	if (!rejected) {
-		smi->in_flight++;
-		kref_get(&req->ref);	/* the engine's */
-		list_add_tail(&req->node, &smi->queue);
-	}
-	spin_unlock(&smi->lock);
-	if (rejected) {
+	/* Never joinable: a cancel by id must not drop others' reads. */
+	if (!dsmil_smi_enqueue(smi, req, false)) {
 		kfree(req);
 		goto faulted;
 	}
-	/* The worker drives the queue whenever the hardware is free. */
-	queue_work(smi->wq, &smi->work);
 	return req;
 
 faulted:

@@ -509,6 +509,8 @@ int dsmil_smi_recover(struct dsmil_smi *smi);
 void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 		      enum dsmil_smi_outcome out, bool owner);
 void dsmil_smi_req_release(struct kref *ref);
+bool dsmil_smi_enqueue(struct dsmil_smi *smi, struct dsmil_smi_req *req,
+		       bool joinable);
 
 /* Asynchronous requests (dsmil_smi_async.c). */
 struct dsmil_smi_req *
