@@ -230,10 +230,11 @@ static bool dsmil_smi_flight_joinable(const struct dsmil_smi *smi,
  * Why: readers going round the same tokens move in convoys, one call for
  * each.  A reader woken late misses its convoy's next call and starts a
  * second convoy; two convoys then alternate at the hardware, each on its
- * own token, and never meet again: a reader may only share a read that
- * reaches the hardware after it arrived, so a convoy cannot skip ahead
- * to the other's call.  A convoy served meets the other when it comes to
- * the token the other is queued on.  Serving the newest read first (the
+ * own token, and never meet again: a reader may only share a read not
+ * yet answered when it arrives, so a convoy cannot catch the other's
+ * call, answered by the time it comes to that token.  A convoy served
+ * meets the other when it comes to the token the other is queued on.
+ * Serving the newest read first (the
  * convoy just answered, back first) lets it run on while the older read
  * waits queued: once the one behind is one token behind, the next call
  * brings it to the older read's token, and the two are one.  Two convoys

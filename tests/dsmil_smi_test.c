@@ -2993,7 +2993,10 @@ static void dsmil_smi_flight_pick_after_spacing(struct kunit *test)
 	struct smi_t *t = test->priv;
 	struct smi_params p = smi_flight_params;
 	struct smi_caller *blocker, *a, *b;
+	struct dsmil_smi_status st0, st;
 	struct dsmil_smi *smi;
+	unsigned int i, n;
+	bool late;
 
 	p.interval_us = DSMIL_SMI_INTERVAL_MAX_US;	/* 100 ms */
 	smi = smi_start_fake(test, &p);
@@ -3002,17 +3005,36 @@ static void dsmil_smi_flight_pick_after_spacing(struct kunit *test)
 	dsmil_kunit_smi_wait_held(test, &t->fake);
 	a = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
 	smi_wait_in_flight(test, smi, 2);
+	smi_status(smi, &st0);
 	dsmil_kunit_smi_release(&t->fake);
 	wait_for_completion(&blocker->done);
 	/* Within the 100 ms pause after the blocker's call: */
 	b = smi_spawn_plain(test, 3, DSMIL_SMI_OP_READ, 0, false);
+	/* b counted in (a still queued), or a already gone without it. */
+	for (i = 0; i < 5000; i++) {
+		spin_lock(&smi->lock);
+		n = smi->in_flight;
+		spin_unlock(&smi->lock);
+		if (n >= 2 || completion_done(&a->done))
+			break;
+		usleep_range(1000, 2000);
+	}
+	spin_lock(&t->fake.lock);
+	late = t->fake.submits > 1;
+	spin_unlock(&t->fake.lock);
 	wait_for_completion(&a->done);
 	wait_for_completion(&b->done);
 	KUNIT_EXPECT_EQ(test, a->ret, 0);
 	KUNIT_EXPECT_EQ(test, b->ret, 0);
 	KUNIT_ASSERT_EQ(test, t->fake.submits, 3);
+	/* A host that stalled this thread 100 ms proves nothing either way. */
+	if (late)
+		kunit_skip(test, "b was queued after the pause: no choice to see");
 	KUNIT_EXPECT_EQ(test, t->fake.tokens[1], DSMIL_TOKEN_BASE + 3);
 	KUNIT_EXPECT_EQ(test, t->fake.tokens[2], DSMIL_TOKEN_BASE + 0);
+	/* The worker's pauses are counted: one before each of b and a. */
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.spacing_waits - st0.spacing_waits, 2);
 	/* And the spacing held between every two calls. */
 	KUNIT_EXPECT_GE(test, ktime_us_delta(t->fake.submit_t[1],
 					     t->fake.end_t[0]),
@@ -3070,6 +3092,45 @@ static void dsmil_smi_submit_completes(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, a.in_worker);
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
 	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 1);
+	dsmil_smi_req_put(req);
+}
+
+/*
+ * An asynchronous read at the head of the queue is never passed over by
+ * newer plain reads (dsmil_smi_flight_pick()), and they are not reordered
+ * past it; behind it, the newest of them goes first.
+ */
+static void dsmil_smi_flight_pick_async_not_passed(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *blocker, *b, *c;
+	struct dsmil_kunit_async a;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	blocker = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 0, &a);
+	smi_wait_in_flight(test, smi, 2);
+	b = smi_spawn_plain(test, 3, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 3);
+	c = smi_spawn_plain(test, 6, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 4);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&blocker->done);
+	dsmil_kunit_async_wait(test, &a);
+	wait_for_completion(&b->done);
+	wait_for_completion(&c->done);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, a.result, 0);
+	KUNIT_EXPECT_EQ(test, b->ret, 0);
+	KUNIT_EXPECT_EQ(test, c->ret, 0);
+	KUNIT_ASSERT_EQ(test, t->fake.submits, 4);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[1], DSMIL_TOKEN_BASE + 0);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[2], DSMIL_TOKEN_BASE + 6);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[3], DSMIL_TOKEN_BASE + 3);
 	dsmil_smi_req_put(req);
 }
 
@@ -3378,6 +3439,7 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE_PARAM(dsmil_smi_flight_pick_order,
 			 dsmil_smi_flight_pick_order_gen_params),
 	KUNIT_CASE(dsmil_smi_flight_pick_after_spacing),
+	KUNIT_CASE(dsmil_smi_flight_pick_async_not_passed),
 	KUNIT_CASE(dsmil_smi_count_identity),
 	KUNIT_CASE(dsmil_smi_hist_bucket_edges),
 	KUNIT_CASE(dsmil_smi_verify_device_initializing),
