@@ -53,7 +53,8 @@
  *   UNLOCK                         dsmil_state_estop:574
  *   drain wait (may time out)      dsmil_state_estop:578-579
  *   left = writing (fence)         dsmil_state_estop:580 -> dsmil_state_writing:518-522
- * SmiWriter: arrival check         dsmil_smi_token.c dsmil_state_check_access:486 (and :161, :289)
+ * SmiWriter: arrival check         dsmil_smi_token.c dsmil_smi_token_prepare:161,
+ *   (dsmil_state_check_access)       dsmil_smi_write_audited_as:289, dsmil_smi_token_write_check:486
  *   deadline passed: end untouched dsmil_smi.c dsmil_smi_start:475-476
  *   hand-off                       dsmil_smi_start:492 -> dsmil_smi_fence:248
  *   ->submit(); busy: unfence,     dsmil_smi_start:498-515 (unfence :506)

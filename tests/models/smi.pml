@@ -48,18 +48,18 @@
  *
  * Model step -> code (dsmil_smi.c unless named)
  * ------------------------------------------------------------------------
- * Caller: lock; faulted/dying?    dsmil_smi_exec:1042-1043
+ * Caller: lock; faulted/dying?    dsmil_smi_exec:1042-1043 (no joiner: flight_join finds none)
  *   idle: own the hardware        dsmil_smi_exec:1048-1055
  *   drive from the stack          dsmil_smi_exec:1072-1083 -> dsmil_smi_drive
  *   else kmemdup, enqueue         dsmil_smi_exec:1087-1104 -> dsmil_smi_enqueue:953-972
  *     (engine ref, queue, kick)     (kref_get :962, list_add_tail :963, queue_work :971)
- *   wait to the deadline          dsmil_smi_wait:771-778 (dsmil_smi_wait_done)
+ *   wait to the deadline          dsmil_smi_wait:772-779 (dsmil_smi_wait_done)
  *   polled at the hardware:       dsmil_smi_wait:781-796 (DSMIL_SMI_VERDICT_WAIT)
  *     verdict wait
  *   QUEUED: take back, finish     dsmil_smi_wait:798-813
- *   RUNNING: abandoned, pinned,   dsmil_smi_wait:814-838
+ *   RUNNING: abandoned, pinned,   dsmil_smi_wait:814-836
  *     in doubt (timeout) or -EINTR
- *   FINISHED: its result          dsmil_smi_wait:839-842
+ *   FINISHED: its result          dsmil_smi_wait:837-840
  *   kref_put                      dsmil_smi_exec:1119
  * drive: deadline passed          dsmil_smi_start:475-476 (QUEUE_TIMEOUT)
  *   submit                        dsmil_smi_start:498, :523-526
@@ -70,7 +70,7 @@
  *     (copy may fail: go on)        (kmemdup GFP_NOWAIT :587, smi->handoff :606)
  *   sleep to the next poll        dsmil_smi_drive:675-679
  * finish: once (ghost)            dsmil_smi_finish:364
- *   stuck: keep it, pin, FAULTED  dsmil_smi_finish:391-392 -> dsmil_smi_keep_stuck:299; dsmil_smi_account:207-208
+ *   stuck: keep it, pin, FAULTED  dsmil_smi_finish:391-392 -> dsmil_smi_keep_stuck:299; dsmil_smi_account:206-208
  *   FINISHED, release hardware,   dsmil_smi_finish:398-407
  *     kick unless the worker
  *   onstack: nothing more         dsmil_smi_finish:430-431
@@ -78,7 +78,8 @@
  *     unpin
  * Worker: handoff first, else     dsmil_smi_work:700-728
  *   the queue; FAULTED: reject    dsmil_smi_work:730-733
- * Async: kzalloc, enqueue         dsmil_smi_async.c dsmil_smi_submit:67-92
+ * Async: faulted?, kzalloc,       dsmil_smi_async.c dsmil_smi_submit:65-92
+ *   enqueue (not joinable)
  *   cancel if still QUEUED        dsmil_smi_async.c dsmil_smi_cancel:114-126
  *   req_put                       dsmil_smi_async.c dsmil_smi_req_put:143-146
  */
