@@ -12,7 +12,10 @@
  *      a failed abort leaves, held until a reset);
  *   L3 no caller waits past its deadline in the model's time: a caller
  *      returns by its deadline, plus the verdict wait (two ticks) for a
- *      polled request at the hardware.
+ *      polled request at the hardware, a joiner that starts over included;
+ *   L4 the share of a joined read (struct dsmil_smi_share) is freed
+ *      exactly once, never used after, and nothing is left in the flight
+ *      slot at the end.
  *
  * Time: a clock ticks only when no process can move (SPIN's timeout), so
  * that everything between two ticks takes no time and a wait ends at the
@@ -21,7 +24,12 @@
  * at MAXT the clock stops and the firmware answers, so that every request
  * ends.  smi->lock sections are atomic steps.
  *
- * The world: two synchronous callers (dsmil_smi_exec()), one
+ * The world: two synchronous callers (dsmil_smi_exec(); caller 1 arrives
+ * at tick 0 or 1, and reads either another token or caller 0's, when it
+ * joins caller 0's read if it is queued or at the hardware: the share's
+ * allocation may fail, the joiner may leave, caller 0 may leave its
+ * queued read to the joiner (orphan), a read that ends unsent sends the
+ * joiner back to make its own request (DSMIL_SMI_REJOIN)), one
  * asynchronous submitter (dsmil_smi_submit(), then maybe
  * dsmil_smi_cancel(), its reference dropped at any time), the worker
  * (an ordered work item: dsmil_smi_work()), a polled or a synchronous
@@ -35,7 +43,8 @@
  * superset).  Left out: the spacing wait and busy retries (bounded by the
  * same deadline, as the queue wait is; model 3 has the hand-off they
  * re-check), hang detection (ends as the timeout does, earlier), suspend,
- * recovery and a joiner of a shared read (dsmil_smi_flight.c).
+ * recovery, more than one joiner (the rebound to the oldest's deadline),
+ * caller 1's own reads as leaders, and the counters.
  *
  * Mutants (must fail):
  *   MUTANT_NO_ENGINE_REF    dsmil_smi_enqueue() takes no reference for the
@@ -45,6 +54,8 @@
  *                           back as if still queued, whatever its stage.
  *   MUTANT_WAIT_NO_DEADLINE the caller's wait has no deadline
  *                           (wait_for_completion_killable()).
+ *   MUTANT_SHARE_NO_REF     dsmil_smi_flight_join() takes no reference on
+ *                           the share for the joiner.
  *
  * Model step -> code (dsmil_smi.c unless named)
  * ------------------------------------------------------------------------
@@ -76,6 +87,19 @@
  *   onstack: nothing more         dsmil_smi_finish:430-431
  *   hook, complete, kref_put,     dsmil_smi_finish:433-442
  *     unpin
+ * Join: slot, deadline, share,    dsmil_smi_flight.c dsmil_smi_flight_join:150-185
+ *   kref_get, waiters
+ * Track / untrack the read         dsmil_smi_flight_track:105-112, _untrack:200-207
+ * wait_joined: wait, verdict      dsmil_smi.c dsmil_smi_wait_joined:882-915
+ *   leave (queued: orphan taken    dsmil_smi_flight.c dsmil_smi_flight_leave:271-315;
+ *   back if alone; at the            dsmil_smi.c dsmil_smi_wait_joined:916-925
+ *   hardware: pinned), put
+ *   unsent: rejoin or end          dsmil_smi.c dsmil_smi_joined_unsent:853-874, exec:1060-1070
+ * Orphan: left to the joiner,      dsmil_smi_flight.c dsmil_smi_flight_orphan:237-250 (rebound :210-220)
+ *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:799-805)
+ * Publish: slot cleared, share     dsmil_smi_flight.c dsmil_smi_flight_publish:354-408 (unsent :322-334);
+ *   result/unsent, done, put         dsmil_smi_flight_done:430-436 (dsmil_smi_finish:395, :428)
+ * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:603)
  * Worker: handoff first, else     dsmil_smi_work:700-728
  *   the queue; FAULTED: reject    dsmil_smi_work:730-733
  * Async: faulted?, kzalloc,       dsmil_smi_async.c dsmil_smi_submit:65-92
@@ -135,7 +159,26 @@ bit  onstack[NREQ];
 byte dl[NREQ];			/* req->deadline */
 byte aborted[NREQ];		/* 0, 1 ok, 2 failed */
 
+/*
+ * Single flight (dsmil_smi_flight.c): when same_token, caller 1 reads the
+ * token caller 0 reads, and joins caller 0's read while it is queued or at
+ * the hardware (only caller 0's reads are tracked: one leader, one
+ * joiner).  One struct dsmil_smi_share at most.
+ */
+bool same_token;
+byte flight = NONE;		/* smi->flight[token] */
+bit  orphaned[NREQ];
+bit  submitted[NREQ];
+bit  sh_alloc;			/* the share was allocated */
+byte sh_ref;
+byte sh_req = NONE;		/* sh->req */
+bit  sh_waiting;		/* caller 1 is on sh->waiters */
+bit  sh_done;			/* sh->done completed */
+bit  sh_unsent;
+byte jdl;			/* the joiner's deadline (its waiter's) */
+
 /* Ghosts. */
+bit  sh_freed;
 bit  heap[NREQ];		/* allocated on the heap */
 bit  freed[NREQ];
 byte fin[3];			/* dsmil_smi_finish() calls per logical request */
@@ -151,6 +194,18 @@ inline USE(r)
 	assert(!freed[r])
 }
 
+inline sh_put()
+{
+	d_step {
+		assert(sh_alloc && !sh_freed && sh_ref > 0);
+		sh_ref--;
+		if
+		:: sh_ref == 0 -> sh_freed = 1
+		:: else
+		fi
+	}
+}
+
 inline kref_put(r)
 {
 	d_step {
@@ -164,7 +219,7 @@ inline kref_put(r)
 }
 
 /* dsmil_smi_finish(r, out, owner). */
-inline finish(r, out, owner, kick, wasp)
+inline finish(r, out, owner, kick, wasp, shp)
 {
 	atomic {
 		USE(r);
@@ -181,6 +236,20 @@ inline finish(r, out, owner, kick, wasp)
 			faulted = true
 		:: else
 		fi;
+		/* dsmil_smi_flight_publish() */
+		if
+		:: flight == r -> flight = NONE
+		:: else
+		fi;
+		shp = (sh_req == r);
+		if
+		:: shp ->
+			sh_req = NONE;
+			sh_unsent = (!submitted[r] &&
+				     (out == OUT_CANCELLED || out == OUT_QTIMEOUT));
+			sh_waiting = 0
+		:: else
+		fi;
 		stage[r] = FINISHED;
 		if
 		:: owner -> hw_owned = false
@@ -191,6 +260,10 @@ inline finish(r, out, owner, kick, wasp)
 	};
 	if
 	:: kick -> work_pending = true
+	:: else
+	fi;
+	if
+	:: shp -> sh_done = 1; sh_put()	/* dsmil_smi_flight_done() */
 	:: else
 	fi;
 	if
@@ -207,21 +280,22 @@ inline finish(r, out, owner, kick, wasp)
 		:: else
 		fi
 	fi;
-	kick = false; wasp = false
+	kick = false; wasp = false; shp = false
 }
 
 /*
  * dsmil_smi_drive(r, killable): the caller owns the hardware.  handed is
  * set when a dying caller handed the worker copy c instead.
  */
-inline drive(r, killable, c, handed, out, now, late, kick, wasp)
+inline drive(r, killable, c, handed, out, now, late, kick, wasp, shp)
 {
 	handed = false;
 	if
 	:: clock >= dl[r] -> out = OUT_QTIMEOUT	/* dsmil_smi_start() */
 	:: else ->
 		if
-		:: atomic { USE(r); hw = HW_RUNNING }; out = OUT_SUCCESS
+		:: atomic { USE(r); hw = HW_RUNNING; submitted[r] = 1 };
+		   out = OUT_SUCCESS
 		:: out = OUT_SUBMIT			/* ->submit() failed */
 		fi
 	fi;
@@ -250,7 +324,17 @@ inline drive(r, killable, c, handed, out, now, late, kick, wasp)
 				:: atomic {
 					heap[c] = 1; ref[c] = 1; stage[c] = RUNNING;
 					dl[c] = dl[r]; abandoned[c] = 1; pinned[c] = 1;
+					submitted[c] = 1;
 					pins++;
+					/* dsmil_smi_flight_moved() */
+					if
+					:: flight == r -> flight = c
+					:: else
+					fi;
+					if
+					:: sh_req == r -> sh_req = c
+					:: else
+					fi;
 					handoff = c
 				   };
 				   work_pending = true;
@@ -278,7 +362,7 @@ inline drive(r, killable, c, handed, out, now, late, kick, wasp)
 	fi;
 	if
 	:: handed
-	:: else -> finish(r, out, true, kick, wasp)
+	:: else -> finish(r, out, true, kick, wasp, shp)
 	fi;
 	now = 0; late = 0
 }
@@ -287,18 +371,50 @@ inline drive(r, killable, c, handed, out, now, late, kick, wasp)
 proctype Caller(byte me)
 {
 	byte h = 3 * me, q = 3 * me + 1, c = 3 * me + 2;
-	byte deadline, out, now, late, w, r;
-	bool idle, rejected, handed, verdict, killable, kick, wasp;
+	byte deadline, out, now, late, w, r, drop;
+	bool idle, rejected, handed, verdict, killable, kick, wasp, shp;
+	bool joined, unsent;
 
+	/* Caller 1 arrives at tick 0 or 1: deadlines differ. */
+	if
+	:: skip
+	:: me == 1 -> clock >= 1
+	fi;
 	deadline = clock + T;
+again:
 	/* The fast path's test, under smi->lock. */
 	atomic {
 		rejected = faulted;
-		idle = !rejected && !hw_owned && handoff == NONE &&
+		/* dsmil_smi_flight_join(): arrived before the read's deadline */
+		joined = false;
+		if
+		:: !rejected && me == 1 && flight != NONE && deadline - T < dl[flight] ->
+			if
+			:: sh_req == flight -> joined = true
+			:: sh_req != flight && !sh_alloc ->
+				sh_alloc = 1; sh_ref = 1; sh_req = flight;
+				joined = true
+			:: sh_req != flight -> skip	/* GFP_NOWAIT failed */
+			fi;
+			if
+			:: joined ->
+#ifndef MUTANT_SHARE_NO_REF
+				sh_ref++;
+#endif
+				sh_waiting = 1; jdl = deadline
+			:: else
+			fi
+		:: else
+		fi;
+		idle = !rejected && !joined && !hw_owned &&
 		       !queued[1] && !queued[4] && !queued[ASYNC] && !sync_backend;
 		if
 		:: idle -> hw_owned = true; onstack[h] = 1; dl[h] = deadline;
-			  stage[h] = RUNNING; reached[me] = 1
+			  stage[h] = RUNNING; reached[me] = 1;
+			  if			/* dsmil_smi_flight_track() */
+			  :: same_token && me == 0 && flight == NONE -> flight = h
+			  :: else
+			  fi
 		:: else
 		fi
 	};
@@ -307,10 +423,90 @@ proctype Caller(byte me)
 	:: else
 	fi;
 	if
+	:: joined ->
+		/* dsmil_smi_wait_joined() */
+		if
+		:: sh_done -> w = 1
+		:: clock >= deadline -> w = 0
+		:: sig[me] -> w = 2
+		fi;
+		if
+		:: w != 1 ->
+			atomic {
+				verdict = (w == 0 && sh_req != NONE &&
+					   stage[sh_req] == RUNNING && !sync_backend)
+			};
+			if
+			:: verdict ->
+				if
+				:: sh_done -> w = 1
+				:: clock >= deadline + VERDICT -> w = 0
+				:: sig[me] -> w = 2
+				fi
+			:: else
+			fi
+		:: else
+		fi;
+		if
+		:: w == 1 -> atomic { assert(!sh_freed); unsent = sh_unsent }
+		:: else ->
+			atomic {		/* dsmil_smi_flight_leave() */
+				assert(!sh_freed);
+				drop = NONE;
+				if
+				:: sh_req != NONE ->
+					USE(sh_req);
+					sh_waiting = 0;
+					if
+					:: stage[sh_req] == QUEUED ->
+						if
+						:: orphaned[sh_req] ->	/* nobody wants it */
+							drop = sh_req;
+							queued[drop] = 0;
+							stage[drop] = RUNNING;
+							if
+							:: flight == drop -> flight = NONE
+							:: else
+							fi
+						:: else
+						fi
+					:: else ->		/* at the hardware */
+						if
+						:: !onstack[sh_req] && !pinned[sh_req] ->
+							pinned[sh_req] = 1; pins++
+						:: else
+						fi
+					fi
+				:: else
+				fi;
+				unsent = (sh_req == NONE && sh_unsent)
+			};
+			if
+			:: drop != NONE ->
+				r = drop;
+				out = (w == 2 -> OUT_CANCELLED : OUT_QTIMEOUT);
+				finish(r, out, false, kick, wasp, shp);
+				r = 0; out = 0
+			:: else
+			fi
+		fi;
+		sh_put();			/* dsmil_smi_flight_put() */
+		if
+		:: unsent ->			/* dsmil_smi_joined_unsent() */
+			unsent = false; drop = 0;
+			if
+			:: sig[me] || clock >= deadline -> goto leave
+			:: else -> w = 0; goto again	/* DSMIL_SMI_REJOIN */
+			fi
+		:: else -> goto leave
+		fi
+	:: else
+	fi;
+	if
 	:: idle ->
 		r = h;
 		killable = true;
-		drive(r, killable, c, handed, out, now, late, kick, wasp);
+		drive(r, killable, c, handed, out, now, late, kick, wasp, shp);
 		goto leave
 	:: else
 	fi;
@@ -326,7 +522,11 @@ proctype Caller(byte me)
 			ref[r]++;
 #endif
 			queued[r] = 1;
-			reached[me] = 1
+			reached[me] = 1;
+			if			/* dsmil_smi_flight_track() */
+			:: same_token && me == 0 && flight == NONE -> flight = r
+			:: else
+			fi
 		fi
 	};
 	if
@@ -377,9 +577,18 @@ proctype Caller(byte me)
 		fi;
 #endif
 		if
-		:: stage[r] == QUEUED ->	/* never reached the hardware */
+		:: stage[r] == QUEUED && sh_req == r && sh_waiting ->
+			/* dsmil_smi_flight_orphan(): left to its joiner */
+			orphaned[r] = 1;
+			dl[r] = jdl
+		:: stage[r] == QUEUED && !(sh_req == r && sh_waiting) ->
+			/* never reached the hardware: take it back */
 			queued[r] = 0;
 			stage[r] = RUNNING;
+			if			/* dsmil_smi_flight_untrack() */
+			:: flight == r -> flight = NONE
+			:: else
+			fi;
 			out = NONE
 		:: stage[r] == RUNNING ->	/* the engine keeps it */
 			abandoned[r] = 1;
@@ -393,7 +602,7 @@ proctype Caller(byte me)
 	if
 	:: out == NONE ->
 		out = (w == 2 -> OUT_CANCELLED : OUT_QTIMEOUT);
-		finish(r, out, false, kick, wasp)
+		finish(r, out, false, kick, wasp, shp)
 	:: else
 	fi;
 put:
@@ -408,7 +617,7 @@ leave:
 proctype Worker()
 {
 	byte r, out, now, late, c = NONE;
-	bool reject, handed, killable, kick, wasp;
+	bool reject, handed, killable, kick, wasp, shp;
 	byte me = 0;	/* drive() names it; never killable here */
 
 end:	do
@@ -439,10 +648,10 @@ end:	do
 		fi
 	      };
 	      if
-	      :: reject -> finish(r, OUT_FAULTED, false, kick, wasp)
+	      :: reject -> finish(r, OUT_FAULTED, false, kick, wasp, shp)
 	      :: else ->
 		killable = false;
-		drive(r, killable, c, handed, out, now, late, kick, wasp)
+		drive(r, killable, c, handed, out, now, late, kick, wasp, shp)
 	      fi;
 	      r = 0; reject = false; out = 0
 	   od
@@ -452,7 +661,7 @@ end:	do
 /* dsmil_smi_submit(), maybe dsmil_smi_cancel(), dsmil_smi_req_put(). */
 proctype Async()
 {
-	bool rejected, cancel, kick, wasp;
+	bool rejected, cancel, kick, wasp, shp;
 	byte r = ASYNC;
 
 	if
@@ -485,7 +694,7 @@ proctype Async()
 		fi
 	   };
 	   if
-	   :: cancel -> finish(r, OUT_CANCELLED, false, kick, wasp)
+	   :: cancel -> finish(r, OUT_CANCELLED, false, kick, wasp, shp)
 	   :: else
 	   fi
 	:: skip
@@ -545,6 +754,7 @@ proctype Check()
 		:: else -> break
 		od;
 		assert(hooks == reached[2]);
+		assert(sh_alloc == sh_freed && flight == NONE && sh_req == NONE);
 		assert(pins == smi_stuck)
 	}
 }
@@ -555,6 +765,10 @@ init
 		if
 		:: sync_backend = true
 		:: sync_backend = false
+		fi;
+		if
+		:: same_token = true
+		:: same_token = false
 		fi;
 		worker_pid = run Worker();
 		run Caller(0);
