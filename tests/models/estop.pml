@@ -64,7 +64,7 @@
  *   deadline/hang: abort           dsmil_smi_drive:649-661 -> dsmil_smi_abort:452
  *   finish: unfence unless stuck   dsmil_smi_finish:370,378-379
  *   stuck: the engine keeps it     dsmil_smi_finish:392 -> dsmil_smi_keep_stuck:299-323
- * Recover: reset, then end_stuck   dsmil_smi_recover:1172-1175 ->
+ * Recover: reset, then end_stuck   dsmil_smi_recover:1184-1187 ->
  *   (its hand-off ends)              dsmil_smi_end_stuck:334-360 (:348-350)
  * MmioWriter: hand-off per window  dsmil_mmio_access.c dsmil_mmio_handoff_begin:270-281
  *   refused: end the earlier ones  dsmil_mmio_handoff_begin:276-279

@@ -39,8 +39,9 @@
  * allocation may fail) or queue a heap copy and wait.  Requests may end
  * by queue timeout, timeout with an abort that works or fails (FAULTED,
  * the request kept as smi->stuck, later requests refused), or success.
- * The worker takes any queued request (the code takes the oldest: a
- * superset).  Left out: the spacing wait and busy retries (bounded by the
+ * The worker takes any queued request (the code's choice,
+ * dsmil_smi_flight_pick(): the newest joinable read, else the oldest, is
+ * one of them), after the spacing (not modelled).  Left out: the spacing wait and busy retries (bounded by the
  * same deadline, as the queue wait is; model 3 has the hand-off they
  * re-check), hang detection (ends as the timeout does, earlier), suspend,
  * recovery, more than one joiner (the rebound to the oldest's deadline),
@@ -59,19 +60,19 @@
  *
  * Model step -> code (dsmil_smi.c unless named)
  * ------------------------------------------------------------------------
- * Caller: lock; faulted/dying?    dsmil_smi_exec:1042-1043 (no joiner: flight_join finds none)
- *   idle: own the hardware        dsmil_smi_exec:1048-1055
- *   drive from the stack          dsmil_smi_exec:1072-1083 -> dsmil_smi_drive
- *   else kmemdup, enqueue         dsmil_smi_exec:1087-1104 -> dsmil_smi_enqueue:953-972
- *     (engine ref, queue, kick)     (kref_get :962, list_add_tail :963, queue_work :971)
- *   wait to the deadline          dsmil_smi_wait:772-779 (dsmil_smi_wait_done)
- *   polled at the hardware:       dsmil_smi_wait:781-796 (DSMIL_SMI_VERDICT_WAIT)
+ * Caller: lock; faulted/dying?    dsmil_smi_exec:1054-1055 (no joiner: flight_join finds none)
+ *   idle: own the hardware        dsmil_smi_exec:1060-1067
+ *   drive from the stack          dsmil_smi_exec:1084-1095 -> dsmil_smi_drive
+ *   else kmemdup, enqueue         dsmil_smi_exec:1099-1116 -> dsmil_smi_enqueue:965-984
+ *     (engine ref, queue, kick)     (kref_get :974, list_add_tail :975, queue_work :983)
+ *   wait to the deadline          dsmil_smi_wait:784-791 (dsmil_smi_wait_done)
+ *   polled at the hardware:       dsmil_smi_wait:793-808 (DSMIL_SMI_VERDICT_WAIT)
  *     verdict wait
- *   QUEUED: take back, finish     dsmil_smi_wait:798-813
- *   RUNNING: abandoned, pinned,   dsmil_smi_wait:814-836
+ *   QUEUED: take back, finish     dsmil_smi_wait:810-825
+ *   RUNNING: abandoned, pinned,   dsmil_smi_wait:826-848
  *     in doubt (timeout) or -EINTR
- *   FINISHED: its result          dsmil_smi_wait:837-840
- *   kref_put                      dsmil_smi_exec:1119
+ *   FINISHED: its result          dsmil_smi_wait:849-852
+ *   kref_put                      dsmil_smi_exec:1131
  * drive: deadline passed          dsmil_smi_start:475-476 (QUEUE_TIMEOUT)
  *   submit                        dsmil_smi_start:498, :523-526
  *   sync: the call returns        dsmil_smi_drive:632-634
@@ -90,18 +91,19 @@
  * Join: slot, deadline, share,    dsmil_smi_flight.c dsmil_smi_flight_join:150-185
  *   kref_get, waiters
  * Track / untrack the read         dsmil_smi_flight_track:105-112, _untrack:200-207
- * wait_joined: wait, verdict      dsmil_smi.c dsmil_smi_wait_joined:882-915
- *   leave (queued: orphan taken    dsmil_smi_flight.c dsmil_smi_flight_leave:271-315;
- *   back if alone; at the            dsmil_smi.c dsmil_smi_wait_joined:916-925
+ * wait_joined: wait, verdict      dsmil_smi.c dsmil_smi_wait_joined:894-927
+ *   leave (queued: orphan taken    dsmil_smi_flight.c dsmil_smi_flight_leave:337-381;
+ *   back if alone; at the            dsmil_smi.c dsmil_smi_wait_joined:928-937
  *   hardware: pinned), put
- *   unsent: rejoin or end          dsmil_smi.c dsmil_smi_joined_unsent:853-874, exec:1060-1070
- * Orphan: left to the joiner,      dsmil_smi_flight.c dsmil_smi_flight_orphan:237-250 (rebound :210-220)
- *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:799-805)
- * Publish: slot cleared, share     dsmil_smi_flight.c dsmil_smi_flight_publish:354-408 (unsent :322-334);
- *   result/unsent, done, put         dsmil_smi_flight_done:430-436 (dsmil_smi_finish:395, :428)
- * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:603)
- * Worker: handoff first, else     dsmil_smi_work:700-728
- *   the queue; FAULTED: reject    dsmil_smi_work:730-733
+ *   unsent: rejoin or end          dsmil_smi.c dsmil_smi_joined_unsent:865-886, exec:1072-1082
+ * Orphan: left to the joiner,      dsmil_smi_flight.c dsmil_smi_flight_orphan:303-316 (rebound :276-286)
+ *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:811-817)
+ * Publish: slot cleared, share     dsmil_smi_flight.c dsmil_smi_flight_publish:420-474 (unsent :388-400);
+ *   result/unsent, done, put         dsmil_smi_flight_done:496-502 (dsmil_smi_finish:395, :428)
+ * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:602)
+ * Worker: handoff first, else     dsmil_smi_work:701-740 (the pick:
+ *   any queued request              dsmil_smi_flight.c dsmil_smi_flight_pick:253)
+ *   the queue; FAULTED: reject    dsmil_smi_work:742-745
  * Async: faulted?, kzalloc,       dsmil_smi_async.c dsmil_smi_submit:65-92
  *   enqueue (not joinable)
  *   cancel if still QUEUED        dsmil_smi_async.c dsmil_smi_cancel:114-126
