@@ -1856,6 +1856,7 @@ TEST_F_TIMEOUT(ctl, metrics_equal_the_json, 120)
 	EXPECT_LE(72 + 6 + 19 + 40, samples);
 
 	/* Control: one value changed is seen, and so is a broken line. */
+	TH_LOG("control: the next two lines must report a changed value and a bad name");
 	snprintf(mut, sizeof(mut), "%s", text);
 	at = strstr(mut, "\ndsmil_smi_requests_total ");
 	ASSERT_NE(NULL, at);
