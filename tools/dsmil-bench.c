@@ -25,6 +25,13 @@
  *   P7  token read through dsmil's dell-smbios backend against the
  *       in-tree /dev/wmi/dell-smbios ioctl reading the same location, same
  *       firmware (only with it: tools/dsmil-vm --dell-firmware)  <= 1.1x
+ *   B1-B6 the worst cases of Documentation/dsmil-bounds.rst, each driven
+ *       and divided by its formula (parameters, tick, the wake-up latency
+ *       measured in the same repeat): 8 callers queued for distinct
+ *       tokens (fast and slow firmware), an audited write, an emergency
+ *       stop against a write at the hardware and against one in doubt, a
+ *       16 MiB bulk read under max_resident=1 with the slot contended
+ *                                         worst / bound, each repeat <= 1
  *
  * Runs as root in the guest, normally on Debian's own kernel (lockdep and
  * KASAN distort timing): tools/dsmil-vm --kernel 6.12 -- dsmil-bench.  It
@@ -38,9 +45,11 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <linux/wmi.h>
 
 #include "tests/guest/lib/dsmil_test.h"
@@ -190,7 +199,7 @@ struct row {
 	char note[96];
 };
 
-#define MAX_ROWS 16
+#define MAX_ROWS 24
 static struct row rows[MAX_ROWS];
 static unsigned int nrows;
 
@@ -877,6 +886,711 @@ static void p6(void)
 	close(fd);
 }
 
+/* --------------------------------------------------- B1-B6: bounded time */
+
+/*
+ * Each B figure drives one of the worst cases derived in
+ * Documentation/dsmil-bounds.rst and divides the worst time observed in a
+ * repeat by that repeat's bound, computed from the formula with the
+ * module's parameters (SMI_STATUS, MMIO_STATUS), the kernel's tick and the
+ * platform's wake-up latency measured in the same repeat (eps below).  The
+ * figure is the largest of those ratios (target <= 1): a ratio above 1 is
+ * a bound the driver broke, or a term the formula misses.
+ */
+
+/* The engine's poll and wait constants (dsmil_smi.c), in us and ticks. */
+#define SMI_SPIN_US		5.0	/* DSMIL_SMI_SPIN_NS */
+#define SMI_POLL_MIN_US		10.0	/* DSMIL_SMI_POLL_MIN_NS */
+#define SMI_POLL_MAX_US		1000.0	/* DSMIL_SMI_POLL_MAX_NS */
+#define SMI_VERDICT_TICKS	2	/* DSMIL_SMI_VERDICT_WAIT */
+#define ESTOP_DRAIN_MS		2000	/* DSMIL_ESTOP_DRAIN_MS (dsmil_state.h) */
+
+static unsigned int hz;			/* the guest kernel's CONFIG_HZ */
+
+static double tick_ms(void)
+{
+	return 1000.0 / hz;
+}
+
+/* jiffies, from /proc/timer_list, or -1. */
+static long long read_jiffies(void)
+{
+	char line[256];
+	long long j = -1;
+	FILE *f = fopen("/proc/timer_list", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "jiffies: %lld", &j) == 1)
+			break;
+	fclose(f);
+	return j;
+}
+
+/* The kernel's tick rate: jiffies counted over 300 ms, the nearest HZ. */
+static unsigned int detect_hz(void)
+{
+	static const unsigned int rates[] = { 100, 250, 300, 1000 };
+	long long j0, j1;
+	uint64_t t0, t1;
+	double r, best = 1e9;
+	unsigned int i, pick = 250;
+
+	j0 = read_jiffies();
+	t0 = now_ns();
+	usleep(300000);
+	j1 = read_jiffies();
+	t1 = now_ns();
+	if (j0 < 0 || j1 <= j0) {
+		printf("dsmil-bench: no jiffies in /proc/timer_list: assuming HZ=250\n");
+		return 250;
+	}
+	r = (j1 - j0) / ((t1 - t0) / 1e9);
+	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		double d = r > rates[i] ? r - rates[i] : rates[i] - r;
+
+		if (d < best) {
+			best = d;
+			pick = rates[i];
+		}
+	}
+	return pick;
+}
+
+/* msecs_to_jiffies(): rounds up. */
+static unsigned long ms_to_ticks(unsigned int ms)
+{
+	return ((unsigned long)ms * hz + 999) / 1000;
+}
+
+/*
+ * How many ticks after it is armed a timer-wheel timeout of @k jiffies
+ * fires at the latest (kernel/time/timer.c, calc_index()): at the first
+ * bucket boundary of its level strictly after jiffies + @k, the level's
+ * granularity 8^level ticks (level 0 below 63 ticks, 1 below 504, 2 below
+ * 4032), and the arming point anywhere inside the current tick.
+ */
+static double wheel_ticks(unsigned long k)
+{
+	unsigned long start = 63, gran = 1;
+
+	while (k >= start && gran < (1UL << 24)) {
+		start <<= 3;
+		gran <<= 3;
+	}
+	return (double)k + gran;
+}
+
+/*
+ * eps: the longest wake-up latency of an hrtimer sleep observed here, in
+ * ms: what a sleeper in the kernel may lose to the platform at each
+ * wake-up (a vCPU the host does not run, other tasks), beyond the slack
+ * the driver asks for.  A platform term of every bound, measured in the
+ * same repeat: 200 sleeps of 100 us before the case, and a sentinel thread
+ * sleeping 1 ms at a time while the case runs (a host that stalls the
+ * guest during the measurement stalls the sentinel too).
+ */
+static double eps_ms(void)
+{
+	struct timespec ts;
+	uint64_t target, t;
+	double worst = 0;
+	unsigned int i;
+
+	for (i = 0; i < 200; i++) {
+		target = now_ns() + 100000;
+		ts.tv_sec = target / NSEC_PER_SEC;
+		ts.tv_nsec = target % NSEC_PER_SEC;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		t = now_ns();
+		if (t > target && (t - target) / 1e6 > worst)
+			worst = (t - target) / 1e6;
+	}
+	return worst;
+}
+
+struct sentinel {
+	pthread_t tid;
+	volatile int stop;
+	double worst_ms;
+};
+
+static void *sentinel_thread(void *p)
+{
+	struct sentinel *s = p;
+	struct timespec ts;
+	uint64_t target, t;
+
+	while (!s->stop) {
+		target = now_ns() + 1000000;
+		ts.tv_sec = target / NSEC_PER_SEC;
+		ts.tv_nsec = target % NSEC_PER_SEC;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		t = now_ns();
+		if (t > target && (t - target) / 1e6 > s->worst_ms)
+			s->worst_ms = (t - target) / 1e6;
+	}
+	return NULL;
+}
+
+/* eps before the case, and the sentinel started for its duration. */
+static double eps_begin(struct sentinel *s)
+{
+	double e = eps_ms();
+
+	memset(s, 0, sizeof(*s));
+	if (pthread_create(&s->tid, NULL, sentinel_thread, s))
+		dsu_die("pthread_create");
+	return e;
+}
+
+/* The larger of @before and what the sentinel saw. */
+static double eps_end(struct sentinel *s, double before)
+{
+	s->stop = 1;
+	pthread_join(s->tid, NULL);
+	return s->worst_ms > before ? s->worst_ms : before;
+}
+
+/*
+ * D_max(L), in ms: from submit to the poll that sees a call of @lat_ms
+ * done (dsmil_smi_drive()).  Polls spin SMI_SPIN_US, then sleep 10 us
+ * doubling to 1 ms, each sleep at most 5/4 of its interval (the hrtimer
+ * slack the engine gives, interval / 4) plus @eps.  The first poll at or
+ * after L comes at most one sleep after the last one before it, and that
+ * sleep's interval is the largest one a poll before L can be using.
+ */
+static double poll_detect_ms(double lat_ms, double eps)
+{
+	double t = SMI_SPIN_US, i = SMI_POLL_MIN_US, lat = lat_ms * 1000;
+
+	/* The earliest each poll can come: no slack, no latency. */
+	while (t + i < lat && i < SMI_POLL_MAX_US) {
+		t += i;
+		i = i * 2 > SMI_POLL_MAX_US ? SMI_POLL_MAX_US : i * 2;
+	}
+	if (lat <= SMI_SPIN_US)
+		return SMI_SPIN_US / 1000 + eps;
+	return (lat + 1.25 * i) / 1000 + eps;
+}
+
+/*
+ * S_max(L), in ms: one SMI of latency @lat_ms at the hardware, from the
+ * end of the previous one to the end of this one: the spacing
+ * (smi_min_interval_us, an exact hrtimer sleep: one wake-up), the call and
+ * its polling, and the hand-over to the next owner (one wake-up).
+ */
+static double smi_service_ms(const struct dsmil_smi_status *s, double lat_ms,
+			     double eps)
+{
+	return s->min_interval_us / 1000.0 + eps +
+	       poll_detect_ms(lat_ms, eps) + eps;
+}
+
+/*
+ * The longest any caller of one SMI request waits, in ms
+ * (dsmil_smi_exec()): its deadline, T after arrival, covers the queue, the
+ * spacing, busy retries and polling; the owner ends a call at the hardware
+ * at the deadline (hrtimer, slack at most a quarter of the 1 ms poll
+ * interval); a queued caller's own timeout (jiffies: floor(left/tick) + 1
+ * ticks, firing up to one tick later, so up to 2 ticks past the deadline)
+ * and then the verdict wait (2 jiffies, up to 3 ticks) come on top when
+ * the owner cannot answer first.
+ */
+static double smi_caller_bound_ms(const struct dsmil_smi_status *s, double eps)
+{
+	double owner = SMI_POLL_MAX_US / 4000 + 2 * eps;
+	double queued = (2 + SMI_VERDICT_TICKS + 1) * tick_ms() + eps;
+
+	return s->timeout_ms + (owner > queued ? owner : queued);
+}
+
+struct bq_arg {
+	int fd;
+	unsigned int group, position, reads;
+	pthread_barrier_t *go;
+	double worst_ms;
+	unsigned int ok, timedout, other;
+};
+
+static void *bq_thread(void *p)
+{
+	struct bq_arg *a = p;
+	struct dsmil_token_req t;
+	unsigned int i;
+	uint64_t t0;
+	double ms;
+	int e;
+
+	pthread_barrier_wait(a->go);
+	for (i = 0; i < a->reads; i++) {
+		memset(&t, 0, sizeof(t));
+		t.group = a->group;
+		t.position = a->position;
+		t0 = now_ns();
+		e = -dsmil_ioc(a->fd, DSMIL_IOC_TOKEN_READ, &t);
+		ms = (now_ns() - t0) / 1e6;
+		if (ms > a->worst_ms)
+			a->worst_ms = ms;
+		if (!e)
+			a->ok++;
+		else if (e == ETIMEDOUT)
+			a->timedout++;
+		else
+			a->other++;
+	}
+	return NULL;
+}
+
+#define BQ_CALLERS	8
+
+/* The 8 token devices of groups 0 and 1: 8 distinct tokens. */
+static unsigned int bq_dev(unsigned int i)
+{
+	return (i / 4) * DSMIL_DEVS_PER_GROUP + (i % 4) * 3;
+}
+
+/*
+ * N = 8 callers, one per token (no two share a call), reading together,
+ * the sim at @lat_ms per call.  Returns the worst wait of any read, counts
+ * the outcomes.
+ */
+static double bq_round(int fd, unsigned int reads, unsigned int *ok,
+		       unsigned int *timedout, unsigned int *other)
+{
+	struct bq_arg a[BQ_CALLERS];
+	pthread_t tid[BQ_CALLERS];
+	pthread_barrier_t go;
+	double worst = 0;
+	unsigned int i;
+
+	if (pthread_barrier_init(&go, NULL, BQ_CALLERS))
+		dsu_die("pthread_barrier_init");
+	for (i = 0; i < BQ_CALLERS; i++) {
+		a[i] = (struct bq_arg){ .fd = fd, .go = &go, .reads = reads,
+					.group = bq_dev(i) / DSMIL_DEVS_PER_GROUP,
+					.position = bq_dev(i) % DSMIL_DEVS_PER_GROUP };
+		if (pthread_create(&tid[i], NULL, bq_thread, &a[i]))
+			dsu_die("pthread_create");
+	}
+	for (i = 0; i < BQ_CALLERS; i++) {
+		pthread_join(tid[i], NULL);
+		if (a[i].worst_ms > worst)
+			worst = a[i].worst_ms;
+		*ok += a[i].ok;
+		*timedout += a[i].timedout;
+		*other += a[i].other;
+	}
+	pthread_barrier_destroy(&go);
+	return worst;
+}
+
+/* Bring the 8 token devices of B1/B2 to READY, with the sim healthy. */
+static void bq_ready(int fd)
+{
+	unsigned int i;
+
+	smi_heal(fd);
+	for (i = 0; i < BQ_CALLERS; i++)
+		dev_ready(fd, bq_dev(i));
+}
+
+/* The largest per-repeat ratio measured / bound: the figure of a B row. */
+static void b_figure(struct row *r)
+{
+	unsigned int i;
+
+	r->figure = 0;
+	for (i = 0; i < r->meas.n; i++)
+		if (r->meas.v[i] / r->ref.v[i] > r->figure)
+			r->figure = r->meas.v[i] / r->ref.v[i];
+	r->known = r->meas.n > 0;
+	r->pass = r->known && r->figure <= 1;
+}
+
+/*
+ * B1: N callers queued, distinct tokens, firmware fast enough for all of
+ * them (N x S_max(L) < T).  The N-th caller waits for the N - 1 requests
+ * ahead of it (FIFO, one per other caller) and its own:
+ * W_N <= N x S_max(L) + eps (its own wake-up).
+ * B2: the same with a firmware too slow for that (N x S(L) > T): the
+ * callers late in the queue time out; nobody waits past the caller bound.
+ */
+static void b12(bool slow)
+{
+	struct row *r = slow ?
+		new_row("B2", "token read, 8 callers, sim 10 ms: T caps",
+			"bound T+5tick+eps", "ms", "<= 1") :
+		new_row("B1", "token read, 8 callers, sim 1 ms: N x S",
+			"bound 8xS(L)+eps", "ms", "<= 1");
+	const double lat_ms = slow ? 10 : 1;
+	const unsigned int reads = slow ? 1 : 10;
+	unsigned int k, ok = 0, timedout = 0, other = 0;
+	struct dsmil_smi_status s;
+	double eps, bound, nb, worst;
+	struct sentinel sn;
+	char lat[16];
+	int fd;
+
+	fd = reload("");
+	smi_get(fd, &s);
+	snprintf(lat, sizeof(lat), "%.0f", lat_ms * 1000);
+	for (k = 0; k < repeats; k++) {
+		/* A timeout at the hardware puts a device in ERROR: heal. */
+		bq_ready(fd);
+		knob("latency_us", lat);
+		eps = eps_begin(&sn);
+		worst = bq_round(fd, reads, &ok, &timedout, &other);
+		eps = eps_end(&sn, eps);
+		bound = smi_caller_bound_ms(&s, eps);
+		nb = BQ_CALLERS * smi_service_ms(&s, lat_ms, eps) + eps;
+		if (nb < bound)
+			bound = nb;
+		add(&r->meas, worst);
+		add(&r->ref, bound);
+		note("%s repeat %u: worst %.2f ms, bound %.2f ms (eps %.3f ms, S %.3f ms)",
+		     r->id, k, r->meas.v[k], bound, eps,
+		     smi_service_ms(&s, lat_ms, eps));
+		knob("latency_us", "0");
+	}
+	b_figure(r);
+	snprintf(r->note, sizeof(r->note), "%u ok, %u timed out, %u other; T=%u ms",
+		 ok, timedout, other, s.timeout_ms);
+	smi_heal(fd);
+	close(fd);
+}
+
+/*
+ * B3: one audited token write is three requests (read before, write,
+ * read-back), each bounded by T from its own arrival
+ * (dsmil_smi_write_audited_as()): with the sim at 40 ms per call, below T,
+ * the writer waits 3 x S_max(L), well past T.
+ */
+static void b3(void)
+{
+	struct row *r = new_row("B3", "token write (3 SMIs), sim 40 ms",
+				"bound 3xS(L)+eps", "ms", "<= 1");
+	const double lat_ms = 40;
+	struct dsmil_smi_status s;
+	struct dsmil_token_req t;
+	double eps, bound, ms;
+	struct sentinel sn;
+	unsigned int k;
+	uint64_t t0;
+	int fd, e;
+
+	fd = reload("allow_writes=1");
+	smi_get(fd, &s);
+	for (k = 0; k < repeats; k++) {
+		smi_heal(fd);
+		if (dev_bring_up(fd, 0, true))
+			dsu_die("B3: DSMIL0D0 -> ACTIVE failed");
+		knob("latency_us", "40000");
+		memset(&t, 0, sizeof(t));
+		t.value = 0x1000 + k;
+		eps = eps_begin(&sn);
+		t0 = now_ns();
+		e = -dsmil_ioc(fd, DSMIL_IOC_TOKEN_WRITE, &t);
+		ms = (now_ns() - t0) / 1e6;
+		eps = eps_end(&sn, eps);
+		bound = 3 * smi_service_ms(&s, lat_ms, eps) + eps;
+		if (bound > 3 * smi_caller_bound_ms(&s, eps))
+			bound = 3 * smi_caller_bound_ms(&s, eps);
+		if (e)
+			dsu_die("B3: token write: %s", strerror(e));
+		add(&r->meas, ms);
+		add(&r->ref, bound);
+		note("B3 repeat %u: %.2f ms, bound %.2f ms (eps %.3f ms)", k, ms,
+		     bound, eps);
+		knob("latency_us", "0");
+	}
+	b_figure(r);
+	snprintf(r->note, sizeof(r->note), "worst %.1f ms = %.2f T, T=%u ms",
+		 smax(&r->meas), smax(&r->meas) / s.timeout_ms, s.timeout_ms);
+	close(fd);
+}
+
+struct bw_arg {
+	int fd;
+	int result;
+	volatile int done;
+};
+
+/* A token write of DSMIL0D0 (B4, B5). */
+static void *bw_thread(void *p)
+{
+	struct bw_arg *a = p;
+	struct dsmil_token_req t;
+
+	memset(&t, 0, sizeof(t));
+	t.value = 0x4242;
+	a->result = -dsmil_ioc(a->fd, DSMIL_IOC_TOKEN_WRITE, &t);
+	a->done = 1;
+	return NULL;
+}
+
+/*
+ * Start a token write of DSMIL0D0 and make it stick at the hardware: the
+ * sim at 20 ms per call lets the read before through; once the write is
+ * submitted (the sim's write count of the token moves) the sim goes stuck busy
+ * (status changing: no hang), so only its deadline, T after its arrival,
+ * ends it.  Returns false if the write ended before it stuck (the thread
+ * is joined then).
+ */
+static bool bw_start(int fd, pthread_t *tid, struct bw_arg *a, bool abort_fails)
+{
+	long long w0 = sim_writes(DSMIL_TOKEN_BASE), r1, sub, done;
+	uint64_t end = now_ns() + 2 * NSEC_PER_SEC;
+
+	knob("latency_us", "20000");
+	if (abort_fails)
+		knob("abort_fails", "1");
+	*a = (struct bw_arg){ .fd = fd };
+	if (pthread_create(tid, NULL, bw_thread, a))
+		dsu_die("pthread_create");
+	if (w0 < 0)
+		dsu_die("no write count for token %#x in " DSMIL_SIM_DIR "/tokens",
+			(unsigned int)DSMIL_TOKEN_BASE);
+	/* The write's submit counts it at the sim. */
+	while (sim_writes(DSMIL_TOKEN_BASE) <= w0 && !a->done && now_ns() < end)
+		;
+	r1 = sim_reads(DSMIL_TOKEN_BASE);
+	knob("fault", "stuck-busy");
+	/*
+	 * Completed before it stuck (this thread was not run for 20 ms):
+	 * every submit has its completion, or the read-back was sent.
+	 */
+	done = sim_stat("completions");
+	sub = sim_stat("submits");
+	if (a->done || done >= sub || sim_reads(DSMIL_TOKEN_BASE) != r1) {
+		pthread_join(*tid, NULL);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * B4: an emergency stop while a write to a device it locks is at the
+ * hardware.  dsmil_state_estop() locks the devices, then waits for the
+ * writes past their hand-off: this one ends at its deadline (abort), at
+ * most T after the stop began, plus the owner's hrtimer slack (1 ms / 4)
+ * and two wake-ups (the owner's, the stop's).
+ * B5: the same write with an abort that fails: it stays fenced, in doubt,
+ * and the stop waits its whole drain time, a timer-wheel timeout of
+ * DSMIL_ESTOP_DRAIN_MS.
+ */
+static void b45(bool stuck)
+{
+	struct row *r = stuck ?
+		new_row("B5", "emergency stop, write in doubt",
+			"bound drain+wheel", "ms", "<= 1") :
+		new_row("B4", "emergency stop, write at the hardware",
+			"bound T+.25+2eps", "ms", "<= 1");
+	struct dsmil_group_stop gs;
+	struct dsmil_smi_status s;
+	unsigned int k, tries = 0, doubt = 0;
+	struct bw_arg a;
+	struct sentinel sn;
+	pthread_t tid;
+	double eps, bound, ms;
+	uint64_t t0;
+	int fd, e;
+
+	fd = reload("allow_writes=1");
+	smi_get(fd, &s);
+	for (k = 0; k < repeats; k++) {
+		smi_heal(fd);
+		if (dev_bring_up(fd, 0, true))
+			dsu_die("%s: DSMIL0D0 -> ACTIVE failed", r->id);
+		eps = eps_begin(&sn);
+		if (!bw_start(fd, &tid, &a, stuck)) {
+			eps_end(&sn, eps);
+			if (++tries > 3 * repeats)
+				dsu_die("%s: the write never stuck at the hardware", r->id);
+			k--;
+			continue;
+		}
+		memset(&gs, 0, sizeof(gs));
+		t0 = now_ns();
+		e = -dsmil_ioc(fd, DSMIL_IOC_GROUP_ESTOP, &gs);
+		ms = (now_ns() - t0) / 1e6;
+		eps = eps_end(&sn, eps);
+		pthread_join(tid, NULL);
+		if (stuck)
+			bound = wheel_ticks(ms_to_ticks(ESTOP_DRAIN_MS)) *
+				tick_ms() + eps;
+		else
+			bound = s.timeout_ms + SMI_POLL_MAX_US / 4000 + 2 * eps;
+		if (e)
+			dsu_die("%s: GROUP_ESTOP: %s", r->id, strerror(e));
+		if (stuck ? gs.in_doubt != 1 : gs.in_doubt != 0)
+			dsu_die("%s: the stop reported %u writes in doubt", r->id,
+				gs.in_doubt);
+		if (a.result != (stuck ? EINPROGRESS : ETIMEDOUT))
+			dsu_die("%s: the write ended with %s", r->id,
+				strerror(a.result));
+		doubt += gs.in_doubt;
+		add(&r->meas, ms);
+		add(&r->ref, bound);
+		note("%s repeat %u: stop %.2f ms, bound %.2f ms (eps %.3f ms)",
+		     r->id, k, ms, bound, eps);
+	}
+	b_figure(r);
+	snprintf(r->note, sizeof(r->note), "%u in doubt; %s; %u retried",
+		 doubt, stuck ? "drain 2000 ms" : "T from the write's arrival",
+		 tries);
+	smi_heal(fd);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ B6 */
+
+struct bm_arg {
+	int fd;
+	unsigned int first, last, parked;
+	volatile int stop;
+	unsigned int pins;
+};
+
+/*
+ * The competitor of B6: whenever a chunk of the reader's span is the one
+ * resident, a 4-byte write into it that stays write_delay_ms at the
+ * "hardware" holding it, so that the reader's next chunk finds the only
+ * slot busy.  It pins each chunk once.
+ */
+static void *bm_thread(void *p)
+{
+	struct bm_arg *a = p;
+	struct dsmil_mmio_status st;
+	unsigned int c, last = UINT_MAX;
+	__u64 v = 0;
+
+	while (!a->stop) {
+		if (mmio_status(a->fd, &st))
+			dsu_die("MMIO_STATUS: %s", strerror(errno));
+		for (c = a->first; c <= a->last; c++)
+			if (map_bit(st.resident_map, c))
+				break;
+		if (c > a->last || c == last)
+			continue;
+		last = c;
+		if (!mmio_rw(a->fd, DSMIL_IOC_MMIO_WRITE,
+			     c * DSMIL_CHUNK_SIZE + 4096, 4, 0, 0, &v))
+			a->pins++;
+	}
+	return NULL;
+}
+
+/* A 4-byte write into chunk @c that holds it for write_delay_ms. */
+static void *bm_park(void *p)
+{
+	struct bm_arg *a = p;
+	__u64 v = 0;
+
+	if (mmio_rw(a->fd, DSMIL_IOC_MMIO_WRITE,
+		    a->parked * DSMIL_CHUNK_SIZE + 4096, 4, 0, 0, &v))
+		dsu_die("B6: write to chunk %u: %s", a->parked, strerror(errno));
+	return NULL;
+}
+
+/*
+ * B6: a 16 MiB bulk read under max_resident=1 against a competitor that
+ * holds the only slot each time the reader needs it.  The read holds one
+ * chunk at a time (dsmil_mmio_bulk_read()); each chunk it needs is mapped
+ * by dsmil_mmio_map(), which waits for a slot at most busy_wait_ms from
+ * its start (a wheel timeout: ceil(B / tick) + 1 ticks).  A 16 MiB read
+ * not on a chunk boundary spans C = 5 chunks: W <= W0 + C x (B' + eps),
+ * W0 the same read alone, measured in the same repeat.
+ */
+static void b6(void)
+{
+	struct row *r = new_row("B6", "16 MiB bulk read, cap 1, slot contended",
+				"bound W0+C(B'+eps)", "ms", "<= 1");
+	/* Chunks 1-5: 16 MiB from 6 MiB, past the device windows. */
+	const uint64_t off = DSMIL_CHUNK_SIZE + DSMIL_CHUNK_SIZE / 2;
+	const unsigned int first = 1, last = 5, chunks = last - first + 1;
+	struct dsmil_mmio_status st;
+	unsigned int k, i, busy = 0, pins = 0;
+	struct bm_arg a, park;
+	pthread_t tid, ptid;
+	double eps, w0, bound, bslot, ms;
+	struct sentinel sn;
+	uint8_t *buf;
+	uint64_t t0;
+	__u64 done;
+	int fd, e, wd;
+
+	buf = aligned_alloc(4096, DSMIL_BULK_MAX);
+	if (!buf)
+		dsu_die("out of memory");
+	memset(buf, 0, DSMIL_BULK_MAX);
+	fd = reload("allow_writes=1 max_resident=1");
+	if (mmio_status(fd, &st))
+		dsu_die("MMIO_STATUS: %s", strerror(errno));
+	/* Held just under the slot wait, so that the reader waits, not fails. */
+	wd = st.busy_wait_ms * 88 / 100;
+	bslot = (ms_to_ticks(st.busy_wait_ms) + 1) * tick_ms();
+	for (k = 0; k < repeats; k++) {
+		/* W0: the same read alone, twice, the worse of the two. */
+		w0 = 0;
+		for (i = 0; i < 2; i++) {
+			t0 = now_ns();
+			if (mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_READ, off, buf,
+				      DSMIL_BULK_MAX, 0, 0, &done) ||
+			    done != DSMIL_BULK_MAX)
+				dsu_die("B6: bulk read alone failed");
+			ms = (now_ns() - t0) / 1e6;
+			if (ms > w0)
+				w0 = ms;
+		}
+		if (mmio_knob_write("write_delay_ms", "%d", wd))
+			dsu_die("B6: write_delay_ms: %s", strerror(errno));
+		/* The slot held by chunk 80 when the read starts. */
+		park = (struct bm_arg){ .fd = fd, .parked = 80 };
+		if (pthread_create(&ptid, NULL, bm_park, &park))
+			dsu_die("pthread_create");
+		for (;;) {
+			struct dsmil_chunk_stat cs[81];
+
+			if (mmio_status_chunks(fd, &st, cs, 81))
+				dsu_die("MMIO_STATUS: %s", strerror(errno));
+			if (cs[80].users)
+				break;
+		}
+		a = (struct bm_arg){ .fd = fd, .first = first, .last = last };
+		if (pthread_create(&tid, NULL, bm_thread, &a))
+			dsu_die("pthread_create");
+		eps = eps_begin(&sn);
+		t0 = now_ns();
+		e = mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_READ, off, buf,
+			      DSMIL_BULK_MAX, 0, 0, &done);
+		ms = (now_ns() - t0) / 1e6;
+		eps = eps_end(&sn, eps);
+		bound = w0 + chunks * (bslot + eps);
+		a.stop = 1;
+		pthread_join(tid, NULL);
+		pthread_join(ptid, NULL);
+		if (mmio_knob_write("write_delay_ms", "0"))
+			dsu_die("B6: write_delay_ms: %s", strerror(errno));
+		if (e == -EBUSY)
+			busy++;
+		else if (e || done != DSMIL_BULK_MAX)
+			dsu_die("B6: contended bulk read: %s, %llu bytes",
+				strerror(-e), (unsigned long long)done);
+		pins += a.pins;
+		add(&r->meas, ms);
+		add(&r->ref, bound);
+		note("B6 repeat %u: %.1f ms (%s), W0 %.1f ms, bound %.1f ms, %u pins (eps %.3f ms)",
+		     k, ms, e ? "EBUSY" : "whole", w0, bound, a.pins, eps);
+	}
+	b_figure(r);
+	snprintf(r->note, sizeof(r->note), "%u of %u reads EBUSY, %.1f pins/read, B=%u ms",
+		 busy, repeats, (double)pins / repeats, st.busy_wait_ms);
+	free(buf);
+	close(fd);
+}
+
 /* Is figure @id one of the comma-separated @list? */
 static bool wanted(const char *list, const char *id)
 {
@@ -899,7 +1613,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *only = "P1,P2,P2w,P3,P4,P5,P6,P7";
+	const char *only = "P1,P2,P2w,P3,P4,P5,P6,P7,B1,B2,B3,B4,B5,B6";
 	struct utsname u;
 	struct bar bar;
 	bool have_bar;
@@ -923,7 +1637,7 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		default:
-			printf("usage: dsmil-bench [--repeats N] [--only P1,P2,...] [--module PATH] [-v]\n"
+			printf("usage: dsmil-bench [--repeats N] [--only P1,P2,...,B1,...] [--module PATH] [-v]\n"
 			       "Measures the driver's performance figures against their references\n"
 			       "(see Documentation/dsmil-bench.rst).  Run as root in the guest:\n"
 			       "  tools/dsmil-vm --kernel 6.12 -- dsmil-bench\n"
@@ -965,6 +1679,24 @@ int main(int argc, char **argv)
 		p6();
 	if (wanted(only, "P7"))
 		p7();
+	if (wanted(only, "B1") || wanted(only, "B2") || wanted(only, "B3") ||
+	    wanted(only, "B4") || wanted(only, "B5") || wanted(only, "B6")) {
+		hz = detect_hz();
+		printf("dsmil-bench: bounds with HZ=%u (tick %.1f ms)\n", hz,
+		       tick_ms());
+	}
+	if (wanted(only, "B1"))
+		b12(false);
+	if (wanted(only, "B2"))
+		b12(true);
+	if (wanted(only, "B3"))
+		b3();
+	if (wanted(only, "B4"))
+		b45(false);
+	if (wanted(only, "B5"))
+		b45(true);
+	if (wanted(only, "B6"))
+		b6();
 
 	/* Leave the module as dsmil-vm loaded it: default parameters. */
 	close(reload(""));
