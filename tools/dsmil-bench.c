@@ -907,6 +907,17 @@ static void p6(void)
 
 static unsigned int hz;			/* the guest kernel's CONFIG_HZ */
 
+/* Flags and counters one thread sets and another reads. */
+static unsigned int flag_get(const unsigned int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void flag_set(unsigned int *p, unsigned int v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
 static double tick_ms(void)
 {
 	return 1000.0 / hz;
@@ -947,7 +958,7 @@ static unsigned int detect_hz(void)
 		return 250;
 	}
 	r = (j1 - j0) / ((t1 - t0) / 1e9);
-	for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(rates); i++) {
 		double d = r > rates[i] ? r - rates[i] : rates[i] - r;
 
 		if (d < best) {
@@ -1012,7 +1023,7 @@ static double eps_ms(void)
 
 struct sentinel {
 	pthread_t tid;
-	volatile int stop;
+	unsigned int stop;
 	double worst_ms;
 };
 
@@ -1022,7 +1033,7 @@ static void *sentinel_thread(void *p)
 	struct timespec ts;
 	uint64_t target, t;
 
-	while (!s->stop) {
+	while (!flag_get(&s->stop)) {
 		target = now_ns() + 1000000;
 		ts.tv_sec = target / NSEC_PER_SEC;
 		ts.tv_nsec = target % NSEC_PER_SEC;
@@ -1048,7 +1059,7 @@ static double eps_begin(struct sentinel *s)
 /* The larger of @before and what the sentinel saw. */
 static double eps_end(struct sentinel *s, double before)
 {
-	s->stop = 1;
+	flag_set(&s->stop, 1);
 	pthread_join(s->tid, NULL);
 	return s->worst_ms > before ? s->worst_ms : before;
 }
@@ -1093,24 +1104,27 @@ static double smi_service_ms(const struct dsmil_smi_status *s, double lat_ms,
  * (dsmil_smi_exec()): its deadline, T after arrival, covers the queue, the
  * spacing, busy retries and polling; the owner ends a call at the hardware
  * at the deadline (hrtimer, slack at most a quarter of the 1 ms poll
- * interval); a queued caller's own timeout (jiffies: floor(left/tick) + 1
- * ticks, firing up to one tick later, so up to 2 ticks past the deadline)
- * and then the verdict wait (2 jiffies, up to 3 ticks) come on top when
- * the owner cannot answer first.
+ * interval); a queued caller's own timeout (jiffies: floor(T / tick) + 1
+ * ticks, a timer-wheel timeout that fires up to its level's granularity
+ * later) and then the verdict wait (2 jiffies, up to 3 ticks) bound it
+ * when the owner cannot answer first.
  */
 static double smi_caller_bound_ms(const struct dsmil_smi_status *s, double eps)
 {
-	double owner = SMI_POLL_MAX_US / 4000 + 2 * eps;
-	double queued = (2 + SMI_VERDICT_TICKS + 1) * tick_ms() + eps;
+	double owner = s->timeout_ms + SMI_POLL_MAX_US / 4000 + 2 * eps;
+	/* nsecs_to_jiffies(T) + 1 ticks on the wheel, then the verdict. */
+	unsigned long k = (unsigned long)s->timeout_ms * hz / 1000 + 1;
+	double queued = (wheel_ticks(k) + SMI_VERDICT_TICKS + 1) * tick_ms() +
+			eps;
 
-	return s->timeout_ms + (owner > queued ? owner : queued);
+	return owner > queued ? owner : queued;
 }
 
 struct bq_arg {
 	int fd;
 	unsigned int group, position, reads;
 	pthread_barrier_t *go;
-	double worst_ms;
+	double worst_ms, worst_engine_ms;
 	unsigned int ok, timedout, other;
 };
 
@@ -1133,6 +1147,9 @@ static void *bq_thread(void *p)
 		ms = (now_ns() - t0) / 1e6;
 		if (ms > a->worst_ms)
 			a->worst_ms = ms;
+		/* The engine's own count of the wait, arrival to return. */
+		if (t.duration_ns / 1e6 > a->worst_engine_ms)
+			a->worst_engine_ms = t.duration_ns / 1e6;
 		if (!e)
 			a->ok++;
 		else if (e == ETIMEDOUT)
@@ -1157,7 +1174,8 @@ static unsigned int bq_dev(unsigned int i)
  * the outcomes.
  */
 static double bq_round(int fd, unsigned int reads, unsigned int *ok,
-		       unsigned int *timedout, unsigned int *other)
+		       unsigned int *timedout, unsigned int *other,
+		       double *engine)
 {
 	struct bq_arg a[BQ_CALLERS];
 	pthread_t tid[BQ_CALLERS];
@@ -1178,6 +1196,8 @@ static double bq_round(int fd, unsigned int reads, unsigned int *ok,
 		pthread_join(tid[i], NULL);
 		if (a[i].worst_ms > worst)
 			worst = a[i].worst_ms;
+		if (a[i].worst_engine_ms > *engine)
+			*engine = a[i].worst_engine_ms;
 		*ok += a[i].ok;
 		*timedout += a[i].timedout;
 		*other += a[i].other;
@@ -1221,14 +1241,14 @@ static void b12(bool slow)
 {
 	struct row *r = slow ?
 		new_row("B2", "token read, 8 callers, sim 10 ms: T caps",
-			"bound T+5tick+eps", "ms", "<= 1") :
+			"bound T+wheel+eps", "ms", "<= 1") :
 		new_row("B1", "token read, 8 callers, sim 1 ms: N x S",
 			"bound 8xS(L)+eps", "ms", "<= 1");
 	const double lat_ms = slow ? 10 : 1;
 	const unsigned int reads = slow ? 1 : 10;
 	unsigned int k, ok = 0, timedout = 0, other = 0;
 	struct dsmil_smi_status s;
-	double eps, bound, nb, worst;
+	double eps, bound, nb, worst, engine = 0;
 	struct sentinel sn;
 	char lat[16];
 	int fd;
@@ -1241,7 +1261,7 @@ static void b12(bool slow)
 		bq_ready(fd);
 		knob("latency_us", lat);
 		eps = eps_begin(&sn);
-		worst = bq_round(fd, reads, &ok, &timedout, &other);
+		worst = bq_round(fd, reads, &ok, &timedout, &other, &engine);
 		eps = eps_end(&sn, eps);
 		bound = smi_caller_bound_ms(&s, eps);
 		nb = BQ_CALLERS * smi_service_ms(&s, lat_ms, eps) + eps;
@@ -1255,8 +1275,9 @@ static void b12(bool slow)
 		knob("latency_us", "0");
 	}
 	b_figure(r);
-	snprintf(r->note, sizeof(r->note), "%u ok, %u timed out, %u other; T=%u ms",
-		 ok, timedout, other, s.timeout_ms);
+	snprintf(r->note, sizeof(r->note),
+		 "%u ok, %u timed out, %u other; engine's worst %.1f ms; T=%u ms",
+		 ok, timedout, other, engine, s.timeout_ms);
 	smi_heal(fd);
 	close(fd);
 }
@@ -1314,8 +1335,10 @@ static void b3(void)
 struct bw_arg {
 	int fd;
 	int result;
-	volatile int done;
+	unsigned int done;
 };
+
+#define BW_VALUE	0x4242
 
 /* A token write of DSMIL0D0 (B4, B5). */
 static void *bw_thread(void *p)
@@ -1324,9 +1347,9 @@ static void *bw_thread(void *p)
 	struct dsmil_token_req t;
 
 	memset(&t, 0, sizeof(t));
-	t.value = 0x4242;
+	t.value = BW_VALUE;
 	a->result = -dsmil_ioc(a->fd, DSMIL_IOC_TOKEN_WRITE, &t);
-	a->done = 1;
+	flag_set(&a->done, 1);
 	return NULL;
 }
 
@@ -1341,6 +1364,7 @@ static void *bw_thread(void *p)
 static bool bw_start(int fd, pthread_t *tid, struct bw_arg *a, bool abort_fails)
 {
 	long long w0 = sim_writes(DSMIL_TOKEN_BASE), r1, sub, done;
+	unsigned int value;
 	uint64_t end = now_ns() + 2 * NSEC_PER_SEC;
 
 	knob("latency_us", "20000");
@@ -1353,17 +1377,23 @@ static bool bw_start(int fd, pthread_t *tid, struct bw_arg *a, bool abort_fails)
 		dsu_die("no write count for token %#x in " DSMIL_SIM_DIR "/tokens",
 			(unsigned int)DSMIL_TOKEN_BASE);
 	/* The write's submit counts it at the sim. */
-	while (sim_writes(DSMIL_TOKEN_BASE) <= w0 && !a->done && now_ns() < end)
+	while (sim_writes(DSMIL_TOKEN_BASE) <= w0 && !flag_get(&a->done) &&
+	       now_ns() < end)
 		;
 	r1 = sim_reads(DSMIL_TOKEN_BASE);
 	knob("fault", "stuck-busy");
 	/*
 	 * Completed before it stuck (this thread was not run for 20 ms):
-	 * every submit has its completion, or the read-back was sent.
+	 * every submit has its completion, the read-back was sent, or the
+	 * value landed (the sim stores a write when it completes).
 	 */
 	done = sim_stat("completions");
 	sub = sim_stat("submits");
-	if (a->done || done >= sub || sim_reads(DSMIL_TOKEN_BASE) != r1) {
+	if (sim_token(DSMIL_TOKEN_BASE, NULL, NULL, &value))
+		dsu_die("no value for token %#x in " DSMIL_SIM_DIR "/tokens",
+			(unsigned int)DSMIL_TOKEN_BASE);
+	if (flag_get(&a->done) || done >= sub || value == BW_VALUE ||
+	    sim_reads(DSMIL_TOKEN_BASE) != r1) {
 		pthread_join(*tid, NULL);
 		return false;
 	}
@@ -1449,7 +1479,7 @@ static void b45(bool stuck)
 struct bm_arg {
 	int fd;
 	unsigned int first, last, parked;
-	volatile int stop;
+	unsigned int stop;
 	unsigned int pins;
 };
 
@@ -1466,7 +1496,7 @@ static void *bm_thread(void *p)
 	unsigned int c, last = UINT_MAX;
 	__u64 v = 0;
 
-	while (!a->stop) {
+	while (!flag_get(&a->stop)) {
 		if (mmio_status(a->fd, &st))
 			dsu_die("MMIO_STATUS: %s", strerror(errno));
 		for (c = a->first; c <= a->last; c++)
@@ -1568,7 +1598,7 @@ static void b6(void)
 		ms = (now_ns() - t0) / 1e6;
 		eps = eps_end(&sn, eps);
 		bound = w0 + chunks * (bslot + eps);
-		a.stop = 1;
+		flag_set(&a.stop, 1);
 		pthread_join(tid, NULL);
 		pthread_join(ptid, NULL);
 		if (mmio_knob_write("write_delay_ms", "0"))
@@ -1588,6 +1618,138 @@ static void b6(void)
 	snprintf(r->note, sizeof(r->note), "%u of %u reads EBUSY, %.1f pins/read, B=%u ms",
 		 busy, repeats, (double)pins / repeats, st.busy_wait_ms);
 	free(buf);
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ B7 */
+
+#define B7_PINS		8	/* slot thefts per read, then the competitor stops */
+
+struct bt_arg {
+	int fd;
+	unsigned int stop;
+	unsigned int pins, busy;
+};
+
+/*
+ * The competitor of B7: 4-byte writes into chunk 80, each holding the slot
+ * write_delay_ms, one after the other: always waiting for the slot, so that
+ * it is woken whenever the reader releases its chunk.
+ */
+static void *bt_thread(void *p)
+{
+	struct bt_arg *a = p;
+	__u64 v = 0;
+	int e;
+
+	while (!flag_get(&a->stop) && a->pins < B7_PINS) {
+		e = mmio_rw(a->fd, DSMIL_IOC_MMIO_WRITE, 80 * DSMIL_CHUNK_SIZE + 4096,
+			    4, 0, 0, &v);
+		if (!e)
+			flag_set(&a->pins, a->pins + 1);
+		else if (e == -EBUSY)
+			a->busy++;
+		else
+			dsu_die("B7: write to chunk 80: %s", strerror(-e));
+	}
+	return NULL;
+}
+
+/*
+ * B7: B6's read into a destination never touched before, against a
+ * competitor writing chunk 80 back to back.  Every page of the destination
+ * faults; the read releases its chunk to take each fault
+ * (dsmil_mmio_bulk_read()) and acquires the chunk again, and a competitor
+ * woken by the release can take the only slot in between: each of those
+ * acquisitions may wait up to B' again (Documentation/dsmil-bounds.rst:
+ * the bound is per acquisition, not per call).  Divided by B6's per-call
+ * bound (W0 + C x (B' + eps), W0 the same read into a fresh buffer
+ * alone), which a read that loses the slot more than C times can exceed.
+ * A competitor that keeps its chunk resident re-takes it without a wait,
+ * so the read mostly ends with -EBUSY instead (counted in the note).  The
+ * competitor stops after B7_PINS writes so that a repeat stays short.
+ */
+static void b7(void)
+{
+	struct row *r = new_row("B7", "16 MiB bulk read, cap 1, untouched buffer",
+				"bound W0+C(B'+eps)", "ms", "<= 1");
+	const uint64_t off = DSMIL_CHUNK_SIZE + DSMIL_CHUNK_SIZE / 2;
+	const unsigned int chunks = 5;
+	struct dsmil_mmio_status st;
+	unsigned int k, pins = 0, during = 0, busy = 0;
+	struct sentinel sn;
+	struct bt_arg a;
+	pthread_t tid;
+	double eps, w0, bound, bslot, ms;
+	uint8_t *buf;
+	uint64_t t0;
+	__u64 done;
+	int fd, e, wd;
+
+	fd = reload("allow_writes=1 max_resident=1");
+	if (mmio_status(fd, &st))
+		dsu_die("MMIO_STATUS: %s", strerror(errno));
+	wd = st.busy_wait_ms * 88 / 100;
+	bslot = (ms_to_ticks(st.busy_wait_ms) + 1) * tick_ms();
+	for (k = 0; k < repeats; k++) {
+		/* W0: into a fresh buffer, nobody else at the mapper. */
+		buf = mmap(NULL, DSMIL_BULK_MAX, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (buf == MAP_FAILED)
+			dsu_die("mmap: %s", strerror(errno));
+		t0 = now_ns();
+		if (mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_READ, off, buf,
+			      DSMIL_BULK_MAX, 0, 0, &done) || done != DSMIL_BULK_MAX)
+			dsu_die("B7: bulk read alone failed");
+		w0 = (now_ns() - t0) / 1e6;
+		munmap(buf, DSMIL_BULK_MAX);
+
+		buf = mmap(NULL, DSMIL_BULK_MAX, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (buf == MAP_FAILED)
+			dsu_die("mmap: %s", strerror(errno));
+		if (mmio_knob_write("write_delay_ms", "%d", wd))
+			dsu_die("B7: write_delay_ms: %s", strerror(errno));
+		a = (struct bt_arg){ .fd = fd };
+		if (pthread_create(&tid, NULL, bt_thread, &a))
+			dsu_die("pthread_create");
+		/* The competitor in the slot first, as in B6. */
+		while (!flag_get(&a.pins)) {
+			struct dsmil_chunk_stat cs[81];
+
+			if (mmio_status_chunks(fd, &st, cs, 81))
+				dsu_die("MMIO_STATUS: %s", strerror(errno));
+			if (cs[80].users)
+				break;
+		}
+		eps = eps_begin(&sn);
+		t0 = now_ns();
+		e = mmio_bulk(fd, DSMIL_IOC_MMIO_BULK_READ, off, buf,
+			      DSMIL_BULK_MAX, 0, 0, &done);
+		ms = (now_ns() - t0) / 1e6;
+		eps = eps_end(&sn, eps);
+		during = flag_get(&a.pins);
+		flag_set(&a.stop, 1);
+		pthread_join(tid, NULL);
+		munmap(buf, DSMIL_BULK_MAX);
+		if (mmio_knob_write("write_delay_ms", "0"))
+			dsu_die("B7: write_delay_ms: %s", strerror(errno));
+		if (e && e != -EBUSY)
+			dsu_die("B7: bulk read: %s", strerror(-e));
+		busy += e == -EBUSY;
+		bound = w0 + chunks * (bslot + eps);
+		pins += during;
+		add(&r->meas, ms);
+		add(&r->ref, bound);
+		note("B7 repeat %u: %.1f ms (%s), W0 %.1f ms, bound %.1f ms",
+		     k, ms, e ? "EBUSY" : "whole", w0, bound);
+		note("B7 repeat %u: %u writes of the competitor, %u EBUSY, eps %.3f ms",
+		     k, during, a.busy, eps);
+	}
+	b_figure(r);
+	snprintf(r->note, sizeof(r->note),
+		 "%u of %u reads EBUSY, %.1f competitor writes/read",
+		 busy, repeats, (double)pins / repeats);
 	close(fd);
 }
 
@@ -1613,7 +1775,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *only = "P1,P2,P2w,P3,P4,P5,P6,P7,B1,B2,B3,B4,B5,B6";
+	const char *only = "P1,P2,P2w,P3,P4,P5,P6,P7,B1,B2,B3,B4,B5,B6,B7";
 	struct utsname u;
 	struct bar bar;
 	bool have_bar;
@@ -1637,7 +1799,7 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		default:
-			printf("usage: dsmil-bench [--repeats N] [--only P1,P2,...,B1,...] [--module PATH] [-v]\n"
+			printf("usage: dsmil-bench [--repeats N] [--only P1,B1,...] [--module PATH] [-v]\n"
 			       "Measures the driver's performance figures against their references\n"
 			       "(see Documentation/dsmil-bench.rst).  Run as root in the guest:\n"
 			       "  tools/dsmil-vm --kernel 6.12 -- dsmil-bench\n"
@@ -1680,7 +1842,8 @@ int main(int argc, char **argv)
 	if (wanted(only, "P7"))
 		p7();
 	if (wanted(only, "B1") || wanted(only, "B2") || wanted(only, "B3") ||
-	    wanted(only, "B4") || wanted(only, "B5") || wanted(only, "B6")) {
+	    wanted(only, "B4") || wanted(only, "B5") || wanted(only, "B6") ||
+	    wanted(only, "B7")) {
 		hz = detect_hz();
 		printf("dsmil-bench: bounds with HZ=%u (tick %.1f ms)\n", hz,
 		       tick_ms());
@@ -1697,6 +1860,8 @@ int main(int argc, char **argv)
 		b45(true);
 	if (wanted(only, "B6"))
 		b6();
+	if (wanted(only, "B7"))
+		b7();
 
 	/* Leave the module as dsmil-vm loaded it: default parameters. */
 	close(reload(""));
