@@ -1355,7 +1355,7 @@ static void *bw_thread(void *p)
 
 /*
  * Start a token write of DSMIL0D0 and make it stick at the hardware: the
- * sim at 20 ms per call lets the read before through; once the write is
+ * sim at 40 ms per call (below T) lets the read before through; once the write is
  * submitted (the sim's write count of the token moves) the sim goes stuck busy
  * (status changing: no hang), so only its deadline, T after its arrival,
  * ends it.  Returns false if the write ended before it stuck (the thread
@@ -1367,7 +1367,7 @@ static bool bw_start(int fd, pthread_t *tid, struct bw_arg *a, bool abort_fails)
 	unsigned int value;
 	uint64_t end = now_ns() + 2 * NSEC_PER_SEC;
 
-	knob("latency_us", "20000");
+	knob("latency_us", "40000");
 	if (abort_fails)
 		knob("abort_fails", "1");
 	*a = (struct bw_arg){ .fd = fd };
@@ -1383,7 +1383,7 @@ static bool bw_start(int fd, pthread_t *tid, struct bw_arg *a, bool abort_fails)
 	r1 = sim_reads(DSMIL_TOKEN_BASE);
 	knob("fault", "stuck-busy");
 	/*
-	 * Completed before it stuck (this thread was not run for 20 ms):
+	 * Completed before it stuck (this thread was not run for 40 ms):
 	 * every submit has its completion, the read-back was sent, or the
 	 * value landed (the sim stores a write when it completes).
 	 */
@@ -1436,7 +1436,7 @@ static void b45(bool stuck)
 		eps = eps_begin(&sn);
 		if (!bw_start(fd, &tid, &a, stuck)) {
 			eps_end(&sn, eps);
-			if (++tries > 3 * repeats)
+			if (++tries > 10 * repeats)
 				dsu_die("%s: the write never stuck at the hardware", r->id);
 			k--;
 			continue;
