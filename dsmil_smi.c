@@ -694,6 +694,7 @@ static void dsmil_smi_work(struct work_struct *work)
 {
 	struct dsmil_smi *smi = container_of(work, struct dsmil_smi, work);
 	struct dsmil_smi_req *req;
+	ktime_t spacing;
 	bool reject;
 
 	for (;;) {
@@ -715,8 +716,19 @@ static void dsmil_smi_work(struct work_struct *work)
 			req = smi->handoff;
 			smi->handoff = NULL;
 		} else {
-			req = list_first_entry(&smi->queue, struct dsmil_smi_req,
-					       node);
+			/*
+			 * The spacing first, the choice after it: readers the
+			 * last call answered come back meanwhile, and the
+			 * choice sees their reads (dsmil_smi_flight_pick()).
+			 */
+			spacing = ktime_add_ns(smi->last_end, smi->interval_ns);
+			if (smi->interval_ns &&
+			    ktime_before(ktime_get(), spacing)) {
+				spin_unlock(&smi->lock);
+				dsmil_smi_sleep_until(spacing, 0, false);
+				continue;
+			}
+			req = dsmil_smi_flight_pick(smi);
 			list_del_init(&req->node);
 			req->stage = DSMIL_SMI_RUNNING;
 			reject = smi->faulted || smi->dying;
