@@ -1061,7 +1061,8 @@ static int wheel_open(void)
 	m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
 	if (m < 0)
 		return -1;
-	if (grantpt(m) || unlockpt(m) || !(name = ptsname(m))) {
+	name = grantpt(m) || unlockpt(m) ? NULL : ptsname(m);
+	if (!name) {
 		close(m);
 		return -1;
 	}
