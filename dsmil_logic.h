@@ -11,7 +11,6 @@
  *   dsmil_logic_mmio.c   region arithmetic: range and overflow, device
  *                        windows, chunk index and span, access width and
  *                        alignment
- *   dsmil_logic_ioc.c    consistency of one ioctl table entry
  *
  * These files call nothing and hold no state: every function's result
  * depends only on its arguments and the const tables.  Each carries its
@@ -27,11 +26,10 @@
 /* The shim: the few kernel types these files use, from the C library. */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdint.h>
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
 #endif
 
 #include "dsmil_ioctl.h"
@@ -91,22 +89,5 @@ void dsmil_logic_chunk_span(u64 pos, u64 len, unsigned int *first,
 			    unsigned int *last);
 bool dsmil_logic_width_ok(u32 width);
 bool dsmil_logic_aligned(u64 offset, u32 width);
-
-/* ---- the ioctl tables (dsmil_logic_ioc.c) ------------------------------- */
-
-/* Command numbers are 0x00..0x3f: four blocks of 16. */
-#define DSMIL_IOC_NR_MAX	0x40
-
-/* Largest argument any command takes; checked against the tables at load. */
-#define DSMIL_ARG_MAX		512
-
-/* An entry's reserved spans (at most this many) and its hidden span. */
-#define DSMIL_MAX_RSVD		4
-
-bool dsmil_logic_span_ok(u32 off, u32 len, u32 size);
-bool dsmil_logic_ioc_entry_ok(unsigned int cmd, bool handler,
-			      bool client_handler, u32 paddr_off,
-			      u32 paddr_len, const u32 *rsvd_off,
-			      const u32 *rsvd_len);
 
 #endif /* _DSMIL_LOGIC_H */

@@ -7,17 +7,17 @@
  * belongs to device 12 * g + p; only positions 0, 3, 6 and 9 have one, so
  * the 24 tokens have dense indexes g * 4 + p / 3 for per-token tables.
  */
+#ifdef __KERNEL__
+#include <linux/export.h>
+#include <kunit/visibility.h>
+#endif
+
 #include "dsmil_logic.h"
 
-/*@
-  predicate is_token_pos(integer g, integer p) =
-    0 <= g < DSMIL_NUM_GROUPS && 0 <= p < DSMIL_DEVS_PER_GROUP &&
-    p % DSMIL_TOKEN_STEP == 0;
-  logic integer token_of(integer g, integer p) =
-    DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * g + p;
-  logic integer token_index(integer g, integer p) =
-    g * DSMIL_TOKENS_PER_GROUP + p / DSMIL_TOKEN_STEP;
-*/
+#ifdef __FRAMAC__
+/* The ACSL contracts, read by Frama-C only (tests/host/proof-check). */
+#include "tests/proof/dsmil_logic_token.acsl"
+#endif
 
 /**
  * dsmil_logic_token_of - token and device of (@group, @pos).
@@ -28,22 +28,6 @@
  *
  * Return: 0, or -EINVAL (nothing written) when (@group, @pos) has no token.
  */
-/*@
-  requires \valid(token) && \valid(dev_id) && \separated(token, dev_id);
-  assigns *token, *dev_id;
-  behavior ok:
-    assumes is_token_pos(group, pos);
-    ensures \result == 0;
-    ensures *token == token_of(group, pos);
-    ensures *dev_id == DSMIL_DEVS_PER_GROUP * group + pos;
-    ensures 0 <= *dev_id < DSMIL_NUM_DEVICES;
-  behavior refused:
-    assumes !is_token_pos(group, pos);
-    assigns \nothing;
-    ensures \result == -EINVAL;
-  complete behaviors;
-  disjoint behaviors;
-*/
 int dsmil_logic_token_of(unsigned int group, unsigned int pos, u16 *token,
 			 unsigned int *dev_id)
 {
@@ -54,6 +38,9 @@ int dsmil_logic_token_of(unsigned int group, unsigned int pos, u16 *token,
 	*dev_id = group * DSMIL_DEVS_PER_GROUP + pos;
 	return 0;
 }
+#ifdef __KERNEL__	/* the KUnit suites' token helpers */
+EXPORT_SYMBOL_IF_KUNIT(dsmil_logic_token_of);
+#endif
 
 /**
  * dsmil_logic_token_index - dense index of a token, for per-token tables.
@@ -62,20 +49,6 @@ int dsmil_logic_token_of(unsigned int group, unsigned int pos, u16 *token,
  * Return: 0..DSMIL_NUM_TOKENS - 1 (group * 4 + position / 3), or -EINVAL
  * when @token is not one of the 24 DSMIL tokens.
  */
-/*@
-  assigns \nothing;
-  behavior dsmil_token:
-    assumes \exists integer g, p; is_token_pos(g, p) && token == token_of(g, p);
-    ensures 0 <= \result < DSMIL_NUM_TOKENS;
-    ensures \forall integer g, p; is_token_pos(g, p) &&
-      token == token_of(g, p) ==> \result == token_index(g, p);
-  behavior other:
-    assumes !\exists integer g, p; is_token_pos(g, p) &&
-      token == token_of(g, p);
-    ensures \result == -EINVAL;
-  complete behaviors;
-  disjoint behaviors;
-*/
 int dsmil_logic_token_index(u16 token)
 {
 	unsigned int off, pos;
@@ -89,22 +62,15 @@ int dsmil_logic_token_index(u16 token)
 	return off / DSMIL_DEVS_PER_GROUP * DSMIL_TOKENS_PER_GROUP +
 	       pos / DSMIL_TOKEN_STEP;
 }
+#ifdef __KERNEL__	/* the KUnit suites' token helpers */
+EXPORT_SYMBOL_IF_KUNIT(dsmil_logic_token_index);
+#endif
 
 /**
  * dsmil_logic_token_at - the token whose dense index is @idx, the inverse
  * of dsmil_logic_token_index().
  * @idx: index (< DSMIL_NUM_TOKENS).
  */
-/*@
-  requires 0 <= idx < DSMIL_NUM_TOKENS;
-  assigns \nothing;
-  ensures is_token_pos(idx / DSMIL_TOKENS_PER_GROUP,
-                       idx % DSMIL_TOKENS_PER_GROUP * DSMIL_TOKEN_STEP);
-  ensures \result == token_of(idx / DSMIL_TOKENS_PER_GROUP,
-                              idx % DSMIL_TOKENS_PER_GROUP * DSMIL_TOKEN_STEP);
-  ensures round_trip: token_index(idx / DSMIL_TOKENS_PER_GROUP,
-                         idx % DSMIL_TOKENS_PER_GROUP * DSMIL_TOKEN_STEP) == idx;
-*/
 u16 dsmil_logic_token_at(unsigned int idx)
 {
 	return DSMIL_TOKEN_BASE +
