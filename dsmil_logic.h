@@ -21,7 +21,9 @@
 
 #ifdef __KERNEL__
 #include <linux/errno.h>
+#include <linux/export.h>
 #include <linux/types.h>
+#include <kunit/visibility.h>
 #else
 /* The shim: the few kernel types these files use, from the C library. */
 #include <errno.h>
@@ -30,6 +32,8 @@ typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
+/* No KUnit on the host: nothing to export to. */
+#define EXPORT_SYMBOL_IF_KUNIT(sym)	struct dsmil_logic_no_export_##sym
 #endif
 
 #include "dsmil_ioctl.h"

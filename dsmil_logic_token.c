@@ -7,11 +7,6 @@
  * belongs to device 12 * g + p; only positions 0, 3, 6 and 9 have one, so
  * the 24 tokens have dense indexes g * 4 + p / 3 for per-token tables.
  */
-#ifdef __KERNEL__
-#include <linux/export.h>
-#include <kunit/visibility.h>
-#endif
-
 #include "dsmil_logic.h"
 
 #ifdef __FRAMAC__
@@ -38,9 +33,7 @@ int dsmil_logic_token_of(unsigned int group, unsigned int pos, u16 *token,
 	*dev_id = group * DSMIL_DEVS_PER_GROUP + pos;
 	return 0;
 }
-#ifdef __KERNEL__	/* the KUnit suites' token helpers */
-EXPORT_SYMBOL_IF_KUNIT(dsmil_logic_token_of);
-#endif
+EXPORT_SYMBOL_IF_KUNIT(dsmil_logic_token_of);	/* dsmil_smi_priv.h */
 
 /**
  * dsmil_logic_token_index - dense index of a token, for per-token tables.
@@ -62,9 +55,7 @@ int dsmil_logic_token_index(u16 token)
 	return off / DSMIL_DEVS_PER_GROUP * DSMIL_TOKENS_PER_GROUP +
 	       pos / DSMIL_TOKEN_STEP;
 }
-#ifdef __KERNEL__	/* the KUnit suites' token helpers */
-EXPORT_SYMBOL_IF_KUNIT(dsmil_logic_token_index);
-#endif
+EXPORT_SYMBOL_IF_KUNIT(dsmil_logic_token_index);	/* dsmil_smi_priv.h */
 
 /**
  * dsmil_logic_token_at - the token whose dense index is @idx, the inverse
