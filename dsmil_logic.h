@@ -11,6 +11,7 @@
  *   dsmil_logic_mmio.c   region arithmetic: range and overflow, device
  *                        windows, chunk index and span, access width and
  *                        alignment
+ *   dsmil_logic_ioc.c    consistency of one ioctl table entry
  *
  * These files call nothing and hold no state: every function's result
  * depends only on its arguments and the const tables.  Each carries its
@@ -93,5 +94,27 @@ void dsmil_logic_chunk_span(u64 pos, u64 len, unsigned int *first,
 			    unsigned int *last);
 bool dsmil_logic_width_ok(u32 width);
 bool dsmil_logic_aligned(u64 offset, u32 width);
+
+/* ---- the ioctl tables (dsmil_logic_ioc.c) ------------------------------- */
+
+/* Command numbers are 0x00..0x3f: four blocks of 16. */
+#define DSMIL_IOC_NR_MAX	0x40
+
+/* Largest argument any command takes; checked against the tables at load. */
+#define DSMIL_ARG_MAX		512
+
+/* A byte range of an ioctl argument (reserved: must be zero). */
+struct dsmil_span {
+	u16 off;
+	u16 len;
+};
+
+/* Reserved spans per command. */
+#define DSMIL_MAX_RSVD		4
+
+bool dsmil_logic_span_ok(u32 off, u32 len, u32 size);
+bool dsmil_logic_ioc_entry_ok(unsigned int nr, unsigned int size,
+			      bool one_handler, const struct dsmil_span *rsvd,
+			      const struct dsmil_span *paddr);
 
 #endif /* _DSMIL_LOGIC_H */
