@@ -689,11 +689,36 @@ finish:
 	return true;
 }
 
+/*
+ * The worker waits out the spacing before it chooses the next request, not
+ * after: the readers the last call answered come back meanwhile, and the
+ * choice (dsmil_smi_flight_pick()) sees their reads.  Not when the queue
+ * is to be refused (FAULTED, dying: at once, as ever), nor when the oldest
+ * request's deadline ends within the pause (dsmil_smi_start() ends it as
+ * a queue timeout then, without waiting).  Returns true, and the end of
+ * the pause in @until, if the worker is to sleep first.
+ */
+static bool dsmil_smi_spacing_first(struct dsmil_smi *smi, ktime_t *until)
+{
+	struct dsmil_smi_req *head;
+
+	lockdep_assert_held(&smi->lock);
+	if (!smi->interval_ns || smi->faulted || smi->dying)
+		return false;
+	*until = ktime_add_ns(smi->last_end, smi->interval_ns);
+	if (!ktime_before(ktime_get(), *until))
+		return false;
+	head = list_first_entry(&smi->queue, struct dsmil_smi_req, node);
+	return ktime_before(*until, head->deadline);
+}
+
 /* The hardware owner for queued and handed-off requests. */
 static void dsmil_smi_work(struct work_struct *work)
 {
 	struct dsmil_smi *smi = container_of(work, struct dsmil_smi, work);
 	struct dsmil_smi_req *req;
+	ktime_t spacing, t0;
+	u64 slept = 0;
 	bool reject;
 
 	for (;;) {
@@ -715,8 +740,17 @@ static void dsmil_smi_work(struct work_struct *work)
 			req = smi->handoff;
 			smi->handoff = NULL;
 		} else {
-			req = list_first_entry(&smi->queue, struct dsmil_smi_req,
-					       node);
+			if (dsmil_smi_spacing_first(smi, &spacing)) {
+				spin_unlock(&smi->lock);
+				t0 = ktime_get();
+				dsmil_smi_sleep_until(spacing, 0, false);
+				slept += ktime_to_ns(ktime_sub(ktime_get(), t0));
+				continue;
+			}
+			req = dsmil_smi_flight_pick(smi);
+			/* The pause it had, even if it was not first then. */
+			req->spacing_ns += slept;
+			slept = 0;
 			list_del_init(&req->node);
 			req->stage = DSMIL_SMI_RUNNING;
 			reject = smi->faulted || smi->dying;

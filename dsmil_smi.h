@@ -198,7 +198,9 @@ struct dsmil_smi_stuck {
  *                 queued and held, each within its own deadline.
  * @consecutive:   faults since the last well-formed answer.
  * @in_flight:     requests accepted and not finished.
- * @last_end:      when the last SMI ended (spacing); owner only.
+ * @last_end:      when the last SMI ended (spacing); written by the
+ *                 hardware owner; read by it, or by the worker under
+ *                 &dsmil_smi.lock with the hardware free.
  * @backoff_ms:    backoff set by the last failed recovery, 0 if none.
  * @recover_after: no recovery attempt before this time.
  * @faulted_since: when the backend last became FAULTED.

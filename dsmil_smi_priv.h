@@ -228,6 +228,9 @@ struct dsmil_smi_share {
  *               &dsmil_smi.lock.
  * @share:       the callers that joined this read, if any; under
  *               &dsmil_smi.lock.
+ * @passed_over: how many times a read queued after it was sent first
+ *               (dsmil_smi_flight_pick()), at most
+ *               DSMIL_SMI_PASS_OVER_MAX; under &dsmil_smi.lock.
  * @start:       when the caller asked.
  * @deadline:    @start + smi_timeout_ms: the bound on everything.
  * @fenced:      passed dsmil_state_handoff_begin() (a write is then
@@ -270,6 +273,7 @@ struct dsmil_smi_req {
 	bool pinned;
 	bool orphaned;
 	struct dsmil_smi_share *share;
+	u8 passed_over;
 	ktime_t start;
 	ktime_t deadline;
 	bool fenced;
@@ -434,12 +438,18 @@ void dsmil_smi_event_faulted(struct dsmil_smi *smi,
 void dsmil_smi_event_recovered(struct dsmil_smi *smi, u64 faulted_ms);
 
 /* Single-flight reads: callers joining a read of the same token. */
+/*
+ * How many times a queued read may be overtaken by newer reads
+ * (dsmil_smi_flight_pick()): the most calls it waits beyond its turn.
+ */
+#define DSMIL_SMI_PASS_OVER_MAX	2
 struct dsmil_smi_share *dsmil_smi_flight_join(struct dsmil_smi *smi,
 					      const struct dsmil_smi_cmd *cmd,
 					      unsigned int flags,
 					      struct dsmil_smi_waiter *w);
 void dsmil_smi_flight_track(struct dsmil_smi *smi, struct dsmil_smi_req *req);
 void dsmil_smi_flight_untrack(struct dsmil_smi *smi, struct dsmil_smi_req *req);
+struct dsmil_smi_req *dsmil_smi_flight_pick(struct dsmil_smi *smi);
 void dsmil_smi_flight_moved(struct dsmil_smi *smi,
 			    const struct dsmil_smi_req *from,
 			    struct dsmil_smi_req *to);

@@ -2893,6 +2893,157 @@ static void dsmil_smi_flight_in_doubt_shared_id(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
 }
 
+/*
+ * The order queued requests reach the hardware (dsmil_smi_flight_pick()):
+ * the newest of the joinable reads at the head first, each read passed
+ * over at most DSMIL_SMI_PASS_OVER_MAX times, nothing past a write or a
+ * read that cannot be joined.  Each case queues its requests behind a
+ * blocker held at the fake, releases it and compares the fake's record of
+ * tokens with the expected order.
+ */
+enum smi_pick_kind { PICK_READ, PICK_WRITE, PICK_FLAGGED };
+
+struct smi_pick_case {
+	const char *desc;
+	unsigned int n;
+	struct {
+		enum smi_pick_kind kind;
+		unsigned int dev;
+	} q[5];
+	unsigned int order[5];	/* devices, in the order they are sent */
+};
+
+static const struct smi_pick_case smi_pick_cases[] = {
+	{ "one read", 1, { { PICK_READ, 0 } }, { 0 } },
+	{ "newest read first", 3,
+	  { { PICK_READ, 0 }, { PICK_READ, 3 }, { PICK_READ, 6 } },
+	  { 6, 3, 0 } },
+	/* 0 and 3 are passed over by 9, then 0 by 6: 0 has had its two. */
+	{ "passed over at most twice", 4,
+	  { { PICK_READ, 0 }, { PICK_READ, 3 }, { PICK_READ, 6 },
+	    { PICK_READ, 9 } },
+	  { 9, 6, 0, 3 } },
+	{ "no read passes a write", 3,
+	  { { PICK_READ, 0 }, { PICK_WRITE, 3 }, { PICK_READ, 6 } },
+	  { 0, 3, 6 } },
+	{ "reads behind a write, after it", 3,
+	  { { PICK_WRITE, 0 }, { PICK_READ, 3 }, { PICK_READ, 6 } },
+	  { 0, 6, 3 } },
+	{ "no read passes a flagged read", 3,
+	  { { PICK_READ, 0 }, { PICK_FLAGGED, 3 }, { PICK_READ, 6 } },
+	  { 0, 3, 6 } },
+};
+
+KUNIT_ARRAY_PARAM_DESC(dsmil_smi_flight_pick_order, smi_pick_cases, desc);
+
+static void dsmil_smi_flight_pick_order(struct kunit *test)
+{
+	const struct smi_pick_case *pc = test->param_value;
+	struct smi_t *t = test->priv;
+	struct smi_caller *blocker, *c[ARRAY_SIZE(pc->q)];
+	struct dsmil_smi *smi;
+	unsigned int i;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	blocker = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	for (i = 0; i < pc->n; i++) {
+		unsigned int dev = pc->q[i].dev;
+
+		switch (pc->q[i].kind) {
+		case PICK_READ:
+			c[i] = smi_spawn_plain(test, dev, DSMIL_SMI_OP_READ, 0,
+					       false);
+			break;
+		case PICK_WRITE:
+			c[i] = smi_spawn_plain(test, dev, DSMIL_SMI_OP_WRITE, 1,
+					       false);
+			break;
+		default:
+			c[i] = smi_spawn_blocker(test, dev);
+			break;
+		}
+		/* Queued in this order: each behind the one before. */
+		smi_wait_in_flight(test, smi, 2 + i);
+	}
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&blocker->done);
+	for (i = 0; i < pc->n; i++) {
+		wait_for_completion(&c[i]->done);
+		KUNIT_EXPECT_EQ(test, c[i]->ret, 0);
+	}
+	KUNIT_ASSERT_EQ(test, t->fake.submits, 1 + pc->n);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[0], DSMIL_TOKEN_BASE + 12);
+	for (i = 0; i < pc->n; i++)
+		KUNIT_EXPECT_EQ_MSG(test, t->fake.tokens[1 + i],
+				    DSMIL_TOKEN_BASE + pc->order[i],
+				    "call %u", 1 + i);
+	KUNIT_EXPECT_EQ(test, t->fake.overlaps, 0);
+}
+
+/*
+ * The worker waits out the spacing before it chooses, not after: a read
+ * queued while the spacing runs is chosen as if it had been there, so
+ * readers the last call answered, back within the pause, are seen.  With
+ * the choice made first, the older read would have gone first.
+ */
+static void dsmil_smi_flight_pick_after_spacing(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_params p = smi_flight_params;
+	struct smi_caller *blocker, *a, *b;
+	struct dsmil_smi_status st0, st;
+	struct dsmil_smi *smi;
+	unsigned int i, n;
+	bool late;
+
+	p.interval_us = DSMIL_SMI_INTERVAL_MAX_US;	/* 100 ms */
+	smi = smi_start_fake(test, &p);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	blocker = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	a = smi_spawn_plain(test, 0, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 2);
+	smi_status(smi, &st0);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&blocker->done);
+	/* Within the 100 ms pause after the blocker's call: */
+	b = smi_spawn_plain(test, 3, DSMIL_SMI_OP_READ, 0, false);
+	/* b counted in (a still queued), or a already gone without it. */
+	for (i = 0; i < 5000; i++) {
+		spin_lock(&smi->lock);
+		n = smi->in_flight;
+		spin_unlock(&smi->lock);
+		if (n >= 2 || completion_done(&a->done))
+			break;
+		usleep_range(1000, 2000);
+	}
+	spin_lock(&t->fake.lock);
+	late = t->fake.submits > 1;
+	spin_unlock(&t->fake.lock);
+	wait_for_completion(&a->done);
+	wait_for_completion(&b->done);
+	KUNIT_EXPECT_EQ(test, a->ret, 0);
+	KUNIT_EXPECT_EQ(test, b->ret, 0);
+	KUNIT_ASSERT_EQ(test, t->fake.submits, 3);
+	/* A host that stalled this thread 100 ms proves nothing either way. */
+	if (late)
+		kunit_skip(test, "b was queued after the pause: no choice to see");
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[1], DSMIL_TOKEN_BASE + 3);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[2], DSMIL_TOKEN_BASE + 0);
+	/* The worker's pauses are counted: one before each of b and a. */
+	smi_status(smi, &st);
+	KUNIT_EXPECT_EQ(test, st.spacing_waits - st0.spacing_waits, 2);
+	/* And the spacing held between every two calls. */
+	KUNIT_EXPECT_GE(test, ktime_us_delta(t->fake.submit_t[1],
+					     t->fake.end_t[0]),
+			(s64)DSMIL_SMI_INTERVAL_MAX_US);
+	KUNIT_EXPECT_GE(test, ktime_us_delta(t->fake.submit_t[2],
+					     t->fake.end_t[1]),
+			(s64)DSMIL_SMI_INTERVAL_MAX_US);
+}
+
 /* ------------------------------------------------------------------------
  * Asynchronous requests (dsmil_smi_submit(), dsmil_smi_cancel()).
  */
@@ -2941,6 +3092,45 @@ static void dsmil_smi_submit_completes(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, a.in_worker);
 	KUNIT_EXPECT_EQ(test, t->fake.submits, 1);
 	KUNIT_EXPECT_EQ(test, smi->cnt.successes, 1);
+	dsmil_smi_req_put(req);
+}
+
+/*
+ * An asynchronous read at the head of the queue is never passed over by
+ * newer plain reads (dsmil_smi_flight_pick()), and they are not reordered
+ * past it; behind it, the newest of them goes first.
+ */
+static void dsmil_smi_flight_pick_async_not_passed(struct kunit *test)
+{
+	struct smi_t *t = test->priv;
+	struct smi_caller *blocker, *b, *c;
+	struct dsmil_kunit_async a;
+	struct dsmil_smi_req *req;
+	struct dsmil_smi *smi;
+
+	smi = smi_start_fake(test, &smi_flight_params);
+	dsmil_kunit_smi_hold(&t->fake, DSMIL_KUNIT_HOLD_STATUS);
+	blocker = smi_spawn_blocker(test, 12);
+	dsmil_kunit_smi_wait_held(test, &t->fake);
+	req = smi_submit(test, smi, DSMIL_SMI_OP_READ, 0, &a);
+	smi_wait_in_flight(test, smi, 2);
+	b = smi_spawn_plain(test, 3, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 3);
+	c = smi_spawn_plain(test, 6, DSMIL_SMI_OP_READ, 0, false);
+	smi_wait_in_flight(test, smi, 4);
+	dsmil_kunit_smi_release(&t->fake);
+	wait_for_completion(&blocker->done);
+	dsmil_kunit_async_wait(test, &a);
+	wait_for_completion(&b->done);
+	wait_for_completion(&c->done);
+	dsmil_smi_flush(smi);
+	KUNIT_EXPECT_EQ(test, a.result, 0);
+	KUNIT_EXPECT_EQ(test, b->ret, 0);
+	KUNIT_EXPECT_EQ(test, c->ret, 0);
+	KUNIT_ASSERT_EQ(test, t->fake.submits, 4);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[1], DSMIL_TOKEN_BASE + 0);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[2], DSMIL_TOKEN_BASE + 6);
+	KUNIT_EXPECT_EQ(test, t->fake.tokens[3], DSMIL_TOKEN_BASE + 3);
 	dsmil_smi_req_put(req);
 }
 
@@ -3246,6 +3436,10 @@ static struct kunit_case dsmil_smi_cases[] = {
 	KUNIT_CASE(dsmil_smi_flight_handoff_refuses_all),
 	KUNIT_CASE(dsmil_smi_flight_faulted_refuses_all),
 	KUNIT_CASE(dsmil_smi_flight_in_doubt_shared_id),
+	KUNIT_CASE_PARAM(dsmil_smi_flight_pick_order,
+			 dsmil_smi_flight_pick_order_gen_params),
+	KUNIT_CASE(dsmil_smi_flight_pick_after_spacing),
+	KUNIT_CASE(dsmil_smi_flight_pick_async_not_passed),
 	KUNIT_CASE(dsmil_smi_count_identity),
 	KUNIT_CASE(dsmil_smi_hist_bucket_edges),
 	KUNIT_CASE(dsmil_smi_verify_device_initializing),

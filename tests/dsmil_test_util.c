@@ -332,8 +332,10 @@ static int dsmil_kunit_smi_submit(void *priv, const struct dsmil_smi_cmd *cmd)
 		if (f->in_hw)
 			f->overlaps++;
 		f->in_hw = 1;
-		if (f->submits < DSMIL_KUNIT_SMI_N)
+		if (f->submits < DSMIL_KUNIT_SMI_N) {
 			f->submit_t[f->submits] = ktime_get();
+			f->tokens[f->submits] = cmd->token;
+		}
 		f->submits++;
 		f->last = *cmd;
 		f->req_polls = 0;

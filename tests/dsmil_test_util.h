@@ -137,6 +137,7 @@ enum dsmil_kunit_hold {
  * @submit_t:     when each of the first DSMIL_KUNIT_SMI_N requests was
  *                accepted...
  * @end_t:        ...and when it ended.
+ * @tokens:       the token of each of them, in the order they came.
  *
  * Read the record under @lock while the engine may still call the fake,
  * directly once it is quiet (the test's own calls have returned).
@@ -174,6 +175,7 @@ struct dsmil_kunit_smi {
 	u8 progress;
 	struct dsmil_smi_cmd last;
 	ktime_t submit_t[DSMIL_KUNIT_SMI_N], end_t[DSMIL_KUNIT_SMI_N];
+	u16 tokens[DSMIL_KUNIT_SMI_N];
 };
 
 extern const struct dsmil_smi_ops dsmil_kunit_smi_ops;
