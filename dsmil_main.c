@@ -311,12 +311,6 @@ static const struct dsmil_ioctl_table *const dsmil_ioctl_tables[] = {
 	&dsmil_mmio_ioctls,
 };
 
-/* Command numbers are 0x00..0x3f: four blocks of 16. */
-#define DSMIL_IOC_NR_MAX	0x40
-
-/* Largest argument any command takes; checked against the tables at load. */
-#define DSMIL_ARG_MAX	512
-
 /*
  * Find the table entry for @cmd.  Returns it, or an ERR_PTR: -ENOTTY when no
  * command has that type and number, -EINVAL when one does but @cmd encodes
@@ -652,7 +646,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_destroy);
 
 static int dsmil_check_tables(void)
 {
-	unsigned int b, i, j;
+	unsigned int b, i;
 
 	for (b = 0; b < ARRAY_SIZE(dsmil_ioctl_tables); b++) {
 		const struct dsmil_ioctl_table *t = dsmil_ioctl_tables[b];
@@ -661,16 +655,12 @@ static int dsmil_check_tables(void)
 			const struct dsmil_ioctl_desc *d = &t->desc[i];
 
 			/* One handler, and lookup must find this entry. */
-			if (_IOC_NR(d->cmd) >= DSMIL_IOC_NR_MAX ||
-			    dsmil_ioctl_lookup(d->cmd) != d ||
-			    _IOC_SIZE(d->cmd) > DSMIL_ARG_MAX ||
-			    !d->handler == !d->client_handler ||
-			    d->paddr.off + d->paddr.len > _IOC_SIZE(d->cmd))
+			if (!dsmil_logic_ioc_entry_ok(_IOC_NR(d->cmd),
+						      _IOC_SIZE(d->cmd),
+						      !d->handler != !d->client_handler,
+						      d->rsvd, &d->paddr) ||
+			    dsmil_ioctl_lookup(d->cmd) != d)
 				return -EINVAL;
-			for (j = 0; j < DSMIL_MAX_RSVD; j++)
-				if (d->rsvd[j].off + d->rsvd[j].len >
-				    _IOC_SIZE(d->cmd))
-					return -EINVAL;
 		}
 	}
 	return 0;

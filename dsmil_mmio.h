@@ -20,9 +20,8 @@
 #include <linux/workqueue.h>
 
 #include "dsmil_ioctl.h"
-
-/* Every device window lies below this region offset, in the first chunk. */
-#define DSMIL_WINDOWS_END	(DSMIL_NUM_GROUPS * DSMIL_GROUP_STRIDE)
+/* DSMIL_WINDOWS_END: every device window lies below it, in the first chunk. */
+#include "dsmil_logic.h"
 
 struct dentry;
 struct dsmil_mmio;

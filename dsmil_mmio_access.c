@@ -19,15 +19,14 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kernel.h>
-#include <linux/log2.h>
 #include <linux/minmax.h>
-#include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 
 #include "dsmil_priv.h"
 #include "dsmil_mmio_priv.h"
+#include "dsmil_logic.h"
 
 /* Bound on the debugfs-settable write delay: well under DSMIL_ESTOP_DRAIN_MS. */
 #define DSMIL_MMIO_WRITE_DELAY_MAX_MS	500U
@@ -77,34 +76,8 @@ int dsmil_mmio_refuse(struct dsmil_mmio *mm, const char *op, u64 offset,
 int dsmil_mmio_check_range(struct dsmil_mmio *mm, u64 offset, u64 len,
 			   u32 flags, u16 device, u64 *pos, const char **why)
 {
-	u64 end, base = 0, limit = mm->size;
-
-	if (flags & ~DSMIL_MMIO_F_DEVICE) {
-		*why = "flags";
-		return -EINVAL;
-	}
-	if (flags & DSMIL_MMIO_F_DEVICE) {
-		if (device >= DSMIL_NUM_DEVICES) {
-			*why = "device-id";
-			return -EINVAL;
-		}
-		base = (device / DSMIL_DEVS_PER_GROUP) * DSMIL_GROUP_STRIDE +
-		       (device % DSMIL_DEVS_PER_GROUP) * DSMIL_WINDOW_SIZE;
-		limit = DSMIL_WINDOW_SIZE;
-	} else if (device) {
-		*why = "device-without-flag";
-		return -EINVAL;
-	}
-	if (!len) {
-		*why = "length";
-		return -EINVAL;
-	}
-	if (check_add_overflow(offset, len, &end) || end > limit) {
-		*why = "range";
-		return -ERANGE;
-	}
-	*pos = base + offset;
-	return 0;
+	return dsmil_logic_mmio_range(mm->size, offset, len, flags, device,
+				      pos, why);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_mmio_check_range);
 
@@ -181,11 +154,11 @@ static int dsmil_mmio_rw_prepare(struct dsmil_mmio *mm,
 	const char *why;
 	int ret;
 
-	if (rw->width > 8 || !is_power_of_2(rw->width))
+	if (!dsmil_logic_width_ok(rw->width))
 		return dsmil_mmio_refuse(mm, op, rw->offset, rw->width,
 					 rw->flags, rw->device, "width",
 					 -EINVAL);
-	if (rw->offset & (rw->width - 1))
+	if (!dsmil_logic_aligned(rw->offset, rw->width))
 		return dsmil_mmio_refuse(mm, op, rw->offset, rw->width,
 					 rw->flags, rw->device, "misaligned",
 					 -EINVAL);
@@ -198,26 +171,10 @@ static int dsmil_mmio_rw_prepare(struct dsmil_mmio *mm,
 				       rw->flags, rw->device, write, *pos);
 }
 
-/*
- * Device windows, by region offset: 4 KiB slots, DSMIL_SLOTS slots per
- * group; slot i < DSMIL_DEVS_PER_GROUP of group g is device g * 12 + i's
- * window, the others are the gap before the next group.
- */
-#define DSMIL_SLOTS		(DSMIL_GROUP_STRIDE / DSMIL_WINDOW_SIZE)
-#define DSMIL_WINDOW_SHIFT	12
-static_assert(BIT_ULL(DSMIL_WINDOW_SHIFT) == DSMIL_WINDOW_SIZE);
-
 /* The device whose window holds region offset @pos, or -1. */
 static int dsmil_mmio_window_dev(u64 pos)
 {
-	unsigned int slot;
-
-	if (pos >= DSMIL_WINDOWS_END)
-		return -1;
-	slot = pos >> DSMIL_WINDOW_SHIFT;
-	if (slot % DSMIL_SLOTS >= DSMIL_DEVS_PER_GROUP)
-		return -1;
-	return slot / DSMIL_SLOTS * DSMIL_DEVS_PER_GROUP + slot % DSMIL_SLOTS;
+	return dsmil_logic_window_dev(pos);
 }
 
 /* Does [@pos, @pos + @n) touch a device window? */

@@ -26,6 +26,7 @@
 
 #include "dsmil_priv.h"
 #include "dsmil_mmio_priv.h"
+#include "dsmil_logic.h"
 
 static int dsmil_mmio_bulk_prepare(struct dsmil_mmio *mm,
 				   const struct dsmil_mmio_bulk *b, bool write,
@@ -344,8 +345,7 @@ int dsmil_mmio_bulk_write(struct dsmil_mmio *mm, struct dsmil_mmio_bulk *b,
 	if (ret)
 		return ret;
 	end = pos + b->length;
-	first = pos >> DSMIL_CHUNK_SHIFT;
-	last = (end - 1) >> DSMIL_CHUNK_SHIFT;
+	dsmil_logic_chunk_span(pos, b->length, &first, &last);
 	if (last - first + 1 > mm->max_resident)
 		return dsmil_mmio_refuse(mm, "bulk-write", b->offset, b->length,
 					 b->flags, b->device, "span-over-cap",

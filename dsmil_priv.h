@@ -27,6 +27,7 @@
 #endif
 
 #include "dsmil_ioctl.h"
+#include "dsmil_logic.h"
 #include "dsmil_state.h"
 #include "dsmil_smi.h"
 #include "dsmil_mmio.h"
@@ -173,16 +174,10 @@ void dsmil_destroy(struct dsmil *dsm);
 #define DSMIL_POL_WRITE		BIT(3)	/* needs the allow_writes parameter */
 #define DSMIL_POL_COPYOUT_ERR	BIT(4)	/* copy the argument back on error too */
 
-/* A byte range of an ioctl argument that must be zero. */
-struct dsmil_span {
-	u16 off;
-	u16 len;
-};
-
+/* struct dsmil_span, DSMIL_MAX_RSVD: dsmil_logic.h. */
 #define DSMIL_SPAN(type, field) \
 	{ offsetof(type, field), sizeof_field(type, field) }
 #define DSMIL_RSVD(type, field)	DSMIL_SPAN(type, field)
-#define DSMIL_MAX_RSVD	4
 
 /*
  * @paddr: a physical address in the reply, zeroed by the dispatcher for a

@@ -16,10 +16,8 @@
 #include <linux/types.h>
 
 #include "dsmil_smi.h"
-
-/* Tokens: 6 groups x positions 0, 3, 6, 9. */
-#define DSMIL_TOKENS_PER_GROUP	4
-#define DSMIL_NUM_TOKENS	(DSMIL_NUM_GROUPS * DSMIL_TOKENS_PER_GROUP)
+/* Tokens: 6 groups x positions 0, 3, 6, 9 (DSMIL_NUM_TOKENS). */
+#include "dsmil_logic.h"
 
 enum dsmil_smi_op {
 	DSMIL_SMI_OP_READ = 0,
@@ -335,12 +333,7 @@ static inline const char *dsmil_smi_op_name(u8 op)
 static inline int dsmil_smi_token_of(unsigned int group, unsigned int pos,
 				     u16 *token, unsigned int *dev_id)
 {
-	if (group >= DSMIL_NUM_GROUPS || pos >= DSMIL_DEVS_PER_GROUP ||
-	    pos % (DSMIL_DEVS_PER_GROUP / DSMIL_TOKENS_PER_GROUP))
-		return -EINVAL;
-	*token = DSMIL_TOKEN_BASE + DSMIL_DEVS_PER_GROUP * group + pos;
-	*dev_id = group * DSMIL_DEVS_PER_GROUP + pos;
-	return 0;
+	return dsmil_logic_token_of(group, pos, token, dev_id);
 }
 
 /**
@@ -352,15 +345,7 @@ static inline int dsmil_smi_token_of(unsigned int group, unsigned int pos,
  */
 static inline int dsmil_smi_token_index(u16 token)
 {
-	unsigned int off, pos;
-
-	if (token < DSMIL_TOKEN_BASE)
-		return -EINVAL;
-	off = token - DSMIL_TOKEN_BASE;
-	pos = off % DSMIL_DEVS_PER_GROUP;
-	if (off >= DSMIL_NUM_DEVICES || pos % 3)
-		return -EINVAL;
-	return off / DSMIL_DEVS_PER_GROUP * DSMIL_TOKENS_PER_GROUP + pos / 3;
+	return dsmil_logic_token_index(token);
 }
 
 enum dsmil_smi_st_class {

@@ -38,14 +38,10 @@
 #include <linux/timekeeping.h>
 
 #include "dsmil_priv.h"
+#include "dsmil_logic.h"
 #include "dsmil_names.h"
 
-#define DSMIL_DEV_GROUP(id)	((id) / DSMIL_DEVS_PER_GROUP)
-#define DSMIL_DEV_INDEX(id)	((id) % DSMIL_DEVS_PER_GROUP)
 #define DSMIL_DEV_ID(g, i)	((g) * DSMIL_DEVS_PER_GROUP + (i))
-
-/* The index of a group's controller; a group is up when it is ACTIVE. */
-#define DSMIL_CONTROLLER	0
 
 static const char *const dsmil_functions[DSMIL_DEVS_PER_GROUP] = {
 	"Controller", "Crypto Engine", "Secure Storage", "Network Filter",
@@ -67,75 +63,6 @@ static const int dsmil_reason_errno[DSMIL_REASON_COUNT] = {
 	[DSMIL_REASON_DEPENDENT]	= -EBUSY,
 	[DSMIL_REASON_QUARANTINED]	= -EPERM,
 	[DSMIL_REASON_BAD_ARG]		= -EINVAL,
-};
-
-/* Group g needs every group whose bit is set to be up. */
-static const u8 dsmil_group_deps[DSMIL_NUM_GROUPS] = {
-	[0] = 0,
-	[1] = BIT(0),
-	[2] = BIT(0) | BIT(1),
-	[3] = BIT(0),
-	[4] = BIT(0) | BIT(1) | BIT(2),
-	[5] = BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4),
-};
-
-/* Inside group 0, device i needs every device whose bit is set ACTIVE. */
-static const u16 dsmil_group0_deps[DSMIL_DEVS_PER_GROUP] = {
-	[0] = 0,
-	[1] = BIT(0),
-	[2] = BIT(0) | BIT(1),
-	[3 ... DSMIL_DEVS_PER_GROUP - 1] = BIT(0) | BIT(1) | BIT(2),
-};
-
-/*
- * The original driver's wipe, sanitize and kill-switch devices: listed and
- * readable, never ACTIVE, never written.
- */
-static const u16 dsmil_quarantine[DSMIL_NUM_GROUPS] = {
-	[0] = BIT(9) | BIT(10) | BIT(11),
-	[1] = BIT(9),
-	[2] = BIT(9),
-};
-
-/*
- * The transition table: what a request from state [from] to state [to]
- * needs.  A zero entry is an illegal transition.
- */
-#define DSMIL_T_LEGAL		BIT(0)
-#define DSMIL_T_ACTIVATE	BIT(1)	/* not quarantined, dependencies up */
-#define DSMIL_T_DEACTIVATE	BIT(2)	/* no dependent ACTIVE */
-#define DSMIL_T_VERIFY		BIT(3)	/* the SMI layer verifies the device */
-
-static const u8 dsmil_transition_rules[DSMIL_DEV_NUM_STATES][DSMIL_DEV_NUM_STATES] = {
-	[DSMIL_DEV_OFFLINE] = {
-		[DSMIL_DEV_INITIALIZING] = DSMIL_T_LEGAL,
-		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
-	},
-	[DSMIL_DEV_INITIALIZING] = {
-		[DSMIL_DEV_READY]	= DSMIL_T_LEGAL | DSMIL_T_VERIFY,
-		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL,
-		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
-	},
-	[DSMIL_DEV_READY] = {
-		[DSMIL_DEV_ACTIVE]	= DSMIL_T_LEGAL | DSMIL_T_ACTIVATE,
-		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL,
-		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
-	},
-	[DSMIL_DEV_ACTIVE] = {
-		[DSMIL_DEV_READY]	= DSMIL_T_LEGAL | DSMIL_T_DEACTIVATE,
-		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL | DSMIL_T_DEACTIVATE,
-		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL | DSMIL_T_DEACTIVATE,
-	},
-	[DSMIL_DEV_ERROR] = {
-		[DSMIL_DEV_OFFLINE]	= DSMIL_T_LEGAL,
-		[DSMIL_DEV_INITIALIZING] = DSMIL_T_LEGAL,
-		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
-	},
-	[DSMIL_DEV_LOCKED] = {
-		[DSMIL_DEV_ERROR]	= DSMIL_T_LEGAL,
-		/* "any state -> LOCKED": locking a locked device is a no-op */
-		[DSMIL_DEV_LOCKED]	= DSMIL_T_LEGAL,
-	},
 };
 
 /**
@@ -164,27 +91,6 @@ VISIBLE_IF_KUNIT const char *dsmil_state_reason_name(unsigned int reason)
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_reason_name);
 
-static u8 dsmil_state_dep_groups(unsigned int id)
-{
-	return dsmil_group_deps[DSMIL_DEV_GROUP(id)];
-}
-
-static u16 dsmil_state_dep_devices(unsigned int id)
-{
-	return DSMIL_DEV_GROUP(id) == 0 ? dsmil_group0_deps[DSMIL_DEV_INDEX(id)]
-					: 0;
-}
-
-/* Does device @d need device @x ACTIVE to be ACTIVE itself? */
-static bool dsmil_state_needs(unsigned int d, unsigned int x)
-{
-	if (DSMIL_DEV_INDEX(x) == DSMIL_CONTROLLER &&
-	    (dsmil_state_dep_groups(d) & BIT(DSMIL_DEV_GROUP(x))))
-		return true;
-	return DSMIL_DEV_GROUP(d) == DSMIL_DEV_GROUP(x) &&
-	       (dsmil_state_dep_devices(d) & BIT(DSMIL_DEV_INDEX(x)));
-}
-
 /**
  * dsmil_state_quarantined - is device @id one that may never be ACTIVE nor
  * written?
@@ -194,22 +100,9 @@ static bool dsmil_state_needs(unsigned int d, unsigned int x)
  */
 VISIBLE_IF_KUNIT bool dsmil_state_quarantined(unsigned int id)
 {
-	return dsmil_quarantine[DSMIL_DEV_GROUP(id)] & BIT(DSMIL_DEV_INDEX(id));
+	return dsmil_logic_quarantined(id);
 }
 EXPORT_SYMBOL_IF_KUNIT(dsmil_state_quarantined);
-
-/* Groups an emergency stop of @group locks: it and all that need it. */
-static u8 dsmil_state_estop_groups(unsigned int group)
-{
-	u8 mask = BIT(group);
-	unsigned int g;
-
-	/* Groups only need lower groups, so one ascending pass closes it. */
-	for (g = group + 1; g < DSMIL_NUM_GROUPS; g++)
-		if (dsmil_group_deps[g] & mask)
-			mask |= BIT(g);
-	return mask;
-}
 
 static u8 dsmil_state_read(struct dsmil_state *st, unsigned int id)
 {
@@ -242,40 +135,14 @@ static enum dsmil_reason dsmil_state_check_transition(struct dsmil_state *st,
 						      unsigned int from,
 						      unsigned int to, int *blocker)
 {
+	u8 states[DSMIL_NUM_DEVICES];
 	unsigned int j;
-	u8 rule;
 
 	lockdep_assert_held(&st->lock);
-	*blocker = -1;
-
-	if (from >= DSMIL_DEV_NUM_STATES || to >= DSMIL_DEV_NUM_STATES)
-		return DSMIL_REASON_BAD_ARG;
-	rule = dsmil_transition_rules[from][to];
-	if (!(rule & DSMIL_T_LEGAL))
-		return DSMIL_REASON_ILLEGAL;
-
-	if (rule & DSMIL_T_ACTIVATE) {
-		if (dsmil_state_quarantined(id))
-			return DSMIL_REASON_QUARANTINED;
-		for (j = 0; j < DSMIL_NUM_DEVICES; j++) {
-			if (dsmil_state_needs(id, j) &&
-			    dsmil_state_read(st, j) != DSMIL_DEV_ACTIVE) {
-				*blocker = j;
-				return DSMIL_REASON_DEPENDENCY;
-			}
-		}
-	}
-
-	if (rule & DSMIL_T_DEACTIVATE) {
-		for (j = 0; j < DSMIL_NUM_DEVICES; j++) {
-			if (dsmil_state_needs(j, id) &&
-			    dsmil_state_read(st, j) == DSMIL_DEV_ACTIVE) {
-				*blocker = j;
-				return DSMIL_REASON_DEPENDENT;
-			}
-		}
-	}
-	return DSMIL_REASON_NONE;
+	/* The lock holds every state still: the copy is the states now. */
+	for (j = 0; j < DSMIL_NUM_DEVICES; j++)
+		states[j] = dsmil_state_read(st, j);
+	return dsmil_logic_check_transition(states, id, from, to, blocker);
 }
 
 /* Append one entry to the audit ring; the oldest is overwritten. */
@@ -347,7 +214,7 @@ static void dsmil_state_log_refused(struct dsmil_state *st,
 				    enum dsmil_reason reason, int err,
 				    int blocker)
 {
-	char blk[24] = "";
+	char blk[32] = "";	/* room for any int @blocker */
 	u32 pid, uid;
 
 	if (!__ratelimit(&st->rs_refusal))
@@ -456,7 +323,7 @@ int dsmil_state_transition(struct dsmil_state *st, unsigned int id,
 		goto refuse;
 	}
 
-	if (dsmil_transition_rules[from][target] & DSMIL_T_VERIFY) {
+	if (dsmil_logic_verifies(from, target)) {
 		gen = st->dev[id].gen;
 		mutex_unlock(&st->lock);
 		verr = st->verifier->verify(st->verifier_ctx, id);
@@ -553,7 +420,7 @@ int dsmil_state_estop(struct dsmil_state *st, unsigned int group,
 	*in_doubt = 0;
 	if (group >= DSMIL_NUM_GROUPS)
 		return -EINVAL;
-	groups = dsmil_state_estop_groups(group);
+	groups = dsmil_logic_estop_groups(group);
 
 	mutex_lock(&st->lock);
 	if (st->dead) {
@@ -607,14 +474,7 @@ EXPORT_SYMBOL_IF_KUNIT(dsmil_state_estop);
 static int dsmil_state_access_verdict(u8 state, unsigned int id, bool write,
 				      enum dsmil_reason *reason)
 {
-	if (write && dsmil_state_quarantined(id)) {
-		*reason = DSMIL_REASON_QUARANTINED;
-		return -EPERM;
-	}
-	if (state == DSMIL_DEV_ACTIVE || (!write && state == DSMIL_DEV_READY))
-		return 0;
-	*reason = DSMIL_REASON_STATE;
-	return -ENODEV;
+	return dsmil_logic_access(state, id, write, reason);
 }
 
 /* Count and log (rate-limited) a refused access; @where: "" or " at=handoff". */
@@ -771,7 +631,7 @@ void dsmil_state_report_fault(struct dsmil_state *st, unsigned int id,
 			if (st->dev[j].state != DSMIL_DEV_ACTIVE)
 				continue;
 			for_each_set_bit(k, affected, j) {
-				if (dsmil_state_needs(j, k)) {
+				if (dsmil_logic_needs(j, k)) {
 					__set_bit(j, affected);
 					break;
 				}
@@ -858,7 +718,7 @@ unsigned int dsmil_state_resume(struct dsmil_state *st, unsigned int *demoted)
 		if (s != DSMIL_DEV_ACTIVE)
 			continue;
 		for_each_set_bit(k, affected, id) {
-			if (dsmil_state_needs(id, k)) {
+			if (dsmil_logic_needs(id, k)) {
 				__set_bit(id, affected);
 				break;
 			}
@@ -975,8 +835,8 @@ void dsmil_state_describe(struct dsmil_state *st, unsigned int id,
 			di->flags |= st->verifier->token_flags(st->verifier_ctx,
 							       di->token);
 	}
-	di->dep_groups = dsmil_state_dep_groups(id);
-	di->dep_devices = dsmil_state_dep_devices(id);
+	di->dep_groups = dsmil_logic_dep_groups(id);
+	di->dep_devices = dsmil_logic_dep_devices(id);
 	di->transitions = READ_ONCE(st->dev[id].transitions);
 	snprintf((char *)di->name, sizeof(di->name), "DSMIL%uD%X", g, i);
 	strscpy((char *)di->function, dsmil_functions[i], sizeof(di->function));
