@@ -47,7 +47,7 @@
 #define NDEV		(3 * DSMIL_DEVS_PER_GROUP)
 #define STOP_GROUP	5
 #define TOGGLE_DEV	(4 * DSMIL_DEVS_PER_GROUP + 11)
-#define REGION_SIZE	(360ULL << 20)
+#define RAW_CHUNKS	4
 
 struct iv {
 	uint64_t s, e;
@@ -63,6 +63,8 @@ struct op {
 	int (*call)(struct worker *w);
 	/* Errnos the contract allows here, besides 0 (0-terminated). */
 	int ok_errno[8];
+	/* Never succeeds on the simulated backend: not required to. */
+	bool may_never_succeed;
 };
 
 struct worker {
@@ -259,9 +261,13 @@ static int submit(struct worker *w, uint64_t *id)
 	return e;
 }
 
+/* A submit, then this file's completion records (read(2)) taken. */
 static int c_submit(struct worker *w)
 {
-	return submit(w, NULL);
+	int e = submit(w, NULL);
+
+	drain(w);
+	return e;
 }
 
 static void p_cancel(struct worker *w)
@@ -280,23 +286,28 @@ static int c_cancel(struct worker *w)
 	return ioc(w, DSMIL_IOC_TOKEN_CANCEL, &a);
 }
 
-/* read(2) of a completion record: one submitted and given time to end. */
+/* poll(2) for a completion record of one submitted, and read(2) it. */
 static void p_read(struct worker *w)
 {
-	struct pollfd p = { .fd = w->fd, .events = POLLIN };
-
+	drain(w);
 	submit(w, NULL);
-	poll(&p, 1, 50);
 }
 
 static int c_read(struct worker *w)
 {
+	struct pollfd p = { .fd = w->fd, .events = POLLIN };
 	struct dsmil_token_completion c;
 
+	poll(&p, 1, 50);
 	return read(w->fd, &c, sizeof(c)) == (ssize_t)sizeof(c) ? 0 : errno;
 }
 
-/* Device windows (all in chunk 0) and raw offsets anywhere in the region. */
+/*
+ * Device windows (all in chunk 0) and raw offsets in chunks 0..3: with
+ * max_resident=2 (and idle unmapping after 10 ms) chunks are mapped,
+ * evicted and unmapped all the time, without the cost of a first touch of
+ * all 90 chunks.
+ */
 static void rw_target(struct worker *w, struct dsmil_mmio_rw *a)
 {
 	a->width = 1U << rnd_below(&w->rs, 4);
@@ -305,7 +316,7 @@ static void rw_target(struct worker *w, struct dsmil_mmio_rw *a)
 		a->device = rnd_dev(w);
 		a->offset = rnd_below(&w->rs, DSMIL_WINDOW_SIZE / a->width) * a->width;
 	} else {
-		a->offset = rnd_below(&w->rs, REGION_SIZE / 8) * 8;
+		a->offset = rnd_below(&w->rs, RAW_CHUNKS * DSMIL_CHUNK_SIZE / 8) * 8;
 	}
 }
 
@@ -332,7 +343,7 @@ static int c_mmio_write(struct worker *w)
 /* Bulk reads across a chunk boundary: two chunks, max_resident=2. */
 static int c_bulk_read(struct worker *w)
 {
-	uint64_t chunk = 1 + rnd_below(&w->rs, REGION_SIZE / DSMIL_CHUNK_SIZE - 1);
+	uint64_t chunk = 1 + rnd_below(&w->rs, RAW_CHUNKS - 1);
 	struct dsmil_mmio_bulk a = {
 		.offset = chunk * DSMIL_CHUNK_SIZE - BULK_LEN / 2,
 		.length = BULK_LEN,
@@ -370,7 +381,9 @@ static int c_mmio_status(struct worker *w)
  * the SMI interface, EAGAIN for the async caps, ETIMEDOUT for a request
  * queued behind the other CPU's, EINVAL for a transition the other CPU
  * made illegal, ENOENT/EINPROGRESS for a result no longer or not yet
- * known, EALREADY for a recovery of an engine that is not FAULTED.
+ * known, EALREADY for a recovery of an engine that is not FAULTED,
+ * EBUSY for a cancel of a request already at the firmware.  SMI_RESCAN is
+ * EOPNOTSUPP on the simulator: it runs the dispatcher and the policy.
  */
 static const struct op ops[] = {
 	{ "INFO", NULL, c_info, {} },
@@ -385,11 +398,11 @@ static const struct op ops[] = {
 	{ "TOKEN_WRITE", NULL, c_token_write, { ENODEV, EBUSY, ETIMEDOUT, EIO } },
 	{ "SMI_STATUS", NULL, c_smi_status, {} },
 	{ "SMI_RECOVER", NULL, c_smi_recover, { EALREADY, EAGAIN } },
-	{ "SMI_RESCAN", NULL, c_smi_rescan, { EBUSY, ETIMEDOUT } },
+	{ "SMI_RESCAN", NULL, c_smi_rescan, { EOPNOTSUPP }, true },
 	{ "SMI_RESULT", NULL, c_smi_result, { ENOENT, EINPROGRESS } },
 	{ "TOKEN_SUBMIT", drain, c_submit, { ENODEV, EAGAIN, EBUSY } },
-	{ "TOKEN_CANCEL", p_cancel, c_cancel, { ENOENT, EALREADY, EINVAL } },
-	{ "read", p_read, c_read, { EAGAIN } },
+	{ "TOKEN_CANCEL", p_cancel, c_cancel, { ENOENT, EALREADY, EINVAL, EBUSY } },
+	{ "poll+read", p_read, c_read, { EAGAIN } },
 	{ "MMIO_READ", NULL, c_mmio_read, { ENODEV, EBUSY } },
 	{ "MMIO_WRITE", NULL, c_mmio_write, { ENODEV, EBUSY } },
 	{ "MMIO_BULK_READ", NULL, c_bulk_read, { EBUSY } },
@@ -560,6 +573,9 @@ static void phase_pairs(struct worker *w, const bool *sel, unsigned int pair_ms)
 			pthread_barrier_wait(&barrier);
 			pthread_barrier_wait(&barrier);
 			ov[a][b] = overlap(w[0].iv, w[0].niv, w[1].iv, w[1].niv, &ns);
+			if (!ov[a][b])
+				printf("# pair %s %s did not overlap: %u and %u calls\n",
+				       ops[a].name, ops[b].name, w[0].niv, w[1].niv);
 			ov_ns[a][b] = ns;
 			ov[b][a] = ov[a][b];
 			ov_ns[b][a] = ns;
@@ -584,7 +600,7 @@ static void phase_pairs(struct worker *w, const bool *sel, unsigned int pair_ms)
 			if (ov[a][b] < ov[a][least])
 				least = b;
 		}
-		tap(!missing && s->ok && !s->wrong,
+		tap(!missing && (s->ok || ops[a].may_never_succeed) && !s->wrong,
 		    "%s: %llu calls, %llu returned 0, %llu unexpected errno%s%s; "
 		    "overlapped %u of %u operations (fewest: %s, %llu calls, %.2f ms)",
 		    ops[a].name, (unsigned long long)s->calls,
