@@ -42,6 +42,9 @@
 
 #define LOAD_PARAMS	"allow_writes=1 max_resident=2 mmio_idle_ms=10"
 #define MAX_IV		(1 << 16)	/* intervals per worker and round */
+#define MIN_CALLS	8		/* per worker and round, time permitting */
+#define MAX_STRETCH	10		/* a round lasts at most this many pair_ms */
+#define MAX_TRIES	4		/* rounds per pair until they overlap */
 #define BULK_LEN	(64 * 1024)
 #define FIRST_DEV	(3 * DSMIL_DEVS_PER_GROUP)	/* groups 3..5 */
 #define NDEV		(3 * DSMIL_DEVS_PER_GROUP)
@@ -73,8 +76,10 @@ struct worker {
 	uint64_t rs;
 	const struct op *op;	/* this round's */
 	uint64_t deadline_ns;
+	uint64_t hard_deadline_ns;
 	struct iv *iv;
-	unsigned int niv;
+	volatile unsigned int niv;
+	struct worker *other;
 	uint64_t last_submit;	/* TOKEN_CANCEL's target */
 	uint8_t *buf;
 	pthread_t tid;
@@ -386,28 +391,28 @@ static int c_mmio_status(struct worker *w)
  * EOPNOTSUPP on the simulator: it runs the dispatcher and the policy.
  */
 static const struct op ops[] = {
-	{ "INFO", NULL, c_info, {} },
-	{ "STATS", NULL, c_stats, {} },
-	{ "WRITE_AUDIT_READ", NULL, c_write_audit, {} },
-	{ "DEV_INFO", NULL, c_dev_info, {} },
-	{ "DEV_LIST", NULL, c_dev_list, {} },
-	{ "DEV_TRANSITION", NULL, c_transition, { EINVAL, EBUSY, ENODEV, EIO, ETIMEDOUT } },
-	{ "GROUP_ESTOP", p_estop, c_estop, {} },
-	{ "AUDIT_READ", NULL, c_audit, {} },
-	{ "TOKEN_READ", NULL, c_token_read, { ENODEV, EBUSY, ETIMEDOUT, EIO } },
-	{ "TOKEN_WRITE", NULL, c_token_write, { ENODEV, EBUSY, ETIMEDOUT, EIO } },
-	{ "SMI_STATUS", NULL, c_smi_status, {} },
-	{ "SMI_RECOVER", NULL, c_smi_recover, { EALREADY, EAGAIN } },
-	{ "SMI_RESCAN", NULL, c_smi_rescan, { EOPNOTSUPP }, true },
-	{ "SMI_RESULT", NULL, c_smi_result, { ENOENT, EINPROGRESS } },
-	{ "TOKEN_SUBMIT", drain, c_submit, { ENODEV, EAGAIN, EBUSY } },
-	{ "TOKEN_CANCEL", p_cancel, c_cancel, { ENOENT, EALREADY, EINVAL, EBUSY } },
-	{ "poll+read", p_read, c_read, { EAGAIN } },
-	{ "MMIO_READ", NULL, c_mmio_read, { ENODEV, EBUSY } },
-	{ "MMIO_WRITE", NULL, c_mmio_write, { ENODEV, EBUSY } },
-	{ "MMIO_BULK_READ", NULL, c_bulk_read, { EBUSY } },
-	{ "MMIO_BULK_WRITE", NULL, c_bulk_write, { ENODEV, EBUSY } },
-	{ "MMIO_STATUS", NULL, c_mmio_status, {} },
+	{ .name = "INFO", .call = c_info },
+	{ .name = "STATS", .call = c_stats },
+	{ .name = "WRITE_AUDIT_READ", .call = c_write_audit },
+	{ .name = "DEV_INFO", .call = c_dev_info },
+	{ .name = "DEV_LIST", .call = c_dev_list },
+	{ .name = "DEV_TRANSITION", .call = c_transition, .ok_errno = { EINVAL, EBUSY, ENODEV, EIO, ETIMEDOUT } },
+	{ .name = "GROUP_ESTOP", .prep = p_estop, .call = c_estop },
+	{ .name = "AUDIT_READ", .call = c_audit },
+	{ .name = "TOKEN_READ", .call = c_token_read, .ok_errno = { ENODEV, EBUSY, ETIMEDOUT, EIO } },
+	{ .name = "TOKEN_WRITE", .call = c_token_write, .ok_errno = { ENODEV, EBUSY, ETIMEDOUT, EIO } },
+	{ .name = "SMI_STATUS", .call = c_smi_status },
+	{ .name = "SMI_RECOVER", .call = c_smi_recover, .ok_errno = { EALREADY, EAGAIN } },
+	{ .name = "SMI_RESCAN", .call = c_smi_rescan, .ok_errno = { EOPNOTSUPP }, .may_never_succeed = true },
+	{ .name = "SMI_RESULT", .call = c_smi_result, .ok_errno = { ENOENT, EINPROGRESS } },
+	{ .name = "TOKEN_SUBMIT", .call = c_submit, .ok_errno = { ENODEV, EAGAIN, EBUSY } },
+	{ .name = "TOKEN_CANCEL", .prep = p_cancel, .call = c_cancel, .ok_errno = { ENOENT, EALREADY, EINVAL, EBUSY } },
+	{ .name = "poll+read", .prep = p_read, .call = c_read, .ok_errno = { EAGAIN } },
+	{ .name = "MMIO_READ", .call = c_mmio_read, .ok_errno = { ENODEV, EBUSY } },
+	{ .name = "MMIO_WRITE", .call = c_mmio_write, .ok_errno = { ENODEV, EBUSY } },
+	{ .name = "MMIO_BULK_READ", .call = c_bulk_read, .ok_errno = { EBUSY } },
+	{ .name = "MMIO_BULK_WRITE", .call = c_bulk_write, .ok_errno = { ENODEV, EBUSY } },
+	{ .name = "MMIO_STATUS", .call = c_mmio_status },
 };
 #define NOPS ARRAY_SIZE(ops)
 
@@ -446,9 +451,18 @@ static void *worker_main(void *p)
 		if (quit)
 			return NULL;
 		op = w->op;
-		w->niv = 0;
-		while (w->niv < MAX_IV && now_ns() < w->deadline_ns) {
+		/*
+		 * For pair_ms, and on until both sides made MIN_CALLS calls
+		 * (a slow operation against a fast one), within MAX_STRETCH.
+		 */
+		while (w->niv < MAX_IV) {
+			uint64_t t = now_ns();
 			struct iv *iv = &w->iv[w->niv];
+
+			if (t >= w->hard_deadline_ns ||
+			    (t >= w->deadline_ns && w->niv >= MIN_CALLS &&
+			     w->other->niv >= MIN_CALLS))
+				break;
 			int e;
 
 			if (op->prep)
@@ -561,6 +575,7 @@ static void phase_pairs(struct worker *w, const bool *sel, unsigned int pair_ms)
 		nsel += sel[a];
 	for (a = 0; a < NOPS; a++) {
 		for (b = a; b < NOPS; b++) {
+			unsigned int try;
 			uint64_t ns;
 
 			if (!sel[a] || !sel[b])
@@ -568,15 +583,25 @@ static void phase_pairs(struct worker *w, const bool *sel, unsigned int pair_ms)
 			kmsg("dsmil-race: pair %s %s", ops[a].name, ops[b].name);
 			w[0].op = &ops[a];
 			w[1].op = &ops[b];
-			w[0].deadline_ns = w[1].deadline_ns =
-				now_ns() + pair_ms * NSEC_PER_MSEC;
-			pthread_barrier_wait(&barrier);
-			pthread_barrier_wait(&barrier);
-			ov[a][b] = overlap(w[0].iv, w[0].niv, w[1].iv, w[1].niv, &ns);
-			if (!ov[a][b])
-				printf("# pair %s %s did not overlap: %u and %u calls\n",
-				       ops[a].name, ops[b].name, w[0].niv, w[1].niv);
-			ov_ns[a][b] = ns;
+			ov[a][b] = ov_ns[a][b] = 0;
+			/* Again, while they did not overlap (MAX_TRIES). */
+			for (try = 0; try < MAX_TRIES && !ov[a][b]; try++) {
+				uint64_t t = now_ns();
+
+				w[0].deadline_ns = w[1].deadline_ns =
+					t + pair_ms * NSEC_PER_MSEC;
+				w[0].hard_deadline_ns = w[1].hard_deadline_ns =
+					t + MAX_STRETCH * pair_ms * NSEC_PER_MSEC;
+				w[0].niv = w[1].niv = 0;
+				pthread_barrier_wait(&barrier);
+				pthread_barrier_wait(&barrier);
+				ov[a][b] = overlap(w[0].iv, w[0].niv, w[1].iv,
+						   w[1].niv, &ns);
+				ov_ns[a][b] = ns;
+				if (!ov[a][b])
+					printf("# pair %s %s did not overlap: %u and %u calls\n",
+					       ops[a].name, ops[b].name, w[0].niv, w[1].niv);
+			}
 			ov[b][a] = ov[a][b];
 			ov_ns[b][a] = ns;
 			pairs++;
@@ -780,6 +805,7 @@ int main(int argc, char **argv)
 		return 2;
 	for (i = 0; i < 2; i++) {
 		w[i].cpu = i;
+		w[i].other = &w[!i];
 		w[i].rs = 0x7ace0000ULL + i;
 		w[i].iv = calloc(MAX_IV, sizeof(struct iv));
 		w[i].buf = calloc(1, BULK_LEN);
