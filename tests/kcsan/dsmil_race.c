@@ -639,16 +639,32 @@ static void phase_pairs(struct worker *w, const bool *sel, unsigned int pair_ms)
 }
 
 /*
- * Unload against opens: CPU 0 unloads (O_NONBLOCK, as rmmod) and loads
- * again; CPU 1 opens /dev/dsmil and asks INFO, or reads the sysfs summary.
+ * Unload against opens: CPU 0 unloads (O_NONBLOCK, as rmmod: -EAGAIN while
+ * a file is open), loads again and leaves the module loaded for a moment;
+ * CPU 1 opens /dev/dsmil and asks INFO, or reads the sysfs summary.  The
+ * phase lasts @ms, and on (up to 5 x @ms) until there were UNLOAD_CYCLES
+ * unloads and the other side succeeded at least once: a load takes
+ * seconds on a slow guest.
  */
+#define UNLOAD_CYCLES	3
+#define UNLOAD_REST_MS	20
+
 struct unload_ctx {
-	uint64_t deadline_ns;
+	uint64_t deadline_ns, hard_deadline_ns;
 	int mode;		/* 0: open + INFO, 1: summary */
 	struct iv *iv[2];
-	unsigned int niv[2];
-	uint64_t unloads, loads, opens, reads, load_err;
+	volatile unsigned int niv[2];
+	volatile uint64_t unloads, opens;
+	uint64_t loads, load_err, busy;
 };
+
+static bool unload_done(struct unload_ctx *u)
+{
+	uint64_t t = now_ns();
+
+	return t >= u->hard_deadline_ns ||
+	       (t >= u->deadline_ns && u->unloads >= UNLOAD_CYCLES && u->opens);
+}
 
 static void *unloader_main(void *p)
 {
@@ -658,24 +674,29 @@ static void *unloader_main(void *p)
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
 	sched_setaffinity(0, sizeof(set), &set);
-	while (now_ns() < u->deadline_ns && u->niv[0] < MAX_IV) {
-		struct iv *iv = &u->iv[0][u->niv[0]++];
+	while (!unload_done(u) && u->niv[0] + 2 <= MAX_IV) {
+		struct iv *iv = &u->iv[0][u->niv[0]];
 		int e;
 
 		iv->s = now_ns();
 		e = dsmil_unload();
 		iv->e = now_ns();
-		if (!e) {
-			u->unloads++;
-			iv = &u->iv[0][u->niv[0]++];
-			iv->s = now_ns();
-			e = dsmil_load(LOAD_PARAMS);
-			iv->e = now_ns();
-			if (e)
-				u->load_err++;
-			else
-				u->loads++;
+		u->niv[0]++;
+		if (e) {
+			u->busy += e == -EAGAIN || e == -EBUSY;
+			continue;
 		}
+		u->unloads++;
+		iv = &u->iv[0][u->niv[0]];
+		iv->s = now_ns();
+		e = dsmil_load(LOAD_PARAMS);
+		iv->e = now_ns();
+		u->niv[0]++;
+		if (e)
+			u->load_err++;
+		else
+			u->loads++;
+		sleep_ms(UNLOAD_REST_MS);
 	}
 	return NULL;
 }
@@ -689,8 +710,8 @@ static void *opener_main(void *p)
 	CPU_ZERO(&set);
 	CPU_SET(1, &set);
 	sched_setaffinity(0, sizeof(set), &set);
-	while (now_ns() < u->deadline_ns && u->niv[1] < MAX_IV) {
-		struct iv *iv = &u->iv[1][u->niv[1]++];
+	while (!unload_done(u) && u->niv[1] < MAX_IV) {
+		struct iv *iv = &u->iv[1][u->niv[1]];
 		struct dsmil_info info;
 		int fd;
 
@@ -704,9 +725,10 @@ static void *opener_main(void *p)
 			}
 		} else if (read_text("/sys/class/misc/dsmil/summary", buf,
 				     sizeof(buf)) > 0) {
-			u->reads++;
+			u->opens++;
 		}
 		iv->e = now_ns();
+		u->niv[1]++;
 	}
 	return NULL;
 }
@@ -727,18 +749,20 @@ static void phase_unload(unsigned int ms)
 			exit(2);
 		kmsg("dsmil-race: unload against %s", what[mode]);
 		u.deadline_ns = now_ns() + ms * NSEC_PER_MSEC;
+		u.hard_deadline_ns = now_ns() + 5ULL * ms * NSEC_PER_MSEC;
 		pthread_create(&t0, NULL, unloader_main, &u);
 		pthread_create(&t1, NULL, opener_main, &u);
 		pthread_join(t0, NULL);
 		pthread_join(t1, NULL);
 		n = overlap(u.iv[0], u.niv[0], u.iv[1], u.niv[1], &ns);
-		tap(u.unloads && u.loads == u.unloads && !u.load_err &&
-		    (mode ? u.reads : u.opens) && n,
-		    "unload against %s: %llu unloads, %llu loads (%llu failed), "
-		    "%llu %s, %llu unload/load calls overlapped (%.2f ms)",
+		tap(u.unloads >= UNLOAD_CYCLES && u.loads == u.unloads &&
+		    !u.load_err && u.opens && n,
+		    "unload against %s: %llu unloads (%llu refused busy), %llu loads "
+		    "(%llu failed), %llu %s, %llu unload/load calls overlapped (%.2f ms)",
 		    what[mode], (unsigned long long)u.unloads,
+		    (unsigned long long)u.busy,
 		    (unsigned long long)u.loads, (unsigned long long)u.load_err,
-		    (unsigned long long)(mode ? u.reads : u.opens),
+		    (unsigned long long)u.opens,
 		    mode ? "reads" : "opens", (unsigned long long)n,
 		    (double)ns / NSEC_PER_MSEC);
 		free(u.iv[0]);

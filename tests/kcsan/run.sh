@@ -56,6 +56,15 @@ main)
 	race
 	for t in $TESTS; do
 		mark "test $t"
+		# A test that failed may leave the module loaded (a child
+		# still holding a file): give it a moment, so that one
+		# failure does not fail every test after it.
+		i=0
+		while grep -q '^dsmil ' /proc/modules && ! rmmod dsmil 2>/dev/null &&
+		      [ $i -lt 20 ]; do
+			sleep 0.5
+			i=$((i + 1))
+		done
 		/tests/run-all.sh "$t" || rc=1
 	done
 	;;
