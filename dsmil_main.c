@@ -768,7 +768,7 @@ static int dsmil_probe(struct platform_device *pdev)
 	dsmil_info(dsmil_dev(dsm), "loaded: abi=%u smi=%s smi_choice=%s mmio=%s region_mib=%llu chunks=%u cap=%u writes=%s\n",
 		   DSMIL_ABI_VERSION, dsm->smi.backend_name, why, dsm->mmio.backend_name,
 		   dsm->mmio.size >> 20, dsm->mmio.num_chunks, dsm->mmio.max_resident,
-		   allow_writes ? "allowed" : "refused");
+		   READ_ONCE(allow_writes) ? "allowed" : "refused");
 	return 0;
 }
 
