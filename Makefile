@@ -9,6 +9,8 @@
 #   make bench        the benchmark table (guest, Debian 6.12 kernel)
 #   make fuzz         the long fuzz and stress runs (debug kernel)
 #   make install      module (modules_install) + tools and man pages
+#   make deb          Debian packages dsmil-dkms and dsmil-tools, offline, into
+#                     .build/deb/ (or $DSMIL_DEB_OUT): tools/build-deb
 #   make deps         install build/test packages (Debian 12)
 #
 # Nothing here loads anything into the running kernel: every load happens in
@@ -58,4 +60,8 @@ bench: deps
 fuzz:
 	tests/host/run-suites --long
 
-.PHONY: all modules modules_install install clean deps check demo bench fuzz
+deb:
+	tools/deps --packaging
+	tools/build-deb
+
+.PHONY: all modules modules_install install clean deps check demo bench fuzz deb

@@ -889,3 +889,4 @@ module_exit(dsmil_exit);
 MODULE_DESCRIPTION("Dell Latitude 5450 MIL-SPEC DSMIL device driver");
 MODULE_AUTHOR("dsmil developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(DSMIL_VERSION);
