@@ -93,7 +93,7 @@ FIXTURE_TEARDOWN(ctl)
 static const char *const help_paths[] = {
 	"info", "devices", "device", "group", "audit", "token", "token read",
 	"token write", "smi", "smi status", "smi recover", "smi result", "mmio", "mmio read",
-	"mmio write", "mmio dump", "chunks", "stats",
+	"mmio write", "mmio dump", "chunks", "stats", "metrics",
 };
 
 TEST_F(ctl, help_at_every_level)
@@ -1551,6 +1551,360 @@ TEST_F_TIMEOUT(ctl, mmio_dump_progress_on_a_terminal, 120)
 	close(master);
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	EXPECT_NE(NULL, strstr(buf, "dump: 8192 / 8192 KiB (100%)")) TH_LOG("%s", buf);
+}
+
+/* -------------------------------------------------------------- metrics */
+
+#define PROM_DIR	"/tmp/dsmil-textfile"
+#define PROM_FILE	PROM_DIR "/dsmil.prom"
+
+/*
+ * The value of one sample of a Prometheus text @text, by its exact name and
+ * labels as printed ("dsmil_refusals_total{reason=\"state\"}"), or NULL.
+ * The returned string ends at the line's end (copied into @buf).
+ */
+static const char *prom_get(const char *text, const char *key, char *buf,
+			    size_t len)
+{
+	size_t k = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (n > k + 1 && !strncmp(p, key, k) && p[k] == ' ') {
+			snprintf(buf, len, "%.*s", (int)(n - k - 1), p + k + 1);
+			return buf;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* 0 when sample @key of @text is the integer @want, else 1 (logged). */
+static int prom_differs(struct __test_metadata *_metadata, const char *text,
+			const char *key, uint64_t want)
+{
+	char buf[64], wbuf[32];
+	const char *v = prom_get(text, key, buf, sizeof(buf));
+
+	snprintf(wbuf, sizeof(wbuf), "%llu", (unsigned long long)want);
+	if (v && !strcmp(v, wbuf))
+		return 0;
+	TH_LOG("%s: metrics say %s, the JSON %s", key, v ? v : "(absent)", wbuf);
+	return 1;
+}
+
+/* Microseconds as the exact decimal seconds dsmilctl metrics prints. */
+static int prom_differs_us(struct __test_metadata *_metadata,
+			   const char *text, const char *key, uint64_t us)
+{
+	char buf[64], wbuf[40];
+	const char *v = prom_get(text, key, buf, sizeof(buf));
+
+	snprintf(wbuf, sizeof(wbuf), "%llu.%06llu", (unsigned long long)us / 1000000,
+		 (unsigned long long)us % 1000000);
+	if (v && !strcmp(v, wbuf))
+		return 0;
+	TH_LOG("%s: metrics say %s, the JSON %s us", key, v ? v : "(absent)", wbuf);
+	return 1;
+}
+
+/*
+ * Every sample of @text against the JSON of stats, smi status, devices and
+ * chunks: the number of differences.  ioctls is the one counter the tools'
+ * own calls move between the readings: it must lie between two readings.
+ */
+static int prom_compare(struct __test_metadata *_metadata, const char *text,
+			struct tt_json *st, struct tt_json *smi,
+			struct tt_json *dv, struct tt_json *ch,
+			uint64_t ioctls_lo, uint64_t ioctls_hi)
+{
+	static const char *const smi_ctr[] = {
+		"requests", "successes", "errors", "timeouts", "hangs", "aborts",
+		"abort_failures", "faulted_entries", "faulted_rejects",
+		"recoveries", "recovery_failures", "retries", "spacing_waits",
+		"refused", "error_status", "garbage", "busy_failures",
+		"submit_failures", "cancelled", "queue_timeouts", "abandoned",
+		"in_doubt", "late_successes", "late_failures", "coalesced",
+	};
+	static const char *const mmio_ctr[][2] = {
+		{ "maps", "maps" }, { "unmaps", "unmaps" },
+		{ "evictions", "evictions" }, { "map_failures", "map_failures" },
+		{ "all_busy", "all_busy" }, { "hits", "hits" },
+		{ "read_bytes", "bytes_read" }, { "written_bytes", "bytes_written" },
+		{ "refused", "refused" },
+	};
+	static const char *const states[] = {
+		"offline", "initializing", "ready", "active", "error", "locked",
+	};
+	unsigned int per_state[ARRAY_SIZE(states)] = { 0 };
+	char key[128], buf[64];
+	uint64_t cum = 0, v;
+	const char *p;
+	int bad = 0, i, n;
+
+	p = prom_get(text, "dsmil_ioctls_total", buf, sizeof(buf));
+	v = p ? strtoull(p, NULL, 10) : 0;
+	if (!p || v < ioctls_lo || v > ioctls_hi) {
+		TH_LOG("dsmil_ioctls_total %s not in [%llu, %llu]", p ? p : "(absent)",
+		       (unsigned long long)ioctls_lo, (unsigned long long)ioctls_hi);
+		bad++;
+	}
+	bad += prom_differs(_metadata, text, "dsmil_up", 1);
+	bad += prom_differs(_metadata, text, "dsmil_bad_input_total", tt_jnum(st, "bad_input"));
+	bad += prom_differs(_metadata, text, "dsmil_denied_total", tt_jnum(st, "denied"));
+	bad += prom_differs(_metadata, text, "dsmil_transitions_total", tt_jnum(st, "transitions"));
+	n = tt_jlen(st, "refusals");
+	for (i = 0; i < n; i++) {
+		struct tt_json *r = tt_jget(st, "refusals");
+
+		snprintf(key, sizeof(key), "dsmil_refusals_total{reason=\"%s\"}", r->keys[i]);
+		bad += prom_differs(_metadata, text, key, tt_jnum(st, "refusals.%s", r->keys[i]));
+	}
+	if (tt_jtype(st, "suspends") == TJ_NUM) {
+		bad += prom_differs(_metadata, text, "dsmil_suspends_total", tt_jnum(st, "suspends"));
+		bad += prom_differs(_metadata, text, "dsmil_resumes_total", tt_jnum(st, "resumes"));
+	}
+
+	snprintf(key, sizeof(key), "dsmil_smi_info{backend=\"%s\"}", tt_jstr(smi, "backend"));
+	bad += prom_differs(_metadata, text, key, 1);
+	bad += prom_differs(_metadata, text, "dsmil_smi_faulted",
+			    !strcmp(tt_jstr(smi, "state"), "faulted"));
+	bad += prom_differs(_metadata, text, "dsmil_smi_consecutive_faults",
+			    tt_jnum(smi, "consecutive_faults"));
+	bad += prom_differs(_metadata, text, "dsmil_smi_fault_limit", tt_jnum(smi, "fault_limit"));
+	bad += prom_differs(_metadata, text, "dsmil_smi_in_flight", tt_jnum(smi, "in_flight"));
+	bad += prom_differs_us(_metadata, text, "dsmil_smi_timeout_seconds",
+			       tt_jnum(smi, "timeout_ms") * 1000);
+	for (i = 0; i < (int)ARRAY_SIZE(smi_ctr); i++) {
+		snprintf(key, sizeof(key), "dsmil_smi_%s_total", smi_ctr[i]);
+		bad += prom_differs(_metadata, text, key, tt_jnum(smi, "counters.%s", smi_ctr[i]));
+	}
+	bad += prom_differs_us(_metadata, text, "dsmil_smi_spacing_wait_seconds_total",
+			       tt_jnum(smi, "counters.spacing_wait_us"));
+	bad += prom_differs_us(_metadata, text, "dsmil_smi_max_latency_seconds",
+			       tt_jnum(smi, "counters.max_latency_us"));
+	/* Cumulative buckets; le = the JSON's below_us, in seconds. */
+	n = tt_jlen(smi, "latency_hist");
+	for (i = 0; i < n; i++) {
+		uint64_t below;
+
+		cum += tt_jnum(smi, "latency_hist[%d].count", i);
+		if (tt_jtype(smi, "latency_hist[%d].below_us", i) == TJ_NULL)
+			break;
+		below = tt_jnum(smi, "latency_hist[%d].below_us", i);
+		snprintf(key, sizeof(key), "dsmil_smi_latency_seconds_bucket{le=\"%llu.%06llu\"}",
+			 (unsigned long long)below / 1000000, (unsigned long long)below % 1000000);
+		bad += prom_differs(_metadata, text, key, cum);
+	}
+	if (i != n - 1) {
+		TH_LOG("only the last bucket may be open (stopped at %d of %d)", i, n);
+		bad++;
+	}
+	bad += prom_differs(_metadata, text, "dsmil_smi_latency_seconds_bucket{le=\"+Inf\"}", cum);
+	bad += prom_differs(_metadata, text, "dsmil_smi_latency_seconds_count", cum);
+
+	n = tt_jlen(dv, "devices");
+	for (i = 0; i < n; i++) {
+		const char *s = tt_jstr(dv, "devices[%d].state", i);
+		unsigned int k;
+
+		snprintf(key, sizeof(key), "dsmil_device_state{device=\"%s\",group=\"%llu\",state=\"%s\"}",
+			 tt_jstr(dv, "devices[%d].name", i),
+			 (unsigned long long)tt_jnum(dv, "devices[%d].group", i), s);
+		bad += prom_differs(_metadata, text, key, 1);
+		for (k = 0; k < ARRAY_SIZE(states); k++)
+			per_state[k] += !strcmp(s, states[k]);
+	}
+	for (i = 0; i < (int)ARRAY_SIZE(states); i++) {
+		snprintf(key, sizeof(key), "dsmil_devices{state=\"%s\"}", states[i]);
+		bad += prom_differs(_metadata, text, key, per_state[i]);
+	}
+
+	bad += prom_differs(_metadata, text, "dsmil_mmio_resident_chunks", tt_jnum(ch, "resident"));
+	bad += prom_differs(_metadata, text, "dsmil_mmio_max_resident_chunks",
+			    tt_jnum(ch, "max_resident"));
+	for (i = 0; i < (int)ARRAY_SIZE(mmio_ctr); i++) {
+		snprintf(key, sizeof(key), "dsmil_mmio_%s_total", mmio_ctr[i][0]);
+		bad += prom_differs(_metadata, text, key, tt_jnum(ch, "counters.%s", mmio_ctr[i][1]));
+	}
+	return bad;
+}
+
+/*
+ * The text format's rules, line by line: every sample's family has its
+ * HELP and TYPE before it, names are [a-z_], counters end in _total, values
+ * are numbers.  Returns the number of broken lines.
+ */
+static int prom_lint(struct __test_metadata *_metadata, const char *text,
+		     int *samples)
+{
+	char fam[128] = "", type[16] = "", line[512];
+	const char *p = text;
+	int bad = 0;
+
+	*samples = 0;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		char name[128], *sp;
+		size_t nl;
+
+		if (!eol) {
+			TH_LOG("the last line has no newline");
+			return bad + 1;
+		}
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p = eol + 1;
+		if (sscanf(line, "# HELP %127s ", name) == 1) {
+			snprintf(fam, sizeof(fam), "%s", name);
+			type[0] = '\0';
+			continue;
+		}
+		if (sscanf(line, "# TYPE %127s %15s", name, type) == 2) {
+			if (strcmp(name, fam) || (strcmp(type, "counter") &&
+						  strcmp(type, "gauge") && strcmp(type, "histogram"))) {
+				TH_LOG("TYPE without its HELP, or an odd type: %s", line);
+				bad++;
+			}
+			continue;
+		}
+		(*samples)++;
+		nl = strspn(line, "abcdefghijklmnopqrstuvwxyz_");
+		snprintf(name, sizeof(name), "%.*s", (int)nl, line);
+		sp = strrchr(line, ' ');
+		if (!sp || (line[nl] != ' ' && line[nl] != '{') || !type[0] ||
+		    strspn(sp + 1, "0123456789.") != strlen(sp + 1) ||
+		    (strcmp(type, "histogram") ? strcmp(name, fam) :
+		     strncmp(name, fam, strlen(fam))) ||
+		    (!strcmp(type, "counter") && strlen(name) < 6) ||
+		    (!strcmp(type, "counter") && strcmp(name + strlen(name) - 6, "_total"))) {
+			TH_LOG("a bad sample line (family %s, type %s): %s", fam, type, line);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* A whole run of `dsmilctl --json CMD`, parsed. */
+static struct tt_json *json_of(struct __test_metadata *_metadata, const char *cmd)
+{
+	struct tt_json *j;
+	struct tt_run r;
+
+	if (tt_sh(&r, CTL " --json %s", cmd))
+		return NULL;
+	EXPECT_EXIT(&r, 0);
+	j = must_parse(_metadata, &r);
+	tt_run_free(&r);
+	return j;
+}
+
+TEST_F_TIMEOUT(ctl, metrics_equal_the_json, 120)
+{
+	struct tt_json *st, *smi, *dv, *ch;
+	struct dsmil_stats s0, s1;
+	static char text[256 * 1024], old[256 * 1024], mut[256 * 1024];
+	struct stat a, b;
+	struct tt_run r;
+	char *at, buf[64];
+	int fd, samples, i;
+
+	NEED(DSMIL_FEAT_SMI, "SMI");
+	NEED(DSMIL_FEAT_DEVICES, "device");
+	/* Something to count: bad input, a device up, reads, a timeout. */
+	fd = dsmil_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, _IO(DSMIL_IOC_MAGIC, 0x0f)));
+	close(fd);
+	ASSERT_EQ(0, dev_bring_up(-1, 0, true));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, tt_sh(&r, CTL " token read 0 power"));
+		EXPECT_EXIT(&r, 0);
+		tt_run_free(&r);
+	}
+	SIM_SET("fault", "hang");
+	ASSERT_EQ(0, tt_sh(&r, CTL " token read 0 power"));
+	EXPECT_EXIT(&r, 5);
+	tt_run_free(&r);
+	SIM_SET("fault", "none");
+	ASSERT_EQ(0, tt_sh(&r, CTL " chunks"));
+	tt_run_free(&r);
+
+	/* The file, then the JSON of each command: nothing moves in between. */
+	mkdir(PROM_DIR, 0755);
+	unlink(PROM_FILE);
+	ASSERT_EQ(0, dsmil_stats(-1, &s0));
+	ASSERT_EQ(0, tt_sh(&r, CTL " metrics -o " PROM_FILE));
+	ASSERT_EXIT(&r, 0);
+	EXPECT_STREQ("", r.out);
+	tt_run_free(&r);
+	st = json_of(_metadata, "stats");
+	smi = json_of(_metadata, "smi status");
+	dv = json_of(_metadata, "devices");
+	ch = json_of(_metadata, "chunks");
+	ASSERT_EQ(0, dsmil_stats(-1, &s1));
+	ASSERT_TRUE(st && smi && dv && ch);
+	ASSERT_LT(0, read_text(PROM_FILE, text, sizeof(text)));
+
+	EXPECT_LE(4, tt_jnum(smi, "counters.successes"));
+	EXPECT_LE(1, tt_jnum(smi, "counters.timeouts") + tt_jnum(smi, "counters.hangs"));
+	EXPECT_EQ(0, prom_compare(_metadata, text, st, smi, dv, ch, s0.ioctls, s1.ioctls));
+	EXPECT_EQ(0, prom_lint(_metadata, text, &samples));
+	EXPECT_LE(72 + 6 + 19 + 40, samples);
+
+	/* Control: one value changed is seen, and so is a broken line. */
+	TH_LOG("control: the next two lines must report a changed value and a bad name");
+	snprintf(mut, sizeof(mut), "%s", text);
+	at = strstr(mut, "\ndsmil_smi_requests_total ");
+	ASSERT_NE(NULL, at);
+	at = strchr(at + 1, ' ') + 1;
+	*at = *at == '9' ? '8' : *at + 1;
+	EXPECT_EQ(1, prom_compare(_metadata, mut, st, smi, dv, ch, s0.ioctls, s1.ioctls));
+	at = strstr(mut, "\ndsmil_mmio_maps_total ");
+	ASSERT_NE(NULL, at);
+	memcpy(at + 1, "dsmil_mmio_mapz", 15);
+	EXPECT_LE(1, prom_lint(_metadata, mut, &samples));
+
+	/*
+	 * Atomic replacement: a reader holding the old file keeps reading a
+	 * whole old file, the name now points at a new one, and no temporary
+	 * file is left beside it.
+	 */
+	fd = open(PROM_FILE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &a));
+	EXPECT_EQ(0644, a.st_mode & 07777);
+	ASSERT_EQ(0, tt_sh(&r, CTL " metrics -o " PROM_FILE));
+	ASSERT_EXIT(&r, 0);
+	tt_run_free(&r);
+	ASSERT_EQ(0, stat(PROM_FILE, &b));
+	EXPECT_NE(a.st_ino, b.st_ino);
+	i = pread(fd, old, sizeof(old) - 1, 0);
+	ASSERT_LT(0, i);
+	old[i] = '\0';
+	EXPECT_STREQ(text, old);
+	close(fd);
+	ASSERT_EQ(0, tt_sh(&r, "ls -a " PROM_DIR));
+	EXPECT_STREQ(".\n..\ndsmil.prom\n", r.out);
+	tt_run_free(&r);
+
+	/* Without the driver: dsmil_up 0 alone, exit 6. */
+	ASSERT_EQ(0, dsmil_unload_wait(5000));
+	ASSERT_EQ(0, tt_sh(&r, CTL " metrics -o " PROM_FILE));
+	EXPECT_EXIT(&r, 6);
+	tt_run_free(&r);
+	ASSERT_LT(0, read_text(PROM_FILE, text, sizeof(text)));
+	EXPECT_STREQ("0", prom_get(text, "dsmil_up", buf, sizeof(buf)));
+	EXPECT_EQ(NULL, prom_get(text, "dsmil_ioctls_total", buf, sizeof(buf)));
+	ASSERT_EQ(0, dsmil_reload(NULL));
+
+	tt_json_free(st);
+	tt_json_free(smi);
+	tt_json_free(dv);
+	tt_json_free(ch);
 }
 
 TEST_HARNESS_MAIN

@@ -58,6 +58,7 @@ const struct help main_help[] = {
 "  mmio dump OFFSET LEN [-o FILE] [--device DEV]\n"
 "  chunks [--verbose]            picture of the MMIO chunks and the mapper\n"
 "  stats                         driver-wide counters\n"
+"  metrics [-o FILE]             every counter and state, Prometheus text format\n"
 "  help [COMMAND...]             help for a command (same as COMMAND --help)\n"
 "\n"
 "Options (anywhere on the line):\n"
@@ -75,6 +76,7 @@ const struct help main_help[] = {
 
 static const struct help *const help_tables[] = {
 	main_help, info_help, device_help, audit_help, smi_help, mmio_help,
+	metrics_help,
 };
 
 static const struct help *find_help(const char *path)
@@ -173,6 +175,7 @@ static const struct cmd cmds[] = {
 	{ "mmio", do_mmio },
 	{ "chunks", do_chunks },
 	{ "stats", do_stats },
+	{ "metrics", do_metrics },
 	{ NULL },
 };
 

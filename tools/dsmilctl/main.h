@@ -55,6 +55,7 @@ extern const struct help device_help[];
 extern const struct help audit_help[];
 extern const struct help smi_help[];
 extern const struct help mmio_help[];
+extern const struct help metrics_help[];
 
 /* Top-level commands (argv[0] is the command word). */
 int do_info(int argc, char **argv);
@@ -67,6 +68,7 @@ int do_token(int argc, char **argv);
 int do_smi(int argc, char **argv);
 int do_mmio(int argc, char **argv);
 int do_chunks(int argc, char **argv);
+int do_metrics(int argc, char **argv);
 
 /* ---- main.c: help ----------------------------------------------------- */
 
