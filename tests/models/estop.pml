@@ -44,15 +44,15 @@
  *
  * Model step -> code
  * ------------------------------------------------------------------------
- * handoff_begin: fence { state,   dsmil_state.c dsmil_state_handoff_begin:710-715
+ * handoff_begin: fence { state,   dsmil_state.c dsmil_state_handoff_begin:570-575
  *   verdict, writing++ }
- * handoff_end: fence { writing-- } dsmil_state.c dsmil_state_handoff_end:731-736
- * Estop: LOCK st->lock             dsmil_state.c dsmil_state_estop:558
- *   dependents first: fence {      dsmil_state_estop:565-572 ->
- *   state = LOCKED }                 dsmil_state_set:333-335
- *   UNLOCK                         dsmil_state_estop:574
- *   drain wait (may time out)      dsmil_state_estop:578-579
- *   left = writing (fence)         dsmil_state_estop:580 -> dsmil_state_writing:518-522
+ * handoff_end: fence { writing-- } dsmil_state.c dsmil_state_handoff_end:591-596
+ * Estop: LOCK st->lock             dsmil_state.c dsmil_state_estop:425
+ *   dependents first: fence {      dsmil_state_estop:432-439 ->
+ *   state = LOCKED }                 dsmil_state_set:200-202
+ *   UNLOCK                         dsmil_state_estop:441
+ *   drain wait (may time out)      dsmil_state_estop:445-446
+ *   left = writing (fence)         dsmil_state_estop:447 -> dsmil_state_writing:385-389
  * SmiWriter: arrival check         dsmil_smi_token.c dsmil_smi_token_prepare:161,
  *   (dsmil_state_check_access)       dsmil_smi_write_audited_as:289, dsmil_smi_token_write_check:486
  *   deadline passed: end untouched dsmil_smi.c dsmil_smi_start:475-476
@@ -64,12 +64,12 @@
  *   deadline/hang: abort           dsmil_smi_drive:649-661 -> dsmil_smi_abort:452
  *   finish: unfence unless stuck   dsmil_smi_finish:370,378-379
  *   stuck: the engine keeps it     dsmil_smi_finish:392 -> dsmil_smi_keep_stuck:299-323
- * Recover: reset, then end_stuck   dsmil_smi_recover:1184-1187 ->
- *   (its hand-off ends)              dsmil_smi_end_stuck:334-360 (:348-350)
- * MmioWriter: hand-off per window  dsmil_mmio_access.c dsmil_mmio_handoff_begin:270-281
- *   refused: end the earlier ones  dsmil_mmio_handoff_begin:276-279
- *   ->write()                      dsmil_mmio_write:448 (bulk: dsmil_mmio_bulk.c:373-380)
- *   handoff_end                    dsmil_mmio_write:452 -> dsmil_mmio_end_windows
+ * Recover: reset, then end_stuck   dsmil_smi_recover:1206-1209 ->
+ *   (its hand-off ends)              dsmil_smi_end_stuck:334-357 (:348-350)
+ * MmioWriter: hand-off per window  dsmil_mmio_access.c dsmil_mmio_handoff_begin:227-238
+ *   refused: end the earlier ones  dsmil_mmio_handoff_begin:233-236
+ *   ->write()                      dsmil_mmio_write:405 (bulk: dsmil_mmio_bulk.c dsmil_mmio_bulk_write:373-380)
+ *   handoff_end                    dsmil_mmio_write:409 -> dsmil_mmio_end_windows
  */
 
 #define NDEV	2

@@ -60,19 +60,19 @@
  *
  * Model step -> code (dsmil_smi.c unless named)
  * ------------------------------------------------------------------------
- * Caller: lock; faulted/dying?    dsmil_smi_exec:1054-1055 (no joiner: flight_join finds none)
- *   idle: own the hardware        dsmil_smi_exec:1060-1067
- *   drive from the stack          dsmil_smi_exec:1084-1095 -> dsmil_smi_drive
- *   else kmemdup, enqueue         dsmil_smi_exec:1099-1116 -> dsmil_smi_enqueue:965-984
- *     (engine ref, queue, kick)     (kref_get :974, list_add_tail :975, queue_work :983)
- *   wait to the deadline          dsmil_smi_wait:784-791 (dsmil_smi_wait_done)
- *   polled at the hardware:       dsmil_smi_wait:793-808 (DSMIL_SMI_VERDICT_WAIT)
+ * Caller: lock; faulted/dying?    dsmil_smi_exec:1076-1077 (no joiner: flight_join finds none)
+ *   idle: own the hardware        dsmil_smi_exec:1082-1089
+ *   drive from the stack          dsmil_smi_exec:1106-1117 -> dsmil_smi_drive
+ *   else kmemdup, enqueue         dsmil_smi_exec:1121-1138 -> dsmil_smi_enqueue:987-1006
+ *     (engine ref, queue, kick)     (kref_get :996, list_add_tail :997, queue_work :1005)
+ *   wait to the deadline          dsmil_smi_wait:806-813 (dsmil_smi_wait_done)
+ *   polled at the hardware:       dsmil_smi_wait:815-830 (DSMIL_SMI_VERDICT_WAIT)
  *     verdict wait
- *   QUEUED: take back, finish     dsmil_smi_wait:810-825
- *   RUNNING: abandoned, pinned,   dsmil_smi_wait:826-848
+ *   QUEUED: take back, finish     dsmil_smi_wait:832-847
+ *   RUNNING: abandoned, pinned,   dsmil_smi_wait:848-870
  *     in doubt (timeout) or -EINTR
- *   FINISHED: its result          dsmil_smi_wait:849-852
- *   kref_put                      dsmil_smi_exec:1131
+ *   FINISHED: its result          dsmil_smi_wait:871-874
+ *   kref_put                      dsmil_smi_exec:1153
  * drive: deadline passed          dsmil_smi_start:475-476 (QUEUE_TIMEOUT)
  *   submit                        dsmil_smi_start:498, :523-526
  *   sync: the call returns        dsmil_smi_drive:632-634
@@ -90,20 +90,20 @@
  *     unpin
  * Join: slot, deadline, share,    dsmil_smi_flight.c dsmil_smi_flight_join:150-185
  *   kref_get, waiters
- * Track / untrack the read         dsmil_smi_flight_track:105-112, _untrack:200-207
- * wait_joined: wait, verdict      dsmil_smi.c dsmil_smi_wait_joined:894-927
- *   leave (queued: orphan taken    dsmil_smi_flight.c dsmil_smi_flight_leave:337-381;
- *   back if alone; at the            dsmil_smi.c dsmil_smi_wait_joined:928-937
+ * Track / untrack the read         dsmil_smi_flight_track:105-112, dsmil_smi_flight_untrack:200-207
+ * wait_joined: wait, verdict      dsmil_smi.c dsmil_smi_wait_joined:916-949
+ *   leave (queued: orphan taken    dsmil_smi_flight.c dsmil_smi_flight_leave:338-381;
+ *   back if alone; at the            dsmil_smi.c dsmil_smi_wait_joined:950-959
  *   hardware: pinned), put
- *   unsent: rejoin or end          dsmil_smi.c dsmil_smi_joined_unsent:865-886, exec:1072-1082
- * Orphan: left to the joiner,      dsmil_smi_flight.c dsmil_smi_flight_orphan:303-316 (rebound :276-286)
- *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:811-817)
- * Publish: slot cleared, share     dsmil_smi_flight.c dsmil_smi_flight_publish:420-474 (unsent :388-400);
- *   result/unsent, done, put         dsmil_smi_flight_done:496-502 (dsmil_smi_finish:395, :428)
+ *   unsent: rejoin or end          dsmil_smi.c dsmil_smi_joined_unsent:887-906, dsmil_smi_exec:1094-1104
+ * Orphan: left to the joiner,      dsmil_smi_flight.c dsmil_smi_flight_orphan:304-316 (dsmil_smi_flight_rebound:277-287)
+ *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:833-839)
+ * Publish: slot cleared, share     dsmil_smi_flight.c dsmil_smi_flight_publish:421-475 (dsmil_smi_flight_unsent:389-401);
+ *   result/unsent, done, put         dsmil_smi_flight_done:497-503 (dsmil_smi_finish:395, :428)
  * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:602)
- * Worker: handoff first, else     dsmil_smi_work:701-740 (the pick:
- *   any queued request              dsmil_smi_flight.c dsmil_smi_flight_pick:253)
- *   the queue; FAULTED: reject    dsmil_smi_work:742-745
+ * Worker: handoff first, else     dsmil_smi_work:725-762 (the pick:
+ *   any queued request              dsmil_smi_flight.c dsmil_smi_flight_pick:254)
+ *   the queue; FAULTED: reject    dsmil_smi_work:764-767
  * Async: faulted?, kzalloc,       dsmil_smi_async.c dsmil_smi_submit:65-92
  *   enqueue (not joinable)
  *   cancel if still QUEUED        dsmil_smi_async.c dsmil_smi_cancel:114-126
