@@ -46,7 +46,10 @@ if [ $# -gt 0 ]; then
 	sed 's/^/### info: /' /tmp/info.txt | head -n 12
 	out=$(dsmilctl mmio read 0 2>&1)
 	echo "### cmd mmio-read: rc=$? $out"
-	out=$(dsmilctl token write 0 0 1 2>&1)
+	out=$(dsmilctl token write 0 memory 1 2>&1)
 	echo "### cmd token-write: rc=$? $out"
 fi
+# Which asymmetric-cipher instances exist after the attempts.
+grep -A2 '^name *: .*\(rsa\|pkcs1\|ecdsa\|sha5\)' /proc/crypto | grep '^name\|^driver\|^type' |
+	sed 's/^/### crypto: /'
 exit 0
