@@ -50,6 +50,6 @@ if [ $# -gt 0 ]; then
 	echo "### cmd token-write: rc=$? $out"
 fi
 # Which asymmetric-cipher instances exist after the attempts.
-grep -A2 '^name *: .*\(rsa\|pkcs1\|ecdsa\|sha5\)' /proc/crypto | grep '^name\|^driver\|^type' |
-	sed 's/^/### crypto: /'
+awk '/^name/ { keep = ($3 ~ /rsa|pkcs1|ecdsa|sha5/) } keep && /^(name|driver|selftest|type)/' \
+	/proc/crypto | sed 's/^/### crypto: /'
 exit 0
