@@ -46,6 +46,10 @@ if [ $# -gt 0 ]; then
 	sed 's/^/### info: /' /tmp/info.txt | head -n 12
 	out=$(dsmilctl mmio read 0 2>&1)
 	echo "### cmd mmio-read: rc=$? $out"
+	# The token's device must be ACTIVE for a write to reach the
+	# firmware; activation itself is allowed under lockdown.
+	out=$(dsmilctl device DSMIL0D3 activate 2>&1)
+	echo "### cmd activate: rc=$? $out"
 	out=$(dsmilctl token write 0 memory 1 2>&1)
 	echo "### cmd token-write: rc=$? $out"
 fi
