@@ -48,9 +48,9 @@ if [ $# -gt 0 ]; then
 	echo "### cmd mmio-read: rc=$? $out"
 	# The token's device must be ACTIVE for a write to reach the
 	# firmware; activation itself is allowed under lockdown.
-	out=$(dsmilctl device DSMIL0D3 activate 2>&1)
+	out=$(dsmilctl device DSMIL0D0 activate 2>&1)
 	echo "### cmd activate: rc=$? $out"
-	out=$(dsmilctl token write 0 memory 1 2>&1)
+	out=$(dsmilctl token write 0 power 0x1234 2>&1)
 	echo "### cmd token-write: rc=$? $out"
 fi
 # Which asymmetric-cipher instances exist after the attempts.
