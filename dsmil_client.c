@@ -240,6 +240,18 @@ static unsigned int dsmil_client_submit_policy(const void *arg)
 	       DSMIL_POL_NOLOCKDOWN | DSMIL_POL_WRITE : 0;
 }
 
+/*
+ * A submit whose fields do not fit its op: refused before anything is
+ * queued, counted and logged as the dispatcher's argument refusals are.
+ */
+static int dsmil_client_bad_submit(struct dsmil *dsm, const char *why)
+{
+	atomic64_inc(&dsm->bad_input);
+	dsmil_warn_ratelimited(dsmil_dev(dsm), "refused-input: cmd=token-submit pid=%d why=%s errno=%d\n",
+			       task_tgid_nr(current), why, -EINVAL);
+	return -EINVAL;
+}
+
 static int dsmil_client_ioc_submit(struct dsmil_client *cl, void *arg)
 {
 	struct dsmil_token_submit *sub = arg;
@@ -248,10 +260,14 @@ static int dsmil_client_ioc_submit(struct dsmil_client *cl, void *arg)
 	int ret;
 
 	sub->id = 0;
-	if (sub->op != DSMIL_TOKEN_OP_READ && sub->op != DSMIL_TOKEN_OP_WRITE) {
-		atomic64_inc(&dsm->bad_input);
-		return -EINVAL;
-	}
+	if (sub->op != DSMIL_TOKEN_OP_READ && sub->op != DSMIL_TOKEN_OP_WRITE)
+		return dsmil_client_bad_submit(dsm, "bad-op");
+	/*
+	 * A read's value is input nobody reads: refused, so that a later
+	 * meaning for it cannot surprise a caller that left garbage there.
+	 */
+	if (sub->op == DSMIL_TOKEN_OP_READ && sub->value)
+		return dsmil_client_bad_submit(dsm, "read-value");
 
 	/* The limit counts records not read yet too: memory stays bounded. */
 	spin_lock(&cl->lock);

@@ -749,7 +749,7 @@ struct dsmil_smi_result {
  * @group:     group 0..5.
  * @position:  enum dsmil_token_pos (0, 3, 6 or 9).
  * @op:        DSMIL_TOKEN_OP_READ or DSMIL_TOKEN_OP_WRITE.
- * @value:     (write) the value to write.
+ * @value:     (write) the value to write; zero for a read (-EINVAL).
  * @flags:     (write) DSMIL_TOKEN_F_ACTIVATE; zero for a read.
  * @reserved0: zero.
  * @id:        out: the request's id (never 0), which its completion record

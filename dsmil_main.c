@@ -455,7 +455,12 @@ static int dsmil_open(struct inode *inode, struct file *file)
 	struct dsmil_client *cl;
 	int ret;
 
-	ret = nonseekable_open(inode, file);
+	/*
+	 * A stream: read() hands out completion records and never uses
+	 * f_pos, so two readers of one file need not serialize on its
+	 * f_pos_lock (coccinelle's stream_open.cocci).
+	 */
+	ret = stream_open(inode, file);
 	if (ret)
 		return ret;
 	cl = dsmil_client_open(dsm);

@@ -630,7 +630,9 @@ static void gen_payload(uint64_t *rs, struct call *c, const struct arena *a)
 		s->position = rnd_below(rs, 10) ? 3 * rnd_below(rs, 4) :
 			      interesting32(rs);
 		s->op = rnd_below(rs, 10) ? rnd_below(rs, 2) : interesting32(rs);
-		s->value = interesting32(rs);
+		/* A read with a value is refused: mostly zero, to get reads in. */
+		s->value = s->op == DSMIL_TOKEN_OP_READ && rnd_below(rs, 10) ?
+			   0 : interesting32(rs);
 		s->flags = rnd_below(rs, 10) ? 0 : interesting32(rs);
 		s->id = splitmix64(rs);		/* output only */
 		DIRTY(rs, s, reserved0, rp, dd);

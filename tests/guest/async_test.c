@@ -181,6 +181,7 @@ TEST_F(async, refused_on_arrival)
 	struct dsmil_smi_status st0, st;
 	uint64_t reads0 = sim_reads_all();
 	__u64 id;
+	int kfd;
 
 	ASSERT_EQ(0, smi_status(self->fd, &st0));
 	/* OFFLINE device, bad position, bad op, read flags, reserved. */
@@ -188,7 +189,20 @@ TEST_F(async, refused_on_arrival)
 	EXPECT_EQ(0, id);
 	EXPECT_EQ(-EINVAL, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 1, 0, NULL));
 	EXPECT_EQ(-EINVAL, submit(self->fd, DSMIL_TOKEN_OP_READ, 6, 0, 0, NULL));
+	kfd = kmsg_open_end();
+	ASSERT_LE(0, kfd);
 	EXPECT_EQ(-EINVAL, submit(self->fd, 2, 0, 0, 0, NULL));
+	EXPECT_TRUE(kmsg_find(kfd, "refused-input: cmd=token-submit",
+			      "why=bad-op errno=-22", NULL));
+	/*
+	 * A read's value is input nobody reads: refused, not ignored, and
+	 * before the state check (the device is OFFLINE: -ENODEV otherwise).
+	 */
+	EXPECT_EQ(-EINVAL, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 7, &id));
+	EXPECT_EQ(0, id);
+	EXPECT_TRUE(kmsg_find(kfd, "refused-input: cmd=token-submit",
+			      "why=read-value errno=-22", NULL));
+	close(kfd);
 	s.flags = DSMIL_TOKEN_F_ACTIVATE;
 	EXPECT_EQ(-EINVAL, dsmil_ioc(self->fd, DSMIL_IOC_TOKEN_SUBMIT, &s));
 	s.flags = 0;
@@ -306,9 +320,10 @@ TEST_F(async, global_limit_eagain)
 	const unsigned int nfd = DSMIL_ASYNC_GLOBAL_MAX / DSMIL_ASYNC_MAX;
 	struct dsmil_token_completion r[DSMIL_ASYNC_MAX];
 	struct dsmil_smi_status st0, st;
-	unsigned int i, j, got, bad = 0, ok = 0;
+	unsigned int i, j, got, bad = 0, ok = 0, extra = 0;
 	int fds[DSMIL_ASYNC_GLOBAL_MAX / DSMIL_ASYNC_MAX];
-	int n;
+	bool held;
+	int n, ret;
 	__u64 id;
 
 	/* The longest bound: the held request answers within it. */
@@ -329,11 +344,22 @@ TEST_F(async, global_limit_eagain)
 		for (j = !i; j < DSMIL_ASYNC_MAX; j++)
 			ASSERT_EQ(0, submit(fds[i], DSMIL_TOKEN_OP_READ, 0, 0,
 					    0, NULL));
+	/*
+	 * The held one still at the firmware proves that nothing has ended
+	 * (each queued read is younger than it).  A host too slow to make
+	 * 511 submits within the 700 ms hold cannot show the limit: the
+	 * earliest reads may have timed out and freed their places.
+	 */
+	held = sim_stat("active") == 1;
 	/* This file has nothing outstanding: the limit is the global one. */
-	EXPECT_EQ(-EAGAIN, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 0,
-				  &id));
-	/* The held one is still at the firmware: nothing has ended. */
-	EXPECT_EQ(1, sim_stat("active"));
+	ret = submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 0, &id);
+	if (held && sim_stat("active") == 1) {
+		EXPECT_EQ(-EAGAIN, ret);
+	} else {
+		held = false;
+	}
+	if (!ret)
+		extra = 1;	/* the host was too slow: it went in */
 
 	for (i = 0; i < nfd; i++) {
 		for (got = 0; got < DSMIL_ASYNC_MAX; got += n) {
@@ -347,6 +373,11 @@ TEST_F(async, global_limit_eagain)
 		}
 		EXPECT_EQ(DSMIL_ASYNC_MAX, got);
 	}
+	if (extra) {
+		ASSERT_EQ(1, wait_recs(self->fd, r, 1, 5000));
+		ok += !r[0].error;
+		bad += r[0].error && r[0].error != ETIMEDOUT;
+	}
 	EXPECT_EQ(0, bad);
 	EXPECT_LT(0, ok);	/* at least the held one */
 	/* All ended: room again, for any file. */
@@ -358,11 +389,14 @@ TEST_F(async, global_limit_eagain)
 		close(fds[i]);
 	ASSERT_EQ(0, smi_wait_idle(self->fd, &st, 5000));
 	/* The refused submit was no request: the held ones and the last. */
-	EXPECT_EQ(st0.requests + DSMIL_ASYNC_GLOBAL_MAX + 1, st.requests);
+	EXPECT_EQ(st0.requests + DSMIL_ASYNC_GLOBAL_MAX + extra + 1,
+		  st.requests);
 	EXPECT_EQ(st0.successes + ok + 1, st.successes);
-	EXPECT_EQ(st0.queue_timeouts + DSMIL_ASYNC_GLOBAL_MAX - ok,
+	EXPECT_EQ(st0.queue_timeouts + DSMIL_ASYNC_GLOBAL_MAX + extra - ok,
 		  st.queue_timeouts);
 	EXPECT_EQ(st0.refused, st.refused);
+	if (!held)
+		SKIP(return, "the host took longer than the 700 ms hold to make 511 submits: the limit was not shown (the accounting was)");
 }
 
 /*

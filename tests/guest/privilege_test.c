@@ -39,6 +39,7 @@ enum op {
 	OP_SMI_RECOVER, OP_MMIO_READ, OP_MMIO_WRITE, OP_BULK_READ,
 	OP_BULK_WRITE, OP_MMIO_STATUS, OP_TOKEN_READ_Q, OP_TOKEN_WRITE_Q,
 	OP_MMIO_WRITE_Q, OP_MMIO_WRITE_RAWQ, OP_WRITE_AUDIT, OP_SMI_RESULT,
+	OP_SMI_RESCAN, OP_SUBMIT_READ, OP_SUBMIT_WRITE, OP_CANCEL,
 };
 
 /* Expected errno with allow_writes off and on; 0 is success. */
@@ -97,6 +98,19 @@ static const struct row matrix[] = {
 	  SAME3(A(0), A(EPERM), A(EPERM)) },
 	/* An id never issued: past the capability check, -ENOENT. */
 	{ "SMI_RESULT", OP_SMI_RESULT, DSMIL_FEAT_SMI, HW_NONE,
+	  SAME3(A(ENOENT), A(EPERM), A(EPERM)) },
+	/* The sim has no token discovery: past the policy, -EOPNOTSUPP. */
+	{ "SMI_RESCAN", OP_SMI_RESCAN, DSMIL_FEAT_SMI, HW_NONE,
+	  SAME3(A(EOPNOTSUPP), A(EPERM), A(EPERM)) },
+	/* Submitted, then its completion record read: as TOKEN_READ/WRITE. */
+	{ "TOKEN_SUBMIT read", OP_SUBMIT_READ, DSMIL_FEAT_ASYNC, HW_SMI,
+	  SAME3(A(0), A(EPERM), A(EPERM)) },
+	{ "TOKEN_SUBMIT write", OP_SUBMIT_WRITE, DSMIL_FEAT_ASYNC, HW_SMI,
+	  { { W, A(EPERM), A(EPERM) },
+	    { A(EPERM), A(EPERM), A(EPERM) },
+	    { A(EPERM), A(EPERM), A(EPERM) } } },
+	/* An id never issued: past the policy, -ENOENT. */
+	{ "TOKEN_CANCEL", OP_CANCEL, DSMIL_FEAT_ASYNC, HW_NONE,
 	  SAME3(A(ENOENT), A(EPERM), A(EPERM)) },
 	{ "MMIO_READ", OP_MMIO_READ, DSMIL_FEAT_MMIO, HW_MMIO,
 	  { { A(0), A(EPERM), A(EPERM) },
@@ -274,6 +288,33 @@ static int do_op(int fd, enum op op)
 	case OP_SMI_RESULT:
 		a.sr.request_id = UINT64_MAX;
 		return do_ioctl(fd, DSMIL_IOC_SMI_RESULT, &a.sr);
+	case OP_SMI_RESCAN:
+		return ioctl(fd, DSMIL_IOC_SMI_RESCAN, 0) ? errno : 0;
+	case OP_SUBMIT_READ:
+	case OP_SUBMIT_WRITE: {
+		struct dsmil_token_submit sub = {
+			.group = 0, .position = DSMIL_TOKEN_POWER,
+		};
+		struct dsmil_token_completion rec;
+		int err;
+
+		if (op == OP_SUBMIT_WRITE) {
+			sub.op = DSMIL_TOKEN_OP_WRITE;
+			sub.value = 0x5a5a0000 | getpid();
+		}
+		err = do_ioctl(fd, DSMIL_IOC_TOKEN_SUBMIT, &sub);
+		if (err)
+			return err;
+		/* Its end, so that the counters after it are final. */
+		if (read(fd, &rec, sizeof(rec)) != sizeof(rec) || rec.id != sub.id)
+			return EPROTO;
+		return rec.error;
+	}
+	case OP_CANCEL: {
+		struct dsmil_token_cancel can = { .id = UINT64_MAX };
+
+		return do_ioctl(fd, DSMIL_IOC_TOKEN_CANCEL, &can);
+	}
 	case OP_MMIO_READ:
 		a.rw.offset = MMIO_OFF;
 		a.rw.width = 4;
@@ -456,7 +497,8 @@ static void cell(struct __test_metadata *_metadata,
 	bool quar_write = op == OP_TOKEN_WRITE_Q || op == OP_MMIO_WRITE_Q ||
 			  op == OP_MMIO_WRITE_RAWQ;
 	bool write_op = op == OP_TOKEN_WRITE || op == OP_MMIO_WRITE ||
-			op == OP_BULK_WRITE || quar_write;
+			op == OP_BULK_WRITE || op == OP_SUBMIT_WRITE ||
+			quar_write;
 	bool policy_refusal;
 	struct snap b, a;
 	int got, q;
@@ -480,6 +522,15 @@ static void cell(struct __test_metadata *_metadata,
 		       lockdown_name(self->ld), variant->writes, r->name,
 		       ident_names[variant->id], err_name(got), err_name(want));
 	ASSERT_NE(-1, got) TH_LOG("the child could not take the identity");
+	/*
+	 * An allowed submit that waited past the sim's 50 ms bound in the
+	 * engine's queue (a host too loaded to run the worker) was allowed,
+	 * but its counters are not the cell's: nothing to judge.
+	 */
+	if (want == 0 && got == ETIMEDOUT &&
+	    (op == OP_SUBMIT_READ || op == OP_SUBMIT_WRITE))
+		SKIP(return, "%s: allowed, then timed out in the queue (host load)",
+		     r->name);
 	EXPECT_EQ(want, got);
 
 	/*
@@ -562,6 +613,10 @@ CELL_TEST(token_write, OP_TOKEN_WRITE)
 CELL_TEST(smi_status, OP_SMI_STATUS)
 CELL_TEST(smi_recover, OP_SMI_RECOVER)
 CELL_TEST(smi_result, OP_SMI_RESULT)
+CELL_TEST(smi_rescan, OP_SMI_RESCAN)
+CELL_TEST(token_submit_read, OP_SUBMIT_READ)
+CELL_TEST(token_submit_write, OP_SUBMIT_WRITE)
+CELL_TEST(token_cancel, OP_CANCEL)
 CELL_TEST(mmio_read, OP_MMIO_READ)
 CELL_TEST(mmio_write, OP_MMIO_WRITE)
 CELL_TEST(mmio_bulk_read, OP_BULK_READ)
@@ -581,6 +636,8 @@ TEST(matrix_covers_every_command)
 		DSMIL_IOC_GROUP_ESTOP, DSMIL_IOC_AUDIT_READ,
 		DSMIL_IOC_TOKEN_READ, DSMIL_IOC_TOKEN_WRITE,
 		DSMIL_IOC_SMI_STATUS, DSMIL_IOC_SMI_RECOVER, DSMIL_IOC_SMI_RESULT,
+		DSMIL_IOC_SMI_RESCAN, DSMIL_IOC_TOKEN_SUBMIT,
+		DSMIL_IOC_TOKEN_CANCEL,
 		DSMIL_IOC_MMIO_READ, DSMIL_IOC_MMIO_WRITE,
 		DSMIL_IOC_MMIO_BULK_READ, DSMIL_IOC_MMIO_BULK_WRITE,
 		DSMIL_IOC_MMIO_STATUS,
@@ -591,8 +648,8 @@ TEST(matrix_covers_every_command)
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		n += _IOC_TYPE(cmds[i]) == DSMIL_IOC_MAGIC;
 	EXPECT_EQ(ARRAY_SIZE(cmds), n);
-	/* 18 commands + open + 4 quarantine rows. */
-	EXPECT_EQ(ARRAY_SIZE(cmds) + 5, ARRAY_SIZE(matrix));
+	/* 21 commands + open + 4 quarantine rows + TOKEN_SUBMIT's second. */
+	EXPECT_EQ(ARRAY_SIZE(cmds) + 6, ARRAY_SIZE(matrix));
 }
 
 /* ------------------------------------------------- physical addresses */
