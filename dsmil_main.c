@@ -456,9 +456,8 @@ static int dsmil_open(struct inode *inode, struct file *file)
 	int ret;
 
 	/*
-	 * A stream: read() hands out completion records and never uses
-	 * f_pos, so two readers of one file need not serialize on its
-	 * f_pos_lock (coccinelle's stream_open.cocci).
+	 * A stream: read() hands out completion records and has no
+	 * position (FMODE_STREAM; coccinelle's stream_open.cocci).
 	 */
 	ret = stream_open(inode, file);
 	if (ret)

@@ -357,6 +357,7 @@ TEST_F(async, global_limit_eagain)
 		EXPECT_EQ(-EAGAIN, ret);
 	} else {
 		held = false;
+		EXPECT_TRUE(ret == 0 || ret == -EAGAIN) TH_LOG("submit: %d", ret);
 	}
 	if (!ret)
 		extra = 1;	/* the host was too slow: it went in */
@@ -395,7 +396,8 @@ TEST_F(async, global_limit_eagain)
 	EXPECT_EQ(st0.queue_timeouts + DSMIL_ASYNC_GLOBAL_MAX + extra - ok,
 		  st.queue_timeouts);
 	EXPECT_EQ(st0.refused, st.refused);
-	if (!held)
+	/* Only a test that passed the rest may say it could not show this. */
+	if (!held && _metadata->exit_code == KSFT_PASS)
 		SKIP(return, "the host took longer than the 700 ms hold to make 511 submits: the limit was not shown (the accounting was)");
 }
 
