@@ -239,6 +239,26 @@ static bool scaled(void)
 	return *extra_params();
 }
 
+/*
+ * On a scaled guest a call that takes ~200 ms on a quiet host takes several
+ * times that on a loaded one, and can outlive even the longest bound
+ * (smi_timeout_ms=1000): a verification that does leaves its device in ERROR
+ * with -ETIMEDOUT, and a request queued behind it times out unsent.  That is
+ * the driver keeping its bound, not a wrong value, and these tests judge
+ * values there: they try again, at most LOAD_RETRIES times, each one
+ * printed.  A guest at real speed (nothing scaled) never tries again.
+ */
+#define LOAD_RETRIES	3
+
+static bool load_retry(int ret, int *tries, const char *what, int g, int p)
+{
+	if (ret != -ETIMEDOUT || !scaled() || ++*tries > LOAD_RETRIES)
+		return false;
+	printf("# %s DSMIL%dD%X: timed out under load (scaled timing), try %d\n",
+	       what, g, p, *tries + 1);
+	return true;
+}
+
 /* Load dsmil with the Dell backend once per test (each runs in a child). */
 static int dell_fd(void)
 {
@@ -297,27 +317,58 @@ static int bring_up(int fd, unsigned int id, bool active)
 					return ret;
 			}
 	}
-	if (di.state == DSMIL_DEV_OFFLINE) {
-		ret = dev_transition(fd, id, DSMIL_DEV_INITIALIZING, NULL);
-		if (!ret)
-			ret = dev_transition(fd, id, DSMIL_DEV_READY, NULL);
+	if (di.state == DSMIL_DEV_OFFLINE || di.state == DSMIL_DEV_ERROR) {
+		int tries = 0;
+
+		do {
+			/* A failed verification left it in ERROR. */
+			ret = dev_transition(fd, id, DSMIL_DEV_INITIALIZING, NULL);
+			if (!ret)
+				ret = dev_transition(fd, id, DSMIL_DEV_READY, NULL);
+		} while (load_retry(ret, &tries, "bring-up", di.group,
+				    id % 12));
 		if (ret)
 			return ret;
 	}
 	return active ? dev_transition(fd, id, DSMIL_DEV_ACTIVE, NULL) : 0;
 }
 
+/*
+ * The final outcome of the in-doubt request @res->request_id: its errno (0:
+ * done, @res->value its value), or -EINPROGRESS if it has not ended within
+ * 10 s.
+ */
+static int final_outcome(int fd, struct dsmil_smi_result *res)
+{
+	int i, ret;
+
+	for (i = 0; i < 100; i++) {
+		ret = dsmil_ioc(fd, DSMIL_IOC_SMI_RESULT, res);
+		if (ret != -EINPROGRESS)
+			break;
+		usleep(100 * 1000);
+	}
+	return ret ? ret : -(int)res->error;
+}
+
 static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 		    __u32 flags, __u32 *old, __u64 *ns)
 {
-	struct dsmil_token_req tr = {
-		.group = g, .position = p, .flags = flags,
-		.value = write ? *value : 0,
-	};
-	int ret = dsmil_ioc(fd, write ? DSMIL_IOC_TOKEN_WRITE : DSMIL_IOC_TOKEN_READ,
-			 &tr);
-	struct dsmil_smi_result res = { .request_id = tr.request_id };
-	int i;
+	struct dsmil_token_req tr;
+	struct dsmil_smi_result res = {};
+	int ret, tries = 0;
+
+	/* -ETIMEDOUT: never sent (queued too long, or its old value was). */
+	do {
+		tr = (struct dsmil_token_req){
+			.group = g, .position = p, .flags = flags,
+			.value = write ? *value : 0,
+		};
+		ret = dsmil_ioc(fd, write ? DSMIL_IOC_TOKEN_WRITE :
+					    DSMIL_IOC_TOKEN_READ, &tr);
+	} while (load_retry(ret, &tries, write ? "token write" : "token read",
+			    g, p));
+	res.request_id = tr.request_id;
 
 	/*
 	 * A guest so loaded that a call outlives its deadline: the outcome is
@@ -326,17 +377,9 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 	 * judges the in-doubt answer itself.
 	 */
 	if (ret == -EINPROGRESS) {
-		for (i = 0; i < 100; i++) {
-			ret = dsmil_ioc(fd, DSMIL_IOC_SMI_RESULT, &res);
-			if (ret != -EINPROGRESS)
-				break;
-			usleep(100 * 1000);
-		}
+		ret = final_outcome(fd, &res);
 		printf("# token %s %d/%d in doubt at its deadline; final: %d\n",
-		       write ? "write" : "read", g, p,
-		       ret ? ret : -(int)res.error);
-		if (!ret)
-			ret = -(int)res.error;
+		       write ? "write" : "read", g, p, ret);
 		if (!ret && !write)
 			tr.value = res.value;
 		if (!ret && write)
@@ -660,9 +703,14 @@ TEST(slow_firmware_is_healthy)
 	}
 	smi_status(fd, &st1);
 	EXPECT_EQ(st0.hangs, st1.hangs);
-	EXPECT_EQ(st0.timeouts, st1.timeouts);
 	EXPECT_EQ(DSMIL_SMI_OK, st1.state);
-	EXPECT_LT(max_ns, (__u64)st1.hang_ms * MS);
+	/* ~200 ms a call on a scaled guest: an SMM-slow one is not told apart. */
+	if (!scaled()) {
+		EXPECT_EQ(st0.timeouts, st1.timeouts);
+		EXPECT_LT(max_ns, (__u64)st1.hang_ms * MS);
+	} else {
+		printf("# slow firmware: timing not judged with scaled timing\n");
+	}
 	printf("# slow firmware: %u reads, slowest %llu us, hangs %llu\n", n,
 	       (unsigned long long)(max_ns / 1000),
 	       (unsigned long long)(st1.hangs - st0.hangs));
@@ -768,7 +816,9 @@ TEST(firmware_faults)
 		};
 		struct dsmil_smi_result res = {};
 		struct dsmil_dev_info di;
-		__u64 t0, el;
+		__u64 t0, el, slack_ms;
+		bool late = false;
+		int ret;
 
 		if (cases[i].err == -EINPROGRESS && scaled()) {
 			printf("# fault %s: not judged with scaled timing\n",
@@ -781,13 +831,32 @@ TEST(firmware_faults)
 		ASSERT_EQ(0, bring_up(fd, cases[i].g * 12 + cases[i].p, false));
 		smi_status(fd, &st0);
 		t0 = now_ns();
-		EXPECT_EQ(cases[i].err, dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &tr))
-			TH_LOG("%s", t->fault);
+		ret = dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &tr);
 		el = now_ns() - t0;
-		/* The caller's bound: smi_timeout_ms, plus scheduling. */
+		/*
+		 * A scaled guest on a loaded host: the fault's answer may come
+		 * after the deadline.  In doubt is then the right answer; the
+		 * fault's errno is the final outcome's.
+		 */
+		if (ret == -EINPROGRESS && cases[i].err != -EINPROGRESS &&
+		    scaled()) {
+			EXPECT_TRUE(tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
+			res.request_id = tr.request_id;
+			ret = final_outcome(fd, &res);
+			late = true;
+			printf("# fault %s: in doubt at its deadline under load (scaled timing); final: %d\n",
+			       t->fault, ret);
+		}
+		EXPECT_EQ(cases[i].err, ret) TH_LOG("%s", t->fault);
+		/*
+		 * The caller's bound: smi_timeout_ms, plus scheduling (on a
+		 * scaled guest, as slow as its calls).
+		 */
 		smi_status(fd, &st1);
-		EXPECT_LT(el, (st1.timeout_ms + 150) * MS) TH_LOG("%s took %llu ms", t->fault,
-					     (unsigned long long)(el / MS));
+		slack_ms = scaled() ? st1.timeout_ms : 150;
+		EXPECT_LT(el, (st1.timeout_ms + slack_ms) * MS)
+			TH_LOG("%s took %llu ms", t->fault,
+			       (unsigned long long)(el / MS));
 		if (cases[i].err == -EINPROGRESS) {
 			EXPECT_TRUE(tr.flags & DSMIL_TOKEN_F_IN_DOUBT);
 			EXPECT_NE(0, tr.request_id);
@@ -798,7 +867,12 @@ TEST(firmware_faults)
 			EXPECT_TRUE(res.flags & DSMIL_SMI_RESULT_F_IN_DOUBT);
 		}
 		smi_status(fd, &st1);
-		switch (i) {
+		/* An answer after the deadline is counted as a late one. */
+		switch (late ? -1 : (int)i) {
+		case -1:
+			EXPECT_EQ(st0.in_doubt + 1, st1.in_doubt);
+			EXPECT_EQ(st0.late_failures + 1, st1.late_failures);
+			break;
 		case 0: case 1: case 2:
 			EXPECT_EQ(st0.error_status + 1, st1.error_status);
 			break;
