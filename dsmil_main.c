@@ -345,7 +345,8 @@ dsmil_ioctl_bad_reserved(const struct dsmil_ioctl_desc *d, const void *arg)
 	unsigned int i;
 
 	for (i = 0; i < DSMIL_MAX_RSVD && d->rsvd[i].len; i++)
-		if (memchr_inv(arg + d->rsvd[i].off, 0, d->rsvd[i].len))
+		if (memchr_inv((const u8 *)arg + d->rsvd[i].off, 0,
+			       d->rsvd[i].len))
 			return &d->rsvd[i];
 	return NULL;
 }
