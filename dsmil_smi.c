@@ -30,7 +30,10 @@
  *    one that fails ends untouched.  A request checked once on arrival may
  *    have waited long enough for the device to be stopped.
  *  - hang detection: busy with an unchanged status for smi_hang_ms is a hang,
- *    declared before the deadline; garbage status counts as a fault.
+ *    declared before the deadline; garbage status counts as a fault.  A
+ *    timeout at the hardware puts the device in ERROR (and counts towards
+ *    FAULTED) only if the request had smi_hang_ms there: one handed over
+ *    with less time left ran out of it in the queue.
  *  - no invented outcomes: a synchronous call (which cannot be aborted)
  *    still running at its caller's deadline is reported as in doubt
  *    (-EINPROGRESS, with the request id), and its final outcome is recorded
@@ -133,6 +136,22 @@ static bool dsmil_smi_set_faulted(struct dsmil_smi *smi)
 }
 
 /*
+ * Does a timeout at the hardware say something about the device and the
+ * interface?  Only if @req had at least smi_hang_ms there: one the queue
+ * handed over with less time left spent its deadline waiting behind
+ * others, and ran out of time for the engine's queueing, not for anything
+ * the firmware did.  Its caller still gets -ETIMEDOUT; the device keeps its
+ * state and the timeout does not count towards FAULTED.  (From a fresh
+ * start a request always has that long: smi_hang_ms < smi_timeout_ms.)
+ */
+static bool dsmil_smi_timeout_blames(const struct dsmil_smi *smi,
+				     const struct dsmil_smi_req *req)
+{
+	return ktime_to_ns(ktime_sub(req->deadline, req->submit_time)) >=
+	       smi->hang_ns;
+}
+
+/*
  * Book a finished request: counters, fault accounting, FAULTED.  Called with
  * smi->lock held.  Returns true if the backend just became FAULTED.
  */
@@ -188,8 +207,11 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 			smi->consecutive = 0;
 		}
 		break;
-	case DSMIL_SMI_OUT_GARBAGE:
 	case DSMIL_SMI_OUT_TIMEOUT:
+		if (!dsmil_smi_timeout_blames(smi, req))
+			break;
+		fallthrough;
+	case DSMIL_SMI_OUT_GARBAGE:
 	case DSMIL_SMI_OUT_HANG:
 		smi->consecutive++;
 		fault = true;
@@ -420,7 +442,9 @@ void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 		dsmil_smi_outcome_known(smi, req);
 
 	/* Before waking the caller, so that it sees the device in ERROR. */
-	if ((out == DSMIL_SMI_OUT_TIMEOUT || out == DSMIL_SMI_OUT_HANG) &&
+	if ((out == DSMIL_SMI_OUT_HANG ||
+	     (out == DSMIL_SMI_OUT_TIMEOUT &&
+	      dsmil_smi_timeout_blames(smi, req))) &&
 	    !(req->flags & DSMIL_SMI_F_NOREPORT) && smi->cfg.report_fault)
 		smi->cfg.report_fault(smi->cfg.fault_ctx, req->dev_id, err);
 

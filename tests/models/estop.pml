@@ -55,17 +55,17 @@
  *   left = writing (fence)         dsmil_state_estop:447 -> dsmil_state_writing:385-389
  * SmiWriter: arrival check         dsmil_smi_token.c dsmil_smi_token_prepare:161,
  *   (dsmil_state_check_access)       dsmil_smi_write_audited_as:289, dsmil_smi_token_write_check:486
- *   deadline passed: end untouched dsmil_smi.c dsmil_smi_start:475-476
- *   hand-off                       dsmil_smi_start:492 -> dsmil_smi_fence:248
- *   ->submit(); busy: unfence,     dsmil_smi_start:498-515 (unfence :506)
+ *   deadline passed: end untouched dsmil_smi.c dsmil_smi_start:499-500
+ *   hand-off                       dsmil_smi_start:516 -> dsmil_smi_fence:270
+ *   ->submit(); busy: unfence,     dsmil_smi_start:522-539 (unfence :530)
  *     retry, checked again
- *   sync: the call returns         dsmil_smi_drive:632-634 (judge_sync)
- *   polled: status done            dsmil_smi_drive:641-645
- *   deadline/hang: abort           dsmil_smi_drive:649-661 -> dsmil_smi_abort:452
- *   finish: unfence unless stuck   dsmil_smi_finish:370,378-379
- *   stuck: the engine keeps it     dsmil_smi_finish:392 -> dsmil_smi_keep_stuck:299-323
- * Recover: reset, then end_stuck   dsmil_smi_recover:1206-1209 ->
- *   (its hand-off ends)              dsmil_smi_end_stuck:334-357 (:348-350)
+ *   sync: the call returns         dsmil_smi_drive:656-658 (judge_sync)
+ *   polled: status done            dsmil_smi_drive:665-669
+ *   deadline/hang: abort           dsmil_smi_drive:673-685 -> dsmil_smi_abort:476
+ *   finish: unfence unless stuck   dsmil_smi_finish:392,400-401
+ *   stuck: the engine keeps it     dsmil_smi_finish:414 -> dsmil_smi_keep_stuck:321-345
+ * Recover: reset, then end_stuck   dsmil_smi_recover:1230-1233 ->
+ *   (its hand-off ends)              dsmil_smi_end_stuck:356-379 (:370-372)
  * MmioWriter: hand-off per window  dsmil_mmio_access.c dsmil_mmio_handoff_begin:227-238
  *   refused: end the earlier ones  dsmil_mmio_handoff_begin:233-236
  *   ->write()                      dsmil_mmio_write:405 (bulk: dsmil_mmio_bulk.c dsmil_mmio_bulk_write:373-380)

@@ -60,50 +60,50 @@
  *
  * Model step -> code (dsmil_smi.c unless named)
  * ------------------------------------------------------------------------
- * Caller: lock; faulted/dying?    dsmil_smi_exec:1076-1077 (no joiner: flight_join finds none)
- *   idle: own the hardware        dsmil_smi_exec:1082-1089
- *   drive from the stack          dsmil_smi_exec:1106-1117 -> dsmil_smi_drive
- *   else kmemdup, enqueue         dsmil_smi_exec:1121-1138 -> dsmil_smi_enqueue:987-1006
- *     (engine ref, queue, kick)     (kref_get :996, list_add_tail :997, queue_work :1005)
- *   wait to the deadline          dsmil_smi_wait:806-813 (dsmil_smi_wait_done)
- *   polled at the hardware:       dsmil_smi_wait:815-830 (DSMIL_SMI_VERDICT_WAIT)
+ * Caller: lock; faulted/dying?    dsmil_smi_exec:1100-1101 (no joiner: flight_join finds none)
+ *   idle: own the hardware        dsmil_smi_exec:1106-1113
+ *   drive from the stack          dsmil_smi_exec:1130-1141 -> dsmil_smi_drive
+ *   else kmemdup, enqueue         dsmil_smi_exec:1145-1162 -> dsmil_smi_enqueue:1011-1030
+ *     (engine ref, queue, kick)     (kref_get :1020, list_add_tail :1021, queue_work :1029)
+ *   wait to the deadline          dsmil_smi_wait:830-837 (dsmil_smi_wait_done)
+ *   polled at the hardware:       dsmil_smi_wait:839-854 (DSMIL_SMI_VERDICT_WAIT)
  *     verdict wait
- *   QUEUED: take back, finish     dsmil_smi_wait:832-847
- *   RUNNING: abandoned, pinned,   dsmil_smi_wait:848-870
+ *   QUEUED: take back, finish     dsmil_smi_wait:856-871
+ *   RUNNING: abandoned, pinned,   dsmil_smi_wait:872-894
  *     in doubt (timeout) or -EINTR
- *   FINISHED: its result          dsmil_smi_wait:871-874
- *   kref_put                      dsmil_smi_exec:1153
- * drive: deadline passed          dsmil_smi_start:475-476 (QUEUE_TIMEOUT)
- *   submit                        dsmil_smi_start:498, :523-526
- *   sync: the call returns        dsmil_smi_drive:632-634
- *   poll: DONE                    dsmil_smi_drive:641-645
- *   deadline: abort (ok/failed)   dsmil_smi_drive:657-661 -> dsmil_smi_abort:452
- *   fatal signal: hand off        dsmil_smi_drive:668-672 -> dsmil_smi_handoff:576-610
- *     (copy may fail: go on)        (kmemdup GFP_NOWAIT :587, smi->handoff :606)
- *   sleep to the next poll        dsmil_smi_drive:675-679
- * finish: once (ghost)            dsmil_smi_finish:364
- *   stuck: keep it, pin, FAULTED  dsmil_smi_finish:391-392 -> dsmil_smi_keep_stuck:299; dsmil_smi_account:206-208
- *   FINISHED, release hardware,   dsmil_smi_finish:398-407
+ *   FINISHED: its result          dsmil_smi_wait:895-898
+ *   kref_put                      dsmil_smi_exec:1177
+ * drive: deadline passed          dsmil_smi_start:499-500 (QUEUE_TIMEOUT)
+ *   submit                        dsmil_smi_start:522, :547-550
+ *   sync: the call returns        dsmil_smi_drive:656-658
+ *   poll: DONE                    dsmil_smi_drive:665-669
+ *   deadline: abort (ok/failed)   dsmil_smi_drive:681-685 -> dsmil_smi_abort:476
+ *   fatal signal: hand off        dsmil_smi_drive:692-696 -> dsmil_smi_handoff:600-634
+ *     (copy may fail: go on)        (kmemdup GFP_NOWAIT :611, smi->handoff :630)
+ *   sleep to the next poll        dsmil_smi_drive:699-703
+ * finish: once (ghost)            dsmil_smi_finish:386
+ *   stuck: keep it, pin, FAULTED  dsmil_smi_finish:413-414 -> dsmil_smi_keep_stuck:321; dsmil_smi_account:228-230
+ *   FINISHED, release hardware,   dsmil_smi_finish:420-429
  *     kick unless the worker
- *   onstack: nothing more         dsmil_smi_finish:430-431
- *   hook, complete, kref_put,     dsmil_smi_finish:433-442
+ *   onstack: nothing more         dsmil_smi_finish:454-455
+ *   hook, complete, kref_put,     dsmil_smi_finish:457-466
  *     unpin
  * Join: slot, deadline, share,    dsmil_smi_flight.c dsmil_smi_flight_join:150-185
  *   kref_get, waiters
  * Track / untrack the read         dsmil_smi_flight_track:105-112, dsmil_smi_flight_untrack:200-207
- * wait_joined: wait, verdict      dsmil_smi.c dsmil_smi_wait_joined:916-949
+ * wait_joined: wait, verdict      dsmil_smi.c dsmil_smi_wait_joined:940-973
  *   leave (queued: orphan taken    dsmil_smi_flight.c dsmil_smi_flight_leave:338-381;
- *   back if alone; at the            dsmil_smi.c dsmil_smi_wait_joined:950-959
+ *   back if alone; at the            dsmil_smi.c dsmil_smi_wait_joined:974-983
  *   hardware: pinned), put
- *   unsent: rejoin or end          dsmil_smi.c dsmil_smi_joined_unsent:887-906, dsmil_smi_exec:1094-1104
+ *   unsent: rejoin or end          dsmil_smi.c dsmil_smi_joined_unsent:911-930, dsmil_smi_exec:1118-1128
  * Orphan: left to the joiner,      dsmil_smi_flight.c dsmil_smi_flight_orphan:304-316 (dsmil_smi_flight_rebound:277-287)
- *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:833-839)
+ *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:857-863)
  * Publish: slot cleared, share     dsmil_smi_flight.c dsmil_smi_flight_publish:421-475 (dsmil_smi_flight_unsent:389-401);
- *   result/unsent, done, put         dsmil_smi_flight_done:497-503 (dsmil_smi_finish:395, :428)
- * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:602)
- * Worker: handoff first, else     dsmil_smi_work:725-762 (the pick:
+ *   result/unsent, done, put         dsmil_smi_flight_done:497-503 (dsmil_smi_finish:417, :452)
+ * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:626)
+ * Worker: handoff first, else     dsmil_smi_work:749-786 (the pick:
  *   any queued request              dsmil_smi_flight.c dsmil_smi_flight_pick:254)
- *   the queue; FAULTED: reject    dsmil_smi_work:764-767
+ *   the queue; FAULTED: reject    dsmil_smi_work:788-791
  * Async: faulted?, kzalloc,       dsmil_smi_async.c dsmil_smi_submit:65-92
  *   enqueue (not joinable)
  *   cancel if still QUEUED        dsmil_smi_async.c dsmil_smi_cancel:114-126
