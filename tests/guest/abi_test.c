@@ -268,6 +268,7 @@ TEST_F(dsmil, async_submit_and_record_layout)
 	struct dsmil_info info;
 	__u32 small = 0;
 	ssize_t got;
+	int tries;
 
 	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_INFO, &info));
 	if (!(info.features & DSMIL_FEAT_ASYNC))
@@ -286,10 +287,23 @@ TEST_F(dsmil, async_submit_and_record_layout)
 	EXPECT_EQ(ENOENT, errno);
 
 	ASSERT_EQ(0, dev_bring_up(self->fd, 3, false));
-	ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_TOKEN_SUBMIT, &sub));
-	EXPECT_NE(0, sub.id);
-	got = read(self->fd, rec, sizeof(rec));	/* blocks for the one */
-	ASSERT_EQ((ssize_t)sizeof(rec[0]), got);
+	/*
+	 * The worker sends it: on a loaded host it may not run within the
+	 * default 50 ms deadline, and the read ends unsent.  That record is
+	 * well formed too, but this test wants the value: try again (at most
+	 * three times, printed).
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		ASSERT_EQ(0, ioctl(self->fd, DSMIL_IOC_TOKEN_SUBMIT, &sub));
+		EXPECT_NE(0, sub.id);
+		got = read(self->fd, rec, sizeof(rec));	/* blocks for the one */
+		ASSERT_EQ((ssize_t)sizeof(rec[0]), got);
+		if (rec[0].error != ETIMEDOUT ||
+		    !(rec[0].flags & DSMIL_TOKEN_C_UNSENT))
+			break;
+		ksft_print_msg("async read %llu ended unsent in the queue (loaded host), try %d\n",
+			       (unsigned long long)rec[0].id, tries + 2);
+	}
 	EXPECT_EQ(sub.id, rec[0].id);
 	EXPECT_EQ(DSMIL_TOKEN_BASE + 3, rec[0].token);
 	EXPECT_EQ(DSMIL_TOKEN_OP_READ, rec[0].op);
