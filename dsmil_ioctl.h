@@ -1067,7 +1067,8 @@ struct dsmil_stats {
  *   -ETIMEDOUT the request did not finish before its deadline, or the SMI
  *              hung (busy and unchanged for smi_hang_ms); an SMI at the
  *              hardware was aborted and the device is now ERROR (not for a
- *              request that timed out while still queued)
+ *              request that timed out while still queued, nor for one that
+ *              reached the hardware with less than smi_hang_ms left)
  *   -EIO       the SMI reported a failure, returned garbage status (0xff),
  *              or could not be started
  *   -ENXIO     the firmware rejected the token (unknown token, invalid
@@ -1095,8 +1096,8 @@ struct dsmil_stats {
  *              failure, and the device stays as it was.  (Polled backend:
  *              the engine gave no verdict in time, or its abort failed:
  *              the engine aborts at the deadline, so the device goes to
- *              ERROR as for -ETIMEDOUT; a failed abort also makes the
- *              backend FAULTED, and the outcome is known, as
+ *              ERROR as for -ETIMEDOUT, by the same rule; a failed abort
+ *              also makes the backend FAULTED, and the outcome is known, as
  *              DSMIL_SMI_RESULT_F_UNKNOWN, only when DSMIL_IOC_SMI_RECOVER
  *              resets it.)  @flags has
  *              DSMIL_TOKEN_F_IN_DOUBT, @request_id the id under which

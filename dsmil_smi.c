@@ -31,9 +31,9 @@
  *    have waited long enough for the device to be stopped.
  *  - hang detection: busy with an unchanged status for smi_hang_ms is a hang,
  *    declared before the deadline; garbage status counts as a fault.  A
- *    timeout at the hardware puts the device in ERROR (and counts towards
- *    FAULTED) only if the request had smi_hang_ms there: one handed over
- *    with less time left ran out of it in the queue.
+ *    timeout at the hardware puts the device in ERROR only if the request
+ *    had smi_hang_ms there (one handed over with less time left ran out
+ *    of it in the queue); it is a fault towards FAULTED either way.
  *  - no invented outcomes: a synchronous call (which cannot be aborted)
  *    still running at its caller's deadline is reported as in doubt
  *    (-EINPROGRESS, with the request id), and its final outcome is recorded
@@ -136,13 +136,14 @@ static bool dsmil_smi_set_faulted(struct dsmil_smi *smi)
 }
 
 /*
- * Does a timeout at the hardware say something about the device and the
- * interface?  Only if @req had at least smi_hang_ms there: one the queue
+ * Does a timeout at the hardware say something about its device?  Only if
+ * @req had at least smi_hang_ms there: one the queue (or the spacing)
  * handed over with less time left spent its deadline waiting behind
  * others, and ran out of time for the engine's queueing, not for anything
- * the firmware did.  Its caller still gets -ETIMEDOUT; the device keeps its
- * state and the timeout does not count towards FAULTED.  (From a fresh
- * start a request always has that long: smi_hang_ms < smi_timeout_ms.)
+ * the device did.  Its caller still gets -ETIMEDOUT and the device keeps
+ * its state.  The interface is judged either way: every timeout at the
+ * hardware is a fault towards FAULTED, so one that never answers is taken
+ * out of service however loaded its queue.
  */
 static bool dsmil_smi_timeout_blames(const struct dsmil_smi *smi,
 				     const struct dsmil_smi_req *req)
@@ -207,11 +208,8 @@ static bool dsmil_smi_account(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 			smi->consecutive = 0;
 		}
 		break;
-	case DSMIL_SMI_OUT_TIMEOUT:
-		if (!dsmil_smi_timeout_blames(smi, req))
-			break;
-		fallthrough;
 	case DSMIL_SMI_OUT_GARBAGE:
+	case DSMIL_SMI_OUT_TIMEOUT:
 	case DSMIL_SMI_OUT_HANG:
 		smi->consecutive++;
 		fault = true;
@@ -408,6 +406,8 @@ void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 	 */
 	req->result = stuck && !req->abandoned ? -EINPROGRESS : err;
 	req->end = ktime_get();
+	req->late_start = out == DSMIL_SMI_OUT_TIMEOUT &&
+			  !dsmil_smi_timeout_blames(smi, req);
 
 	spin_lock(&smi->lock);
 	if (stuck)
@@ -443,8 +443,7 @@ void dsmil_smi_finish(struct dsmil_smi *smi, struct dsmil_smi_req *req,
 
 	/* Before waking the caller, so that it sees the device in ERROR. */
 	if ((out == DSMIL_SMI_OUT_HANG ||
-	     (out == DSMIL_SMI_OUT_TIMEOUT &&
-	      dsmil_smi_timeout_blames(smi, req))) &&
+	     (out == DSMIL_SMI_OUT_TIMEOUT && !req->late_start)) &&
 	    !(req->flags & DSMIL_SMI_F_NOREPORT) && smi->cfg.report_fault)
 		smi->cfg.report_fault(smi->cfg.fault_ctx, req->dev_id, err);
 
@@ -842,8 +841,9 @@ static int dsmil_smi_wait(struct dsmil_smi *smi, struct dsmil_smi_req *req)
 		 * A polled request at the hardware: the engine enforces the
 		 * same deadline itself and is aborting it now, or has just
 		 * seen it complete.  Wait briefly for its verdict, so that
-		 * -ETIMEDOUT means "aborted, device in ERROR" and a request
-		 * that did complete is not reported as timed out.
+		 * -ETIMEDOUT means "aborted" (its device in ERROR if it had
+		 * smi_hang_ms there) and a request that did complete is not
+		 * reported as timed out.
 		 */
 		spin_unlock(&smi->lock);
 		w = wait_for_completion_killable_timeout(&req->done,

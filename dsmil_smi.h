@@ -39,9 +39,10 @@ struct dsmil_smi_req;
  * @busy_retries:    retries of a submit refused as busy.
  * @backend_timeout: @timeout_ms was not given: use the backend's default.
  * @backend_hang:    @hang_ms was not given: use the backend's default.
- * @report_fault:    told when a request for device @dev_id timed out or
- *                   hung at the hardware (not for the state machine's own
- *                   verification reads), with @err the request's errno;
+ * @report_fault:    told when a request for device @dev_id hung at the
+ *                   hardware, or timed out there after at least @hang_ms
+ *                   at it (not for the state machine's own verification
+ *                   reads), with @err the request's errno;
  *                   called with no engine lock held, may sleep.  NULL:
  *                   nobody is told.
  * @fault_ctx:       passed to @report_fault.

@@ -246,6 +246,8 @@ struct dsmil_smi_share {
  *               tried.
  * @abort_err:   errno of a failed abort.
  * @slow:        a synchronous call that took longer than smi_hang_ms.
+ * @late_start:  timed out at the hardware after less than smi_hang_ms
+ *               there: its device is not blamed (dsmil_smi_finish()).
  * @outcome:     enum dsmil_smi_outcome.
  * @refused:     errno of a hand-off refusal (DSMIL_SMI_OUT_REFUSED).
  * @result:      0 or the negative errno for the caller.
@@ -286,6 +288,7 @@ struct dsmil_smi_req {
 	int aborted;
 	int abort_err;
 	bool slow;
+	bool late_start;
 	enum dsmil_smi_outcome outcome;
 	int refused;
 	int result;

@@ -154,7 +154,8 @@ static void dsmil_smi_log_incident(struct dsmil_smi *smi,
 	case DSMIL_SMI_OUT_QUEUE_TIMEOUT:
 		dsmil_warn(dsmil_smi_dev(smi), "smi-timeout: token=%#06x op=%s backend=%s dev=%s waited_us=%llu reason=%s errno=%d\n",
 			   tok, op, be, dev, waited_us,
-			   req->outcome == DSMIL_SMI_OUT_TIMEOUT ? "deadline" : "queued",
+			   req->outcome == DSMIL_SMI_OUT_QUEUE_TIMEOUT ? "queued" :
+			   req->late_start ? "deadline-late" : "deadline",
 			   req->result);
 		break;
 	case DSMIL_SMI_OUT_HANG:

@@ -646,8 +646,8 @@ static void dsmil_smi_exec_timeout(struct kunit *test)
 /*
  * A request handed to the hardware with less than smi_hang_ms left (its
  * deadline went in the queue, behind one that timed out) times out there
- * too: its caller gets -ETIMEDOUT, but the device is not put in ERROR and
- * the interface is not a fault nearer FAULTED.  The first, which had its
+ * too: its caller gets -ETIMEDOUT and the timeout is a fault towards
+ * FAULTED, but its device is not put in ERROR.  The first, which had its
  * whole deadline at the hardware, is blamed as before.
  */
 static void dsmil_smi_exec_timeout_short_not_blamed(struct kunit *test)
@@ -658,27 +658,30 @@ static void dsmil_smi_exec_timeout_short_not_blamed(struct kunit *test)
 	struct dsmil_smi_status st;
 	struct dsmil_smi *smi;
 
-	p.timeout_ms = 60;
-	p.hang_ms = 40;
+	/* B gets ~100 ms at the hardware: far under 200, on a slow guest too. */
+	p.timeout_ms = 300;
+	p.hang_ms = 200;
 	smi = smi_start_fake(test, &p);
 	t->fake.forever = true;		/* busy, status changing: alive */
 	a = smi_spawn_rw(test, 0, 0, false, 0);
 	dsmil_kunit_smi_wait_submits(test, &t->fake, 1);
-	/* B's deadline ends ~30 ms after A's: under smi_hang_ms for B. */
-	msleep(30);
+	/* B arrives 100 ms after A: its deadline ends 100 ms after A's. */
+	msleep(100);
 	b = smi_spawn_rw(test, 0, 3, false, 0);
 	wait_for_completion(&a->done);
 	wait_for_completion(&b->done);
 	KUNIT_EXPECT_EQ(test, a->ret, -ETIMEDOUT);
 	KUNIT_EXPECT_EQ(test, b->ret, -ETIMEDOUT);
 	KUNIT_EXPECT_EQ(test, dsmil_dev_state_of(t, 0), DSMIL_DEV_ERROR);
-	KUNIT_EXPECT_NE(test, dsmil_dev_state_of(t, 3), DSMIL_DEV_ERROR);
 	smi_status(smi, &st);
+	if (st.queue_timeouts)
+		kunit_skip(test, "B never reached the hardware (a slow guest): nothing to judge");
+	KUNIT_EXPECT_EQ(test, t->fake.submits, 2);
+	KUNIT_EXPECT_EQ(test, st.aborts, 2);
 	KUNIT_EXPECT_EQ(test, st.timeouts, 2);
-	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 1);
-	kunit_info(test, "B: %s (queue timeouts %llu, submits %u)\n",
-		   st.queue_timeouts ? "ended in the queue" : "timed out at the hardware",
-		   (unsigned long long)st.queue_timeouts, t->fake.submits);
+	KUNIT_EXPECT_NE(test, dsmil_dev_state_of(t, 3), DSMIL_DEV_ERROR);
+	/* The interface is judged either way. */
+	KUNIT_EXPECT_EQ(test, st.consecutive_faults, 2);
 }
 
 /* Busy with a frozen status: a hang, declared long before the timeout. */

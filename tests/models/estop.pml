@@ -55,17 +55,17 @@
  *   left = writing (fence)         dsmil_state_estop:447 -> dsmil_state_writing:385-389
  * SmiWriter: arrival check         dsmil_smi_token.c dsmil_smi_token_prepare:161,
  *   (dsmil_state_check_access)       dsmil_smi_write_audited_as:289, dsmil_smi_token_write_check:486
- *   deadline passed: end untouched dsmil_smi.c dsmil_smi_start:499-500
- *   hand-off                       dsmil_smi_start:516 -> dsmil_smi_fence:270
- *   ->submit(); busy: unfence,     dsmil_smi_start:522-539 (unfence :530)
+ *   deadline passed: end untouched dsmil_smi.c dsmil_smi_start:498-499
+ *   hand-off                       dsmil_smi_start:515 -> dsmil_smi_fence:268
+ *   ->submit(); busy: unfence,     dsmil_smi_start:521-538 (unfence :529)
  *     retry, checked again
- *   sync: the call returns         dsmil_smi_drive:656-658 (judge_sync)
- *   polled: status done            dsmil_smi_drive:665-669
- *   deadline/hang: abort           dsmil_smi_drive:673-685 -> dsmil_smi_abort:476
- *   finish: unfence unless stuck   dsmil_smi_finish:392,400-401
- *   stuck: the engine keeps it     dsmil_smi_finish:414 -> dsmil_smi_keep_stuck:321-345
+ *   sync: the call returns         dsmil_smi_drive:655-657 (judge_sync)
+ *   polled: status done            dsmil_smi_drive:664-668
+ *   deadline/hang: abort           dsmil_smi_drive:672-684 -> dsmil_smi_abort:475
+ *   finish: unfence unless stuck   dsmil_smi_finish:390,398-399
+ *   stuck: the engine keeps it     dsmil_smi_finish:414 -> dsmil_smi_keep_stuck:319-343
  * Recover: reset, then end_stuck   dsmil_smi_recover:1230-1233 ->
- *   (its hand-off ends)              dsmil_smi_end_stuck:356-379 (:370-372)
+ *   (its hand-off ends)              dsmil_smi_end_stuck:354-377 (:368-370)
  * MmioWriter: hand-off per window  dsmil_mmio_access.c dsmil_mmio_handoff_begin:227-238
  *   refused: end the earlier ones  dsmil_mmio_handoff_begin:233-236
  *   ->write()                      dsmil_mmio_write:405 (bulk: dsmil_mmio_bulk.c dsmil_mmio_bulk_write:373-380)

@@ -65,28 +65,28 @@
  *   drive from the stack          dsmil_smi_exec:1130-1141 -> dsmil_smi_drive
  *   else kmemdup, enqueue         dsmil_smi_exec:1145-1162 -> dsmil_smi_enqueue:1011-1030
  *     (engine ref, queue, kick)     (kref_get :1020, list_add_tail :1021, queue_work :1029)
- *   wait to the deadline          dsmil_smi_wait:830-837 (dsmil_smi_wait_done)
- *   polled at the hardware:       dsmil_smi_wait:839-854 (DSMIL_SMI_VERDICT_WAIT)
+ *   wait to the deadline          dsmil_smi_wait:829-836 (dsmil_smi_wait_done)
+ *   polled at the hardware:       dsmil_smi_wait:838-854 (DSMIL_SMI_VERDICT_WAIT)
  *     verdict wait
  *   QUEUED: take back, finish     dsmil_smi_wait:856-871
  *   RUNNING: abandoned, pinned,   dsmil_smi_wait:872-894
  *     in doubt (timeout) or -EINTR
  *   FINISHED: its result          dsmil_smi_wait:895-898
  *   kref_put                      dsmil_smi_exec:1177
- * drive: deadline passed          dsmil_smi_start:499-500 (QUEUE_TIMEOUT)
- *   submit                        dsmil_smi_start:522, :547-550
- *   sync: the call returns        dsmil_smi_drive:656-658
- *   poll: DONE                    dsmil_smi_drive:665-669
- *   deadline: abort (ok/failed)   dsmil_smi_drive:681-685 -> dsmil_smi_abort:476
- *   fatal signal: hand off        dsmil_smi_drive:692-696 -> dsmil_smi_handoff:600-634
- *     (copy may fail: go on)        (kmemdup GFP_NOWAIT :611, smi->handoff :630)
- *   sleep to the next poll        dsmil_smi_drive:699-703
- * finish: once (ghost)            dsmil_smi_finish:386
- *   stuck: keep it, pin, FAULTED  dsmil_smi_finish:413-414 -> dsmil_smi_keep_stuck:321; dsmil_smi_account:228-230
+ * drive: deadline passed          dsmil_smi_start:498-499 (QUEUE_TIMEOUT)
+ *   submit                        dsmil_smi_start:521, :546-549
+ *   sync: the call returns        dsmil_smi_drive:655-657
+ *   poll: DONE                    dsmil_smi_drive:664-668
+ *   deadline: abort (ok/failed)   dsmil_smi_drive:680-684 -> dsmil_smi_abort:475
+ *   fatal signal: hand off        dsmil_smi_drive:691-695 -> dsmil_smi_handoff:599-633
+ *     (copy may fail: go on)        (kmemdup GFP_NOWAIT :610, smi->handoff :629)
+ *   sleep to the next poll        dsmil_smi_drive:698-702
+ * finish: once (ghost)            dsmil_smi_finish:384
+ *   stuck: keep it, pin, FAULTED  dsmil_smi_finish:413-414 -> dsmil_smi_keep_stuck:319; dsmil_smi_account:226-228
  *   FINISHED, release hardware,   dsmil_smi_finish:420-429
  *     kick unless the worker
- *   onstack: nothing more         dsmil_smi_finish:454-455
- *   hook, complete, kref_put,     dsmil_smi_finish:457-466
+ *   onstack: nothing more         dsmil_smi_finish:453-454
+ *   hook, complete, kref_put,     dsmil_smi_finish:456-465
  *     unpin
  * Join: slot, deadline, share,    dsmil_smi_flight.c dsmil_smi_flight_join:150-185
  *   kref_get, waiters
@@ -99,11 +99,11 @@
  * Orphan: left to the joiner,      dsmil_smi_flight.c dsmil_smi_flight_orphan:304-316 (dsmil_smi_flight_rebound:277-287)
  *   the joiner's deadline            (dsmil_smi.c dsmil_smi_wait:857-863)
  * Publish: slot cleared, share     dsmil_smi_flight.c dsmil_smi_flight_publish:421-475 (dsmil_smi_flight_unsent:389-401);
- *   result/unsent, done, put         dsmil_smi_flight_done:497-503 (dsmil_smi_finish:417, :452)
- * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:626)
- * Worker: handoff first, else     dsmil_smi_work:749-786 (the pick:
+ *   result/unsent, done, put         dsmil_smi_flight_done:497-503 (dsmil_smi_finish:417, :451)
+ * Hand-off copy takes the share    dsmil_smi_flight.c dsmil_smi_flight_moved:123-135 (dsmil_smi_handoff:625)
+ * Worker: handoff first, else     dsmil_smi_work:748-785 (the pick:
  *   any queued request              dsmil_smi_flight.c dsmil_smi_flight_pick:254)
- *   the queue; FAULTED: reject    dsmil_smi_work:788-791
+ *   the queue; FAULTED: reject    dsmil_smi_work:787-790
  * Async: faulted?, kzalloc,       dsmil_smi_async.c dsmil_smi_submit:65-92
  *   enqueue (not joinable)
  *   cancel if still QUEUED        dsmil_smi_async.c dsmil_smi_cancel:114-126
