@@ -253,9 +253,11 @@ static bool scaled(void)
 /*
  * Try again after @ret?  Only a -ETIMEDOUT on a scaled guest, and only one
  * the engine's counters (@st0 before the call) show was never sent: ended
- * in the queue (queue_timeouts), or, if @in_doubt_ok (a read, which
- * changes nothing), a call still running at its deadline (in_doubt).  A
- * write that may have been sent is never tried again.
+ * in the queue (queue_timeouts), or, if @in_doubt_ok, a call still running
+ * at its deadline (in_doubt): a verification or a read, which change
+ * nothing, or the read a write makes first (the write itself is then not
+ * sent, dsmil_smi_token.c).  A write that was sent and is in doubt answers
+ * -EINPROGRESS, never -ETIMEDOUT, and is never tried again.
  */
 static bool load_retry(int fd, int ret, const struct dsmil_smi_status *st0,
 		       bool in_doubt_ok, int *tries, const char *what, int g,
@@ -342,7 +344,12 @@ static int bring_up(int fd, unsigned int id, bool active)
 	 * A device found in ERROR: only on a scaled guest, where an earlier
 	 * verification may have outlived its deadline under load.
 	 */
-	if (di.state == DSMIL_DEV_ERROR && scaled())
+	if (di.state == DSMIL_DEV_ERROR && !scaled()) {
+		printf("# bring-up DSMIL%dD%X: found in ERROR\n", di.group,
+		       id % 12);
+		return -EIO;
+	}
+	if (di.state == DSMIL_DEV_ERROR)
 		printf("# bring-up DSMIL%dD%X: found in ERROR (scaled timing)\n",
 		       di.group, id % 12);
 	if (di.state == DSMIL_DEV_OFFLINE ||
@@ -398,7 +405,7 @@ static int token_rw(int fd, bool write, int g, int p, __u32 *value,
 		};
 		ret = dsmil_ioc(fd, write ? DSMIL_IOC_TOKEN_WRITE :
 					    DSMIL_IOC_TOKEN_READ, &tr);
-	} while (load_retry(fd, ret, &st0, !write, &tries,
+	} while (load_retry(fd, ret, &st0, true, &tries,
 			    write ? "token write" : "token read", g, p));
 	res.request_id = tr.request_id;
 
