@@ -1090,7 +1090,8 @@ static int sim_usage(unsigned long *pages, unsigned long *kept,
  * holds the 8 resident chunks and the one page written before the sweep,
  * which still reads back.
  */
-TEST_F(mmio, sim_sweep_gives_memory_back)
+/* A 360 MiB sweep: ~10 s on a quiet TCG guest, over 30 s under KCSAN and load. */
+TEST_F_TIMEOUT(mmio, sim_sweep_gives_memory_back, 180)
 {
 	const __u64 at = 7 * CHUNK + 0x12340;
 	unsigned long pages, kept, budget;
