@@ -826,6 +826,37 @@ static void write_in_doubt_lands(struct __test_metadata *_metadata, int fd)
 }
 
 /*
+ * On a scaled guest under load a fault location's verification can be in
+ * doubt at its deadline: the firmware still answers it, and that was the
+ * location's one good call.  bring_up() then verifies again (load_retry())
+ * and meets the fault there, which a verification reports as -EIO.  Judge
+ * that instead of the read (@st0: the counters before bring_up()): the
+ * first call was in doubt, the fault's own counter (@garbage: the malformed
+ * answer's, else the error status') counted exactly one, the device is in
+ * ERROR.  False, with nothing judged, if @ret is not such a failure.
+ */
+static bool fault_at_retry(struct __test_metadata *_metadata, int fd,
+			   unsigned int id, const struct dsmil_smi_status *st0,
+			   bool garbage, int ret)
+{
+	struct dsmil_smi_status st1;
+	struct dsmil_dev_info di;
+
+	smi_status(fd, &st1);
+	if (ret != -EIO || st1.in_doubt == st0->in_doubt)
+		return false;
+	if (garbage) {
+		EXPECT_EQ(st0->garbage + 1, st1.garbage);
+	} else {
+		EXPECT_EQ(st0->error_status + 1, st1.error_status);
+	}
+	EXPECT_EQ(DSMIL_SMI_OK, st1.state);
+	EXPECT_EQ(0, dev_info(fd, id, &di));
+	EXPECT_EQ(DSMIL_DEV_ERROR, di.state);
+	return true;
+}
+
+/*
  * Each firmware fault: its documented errno, in bound, the right counter.
  * A freeze longer than the caller's deadline is in doubt (-EINPROGRESS):
  * the call cannot be stopped and does complete; its outcome (success) is
@@ -870,7 +901,16 @@ TEST(firmware_faults)
 		ASSERT_NE(NULL, t);
 		ASSERT_STREQ(cases[i].fault, t->fault);
 		/* The first call (verification) succeeds; then the fault. */
-		ASSERT_EQ(0, bring_up(fd, cases[i].g * 12 + cases[i].p, false));
+		smi_status(fd, &st0);
+		ret = bring_up(fd, cases[i].g * 12 + cases[i].p, false);
+		if (ret && scaled() &&
+		    fault_at_retry(_metadata, fd, cases[i].g * 12 + cases[i].p,
+				   &st0, i == 3, ret)) {
+			printf("# fault %s: its first call was in doubt under load, the retried verification met the fault (scaled timing)\n",
+			       t->fault);
+			continue;
+		}
+		ASSERT_EQ(0, ret);
 		smi_status(fd, &st0);
 		t0 = now_ns();
 		ret = dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &tr);
