@@ -46,6 +46,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <linux/fs.h>
 
@@ -874,6 +876,11 @@ struct worker {
 	uint64_t by_errno[256];
 	uint64_t slowest_ns;
 	unsigned int slowest_cmd;
+	pid_t tid_k;			/* its kernel thread id, for /proc */
+	uint64_t cur;			/* the op it is in (stall report) */
+	timer_t read_timer;		/* read_poll()'s bound, this thread's */
+	bool have_timer;
+	uint64_t read_intr;		/* reads that timer interrupted */
 };
 
 static int fds[MAX_FILES];
@@ -1473,10 +1480,53 @@ static const char *check_record(const struct dsmil_token_completion *r)
 }
 
 /*
+ * The bound on a read: READ_BOUND_MS after it starts, read_poll()'s timer
+ * sends this thread READ_SIGNAL, whose handler does nothing and is installed
+ * without SA_RESTART, so a read blocked in the driver returns -EINTR.
+ */
+#define READ_SIGNAL	SIGUSR1
+#define READ_BOUND_MS	500
+
+static void read_signal(int sig)
+{
+	(void)sig;
+}
+
+static void read_timer_init(struct worker *w)
+{
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = READ_SIGNAL,
+	};
+
+	/* glibc 2.36 names it only through its union (no sigev_notify_thread_id). */
+	sev._sigev_un._tid = gettid();
+	w->have_timer = !timer_create(CLOCK_MONOTONIC, &sev, &w->read_timer);
+	if (!w->have_timer)
+		perror("timer_create");
+}
+
+static void read_timer_arm(struct worker *w, bool on)
+{
+	struct itimerspec its = {
+		.it_value.tv_nsec = on ? READ_BOUND_MS * 1000000L : 0,
+	};
+
+	if (w->have_timer)
+		timer_settime(w->read_timer, 0, &its, NULL);
+}
+
+/*
  * read() or poll() of file @fd, which another thread may close meanwhile.
- * Reads are always non-blocking (the fuzzer sets O_NONBLOCK on the file
- * first): a blocking read of a file whose records another thread takes
- * could wait for ever.
+ * Reads are meant to be non-blocking (the fuzzer sets O_NONBLOCK on the
+ * file first): a blocking read of a file whose records another thread takes
+ * could wait for ever.  But between the fcntl() and the read() another
+ * thread may close the number and open a blocking file under it, or dup2()
+ * a blocking one over it (churn(): the race wanted), and that read then
+ * waits for a record that may never come; in one run all other threads
+ * finished and the fuzzer waited 25 min for it.  So every read is bounded
+ * by this thread's timer (READ_BOUND_MS): a blocked read must then return
+ * -EINTR, which is what the driver owes a signalled reader.
  */
 static void read_poll(struct worker *w, uint64_t *rs, int fd, uint64_t idx)
 {
@@ -1510,11 +1560,17 @@ static void read_poll(struct worker *w, uint64_t *rs, int fd, uint64_t idx)
 		return;			/* closed under us */
 	len = lens[rnd_below(rs, ARRAY_SIZE(lens))];
 	buf = gen_ptr(rs, w->a.nest, NEST_PAGES * PAGE, &w->a, len, 15, &kind);
+	read_timer_arm(w, true);
 	ret = read(fd, (void *)(uintptr_t)buf, len);
 	err = ret < 0 ? errno : 0;
+	read_timer_arm(w, false);
 	if (ret < 0) {
 		if (err == EBADF)
 			return;
+		if (err == EINTR) {	/* a blocking file, signalled */
+			w->read_intr++;
+			return;
+		}
 		/* The VFS checks the buffer (access_ok) before the driver. */
 		if (len < REC && err != EINVAL &&
 		    !(err == EFAULT && ptr_bad(kind)))
@@ -1580,11 +1636,16 @@ static void *worker_main(void *arg)
 
 	if (!c)
 		return NULL;
+	__atomic_store_n(&w->tid_k, gettid(), __ATOMIC_RELAXED);
+	read_timer_init(w);
 	for (i = w->first; i < w->first + w->count; i++) {
+		__atomic_store_n(&w->cur, i, __ATOMIC_RELAXED);
 		do_op(w, i, c);
 		if (fails > MAX_FAILS)
 			break;
 	}
+	if (w->have_timer)
+		timer_delete(w->read_timer);
 	free(c);
 	return NULL;
 }
@@ -1881,11 +1942,67 @@ static struct worker workers[MAX_THREADS];
 static uint64_t total_calls, total_ok, total_churn;
 static uint64_t tot_by_cmd[NCMDS], tot_by_errno[256];
 
+/*
+ * No call finished in STALL_S seconds: a thread is stuck, in the driver or
+ * in the fuzzer.  Every call the driver serves is bounded (the SMI layer's
+ * deadlines, non-blocking reads, read_poll()'s timer), so that is a failure,
+ * reported with what each unfinished thread is in and where its kernel
+ * stack waits, rather than a guest that runs silently into its timeout.
+ */
+#define STALL_S		180
+
+static void summary(void);
+
+static void proc_line(pid_t tid, const char *what)
+{
+	char path[64], buf[2048];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	printf("#   %s:\n", what);
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		printf("#     %s\n", l);
+}
+
+static void report_stall(unsigned int phase, const bool *joined)
+{
+	unsigned int i;
+	char why[64];
+
+	snprintf(why, sizeof(why), "no call finished in %d s", STALL_S);
+	check_fail("stall", why);
+	for (i = 0; i < nthreads; i++) {
+		struct worker *w = &workers[i];
+		pid_t tid = __atomic_load_n(&w->tid_k, __ATOMIC_RELAXED);
+
+		if (joined[i])
+			continue;
+		printf("# stalled: phase %u thread %u (tid %d) in op %" PRIu64 " (--replay %u:%u:%" PRIu64 ")\n",
+		       phase, i, tid, __atomic_load_n(&w->cur, __ATOMIC_RELAXED),
+		       phase, i, __atomic_load_n(&w->cur, __ATOMIC_RELAXED));
+		proc_line(tid, "syscall");
+		proc_line(tid, "wchan");
+		proc_line(tid, "stack");
+	}
+	fflush(stdout);
+}
+
 static int run_phase(unsigned int phase, uint64_t calls, bool chaos)
 {
 	pthread_t racer;
-	uint64_t per = calls / nthreads, t0 = now_ns(), last = t0, done;
-	unsigned int i, k;
+	uint64_t per = calls / nthreads, t0 = now_ns(), last = t0, done, intr;
+	uint64_t prev, moved;
+	bool joined[MAX_THREADS] = { false };
+	unsigned int i, k, left;
 
 	for (i = 0; i < nfiles; i++) {
 		fds[i] = dsmil_open();
@@ -1904,6 +2021,7 @@ static int run_phase(unsigned int phase, uint64_t calls, bool chaos)
 		memset(w->by_cmd, 0, sizeof(w->by_cmd));
 		memset(w->by_errno, 0, sizeof(w->by_errno));
 		w->calls = w->ok = w->churn = w->slowest_ns = 0;
+		w->read_intr = 0;
 		w->idx = i;
 		w->phase = phase;
 		w->first = 0;
@@ -1911,41 +2029,51 @@ static int run_phase(unsigned int phase, uint64_t calls, bool chaos)
 		if (pthread_create(&w->tid, NULL, worker_main, w))
 			return -1;
 	}
-	/* Progress every ~10 s, so a long run shows life. */
-	for (;;) {
+	/*
+	 * Until every worker has ended (they stop at their count, or past
+	 * MAX_FAILS): progress every ~10 s, so a long run shows life, and a
+	 * stall is reported, not waited out.
+	 */
+	for (left = nthreads, prev = 0, moved = t0; left;) {
 		usleep(200000);
+		for (i = 0; i < nthreads; i++)
+			if (!joined[i] &&
+			    !pthread_tryjoin_np(workers[i].tid, NULL)) {
+				joined[i] = true;
+				left--;
+			}
 		done = 0;
 		for (i = 0; i < nthreads; i++)
 			done += __atomic_load_n(&workers[i].calls, __ATOMIC_RELAXED);
-		if (done >= calls || fails > MAX_FAILS)
-			break;
+		if (done != prev) {
+			prev = done;
+			moved = now_ns();
+		} else if (left && now_ns() - moved > STALL_S * 1000000000ULL) {
+			report_stall(phase, joined);
+			/* Its threads may never return: end here. */
+			summary();
+			printf("# dsmil_fuzz: seed=0x%016" PRIx64 " stalled in phase %u: FAILED\n",
+			       fuzz_seed, phase);
+			exit(1);
+		}
 		if (now_ns() - last > 10000000000ULL) {
 			last = now_ns();
 			printf("# phase %u: %" PRIu64 "/%" PRIu64 " calls, %.0f s\n",
 			       phase, done, calls, (last - t0) / 1e9);
 			fflush(stdout);
 		}
-		/* Workers may end short of @calls (walks count 2). */
-		for (k = 0, i = 0; i < nthreads; i++)
-			k += pthread_tryjoin_np(workers[i].tid, NULL) == 0;
-		if (k) {
-			for (i = 0; i < nthreads; i++)
-				pthread_join(workers[i].tid, NULL);
-			goto joined;
-		}
 	}
-	for (i = 0; i < nthreads; i++)
-		pthread_join(workers[i].tid, NULL);
-joined:
 	stop_racer = 1;
 	pthread_join(racer, NULL);
 	knobs_close();
 
 	done = 0;
+	intr = 0;
 	for (i = 0; i < nthreads; i++) {
 		struct worker *w = &workers[i];
 
 		done += w->calls;
+		intr += w->read_intr;
 		total_ok += w->ok;
 		total_churn += w->churn;
 		for (k = 0; k < NCMDS; k++)
@@ -1961,6 +2089,9 @@ joined:
 	       phase, writes_on ? "allow_writes=1" : "defaults",
 	       chaos_on ? ", chaos" : "", done, (now_ns() - t0) / 1e9,
 	       nthreads, nfiles, prot_flips, chaos_flips);
+	if (intr)
+		printf("# phase %u: %" PRIu64 " reads found a blocking file under their number and were interrupted after %d ms\n",
+		       phase, intr, READ_BOUND_MS);
 	for (i = 0; i < nfiles; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -2156,6 +2287,9 @@ int main(int argc, char **argv)
 	       fuzz_seed, calls, nthreads, nfiles, share,
 	       lockdown_name(lockdown_cached()));
 	signal(SIGPIPE, SIG_IGN);
+	/* No SA_RESTART: a read the timer interrupts must return (read_poll()). */
+	sigaction(READ_SIGNAL, &(struct sigaction){ .sa_handler = read_signal },
+		  NULL);
 
 	if (!dsmil_loaded() && dsmil_load(NULL)) {
 		perror("load dsmil");

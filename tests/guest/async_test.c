@@ -16,6 +16,8 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 
@@ -270,6 +272,47 @@ TEST_F(async, blocking_read_waits)
 	EXPECT_EQ(0, poll(&p, 1, 0));
 	ASSERT_EQ(1, read_recs(self->fd, &r, 1));
 	EXPECT_GE(now_ns() - t0, 300 * NSEC_PER_MSEC);
+	EXPECT_EQ(id, r.id);
+	EXPECT_EQ(0, r.error);
+}
+
+static void noop_signal(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A blocking read() with nothing outstanding waits, as a pipe's does, and a
+ * signal ends the wait: without SA_RESTART the read returns -EINTR, and the
+ * file still works.  (The fuzzer relies on it: a read of a number another
+ * thread reopened as a blocking file is ended by its timer.)
+ */
+TEST_F(async, blocking_read_interrupted)
+{
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_SIGNAL,
+		.sigev_signo = SIGUSR1,
+	};
+	struct itimerspec its = { .it_value.tv_nsec = 300 * NSEC_PER_MSEC };
+	struct dsmil_token_completion r;
+	timer_t timer;
+	__u64 id, t0;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1,
+			       &(struct sigaction){ .sa_handler = noop_signal },
+			       NULL));
+	ASSERT_EQ(0, timer_create(CLOCK_MONOTONIC, &sev, &timer));
+	t0 = now_ns();
+	ASSERT_EQ(0, timer_settime(timer, 0, &its, NULL));
+	EXPECT_EQ(-1, read(self->fd, &r, sizeof(r)));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_GE(now_ns() - t0, 300 * NSEC_PER_MSEC);
+	timer_delete(timer);
+
+	/* Nothing lost or stuck: the next request's record is read. */
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	ASSERT_EQ(0, submit(self->fd, DSMIL_TOKEN_OP_READ, 0, 0, 0, &id));
+	ASSERT_EQ(1, read_recs(self->fd, &r, 1));
 	EXPECT_EQ(id, r.id);
 	EXPECT_EQ(0, r.error);
 }
