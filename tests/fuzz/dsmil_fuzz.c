@@ -1487,9 +1487,13 @@ static const char *check_record(const struct dsmil_token_completion *r)
 #define READ_SIGNAL	SIGUSR1
 #define READ_BOUND_MS	500
 
+/* Set by this thread's timer signal: an EINTR the fuzzer caused itself. */
+static __thread volatile sig_atomic_t read_signalled;
+
 static void read_signal(int sig)
 {
 	(void)sig;
+	read_signalled = 1;
 }
 
 static void read_timer_init(struct worker *w)
@@ -1506,12 +1510,19 @@ static void read_timer_init(struct worker *w)
 		perror("timer_create");
 }
 
+/*
+ * Repeating: a thread delayed past the bound before its read() starts gets
+ * the signal again while it waits, not once before and never after.
+ */
 static void read_timer_arm(struct worker *w, bool on)
 {
 	struct itimerspec its = {
 		.it_value.tv_nsec = on ? READ_BOUND_MS * 1000000L : 0,
+		.it_interval.tv_nsec = on ? READ_BOUND_MS * 1000000L : 0,
 	};
 
+	if (on)
+		read_signalled = 0;
 	if (w->have_timer)
 		timer_settime(w->read_timer, 0, &its, NULL);
 }
@@ -1567,7 +1578,8 @@ static void read_poll(struct worker *w, uint64_t *rs, int fd, uint64_t idx)
 	if (ret < 0) {
 		if (err == EBADF)
 			return;
-		if (err == EINTR) {	/* a blocking file, signalled */
+		/* A blocking file under the number, and the timer ended it. */
+		if (err == EINTR && read_signalled) {
 			w->read_intr++;
 			return;
 		}
@@ -1646,6 +1658,7 @@ static void *worker_main(void *arg)
 	}
 	if (w->have_timer)
 		timer_delete(w->read_timer);
+	w->have_timer = false;
 	free(c);
 	return NULL;
 }
@@ -2050,7 +2063,14 @@ static int run_phase(unsigned int phase, uint64_t calls, bool chaos)
 			moved = now_ns();
 		} else if (left && now_ns() - moved > STALL_S * 1000000000ULL) {
 			report_stall(phase, joined);
-			/* Its threads may never return: end here. */
+			/*
+			 * Its threads may never return: end here, the sims'
+			 * fault knobs back at rest first (the racer may still
+			 * flip one: it ends with the process).
+			 */
+			stop_racer = 1;
+			usleep(100000);
+			knobs_close();
 			summary();
 			printf("# dsmil_fuzz: seed=0x%016" PRIx64 " stalled in phase %u: FAILED\n",
 			       fuzz_seed, phase);

@@ -293,7 +293,11 @@ TEST_F(async, blocking_read_interrupted)
 		.sigev_notify = SIGEV_SIGNAL,
 		.sigev_signo = SIGUSR1,
 	};
-	struct itimerspec its = { .it_value.tv_nsec = 300 * NSEC_PER_MSEC };
+	/* Repeating: a read that starts late is still ended. */
+	struct itimerspec its = {
+		.it_value.tv_nsec = 300 * NSEC_PER_MSEC,
+		.it_interval.tv_nsec = 300 * NSEC_PER_MSEC,
+	};
 	struct dsmil_token_completion r;
 	timer_t timer;
 	__u64 id, t0;
