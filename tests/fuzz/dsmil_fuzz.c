@@ -1969,18 +1969,10 @@ static void summary(void);
 static void proc_line(pid_t tid, const char *what)
 {
 	char path[64], buf[2048];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
 	printf("#   %s:\n", what);
 	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
 		printf("#     %s\n", l);
