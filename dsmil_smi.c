@@ -90,7 +90,10 @@
 #define DSMIL_SMI_BACKOFF_MIN_MS	100
 #define DSMIL_SMI_BACKOFF_MAX_MS	10000
 
-/* Incident lines: 10 per 5 s for requests, the same for state changes. */
+/*
+ * Incident lines: 10 per 5 s for requests, the same for refused input and
+ * for state changes, each with its own budget.
+ */
 #define DSMIL_SMI_RL_INTERVAL	(5 * HZ)
 #define DSMIL_SMI_RL_BURST	10
 
@@ -1359,6 +1362,8 @@ int dsmil_smi_init(struct dsmil_smi *smi, const struct dsmil_smi_config *cfg,
 	INIT_WORK(&smi->work, dsmil_smi_work);
 	init_waitqueue_head(&smi->idle_wq);
 	ratelimit_state_init(&smi->rs_io, DSMIL_SMI_RL_INTERVAL,
+			     DSMIL_SMI_RL_BURST);
+	ratelimit_state_init(&smi->rs_input, DSMIL_SMI_RL_INTERVAL,
 			     DSMIL_SMI_RL_BURST);
 	ratelimit_state_init(&smi->rs_state, DSMIL_SMI_RL_INTERVAL,
 			     DSMIL_SMI_RL_BURST);

@@ -218,7 +218,12 @@ struct dsmil_smi_stuck {
  *                 a new read of that token joins instead of making its own
  *                 call: queued or at the hardware, not finished
  *                 (dsmil_smi_flight.c).
- * @rs_io:         rate limit of the per-request incident lines.
+ * @rs_io:         rate limit of the per-request incident lines (the
+ *                 interface's: errors, hangs, late answers).
+ * @rs_input:      rate limit of the refused-input lines (the caller's),
+ *                 apart from @rs_io: a caller's stream of bad requests
+ *                 must not hide a firmware incident, nor a slow firmware's
+ *                 stream of late calls the record of a refused request.
  * @rs_state:      rate limit of the FAULTED/recovery lines.
  * @idle_wq:       woken when the hardware owner lets go while @suspended
  *                 (dsmil_smi_suspend() waits there).
@@ -255,6 +260,7 @@ struct dsmil_smi {
 	struct dsmil_smi_req *flight[DSMIL_SMI_FLIGHT_SLOTS];
 
 	struct ratelimit_state rs_io;
+	struct ratelimit_state rs_input;
 	struct ratelimit_state rs_state;
 	wait_queue_head_t idle_wq;
 };

@@ -382,7 +382,7 @@ void dsmil_smi_refuse(struct dsmil_smi *smi, const struct dsmil_smi_cmd *cmd,
 		return;
 	atomic64_inc(&dsm->bad_input);
 	dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
-	if (__ratelimit(&smi->rs_io))
+	if (__ratelimit(&smi->rs_input))
 		dsmil_warn(dsmil_dev(dsm), "refused-input: cmd=token-%s pid=%d token=%#06x dev=DSMIL%uD%X why=%s errno=%d\n",
 			   dsmil_smi_op_name(cmd->op), task_tgid_nr(current), cmd->token,
 			   dev_id / DSMIL_DEVS_PER_GROUP, dev_id % DSMIL_DEVS_PER_GROUP,

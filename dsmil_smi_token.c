@@ -147,7 +147,7 @@ static int dsmil_smi_token_prepare(struct dsmil_smi *smi,
 	if (ret) {
 		atomic64_inc(&dsm->bad_input);
 		dsmil_count_refusal(dsm, DSMIL_REASON_BAD_ARG);
-		if (__ratelimit(&smi->rs_io))
+		if (__ratelimit(&smi->rs_input))
 			dsmil_warn(dsmil_dev(dsm), "refused-input: cmd=token-%s pid=%d group=%u position=%u why=%s errno=%d\n",
 				   dsmil_smi_op_name(cmd.op), task_tgid_nr(current), tr->group,
 				   tr->position, why, ret);

@@ -399,6 +399,84 @@ TEST_F(smi, error_status_maps_to_errno)
 			      " status=0x41 reason=error-status errno=-5$"));
 }
 
+/*
+ * The records from @kfd to the end: in @n[i] how many hold @needle[i]
+ * (@count of them).
+ */
+static void kmsg_count(int kfd, const char *const *needle, unsigned int *n,
+		       unsigned int count)
+{
+	char line[512];
+	unsigned int i;
+
+	memset(n, 0, count * sizeof(*n));
+	while (kmsg_next(kfd, line, sizeof(line)) == 1)
+		for (i = 0; i < count; i++)
+			n[i] += !!strstr(line, needle[i]);
+}
+
+/* A read with a flag reads do not take: refused with a refused-input line. */
+static int bad_flags_read(int fd)
+{
+	struct dsmil_token_req tr = {
+		.group = 0, .position = 0, .flags = DSMIL_TOKEN_F_ACTIVATE,
+	};
+
+	return dsmil_ioc(fd, DSMIL_IOC_TOKEN_READ, &tr);
+}
+
+#define BURST	10	/* DSMIL_SMI_RL_BURST, per 5 s */
+
+/*
+ * The refused-input lines (the caller's) and the request incident lines
+ * (the interface's) have budgets of their own: with one spent, the other
+ * still logs.  A slow debug guest under load once lost the record of
+ * refused requests to a run of late firmware calls that shared one budget.
+ * Each half checks that its budget really ran out (BURST lines for more
+ * events, within 5 s), or it would prove nothing.
+ */
+TEST_F(smi, input_and_incident_budgets_apart)
+{
+	static const char *const lines[] = {
+		"why=bad-flags errno=-22",
+		"smi-error: " REQ("0x0480", "DSMIL0D0") " status=0x41 reason=error-status errno=-5",
+	};
+	unsigned int i, v, n[2];
+	int kfd;
+
+	if (self->lockdown)
+		SKIP(return, KNOBS_LOCKED);
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+
+	/* Bad input spends its budget; a firmware error still logs. */
+	kfd = kmsg_open_end();
+	ASSERT_LE(0, kfd);
+	for (i = 0; i < BURST + 5; i++)
+		ASSERT_EQ(-EINVAL, bad_flags_read(self->fd));
+	ASSERT_EQ(0, sim_knob_write("fault", "error"));
+	EXPECT_EQ(-EIO, token_read(self->fd, 0, 0, &v, NULL));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
+	kmsg_count(kfd, lines, n, 2);
+	close(kfd);
+	EXPECT_EQ(BURST, n[0]) TH_LOG("refused-input lines for %u refusals", BURST + 5);
+	EXPECT_EQ(1, n[1]) TH_LOG("smi-error lines for 1 error after them");
+
+	/* Firmware errors spend theirs (fresh module); bad input still logs. */
+	smi_reload(_metadata, self, NULL);
+	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
+	kfd = kmsg_open_end();
+	ASSERT_LE(0, kfd);
+	ASSERT_EQ(0, sim_knob_write("fault", "error"));
+	for (i = 0; i < BURST + 5; i++)
+		EXPECT_EQ(-EIO, token_read(self->fd, 0, 0, &v, NULL));
+	ASSERT_EQ(0, sim_knob_write("fault", "none"));
+	EXPECT_EQ(-EINVAL, bad_flags_read(self->fd));
+	kmsg_count(kfd, lines, n, 2);
+	close(kfd);
+	EXPECT_EQ(BURST, n[1]) TH_LOG("smi-error lines for %u errors", BURST + 5);
+	EXPECT_EQ(1, n[0]) TH_LOG("refused-input lines for 1 refusal after them");
+}
+
 TEST_F(smi, garbage_status_is_a_fault)
 {
 	struct dsmil_smi_status st;
