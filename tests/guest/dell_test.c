@@ -247,8 +247,14 @@ static bool scaled(void)
  * the driver keeping its bound, not a wrong value, and these tests judge
  * values there: they try again, at most LOAD_RETRIES times, each one
  * printed.  A guest at real speed (nothing scaled) never tries again.
+ *
+ * Each try waits first until the engine is idle: the call that outlived
+ * its deadline still runs at the firmware, and a try queued behind it
+ * spends its own deadline waiting (CI once saw calls of 2.5 s, so that
+ * tries in a row timed out behind each other, and a bring-up failed).
  */
-#define LOAD_RETRIES	3
+#define LOAD_RETRIES	6
+#define IDLE_WAIT_MS	20000
 
 /*
  * Try again after @ret?  Only a -ETIMEDOUT on a scaled guest, and only one
@@ -277,6 +283,9 @@ static bool load_retry(int fd, int ret, const struct dsmil_smi_status *st0,
 		       (unsigned long long)st1.in_doubt);
 		return false;
 	}
+	if (smi_wait_idle(fd, &st1, IDLE_WAIT_MS))
+		printf("# %s DSMIL%dD%X: engine not idle after %u ms (%u in flight)\n",
+		       what, g, p, IDLE_WAIT_MS, st1.in_flight);
 	printf("# %s DSMIL%dD%X: timed out under load (scaled timing), try %d\n",
 	       what, g, p, *tries + 1);
 	return true;
