@@ -219,11 +219,13 @@ struct dsmil_smi_stuck {
  *                 call: queued or at the hardware, not finished
  *                 (dsmil_smi_flight.c).
  * @rs_io:         rate limit of the per-request incident lines (the
- *                 interface's: errors, hangs, late answers).
- * @rs_input:      rate limit of the refused-input lines (the caller's),
- *                 apart from @rs_io: a caller's stream of bad requests
- *                 must not hide a firmware incident, nor a slow firmware's
- *                 stream of late calls the record of a refused request.
+ *                 interface's: errors, timeouts, hangs, aborts, late
+ *                 answers).
+ * @rs_input:      rate limit of the refused-input lines of token requests
+ *                 (the caller's), apart from @rs_io: a caller's stream of
+ *                 bad requests must not hide a firmware incident, nor a
+ *                 slow firmware's stream of late calls the record of a
+ *                 refused request.
  * @rs_state:      rate limit of the FAULTED/recovery lines.
  * @idle_wq:       woken when the hardware owner lets go while @suspended
  *                 (dsmil_smi_suspend() waits there).

@@ -427,54 +427,86 @@ static int bad_flags_read(int fd)
 
 #define BURST	10	/* DSMIL_SMI_RL_BURST, per 5 s */
 
+static const char *const budget_lines[] = {
+	"why=bad-flags errno=-22",	/* refused-input: cmd=token-read */
+	"smi-error: " REQ("0x0480", "DSMIL0D0") " status=0x41 reason=error-status errno=-5",
+};
+
+/* One event: a bad request (@input), or a read (the sim answers an error). */
+static int one_event(int fd, bool input)
+{
+	unsigned int v;
+
+	return input ? bad_flags_read(fd) : token_read(fd, 0, 0, &v, NULL);
+}
+
+/*
+ * On a freshly loaded module, BURST + 5 events of one kind (@input: bad
+ * requests; else firmware errors), then one of the other; in @n the lines
+ * of each kind logged meanwhile.  Return: the nanoseconds it took.
+ */
+static uint64_t spend_budget(struct __test_metadata *_metadata,
+			     struct _test_data_smi *self, bool input,
+			     unsigned int *n)
+{
+	uint64_t t0;
+	unsigned int i;
+	int kfd;
+
+	smi_reload(_metadata, self, NULL);
+	if (dev_bring_up(self->fd, 0, false))
+		return ~0ULL;
+	kfd = kmsg_open_end();
+	if (kfd < 0)
+		return ~0ULL;
+	t0 = now_ns();
+	if (!input)
+		sim_knob_write("fault", "error");
+	for (i = 0; i < BURST + 5; i++)
+		EXPECT_EQ(input ? -EINVAL : -EIO, one_event(self->fd, input));
+	sim_knob_write("fault", input ? "error" : "none");
+	EXPECT_EQ(input ? -EIO : -EINVAL, one_event(self->fd, !input));
+	t0 = now_ns() - t0;
+	EXPECT_EQ(0, sim_knob_write("fault", "none"));
+	kmsg_count(kfd, budget_lines, n, 2);
+	close(kfd);
+	return t0;
+}
+
 /*
  * The refused-input lines (the caller's) and the request incident lines
  * (the interface's) have budgets of their own: with one spent, the other
  * still logs.  A slow debug guest under load once lost the record of
  * refused requests to a run of late firmware calls that shared one budget.
- * Each half checks that its budget really ran out (BURST lines for more
- * events, within 5 s), or it would prove nothing.
+ * Each half is judged only when it ran well within the 5 s interval (else
+ * a budget may have refilled, and a pass prove nothing): it is run again,
+ * at most 3 times, until it does.
  */
 TEST_F(smi, input_and_incident_budgets_apart)
 {
-	static const char *const lines[] = {
-		"why=bad-flags errno=-22",
-		"smi-error: " REQ("0x0480", "DSMIL0D0") " status=0x41 reason=error-status errno=-5",
-	};
-	unsigned int i, v, n[2];
-	int kfd;
+	static const char *const kind[] = { "bad requests", "firmware errors" };
+	unsigned int half, tries, n[2];
+	uint64_t ns;
 
 	if (self->lockdown)
 		SKIP(return, KNOBS_LOCKED);
-	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
-
-	/* Bad input spends its budget; a firmware error still logs. */
-	kfd = kmsg_open_end();
-	ASSERT_LE(0, kfd);
-	for (i = 0; i < BURST + 5; i++)
-		ASSERT_EQ(-EINVAL, bad_flags_read(self->fd));
-	ASSERT_EQ(0, sim_knob_write("fault", "error"));
-	EXPECT_EQ(-EIO, token_read(self->fd, 0, 0, &v, NULL));
-	ASSERT_EQ(0, sim_knob_write("fault", "none"));
-	kmsg_count(kfd, lines, n, 2);
-	close(kfd);
-	EXPECT_EQ(BURST, n[0]) TH_LOG("refused-input lines for %u refusals", BURST + 5);
-	EXPECT_EQ(1, n[1]) TH_LOG("smi-error lines for 1 error after them");
-
-	/* Firmware errors spend theirs (fresh module); bad input still logs. */
-	smi_reload(_metadata, self, NULL);
-	ASSERT_EQ(0, dev_bring_up(self->fd, 0, false));
-	kfd = kmsg_open_end();
-	ASSERT_LE(0, kfd);
-	ASSERT_EQ(0, sim_knob_write("fault", "error"));
-	for (i = 0; i < BURST + 5; i++)
-		EXPECT_EQ(-EIO, token_read(self->fd, 0, 0, &v, NULL));
-	ASSERT_EQ(0, sim_knob_write("fault", "none"));
-	EXPECT_EQ(-EINVAL, bad_flags_read(self->fd));
-	kmsg_count(kfd, lines, n, 2);
-	close(kfd);
-	EXPECT_EQ(BURST, n[1]) TH_LOG("smi-error lines for %u errors", BURST + 5);
-	EXPECT_EQ(1, n[0]) TH_LOG("refused-input lines for 1 refusal after them");
+	for (half = 0; half < 2; half++) {
+		for (tries = 0; tries < 3; tries++) {
+			ns = spend_budget(_metadata, self, half == 0, n);
+			ASSERT_NE(~0ULL, ns) TH_LOG("bring-up or kmsg");
+			if (ns < 4 * NSEC_PER_SEC)
+				break;
+			TH_LOG("%u %s took %llu ms: run again", BURST + 5,
+			       kind[half], (unsigned long long)(ns / NSEC_PER_MSEC));
+		}
+		ASSERT_GT(4 * NSEC_PER_SEC, ns) TH_LOG("never within 4 s");
+		/* The spent budget ran out exactly at its burst ... */
+		EXPECT_EQ(BURST, n[half]) TH_LOG("lines for %u %s", BURST + 5,
+						 kind[half]);
+		/* ... and the other kind still logged its one event. */
+		EXPECT_EQ(1, n[!half]) TH_LOG("lines for one of %s after %s",
+					      kind[!half], kind[half]);
+	}
 }
 
 TEST_F(smi, garbage_status_is_a_fault)
