@@ -263,7 +263,7 @@ static bool scaled(void)
  * tries in a row timed out behind each other, and a bring-up failed).
  */
 #define LOAD_RETRIES	5
-#define IDLE_WAIT_MS	10000
+#define IDLE_WAIT_MS	10000U
 
 /*
  * Try again after @ret?  Only a -ETIMEDOUT on a scaled guest, and only one
