@@ -90,10 +90,7 @@
 #define DSMIL_SMI_BACKOFF_MIN_MS	100
 #define DSMIL_SMI_BACKOFF_MAX_MS	10000
 
-/*
- * Incident lines: 10 per 5 s for requests, the same for refused input and
- * for state changes, each with its own budget.
- */
+/* Incident, refused-input and state lines: 10 per 5 s, each its own. */
 #define DSMIL_SMI_RL_INTERVAL	(5 * HZ)
 #define DSMIL_SMI_RL_BURST	10
 
